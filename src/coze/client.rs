@@ -1,0 +1,640 @@
+//! The Coze HTTP client: auth, timeouts, the response envelope, log ids, retries, endpoints.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::error::{CozeError, Delivery, ErrorKind, Result};
+use super::models::*;
+use super::retry::RetryPolicy;
+use super::stream::{WorkflowStream, clip};
+use crate::secret::Secret;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.coze.cn";
+/// Coze caps page sizes: 50 for workspaces, 30 for workflows and versions.
+const WORKSPACE_PAGE_SIZE: u32 = 50;
+const WORKFLOW_PAGE_SIZE: u32 = 30;
+/// A listing that has not ended after this many pages is a server bug, not data.
+const MAX_PAGES: u32 = 10_000;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub base_url: String,
+    pub token: Secret,
+    /// Whole-request limit for ordinary calls.
+    pub timeout: Duration,
+    /// Whole-request limit for sync runs and non-stream resumes (Coze cuts them at 90 s).
+    pub run_timeout: Duration,
+    /// Streams have no total limit; they fail after this long without a byte.
+    pub stream_idle_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl ClientOptions {
+    pub fn new(base_url: impl Into<String>, token: Secret) -> Self {
+        Self {
+            base_url: base_url.into(),
+            token,
+            timeout: Duration::from_secs(30),
+            run_timeout: Duration::from_secs(120),
+            stream_idle_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A decoded answer together with the `x-tt-logid` of the response it came from.
+#[derive(Debug, Clone)]
+pub struct Reply<T> {
+    pub value: T,
+    pub logid: Option<String>,
+}
+
+impl<T> Reply<T> {
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Reply<U> {
+        Reply { value: f(self.value), logid: self.logid }
+    }
+}
+
+/// Body of `run`, `stream_run` (without `is_async`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunRequest {
+    pub workflow_id: String,
+    pub parameters: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ext: Option<Map<String, Value>>,
+}
+
+/// Body of `stream_resume` and the non-stream `resume`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResumeRequest {
+    pub workflow_id: String,
+    pub event_id: String,
+    pub interrupt_type: i64,
+    pub resume_data: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct WorkspacePage {
+    #[serde(deserialize_with = "int_lenient")]
+    total_count: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    workspaces: Vec<Workspace>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
+struct ItemsPage<T> {
+    #[serde(default, deserialize_with = "null_default")]
+    items: Vec<T>,
+    #[serde(default)]
+    has_more: Option<bool>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct CozeClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Secret,
+    opts: ClientOptions,
+}
+
+impl std::fmt::Debug for CozeClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CozeClient").field("base", &self.base.as_str()).field("token", &self.token).finish()
+    }
+}
+
+/// Checks a base URL: http(s), a host, no query. Returns it without trailing slashes.
+pub fn parse_base_url(raw: &str) -> std::result::Result<Url, String> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let url = Url::parse(trimmed).map_err(|e| format!("invalid base URL {trimmed:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("invalid base URL {trimmed:?}: it must look like https://api.coze.cn"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("invalid base URL {trimmed:?}: it must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+impl CozeClient {
+    pub fn new(opts: ClientOptions) -> Result<Self> {
+        let base = parse_base_url(&opts.base_url).map_err(|m| CozeError::new(ErrorKind::BadParams, m))?;
+        let mut headers = HeaderMap::new();
+        let ua = format!("coze-tui/{} rust {}/{}", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH);
+        let client_ua = serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"), "lang": "rust", "os_name": std::env::consts::OS,
+        })
+        .to_string();
+        if let Ok(v) = HeaderValue::from_str(&client_ua) {
+            headers.insert("X-Coze-Client-User-Agent", v);
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(ua)
+            .default_headers(headers)
+            .connect_timeout(opts.connect_timeout)
+            .build()
+            .map_err(|e| CozeError::new(ErrorKind::Network, format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { http, base, token: opts.token.clone(), opts })
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base.as_str().trim_end_matches('/')
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    /// `base + /segments`, each segment percent-encoded (ids come from users).
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+        self.http.request(method, url).bearer_auth(self.token.expose())
+    }
+
+    /// Sends one request and decodes Coze's envelope; no retries.
+    async fn send_once(&self, req: reqwest::RequestBuilder) -> Result<Reply<Map<String, Value>>> {
+        let resp = req.send().await.map_err(|e| transport_error(&e, "sending the request"))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let logid = header_logid(&headers);
+        let body = resp.bytes().await.map_err(|e| {
+            let mut err = transport_error(&e, "reading the response");
+            err.delivery = Delivery::Answered;
+            err.with_logid(logid.clone())
+        })?;
+        decode_envelope(status, &headers, &body).map(|value| Reply { value, logid: logid.clone() })
+    }
+
+    /// GETs retry transient failures with backoff, honouring `Retry-After`.
+    async fn get(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Reply<Map<String, Value>>> {
+        let url = self.url(segments);
+        let mut attempt = 0;
+        loop {
+            let req = self.request(Method::GET, url.clone()).query(query).timeout(self.opts.timeout);
+            match self.send_once(req).await {
+                Ok(reply) => return Ok(reply),
+                Err(e) => match self.opts.retry.delay_before_retry(attempt, &e, true) {
+                    Some(delay) => {
+                        tracing::debug!(path = url.path(), attempt, ?delay, error = %e, "retrying GET");
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// POSTs that start or resume runs are re-sent only when they provably never left.
+    async fn post(&self, segments: &[&str], body: &impl Serialize, timeout: Duration) -> Result<Reply<Map<String, Value>>> {
+        let url = self.url(segments);
+        let mut attempt = 0;
+        loop {
+            let req = self.request(Method::POST, url.clone()).json(body).timeout(timeout);
+            match self.send_once(req).await {
+                Ok(reply) => return Ok(reply),
+                Err(e) => match self.opts.retry.delay_before_retry(attempt, &e, false) {
+                    Some(delay) => {
+                        tracing::debug!(path = url.path(), attempt, error = %e, "re-sending a POST that never left");
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+
+    // ---- endpoints -------------------------------------------------------------------------
+
+    /// One page of workspaces and the total count.
+    pub async fn workspaces_page(&self, page_num: u32, page_size: u32) -> Result<Reply<(Vec<Workspace>, Option<i64>)>> {
+        let q = [("page_num", page_num.to_string()), ("page_size", page_size.to_string())];
+        let reply = self.get(&["v1", "workspaces"], &q).await?;
+        let page: WorkspacePage = data_as(reply.value, &reply.logid)?;
+        Ok(Reply { value: (page.workspaces, page.total_count), logid: reply.logid })
+    }
+
+    /// Every workspace the token can see, across all pages.
+    pub async fn list_workspaces(&self) -> Result<Reply<Vec<Workspace>>> {
+        let mut all = Vec::new();
+        let mut logid = None;
+        for page_num in 1..=MAX_PAGES {
+            let reply = self.workspaces_page(page_num, WORKSPACE_PAGE_SIZE).await?;
+            logid = reply.logid;
+            let (items, total) = reply.value;
+            let got = items.len();
+            all.extend(items);
+            let more = match total {
+                Some(total) => (all.len() as i64) < total && got > 0,
+                None => got as u32 >= WORKSPACE_PAGE_SIZE,
+            };
+            if !more {
+                break;
+            }
+        }
+        Ok(Reply { value: all, logid })
+    }
+
+    pub async fn workflows_page(
+        &self,
+        workspace_id: &str,
+        page_num: u32,
+        page_size: u32,
+        publish_status: PublishStatus,
+        workflow_mode: Option<&str>,
+    ) -> Result<Reply<(Vec<Workflow>, bool)>> {
+        let mut q = vec![
+            ("workspace_id", workspace_id.to_string()),
+            ("page_num", page_num.to_string()),
+            ("page_size", page_size.to_string()),
+            ("publish_status", publish_status.as_str().to_string()),
+        ];
+        if let Some(mode) = workflow_mode {
+            q.push(("workflow_mode", mode.to_string()));
+        }
+        let reply = self.get(&["v1", "workflows"], &q).await?;
+        let page: ItemsPage<Workflow> = data_as(reply.value, &reply.logid)?;
+        let more = page.has_more.unwrap_or(page.items.len() as u32 >= page_size);
+        Ok(Reply { value: (page.items, more), logid: reply.logid })
+    }
+
+    /// Every workflow of a workspace with the given publish status, across all pages.
+    pub async fn list_workflows(
+        &self,
+        workspace_id: &str,
+        publish_status: PublishStatus,
+        workflow_mode: Option<&str>,
+    ) -> Result<Reply<Vec<Workflow>>> {
+        let mut all = Vec::new();
+        let mut logid = None;
+        for page_num in 1..=MAX_PAGES {
+            let reply = self.workflows_page(workspace_id, page_num, WORKFLOW_PAGE_SIZE, publish_status, workflow_mode).await?;
+            logid = reply.logid;
+            let (items, more) = reply.value;
+            let empty = items.is_empty();
+            all.extend(items);
+            if !more || empty {
+                break;
+            }
+        }
+        let published = match publish_status {
+            PublishStatus::PublishedOnline => Some(true),
+            PublishStatus::UnpublishedDraft => Some(false),
+            PublishStatus::All => None,
+        };
+        for wf in &mut all {
+            wf.is_published = published;
+        }
+        Ok(Reply { value: all, logid })
+    }
+
+    /// Every workflow (drafts included), each marked published or not. Costs two listings,
+    /// because Coze marks nothing in the `all` listing.
+    pub async fn list_workflows_marked(&self, workspace_id: &str) -> Result<Reply<Vec<Workflow>>> {
+        let all = self.list_workflows(workspace_id, PublishStatus::All, None).await?;
+        let online = self.list_workflows(workspace_id, PublishStatus::PublishedOnline, None).await?;
+        let online: std::collections::HashSet<_> = online.value.into_iter().map(|w| w.workflow_id).collect();
+        Ok(all.map(|mut items| {
+            for wf in &mut items {
+                wf.is_published = Some(online.contains(&wf.workflow_id));
+            }
+            items
+        }))
+    }
+
+    /// Workflow details; with `include_io`, its input and output schema.
+    pub async fn workflow_info(&self, workflow_id: &str, include_io: bool) -> Result<Reply<WorkflowInfo>> {
+        let q = [("include_input_output", include_io.to_string())];
+        let reply = self.get(&["v1", "workflows", workflow_id], &q).await?;
+        let info = data_as(reply.value, &reply.logid)?;
+        Ok(Reply { value: info, logid: reply.logid })
+    }
+
+    /// Every version of a workflow. Token paging: `has_more` is trusted over the token.
+    pub async fn workflow_versions(&self, workflow_id: &str, publish_status: PublishStatus) -> Result<Reply<Vec<WorkflowVersion>>> {
+        let mut all = Vec::new();
+        let mut token = String::new();
+        let mut logid = None;
+        for _ in 0..MAX_PAGES {
+            let q = [
+                ("page_size", WORKFLOW_PAGE_SIZE.to_string()),
+                ("page_token", token.clone()),
+                ("publish_status", publish_status.as_str().to_string()),
+                ("include_input_output", "true".to_string()),
+            ];
+            let reply = self.get(&["v1", "workflows", workflow_id, "versions"], &q).await?;
+            logid = reply.logid.clone();
+            let page: ItemsPage<WorkflowVersion> = data_as(reply.value, &reply.logid)?;
+            let next = page.next_page_token.unwrap_or_default();
+            let more = page.has_more.unwrap_or(!next.is_empty()) && !page.items.is_empty() && next != token;
+            all.extend(page.items);
+            if !more || next.is_empty() {
+                break;
+            }
+            token = next;
+        }
+        Ok(Reply { value: all, logid })
+    }
+
+    /// Runs a workflow and waits for its result (or its interrupt).
+    pub async fn run(&self, req: &RunRequest) -> Result<Reply<RunResult>> {
+        self.run_with(req, false).await
+    }
+
+    /// Starts a workflow in the background; poll [`CozeClient::run_history`] with the execute id.
+    pub async fn run_async(&self, req: &RunRequest) -> Result<Reply<RunResult>> {
+        let reply = self.run_with(req, true).await?;
+        if reply.value.execute_id().is_none() {
+            return Err(CozeError::new(ErrorKind::Decode, "async run answered without an execute_id").with_logid(reply.logid));
+        }
+        Ok(reply)
+    }
+
+    async fn run_with(&self, req: &RunRequest, is_async: bool) -> Result<Reply<RunResult>> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            #[serde(flatten)]
+            req: &'a RunRequest,
+            is_async: bool,
+        }
+        let timeout = if is_async { self.opts.timeout } else { self.opts.run_timeout };
+        let reply = self.post(&["v1", "workflow", "run"], &Body { req, is_async }, timeout).await?;
+        top_level_as(reply)
+    }
+
+    /// Answers an interrupt of a run started with `run`/`run_async` (not a stream).
+    pub async fn resume(&self, req: &ResumeRequest) -> Result<Reply<RunResult>> {
+        let reply = self.post(&["v1", "workflows", "resume"], req, self.opts.run_timeout).await?;
+        top_level_as(reply)
+    }
+
+    /// One execution's record. Works for sync, stream and async runs with a known execute id.
+    pub async fn run_history(&self, workflow_id: &str, execute_id: &str) -> Result<Reply<RunHistory>> {
+        let reply = self.get(&["v1", "workflows", workflow_id, "run_histories", execute_id], &[]).await?;
+        let list: Vec<RunHistory> = data_as(reply.value, &reply.logid)?;
+        match list.into_iter().next() {
+            Some(h) => Ok(Reply { value: h, logid: reply.logid }),
+            None => Err(CozeError::new(ErrorKind::ExecutionNotFound, format!("no run history for execution {execute_id}"))
+                .with_logid(reply.logid)),
+        }
+    }
+
+    /// The output of one output node of an execution.
+    pub async fn node_output(&self, workflow_id: &str, execute_id: &str, node_execute_uuid: &str) -> Result<Reply<NodeOutput>> {
+        let path = ["v1", "workflows", workflow_id, "run_histories", execute_id, "execute_nodes", node_execute_uuid];
+        let reply = self.get(&path, &[]).await?;
+        let out = data_as(reply.value, &reply.logid)?;
+        Ok(Reply { value: out, logid: reply.logid })
+    }
+
+    /// Runs a workflow and streams its events.
+    pub async fn stream_run(&self, req: &RunRequest) -> Result<WorkflowStream> {
+        self.open_stream(&["v1", "workflow", "stream_run"], req).await
+    }
+
+    /// Answers an interrupt of a streamed run; the answer streams like a new run.
+    pub async fn stream_resume(&self, req: &ResumeRequest) -> Result<WorkflowStream> {
+        self.open_stream(&["v1", "workflow", "stream_resume"], req).await
+    }
+
+    async fn open_stream(&self, segments: &[&str], body: &impl Serialize) -> Result<WorkflowStream> {
+        let url = self.url(segments);
+        let mut attempt = 0;
+        let resp = loop {
+            // No total timeout: only the connect timeout here, then the idle timeout per chunk.
+            let req = self.request(Method::POST, url.clone()).json(body);
+            let sent = tokio::time::timeout(self.opts.stream_idle_timeout, req.send()).await;
+            let err = match sent {
+                Ok(Ok(resp)) => break resp,
+                Ok(Err(e)) => transport_error(&e, "starting the stream"),
+                Err(_) => CozeError { delivery: Delivery::Unknown, ..CozeError::new(ErrorKind::Timeout, "the stream did not start in time") },
+            };
+            match self.opts.retry.delay_before_retry(attempt, &err, false) {
+                Some(delay) => {
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => return Err(err),
+            }
+        };
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let logid = header_logid(&headers);
+        let is_sse = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.contains("event-stream"));
+        if status.is_success() && is_sse {
+            return Ok(WorkflowStream::new(Box::pin(resp.bytes_stream()), self.opts.stream_idle_timeout, logid));
+        }
+        // Errors before the stream starts come as an ordinary JSON envelope.
+        let body = resp.bytes().await.map_err(|e| transport_error(&e, "reading the response").with_logid(logid.clone()))?;
+        match decode_envelope(status, &headers, &body) {
+            Err(e) => Err(e),
+            Ok(_) => Err(CozeError::new(ErrorKind::Decode, "expected an event stream, got a JSON reply").with_logid(logid)),
+        }
+    }
+}
+
+fn header_logid(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-tt-logid").and_then(|v| v.to_str().ok()).map(str::to_string).filter(|s| !s.is_empty())
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = raw.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)));
+    }
+    let when = httpdate::parse_http_date(raw).ok()?;
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+}
+
+/// Coze's envelope rules (coze-api.md §3): the body decides, whatever the status; a missing
+/// `code` is 0; OAuth-style bodies carry `error_code`/`error`; non-JSON bodies become errors
+/// from the HTTP status. Returns the whole JSON object on success.
+pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>> {
+    let header_id = header_logid(headers);
+    let http_status = Some(status.as_u16());
+    let parsed: std::result::Result<Value, _> = serde_json::from_slice(body);
+    let obj = match parsed {
+        Ok(Value::Object(obj)) => obj,
+        Ok(_) | Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let snippet = clip(text.trim(), 300);
+            let mut err = if status.is_success() {
+                CozeError::new(ErrorKind::Decode, format!("the reply is not a JSON object (HTTP {status}): {snippet}"))
+            } else {
+                let kind = match status.as_u16() {
+                    429 => ErrorKind::RateLimited,
+                    401 => ErrorKind::Auth,
+                    403 => ErrorKind::Permission,
+                    404 => ErrorKind::NotFound,
+                    _ if status.is_server_error() => ErrorKind::Server,
+                    _ => ErrorKind::Api,
+                };
+                let what = if snippet.is_empty() { "an empty body".to_string() } else { snippet };
+                CozeError { code: Some(status.as_u16() as i64), ..CozeError::new(kind, format!("HTTP {status}: {what}")) }
+            };
+            err.http_status = http_status;
+            err.retry_after = retry_after(headers);
+            return Err(err.with_logid(header_id));
+        }
+    };
+    let body_logid = obj.get("detail").and_then(|d| d.get("logid")).and_then(Value::as_str).map(str::to_string);
+    let logid = header_id.or(body_logid);
+    let code = match obj.get("code") {
+        None | Some(Value::Null) => 0,
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(-1),
+        Some(Value::String(s)) => s.trim().parse().unwrap_or(-1),
+        Some(_) => -1,
+    };
+    let msg = obj.get("msg").and_then(Value::as_str).unwrap_or_default().to_string();
+    let debug_url = obj.get("debug_url").and_then(Value::as_str).map(str::to_string);
+    let mut err = if code != 0 {
+        let msg = if msg.is_empty() { format!("code {code} without a message") } else { msg };
+        Some(CozeError::from_code(code, msg, http_status))
+    } else if let Some(oauth) = ["error_code", "error"].iter().find_map(|k| obj.get(*k).and_then(Value::as_str)) {
+        let detail = ["error_message", "error_description"].iter().find_map(|k| obj.get(*k).and_then(Value::as_str));
+        let kind = if status == StatusCode::UNAUTHORIZED { ErrorKind::Auth } else { ErrorKind::Api };
+        Some(CozeError::new(kind, format!("{oauth}: {}", detail.unwrap_or(""))))
+    } else if let Some(m) = obj.get("error_message").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+        Some(CozeError::new(ErrorKind::Api, m))
+    } else if !status.is_success() {
+        let m = if msg.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {msg}") };
+        Some(CozeError { code: Some(status.as_u16() as i64), ..CozeError::from_code(status.as_u16() as i64, m, http_status) })
+    } else {
+        None
+    };
+    match err.take() {
+        Some(mut e) => {
+            e.http_status = http_status;
+            e.debug_url = debug_url;
+            e.retry_after = retry_after(headers);
+            Err(e.with_logid(logid))
+        }
+        None => Ok(obj),
+    }
+}
+
+/// Decodes the envelope's `data` field.
+fn data_as<T: DeserializeOwned>(mut obj: Map<String, Value>, logid: &Option<String>) -> Result<T> {
+    let data = obj.remove("data").unwrap_or(Value::Null);
+    serde_json::from_value(data).map_err(|e| {
+        CozeError::new(ErrorKind::Decode, format!("unexpected reply shape: {e}")).with_logid(logid.clone())
+    })
+}
+
+/// Decodes fields that sit at the envelope's top level (run results).
+fn top_level_as<T: DeserializeOwned>(reply: Reply<Map<String, Value>>) -> Result<Reply<T>> {
+    let logid = reply.logid.clone();
+    let value = serde_json::from_value(Value::Object(reply.value))
+        .map_err(|e| CozeError::new(ErrorKind::Decode, format!("unexpected run reply: {e}")).with_logid(logid.clone()))?;
+    Ok(Reply { value, logid })
+}
+
+/// Classifies a transport failure and whether the request can have reached the server.
+pub(crate) fn transport_error(e: &reqwest::Error, what: &str) -> CozeError {
+    let mut detail = String::new();
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(s) = src {
+        detail = s.to_string();
+        src = s.source();
+    }
+    let detail = if detail.is_empty() { e.to_string() } else { detail };
+    let host = e.url().and_then(|u| u.host_str()).map(|h| format!(" {h}")).unwrap_or_default();
+    let (kind, delivery, message) = if e.is_connect() {
+        (ErrorKind::Network, Delivery::NotSent, format!("could not connect to{host}: {detail}"))
+    } else if e.is_timeout() {
+        (ErrorKind::Timeout, Delivery::Unknown, format!("timed out {what}"))
+    } else {
+        (ErrorKind::Network, Delivery::Unknown, format!("connection failed while {what}: {detail}"))
+    };
+    CozeError { delivery, ..CozeError::new(kind, message) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hdrs(logid: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(l) = logid {
+            h.insert("x-tt-logid", HeaderValue::from_str(l).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn envelope_missing_code_is_success() {
+        let obj = decode_envelope(StatusCode::OK, &hdrs(None), br#"{"execute_id":"1","msg":""}"#).unwrap();
+        assert_eq!(obj["execute_id"], "1");
+    }
+
+    #[test]
+    fn envelope_error_prefers_header_logid_and_keeps_debug_url() {
+        let body = br#"{"code":720702002,"msg":"boom","debug_url":"https://d","detail":{"logid":"BODY"}}"#;
+        let e = decode_envelope(StatusCode::OK, &hdrs(Some("HDR")), body).unwrap_err();
+        assert_eq!((e.code, e.kind, e.logid.as_deref(), e.debug_url.as_deref()), (Some(720702002), ErrorKind::Api, Some("HDR"), Some("https://d")));
+        let e = decode_envelope(StatusCode::OK, &hdrs(None), body).unwrap_err();
+        assert_eq!(e.logid.as_deref(), Some("BODY"));
+    }
+
+    #[test]
+    fn envelope_html_error_page_and_status_errors() {
+        let e = decode_envelope(StatusCode::BAD_GATEWAY, &hdrs(Some("L")), b"<html><body>502 Bad Gateway</body></html>").unwrap_err();
+        assert_eq!((e.kind, e.code, e.logid.as_deref()), (ErrorKind::Server, Some(502), Some("L")));
+        assert!(e.message.contains("502 Bad Gateway"));
+        let e = decode_envelope(StatusCode::OK, &hdrs(None), b"{\"code\":0,").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Decode);
+        let e = decode_envelope(StatusCode::UNAUTHORIZED, &hdrs(None), br#"{"code":"4100","msg":"authentication is invalid"}"#).unwrap_err();
+        assert_eq!((e.kind, e.code), (ErrorKind::Auth, Some(4100)));
+        let e = decode_envelope(StatusCode::BAD_REQUEST, &hdrs(None), br#"{"error_code":"authorization_pending","error_message":"wait"}"#).unwrap_err();
+        assert!(e.message.contains("authorization_pending"));
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        let later = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(30));
+        h.insert("retry-after", HeaderValue::from_str(&later).unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn base_url_validation() {
+        assert_eq!(parse_base_url("https://api.coze.com/").unwrap().as_str(), "https://api.coze.com/");
+        assert!(parse_base_url("api.coze.com").is_err());
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("https://x/?a=1").is_err());
+    }
+}

@@ -1,0 +1,187 @@
+//! Typed Coze errors. Each carries the log id support asks for and a hint saying what to do.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong, coarse enough to decide retries, exit codes and hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 4100: token wrong, expired, or for the other region.
+    Auth,
+    /// 4101: the token lacks a permission or the workspace.
+    Permission,
+    /// 4200: no such resource, or the workflow is not published.
+    NotFound,
+    /// 4000: Coze rejected the request parameters.
+    BadParams,
+    /// HTTP 429 or 4009/4013/4020: slow down.
+    RateLimited,
+    /// 4008/4011/4019/4022: a quota or balance that waiting minutes will not fix.
+    QuotaExhausted,
+    /// 6003: async runs need a paid plan.
+    AsyncUnavailable,
+    /// 4314: no such execution (or not visible yet, right after an async start).
+    ExecutionNotFound,
+    /// 4315: the execution already finished and cannot be resumed.
+    AlreadyFinished,
+    /// Any other non-zero code: typically the workflow itself failed.
+    Api,
+    /// 5xx, 5000, or a non-JSON error page.
+    Server,
+    /// Could not connect or the connection broke.
+    Network,
+    /// No answer in time.
+    Timeout,
+    /// The reply was not what Coze sends.
+    Decode,
+}
+
+/// How far a request got before it failed: decides whether a non-idempotent POST may be re-sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Provably never reached the server (DNS failure, connection refused).
+    NotSent,
+    /// May have reached the server; re-sending could run a workflow twice.
+    Unknown,
+    /// The server answered.
+    Answered,
+}
+
+#[derive(Debug, Clone)]
+pub struct CozeError {
+    pub kind: ErrorKind,
+    /// Coze's numeric code, or the HTTP status when the body had none.
+    pub code: Option<i64>,
+    pub message: String,
+    pub http_status: Option<u16>,
+    /// From the `x-tt-logid` header, else the body's `detail.logid`.
+    pub logid: Option<String>,
+    pub debug_url: Option<String>,
+    /// `Retry-After` as sent by the server.
+    pub retry_after: Option<Duration>,
+    pub delivery: Delivery,
+}
+
+impl CozeError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            code: None,
+            message: message.into(),
+            http_status: None,
+            logid: None,
+            debug_url: None,
+            retry_after: None,
+            delivery: Delivery::Answered,
+        }
+    }
+
+    /// An error from a Coze `code`/`msg` pair.
+    pub fn from_code(code: i64, message: impl Into<String>, http_status: Option<u16>) -> Self {
+        let kind = kind_for_code(code, http_status);
+        Self { code: Some(code), http_status, ..Self::new(kind, message) }
+    }
+
+    pub(crate) fn with_logid(mut self, logid: Option<String>) -> Self {
+        if self.logid.is_none() {
+            self.logid = logid.filter(|l| !l.is_empty());
+        }
+        self
+    }
+
+    /// Whether a GET may be retried after this error.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout)
+    }
+
+    /// What the user should do about it.
+    pub fn hint(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Auth => {
+                "check the token, that it has not expired (PATs last at most a month), and that the base URL's region matches it: coze.cn tokens need https://api.coze.cn, coze.com tokens https://api.coze.com (COZE_API_BASE or base_url)"
+            }
+            ErrorKind::Permission => {
+                "the token lacks a permission or this workspace: edit the token on the PAT page and grant listWorkspace, listWorkflow, getMetaData, run and listRunHistory for the workspace"
+            }
+            ErrorKind::NotFound => {
+                "check the id; a workflow must be published before it can be run (publish it in the Coze editor)"
+            }
+            ErrorKind::BadParams => "check the parameters against the workflow's input schema (`coze-tui workflow ID`)",
+            ErrorKind::RateLimited => "Coze is rate limiting this account: wait a little and try again, or lower the request rate",
+            ErrorKind::QuotaExhausted => "a usage quota or the account balance is exhausted: check the plan and billing in Coze",
+            ErrorKind::AsyncUnavailable => {
+                "async runs need a paid Coze plan: use --mode stream (or sync) instead"
+            }
+            ErrorKind::ExecutionNotFound => "no such execution: check the workflow and execute ids",
+            ErrorKind::AlreadyFinished => "this execution already finished; it cannot be resumed",
+            ErrorKind::Api => "the workflow reported an error: open the debug URL or quote the log id to Coze support",
+            ErrorKind::Server => "Coze had a server error: try again later; quote the log id if it persists",
+            ErrorKind::Network => "could not reach Coze: check the network, proxy and base URL",
+            ErrorKind::Timeout => "Coze did not answer in time: try again, or raise `timeout` in the config",
+            ErrorKind::Decode => "Coze sent a reply this tool does not understand: quote the log id when reporting it",
+        }
+    }
+}
+
+fn kind_for_code(code: i64, http_status: Option<u16>) -> ErrorKind {
+    match code {
+        4100 | 700012006 => ErrorKind::Auth,
+        4101 => ErrorKind::Permission,
+        4200 => ErrorKind::NotFound,
+        4000 => ErrorKind::BadParams,
+        4009 | 4013 | 4020 => ErrorKind::RateLimited,
+        4008 | 4011 | 4019 | 4022 => ErrorKind::QuotaExhausted,
+        6003 => ErrorKind::AsyncUnavailable,
+        4314 => ErrorKind::ExecutionNotFound,
+        4315 => ErrorKind::AlreadyFinished,
+        5000 => ErrorKind::Server,
+        _ => match http_status {
+            Some(429) => ErrorKind::RateLimited,
+            Some(401) => ErrorKind::Auth,
+            Some(403) => ErrorKind::Permission,
+            Some(404) => ErrorKind::NotFound,
+            Some(s) if s >= 500 => ErrorKind::Server,
+            _ => ErrorKind::Api,
+        },
+    }
+}
+
+impl fmt::Display for CozeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "Coze error {code}: {}", self.message)?,
+            None => write!(f, "{}", self.message)?,
+        }
+        if let Some(logid) = &self.logid {
+            write!(f, " (logid {logid})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CozeError {}
+
+pub type Result<T, E = CozeError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_kinds() {
+        assert_eq!(CozeError::from_code(4100, "x", Some(200)).kind, ErrorKind::Auth);
+        assert_eq!(CozeError::from_code(4101, "x", None).kind, ErrorKind::Permission);
+        assert_eq!(CozeError::from_code(4200, "x", None).kind, ErrorKind::NotFound);
+        assert_eq!(CozeError::from_code(6003, "x", None).kind, ErrorKind::AsyncUnavailable);
+        assert_eq!(CozeError::from_code(720702002, "x", Some(200)).kind, ErrorKind::Api);
+        assert_eq!(CozeError::from_code(1, "x", Some(429)).kind, ErrorKind::RateLimited);
+        assert_eq!(CozeError::from_code(502, "x", Some(502)).kind, ErrorKind::Server);
+    }
+
+    #[test]
+    fn display_has_code_and_logid() {
+        let e = CozeError::from_code(4100, "authentication is invalid", None).with_logid(Some("L1".into()));
+        assert_eq!(e.to_string(), "Coze error 4100: authentication is invalid (logid L1)");
+        assert!(e.hint().contains("region"));
+    }
+}

@@ -1,0 +1,15 @@
+//! The typed Coze client: models, errors, the envelope, pagination, SSE, retries.
+//! Knows nothing about tasks or the screen.
+
+mod client;
+pub mod error;
+pub mod models;
+pub mod retry;
+pub mod sse;
+pub mod stream;
+
+pub use client::{ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeRequest, RunRequest, parse_base_url};
+pub use error::{CozeError, Delivery, ErrorKind};
+pub use models::*;
+pub use retry::RetryPolicy;
+pub use stream::{InterruptEvent, MessageEvent, StreamEnd, StreamErrorEvent, StreamEvent, WorkflowEvent, WorkflowStream};

@@ -1,0 +1,298 @@
+//! Typed workflow stream events (`stream_run`, `stream_resume`) on top of the SSE parser,
+//! with an idle timeout instead of a total one, and the end-of-stream states of §9.4.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{CozeError, ErrorKind, Result};
+use super::models::{InterruptData, Usage, execute_id_from_debug_url, int_lenient, null_default, string_lenient};
+use super::sse::{RawEvent, SseItem, SseParser};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MessageEvent {
+    #[serde(deserialize_with = "null_default")]
+    pub content: String,
+    #[serde(deserialize_with = "null_default")]
+    pub node_title: String,
+    #[serde(deserialize_with = "int_lenient")]
+    pub node_seq_id: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    pub node_is_finish: bool,
+    #[serde(deserialize_with = "string_lenient")]
+    pub node_id: Option<String>,
+    #[serde(deserialize_with = "string_lenient")]
+    pub node_execute_uuid: Option<String>,
+    #[serde(deserialize_with = "string_lenient")]
+    pub content_type: Option<String>,
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct StreamErrorEvent {
+    #[serde(deserialize_with = "int_lenient")]
+    pub error_code: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    pub error_message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct InterruptEvent {
+    #[serde(deserialize_with = "null_default")]
+    pub interrupt_data: InterruptData,
+    #[serde(deserialize_with = "null_default")]
+    pub node_title: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkflowEvent {
+    Message(MessageEvent),
+    Error(StreamErrorEvent),
+    Interrupt(InterruptEvent),
+    Done { debug_url: Option<String> },
+    Ping,
+    Unknown { event: String, data: String },
+}
+
+/// An event with its SSE id (counts from 0 per response; restarts after a resume).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEvent {
+    pub id: Option<u64>,
+    pub event: WorkflowEvent,
+}
+
+impl StreamEvent {
+    /// Interprets one raw SSE event. Malformed data on a known event is a decode error.
+    pub fn from_raw(raw: RawEvent) -> Result<Self> {
+        let id = raw.id.as_deref().and_then(|s| s.trim().parse().ok());
+        let name = raw.event.unwrap_or_default();
+        fn parse<T: for<'de> Deserialize<'de> + Default>(name: &str, data: &str) -> Result<T> {
+            if data.trim().is_empty() {
+                return Ok(T::default());
+            }
+            serde_json::from_str(data).map_err(|e| {
+                CozeError::new(ErrorKind::Decode, format!("malformed {name} event: {e}: {}", clip(data, 200)))
+            })
+        }
+        let event = match name.as_str() {
+            "Message" => WorkflowEvent::Message(parse(&name, &raw.data)?),
+            "Error" => WorkflowEvent::Error(parse(&name, &raw.data)?),
+            "Interrupt" => WorkflowEvent::Interrupt(parse(&name, &raw.data)?),
+            "Done" => {
+                let v: Value = parse(&name, &raw.data).unwrap_or(Value::Null);
+                let debug_url = v.get("debug_url").and_then(Value::as_str).map(str::to_string);
+                WorkflowEvent::Done { debug_url }
+            }
+            "PING" => WorkflowEvent::Ping,
+            _ => WorkflowEvent::Unknown { event: name, data: raw.data },
+        };
+        Ok(Self { id, event })
+    }
+}
+
+/// Turns a bare JSON line into the API error it carries.
+fn bare_json_error(line: &str) -> CozeError {
+    let v: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+    let code = v.get("code").and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok()));
+    let msg = v.get("msg").and_then(Value::as_str).unwrap_or(line);
+    match code {
+        Some(code) if code != 0 => CozeError::from_code(code, msg, None),
+        _ => CozeError::new(ErrorKind::Decode, format!("unexpected line in event stream: {}", clip(line, 200))),
+    }
+}
+
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// How a stream ended (coze-api.md §9.4 step 5).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEnd {
+    /// `Done` arrived.
+    Completed { debug_url: Option<String>, execute_id: Option<String> },
+    /// EOF after `Interrupt`: awaiting an answer.
+    Interrupted(InterruptEvent),
+    /// An `Error` event.
+    Failed(StreamErrorEvent),
+    /// EOF with none of the above: the run's fate is unknown.
+    Lost,
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// A live workflow event stream. Pull events with [`WorkflowStream::next_event`].
+pub struct WorkflowStream {
+    body: ByteStream,
+    parser: SseParser,
+    pending: VecDeque<SseItem>,
+    idle_timeout: Duration,
+    eof: bool,
+    /// The response's `x-tt-logid`.
+    pub logid: Option<String>,
+    last: Option<WorkflowEvent>,
+}
+
+impl WorkflowStream {
+    pub(crate) fn new(body: ByteStream, idle_timeout: Duration, logid: Option<String>) -> Self {
+        Self {
+            body,
+            parser: SseParser::new(),
+            pending: VecDeque::new(),
+            idle_timeout,
+            eof: false,
+            logid,
+            last: None,
+        }
+    }
+
+    /// The next event; `Ok(None)` at the end of the stream. PINGs are returned too, so callers
+    /// can show liveness; every received chunk resets the idle timer.
+    pub async fn next_event(&mut self) -> Result<Option<StreamEvent>> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                let ev = match item {
+                    SseItem::Event(raw) => StreamEvent::from_raw(raw),
+                    SseItem::BareJson(line) => Err(bare_json_error(&line)),
+                }
+                .map_err(|e| e.with_logid(self.logid.clone()))?;
+                if !matches!(ev.event, WorkflowEvent::Ping | WorkflowEvent::Unknown { .. }) {
+                    self.last = Some(ev.event.clone());
+                }
+                return Ok(Some(ev));
+            }
+            if self.eof {
+                return Ok(None);
+            }
+            match tokio::time::timeout(self.idle_timeout, self.body.next()).await {
+                Err(_) => {
+                    return Err(CozeError::new(
+                        ErrorKind::Timeout,
+                        format!("the stream sent nothing for {} s", self.idle_timeout.as_secs()),
+                    )
+                    .with_logid(self.logid.clone()));
+                }
+                Ok(Some(Ok(chunk))) => self.pending.extend(self.parser.push(&chunk)),
+                Ok(Some(Err(e))) => {
+                    let mut err = super::client::transport_error(&e, "reading the event stream");
+                    err.delivery = super::error::Delivery::Answered;
+                    return Err(err.with_logid(self.logid.clone()));
+                }
+                Ok(None) => {
+                    self.eof = true;
+                    self.pending.extend(self.parser.finish());
+                }
+            }
+        }
+    }
+
+    /// How the stream ended, judged from the last meaningful event. Call after `next_event`
+    /// returned `Ok(None)`.
+    pub fn end(&self) -> StreamEnd {
+        match &self.last {
+            Some(WorkflowEvent::Done { debug_url }) => StreamEnd::Completed {
+                execute_id: debug_url.as_deref().and_then(execute_id_from_debug_url),
+                debug_url: debug_url.clone(),
+            },
+            Some(WorkflowEvent::Interrupt(i)) => StreamEnd::Interrupted(i.clone()),
+            Some(WorkflowEvent::Error(e)) => StreamEnd::Failed(e.clone()),
+            _ => StreamEnd::Lost,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream_of(chunks: Vec<&'static str>) -> WorkflowStream {
+        let body = futures_util::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c.as_bytes()))));
+        WorkflowStream::new(Box::pin(body), Duration::from_secs(5), Some("L".into()))
+    }
+
+    async fn drain(s: &mut WorkflowStream) -> Result<Vec<StreamEvent>> {
+        let mut out = vec![];
+        while let Some(e) = s.next_event().await? {
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn done_gives_completed_with_execute_id() {
+        let mut s = stream_of(vec![
+            "id: 0\nevent: Message\ndata: {\"content\":\"hi\",\"node_title\":\"End\",\"node_seq_id\":\"0\",\"node_is_finish\":true}\n\n",
+            "id: 1\nevent: PING\ndata: {\"content\":\"{}\"}\n\nid: 2\nevent: Done\ndata: {\"debug_url\":\"https://x/work_flow?execute_id=42\"}\n\n",
+        ]);
+        let events = drain(&mut s).await.unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0].id, Some(0));
+        assert!(matches!(&events[0].event, WorkflowEvent::Message(m) if m.content == "hi" && m.node_is_finish));
+        assert_eq!(events[1].event, WorkflowEvent::Ping);
+        assert_eq!(
+            s.end(),
+            StreamEnd::Completed { debug_url: Some("https://x/work_flow?execute_id=42".into()), execute_id: Some("42".into()) }
+        );
+    }
+
+    #[tokio::test]
+    async fn interrupt_then_eof_is_interrupted() {
+        let mut s = stream_of(vec![
+            "id: 0\nevent: Message\ndata: {\"content\":\"Which city?\"}\n\n",
+            "id: 1\nevent: Interrupt\ndata: {\"interrupt_data\":{\"data\":\"\",\"event_id\":\"7/8\",\"type\":2},\"node_title\":\"Ask\"}\n\n",
+        ]);
+        drain(&mut s).await.unwrap();
+        match s.end() {
+            StreamEnd::Interrupted(i) => {
+                assert_eq!(i.interrupt_data.event_id, "7/8");
+                assert_eq!(i.interrupt_data.kind, Some(2));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn error_event_and_lost_stream() {
+        let mut s = stream_of(vec!["id: 0\nevent: Error\ndata: {\"error_code\":4000,\"error_message\":\"bad\"}\n\n"]);
+        drain(&mut s).await.unwrap();
+        assert_eq!(s.end(), StreamEnd::Failed(StreamErrorEvent { error_code: Some(4000), error_message: "bad".into() }));
+
+        let mut s = stream_of(vec!["id: 0\nevent: Message\ndata: {\"content\":\"par"]);
+        let err = drain(&mut s).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Decode, "a truncated final event is malformed");
+        let mut s = stream_of(vec!["id: 0\nevent: Message\ndata: {\"content\":\"x\"}\n\n"]);
+        drain(&mut s).await.unwrap();
+        assert_eq!(s.end(), StreamEnd::Lost);
+    }
+
+    #[tokio::test]
+    async fn bare_json_line_is_an_api_error_with_logid() {
+        let mut s = stream_of(vec!["{\"code\":4100,\"msg\":\"authentication is invalid\"}\n"]);
+        let err = drain(&mut s).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Auth);
+        assert_eq!(err.code, Some(4100));
+        assert_eq!(err.logid.as_deref(), Some("L"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_timeout_fires_without_data() {
+        let body = futures_util::stream::pending::<reqwest::Result<Bytes>>();
+        let mut s = WorkflowStream::new(Box::pin(body), Duration::from_secs(30), None);
+        let err = s.next_event().await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
+    }
+}

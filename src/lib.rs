@@ -1,0 +1,7 @@
+//! coze-tui: run and debug Coze workflows from a terminal.
+//!
+//! Modules, in the direction data flows: `config` (profiles) → `coze` (the HTTP client) →
+//! `cli` (plain commands). `sim` is an embedded Coze-compatible server for the demo and tests.
+
+pub mod coze;
+pub mod secret;
