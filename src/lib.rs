@@ -5,3 +5,7 @@
 
 pub mod coze;
 pub mod secret;
+pub mod sim;
+pub mod config;
+pub mod cli;
+pub mod logging;

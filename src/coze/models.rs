@@ -103,8 +103,11 @@ pub struct Creator {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PublishStatus {
     #[default]
+    #[value(name = "all")]
     All,
+    #[value(name = "published_online")]
     PublishedOnline,
+    #[value(name = "unpublished_draft")]
     UnpublishedDraft,
 }
 

@@ -1,0 +1,84 @@
+//! `coze-tui demo`: the embedded simulator plus a guided tour of the plain commands.
+//! (The dashboard will open here once it lands; until then this shows the commands working.)
+
+use std::io::IsTerminal;
+
+use super::{Failure, GlobalArgs, run};
+use crate::config::{Profile, Settings, Source};
+use crate::secret::Secret;
+use crate::sim::{SimOptions, Simulator};
+
+pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
+    let sim = Simulator::start(SimOptions { slow_ms: 1500, ..SimOptions::default() }, "127.0.0.1:0")
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot start the simulator: {e}")))?;
+    let data_dir = std::env::temp_dir().join("coze-tui-demo");
+    let settings = Settings {
+        config_path: "(demo: no config file)".into(),
+        config_exists: false,
+        data_dir,
+        profile_name: "demo".into(),
+        profile: Profile { api_token: Secret::new(sim.token()), base_url: sim.url(), ..Profile::default() },
+        profile_names: vec![],
+        token_source: Source::Default,
+        base_url_source: Source::Default,
+    };
+    let json = global.json;
+    let client = super::client(&settings)?;
+    let ws = sim.first_workspace_id();
+    let step = |title: &str| {
+        if !json {
+            println!("\n\x1b[1m━━ {title}\x1b[0m");
+        }
+    };
+    println!("coze-tui demo: an embedded Coze simulator is running at {} (no account, no network).", sim.url());
+    step("coze-tui health");
+    let _ = super::health(&settings, json).await;
+    step("coze-tui workspaces");
+    super::workspaces(&client, json).await?;
+    step(&format!("coze-tui workflows --workspace {ws}"));
+    super::workflows(&client, &ws, crate::coze::PublishStatus::All, json).await?;
+    let id = |name: &str| sim.workflow_id(name).unwrap_or_default();
+    step(&format!("coze-tui workflow {}   # needs_params", id("needs_params")));
+    super::workflow(&client, &id("needs_params"), json).await?;
+    let tour = [
+        ("echo", run::Mode::Sync, r#"{"input": "你好, coze-tui 👋"}"#),
+        ("needs_params", run::Mode::Async, r#"{"city": "杭州", "days": 3}"#),
+        ("chatty", run::Mode::Stream, "{}"),
+        ("asks", run::Mode::Stream, "{}"),
+        ("fails", run::Mode::Sync, "{}"),
+    ];
+    for (name, mode, params) in tour {
+        step(&format!("coze-tui run {} --mode {} --params '{params}'   # {name}", id(name), mode.as_str()));
+        let args = run::RunArgs {
+            workflow_id: id(name),
+            workflow_name: Some(name.into()),
+            parameters: super::params::parse(params, "demo").map_err(Failure::Usage)?,
+            mode,
+            detach: false,
+            name: None,
+            description: None,
+            profile: "demo".into(),
+            poll: Default::default(),
+            human: !json,
+        };
+        let report = run::run(&client, args).await?;
+        if json {
+            super::print_json(&report);
+        } else {
+            run::print_human(&report);
+        }
+    }
+    if std::io::stdin().is_terminal() && !json {
+        println!(
+            "\nThe simulator keeps running. In another terminal try:\n  \
+             export COZE_API_BASE={} COZE_API_TOKEN={}\n  coze-tui workflows --workspace {ws}\n\
+             Ctrl-C stops it.",
+            sim.url(),
+            sim.token()
+        );
+        super::wait_for_shutdown().await;
+    }
+    sim.stop().await;
+    Ok(())
+}

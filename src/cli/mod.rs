@@ -1,0 +1,562 @@
+//! Argument parsing and the plain commands, with human tables or `--json`, and the exit codes
+//! of DESIGN.md §3.
+
+mod demo;
+pub mod output;
+pub mod params;
+pub mod run;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::config::{self, ConfigError, Env, Overrides, Settings};
+use crate::coze::{CozeClient, CozeError, ErrorKind, Parameter, PublishStatus, RetryPolicy};
+use crate::sim::{SimOptions, Simulator};
+use output::{Table, local_time, print_json, terminal_width};
+
+/// Process exit codes (DESIGN.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    RunFailed = 1,
+    Usage = 2,
+    Refused = 3,
+    Network = 4,
+    Interrupted = 5,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(c: ExitCode) -> Self {
+        std::process::ExitCode::from(c as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coze-tui",
+    version,
+    about = "Run and debug Coze workflows from a terminal",
+    long_about = "Run and debug Coze workflows from a terminal.\n\n\
+        Environment: COZE_API_TOKEN, COZE_API_BASE (https://api.coze.cn or https://api.coze.com), \
+        COZE_TUI_PROFILE, COZE_TUI_CONFIG, COZE_TUI_DATA_DIR, COZE_TUI_LOG.\n\
+        Exit codes: 0 success, 1 the run failed, 2 bad usage/config/input, 3 Coze refused, \
+        4 network or timeout, 5 the run waits for an answer."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Profile (account) to use [env: COZE_TUI_PROFILE]
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Config file [env: COZE_TUI_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Directory for the run ledger and logs [env: COZE_TUI_DATA_DIR]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+    /// Coze API base URL, e.g. https://api.coze.com [env: COZE_API_BASE]
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Print one JSON document on stdout instead of tables
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the embedded Coze simulator and show coze-tui working against it (no account needed)
+    Demo,
+    /// Run the embedded Coze simulator alone
+    Sim {
+        /// Address to listen on; port 0 picks a free one
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+        #[command(flatten)]
+        opts: SimOptions,
+    },
+    /// Check that Coze is reachable and the token is accepted, with the latency
+    Health,
+    /// List the workspaces the token can see
+    Workspaces,
+    /// List the workflows of a workspace
+    Workflows {
+        /// Workspace id (see `coze-tui workspaces`)
+        #[arg(long)]
+        workspace: String,
+        /// Which workflows to list; `all` marks drafts
+        #[arg(long, value_enum, default_value = "all")]
+        publish_status: PublishStatus,
+    },
+    /// Show a workflow's details and its input/output schema
+    Workflow { workflow_id: String },
+    /// Run a workflow
+    Run(RunCommand),
+    /// Show or create the config file
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunCommand {
+    pub workflow_id: String,
+    /// Parameters: a JSON object, @FILE, or - for stdin
+    #[arg(long, value_name = "JSON|@FILE|-")]
+    pub params: Option<String>,
+    /// sync waits for the result; async runs in the background and polls; stream prints messages live
+    #[arg(long, value_enum)]
+    pub mode: Option<run::Mode>,
+    /// A name for this run
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A description for this run
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Start an async run and return at once with its execute id
+    #[arg(long)]
+    pub detach: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the settings in force (the token is never shown)
+    Show,
+    /// Print the config file and data directory paths
+    Path,
+    /// Write a documented config file (mode 0600)
+    Init {
+        /// Replace an existing file
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// A command's failure: what to print and which exit code.
+#[derive(Debug)]
+pub enum Failure {
+    Usage(String),
+    Coze(CozeError),
+    /// The run finished but not successfully; the report was printed.
+    Exit(ExitCode),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Usage(e.0)
+    }
+}
+
+impl From<CozeError> for Failure {
+    fn from(e: CozeError) -> Self {
+        Failure::Coze(e)
+    }
+}
+
+/// Exit code for a Coze error outside a run (inside a run, workflow failures are 1).
+pub fn exit_code_for(e: &CozeError) -> ExitCode {
+    match e.kind {
+        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Server | ErrorKind::Decode => ExitCode::Network,
+        _ => ExitCode::Refused,
+    }
+}
+
+/// Parses arguments and runs the command. The binary's whole `main`.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::Usage.into();
+        }
+    };
+    runtime.block_on(dispatch(cli, env)).into()
+}
+
+async fn dispatch(cli: Cli, env: Env) -> ExitCode {
+    let json = cli.global.json;
+    let result = match cli.command {
+        Some(Command::Sim { addr, opts }) => run_sim(&addr, opts).await,
+        Some(Command::Demo) => demo::run(&cli.global).await,
+        None => Err(Failure::Usage(
+            "the dashboard is not built yet; use the plain commands (see --help) or `coze-tui demo`".into(),
+        )),
+        Some(command) => {
+            let overrides = Overrides {
+                profile: cli.global.profile.clone(),
+                config_path: cli.global.config.clone(),
+                data_dir: cli.global.data_dir.clone(),
+                base_url: cli.global.base_url.clone(),
+            };
+            match Settings::load(&overrides, &env) {
+                Ok(settings) => {
+                    crate::logging::init_file(&settings.log_path(), env.get("COZE_TUI_LOG"));
+                    execute(command, &settings, json).await
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::Success,
+        Err(f) => report_failure(f, json),
+    }
+}
+
+fn report_failure(f: Failure, json: bool) -> ExitCode {
+    match f {
+        Failure::Exit(code) => code,
+        Failure::Usage(msg) => {
+            eprintln!("error: {msg}");
+            if json {
+                print_json(&json!({"error": {"code": null, "message": msg}}));
+            }
+            ExitCode::Usage
+        }
+        Failure::Coze(e) => {
+            eprintln!("error: {e}");
+            eprintln!("  hint: {}", e.hint());
+            if json {
+                print_json(&json!({"error": run::ErrorDoc::from(&e)}));
+            }
+            exit_code_for(&e)
+        }
+    }
+}
+
+async fn execute(command: Command, settings: &Settings, json: bool) -> Result<(), Failure> {
+    match command {
+        Command::Config { action } => config_command(action, settings, json),
+        Command::Health => health(settings, json).await,
+        Command::Workspaces => workspaces(&client(settings)?, json).await,
+        Command::Workflows { workspace, publish_status } => workflows(&client(settings)?, &workspace, publish_status, json).await,
+        Command::Workflow { workflow_id } => workflow(&client(settings)?, &workflow_id, json).await,
+        Command::Run(cmd) => run_command(cmd, settings, json).await,
+        Command::Demo | Command::Sim { .. } => Ok(()),
+    }
+}
+
+fn client(settings: &Settings) -> Result<CozeClient, Failure> {
+    let opts = settings.client_options()?;
+    CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))
+}
+
+async fn run_sim(addr: &str, opts: SimOptions) -> Result<(), Failure> {
+    let sim = Simulator::start(opts, addr).await.map_err(|e| Failure::Usage(format!("cannot listen on {addr}: {e}")))?;
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {}", sim.url());
+        let _ = out.flush();
+    }
+    eprintln!("token: {} · Ctrl-C stops", sim.token());
+    wait_for_shutdown().await;
+    sim.stop().await;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+// ---- config ---------------------------------------------------------------------------------
+
+fn config_command(action: ConfigAction, s: &Settings, json: bool) -> Result<(), Failure> {
+    match action {
+        ConfigAction::Path => {
+            if json {
+                print_json(&json!({"config": s.config_path, "config_exists": s.config_exists, "data_dir": s.data_dir, "log": s.log_path()}));
+            } else {
+                println!("config:   {}{}", s.config_path.display(), if s.config_exists { "" } else { " (not created yet)" });
+                println!("data dir: {}", s.data_dir.display());
+                println!("log:      {}", s.log_path().display());
+            }
+            Ok(())
+        }
+        ConfigAction::Init { force } => {
+            config::init(&s.config_path, force)?;
+            if json {
+                print_json(&json!({"config": s.config_path, "created": true}));
+            } else {
+                println!("wrote {} (mode 0600); put your token in api_token or export COZE_API_TOKEN", s.config_path.display());
+            }
+            Ok(())
+        }
+        ConfigAction::Show => {
+            let p = &s.profile;
+            let token = match (p.api_token.is_empty(), s.token_source) {
+                (true, _) => "<not set>".to_string(),
+                (false, src) => format!("<redacted> (from {src})"),
+            };
+            if json {
+                print_json(&json!({
+                    "config": s.config_path, "config_exists": s.config_exists, "data_dir": s.data_dir,
+                    "profile": s.profile_name, "profiles": s.profile_names,
+                    "api_token": if p.api_token.is_empty() { Value::Null } else { json!("<redacted>") },
+                    "api_token_source": s.token_source, "base_url": p.base_url, "base_url_source": s.base_url_source,
+                    "region": s.region(), "timeout": p.timeout, "run_timeout": p.run_timeout,
+                    "stream_idle_timeout": p.stream_idle_timeout, "max_retries": p.max_retries, "poll": p.poll,
+                }));
+            } else {
+                println!("# config file: {}{}", s.config_path.display(), if s.config_exists { "" } else { " (not created; defaults in force)" });
+                if !s.profile_names.is_empty() {
+                    println!("# profiles: {}", s.profile_names.join(", "));
+                }
+                println!("profile             = {:?}", s.profile_name);
+                println!("api_token           = {token}");
+                println!("base_url            = {:?}  # {} (from {})", p.base_url, s.region(), s.base_url_source);
+                println!("timeout             = {}", p.timeout);
+                println!("run_timeout         = {}", p.run_timeout);
+                println!("stream_idle_timeout = {}", p.stream_idle_timeout);
+                println!("max_retries         = {}", p.max_retries);
+                println!(
+                    "poll                = {{ initial_interval_ms = {}, backoff = {}, max_interval_ms = {}, qps = {} }}",
+                    p.poll.initial_interval_ms, p.poll.backoff, p.poll.max_interval_ms, p.poll.qps
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+// ---- health ---------------------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct Health {
+    profile: String,
+    base_url: String,
+    region: String,
+    reachable: bool,
+    auth_ok: bool,
+    latency_ms: Option<u64>,
+    workspaces: Option<i64>,
+    logid: Option<String>,
+    error: Option<run::ErrorDoc>,
+}
+
+async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
+    let mut opts = settings.client_options()?;
+    // One honest attempt: retries would hide the latency and delay the verdict.
+    opts.retry = RetryPolicy { max_retries: 0, ..opts.retry };
+    let client = CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))?;
+    let started = Instant::now();
+    let result = client.workspaces_page(1, 1).await;
+    let latency = started.elapsed().as_millis() as u64;
+    let mut h = Health {
+        profile: settings.profile_name.clone(),
+        base_url: client.base_url().to_string(),
+        region: settings.region(),
+        reachable: false,
+        auth_ok: false,
+        latency_ms: None,
+        workspaces: None,
+        logid: None,
+        error: None,
+    };
+    let code = match &result {
+        Ok(reply) => {
+            h.reachable = true;
+            h.auth_ok = true;
+            h.latency_ms = Some(latency);
+            h.workspaces = reply.value.1;
+            h.logid = reply.logid.clone();
+            ExitCode::Success
+        }
+        Err(e) => {
+            h.reachable = !matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout);
+            h.latency_ms = h.reachable.then_some(latency);
+            h.logid = e.logid.clone();
+            h.error = Some(e.into());
+            exit_code_for(e)
+        }
+    };
+    if json {
+        print_json(&h);
+    } else {
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        println!("profile:    {} ({})", h.profile, h.region);
+        println!("base URL:   {}", h.base_url);
+        println!("reachable:  {}", yes_no(h.reachable));
+        println!("auth:       {}", if h.auth_ok { "ok" } else if h.reachable { "refused" } else { "unknown" });
+        if let Some(ms) = h.latency_ms {
+            println!("latency:    {ms} ms");
+        }
+        if let Some(n) = h.workspaces {
+            println!("workspaces: {n}");
+        }
+        if let Some(l) = &h.logid {
+            println!("logid:      {l}");
+        }
+        if let Err(e) = &result {
+            eprintln!("error: {e}");
+            eprintln!("  hint: {}", e.hint());
+        }
+    }
+    if code == ExitCode::Success { Ok(()) } else { Err(Failure::Exit(code)) }
+}
+
+// ---- listings -------------------------------------------------------------------------------
+
+async fn workspaces(client: &CozeClient, json: bool) -> Result<(), Failure> {
+    let list = client.list_workspaces().await?.value;
+    if json {
+        print_json(&list);
+        return Ok(());
+    }
+    let mut t = Table::new(&[("ID", 19), ("TYPE", 8), ("ROLE", 6), ("NAME", 60)]);
+    for w in &list {
+        t.row(vec![w.id.clone(), w.workspace_type.clone(), w.role_type.clone(), w.name.clone()]);
+    }
+    print!("{}", t.render(terminal_width()));
+    Ok(())
+}
+
+async fn workflows(client: &CozeClient, workspace: &str, status: PublishStatus, json: bool) -> Result<(), Failure> {
+    let list = match status {
+        PublishStatus::All => client.list_workflows_marked(workspace).await?,
+        other => client.list_workflows(workspace, other, None).await?,
+    }
+    .value;
+    if json {
+        print_json(&list);
+        return Ok(());
+    }
+    let mut t = Table::new(&[("ID", 19), ("STATUS", 9), ("UPDATED", 16), ("NAME", 48), ("DESCRIPTION", 60)]);
+    for w in &list {
+        let state = match w.is_published {
+            Some(true) => "published",
+            Some(false) => "draft",
+            None => "-",
+        };
+        t.row(vec![w.workflow_id.clone(), state.into(), local_time(w.updated_at), w.workflow_name.clone(), w.description.clone()]);
+    }
+    print!("{}", t.render(terminal_width()));
+    if list.is_empty() {
+        eprintln!("no workflows (publish status {})", status.as_str());
+    }
+    Ok(())
+}
+
+async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failure> {
+    let info = client.workflow_info(id, true).await?.value;
+    if json {
+        print_json(&info);
+        return Ok(());
+    }
+    let d = &info.workflow_detail;
+    println!("{}  ({})", d.workflow_name, d.workflow_id);
+    if !d.description.is_empty() {
+        println!("{}", d.description);
+    }
+    println!("created {} · updated {} · by {}", local_time(d.created_at), local_time(d.updated_at), if d.creator.name.is_empty() { "-" } else { &d.creator.name });
+    if d.app_id != "0" && !d.app_id.is_empty() {
+        println!("app: {}", d.app_id);
+    }
+    let print_params = |title: &str, params: Option<&crate::coze::OrderedParams>| {
+        println!("\n{title}:");
+        let Some(params) = params.filter(|p| !p.is_empty()) else {
+            println!("  (none)");
+            return;
+        };
+        let mut t = Table::new(&[("  NAME", 32), ("TYPE", 14), ("REQUIRED", 8), ("DEFAULT", 16), ("DESCRIPTION", 60)]);
+        fn add(t: &mut Table, prefix: &str, name: &str, p: &Parameter) {
+            let full = format!("{prefix}{name}");
+            let kind = match &p.items {
+                Some(items) => format!("{}<{}>", p.kind, items.kind),
+                None => p.kind.clone(),
+            };
+            t.row(vec![format!("  {full}"), kind, if p.required { "yes".into() } else { "".into() }, p.default_value.clone().unwrap_or_default(), p.description.clone()]);
+            if let Some(props) = &p.properties {
+                for (k, v) in props.iter() {
+                    add(t, &format!("{full}."), k, v);
+                }
+            }
+        }
+        for (name, p) in params.iter() {
+            add(&mut t, "", name, p);
+        }
+        print!("{}", t.render(terminal_width()));
+    };
+    print_params("inputs", info.input.as_ref().map(|i| &i.parameters));
+    print_params("outputs", info.output.as_ref().map(|o| &o.parameters));
+    if let Some(plan) = info.output.as_ref().and_then(|o| o.terminate_plan.as_deref()) {
+        println!("  ends by: {plan}");
+    }
+    Ok(())
+}
+
+// ---- run ------------------------------------------------------------------------------------
+
+async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
+    let mode = match (cmd.mode, cmd.detach) {
+        (None, true) | (Some(run::Mode::Async), _) => run::Mode::Async,
+        (Some(m), true) => return Err(Failure::Usage(format!("--detach needs --mode async, not {}", m.as_str()))),
+        (Some(m), false) => m,
+        (None, false) => run::Mode::Sync,
+    };
+    // Parameters are checked before anything is sent.
+    let parameters = params::load(cmd.params.as_deref(), || {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map(|_| s)
+    })
+    .map_err(Failure::Usage)?;
+    let client = client(settings)?;
+    let args = run::RunArgs {
+        workflow_id: cmd.workflow_id,
+        workflow_name: None,
+        parameters,
+        mode,
+        detach: cmd.detach,
+        name: cmd.name,
+        description: cmd.description,
+        profile: settings.profile_name.clone(),
+        poll: settings.profile.poll.clone(),
+        human: !json,
+    };
+    let mut report = run::run(&client, args).await?;
+    // The name is for people; a failed lookup must not fail a run that already happened.
+    if let Ok(info) = client.workflow_info(&report.workflow_id, false).await {
+        report.workflow_name = Some(info.value.workflow_detail.workflow_name);
+    }
+    if json {
+        print_json(&report);
+    } else {
+        run::print_human(&report);
+    }
+    match report.exit_code() {
+        ExitCode::Success => Ok(()),
+        code => Err(Failure::Exit(code)),
+    }
+}

@@ -1,0 +1,475 @@
+//! Profiles, environment overrides, paths and validation. No network I/O.
+//!
+//! Precedence for every setting: flag > environment > config file > default.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::coze::{ClientOptions, DEFAULT_BASE_URL, RetryPolicy, parse_base_url};
+use crate::secret::Secret;
+
+pub const APP_NAME: &str = "coze-tui";
+pub const DEFAULT_PROFILE: &str = "default";
+/// The documented example, also what `config init` writes.
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The profile used when neither `--profile` nor `COZE_TUI_PROFILE` names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_profile: Option<String>,
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One Coze account: a token and the region it belongs to, plus client settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    pub api_token: Secret,
+    pub base_url: String,
+    /// Seconds for ordinary requests.
+    pub timeout: u64,
+    /// Seconds for a sync run (Coze itself cuts them at 90 s).
+    pub run_timeout: u64,
+    /// Seconds a stream may stay silent before it counts as lost.
+    pub stream_idle_timeout: u64,
+    /// Retries for reads; runs are never re-sent once they may have arrived.
+    pub max_retries: u32,
+    pub poll: PollSettings,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            api_token: Secret::default(),
+            base_url: DEFAULT_BASE_URL.to_string(),
+            timeout: 30,
+            run_timeout: 120,
+            stream_idle_timeout: 300,
+            max_retries: 3,
+            poll: PollSettings::default(),
+        }
+    }
+}
+
+/// How async runs are watched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PollSettings {
+    /// First wait between run-history requests, in milliseconds.
+    pub initial_interval_ms: u64,
+    /// The wait grows by this factor after each poll...
+    pub backoff: f64,
+    /// ...up to this many milliseconds.
+    pub max_interval_ms: u64,
+    /// Run-history requests per second across all watched runs.
+    pub qps: f64,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        Self { initial_interval_ms: 1000, backoff: 1.5, max_interval_ms: 10_000, qps: 5.0 }
+    }
+}
+
+impl PollSettings {
+    pub fn initial_interval(&self) -> Duration {
+        Duration::from_millis(self.initial_interval_ms)
+    }
+    pub fn max_interval(&self) -> Duration {
+        Duration::from_millis(self.max_interval_ms)
+    }
+}
+
+/// A configuration problem, with the file and line when it came from the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Environment variables, read once; tests pass their own.
+#[derive(Debug, Clone, Default)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    pub const VARS: [&str; 6] =
+        ["COZE_API_TOKEN", "COZE_API_BASE", "COZE_TUI_CONFIG", "COZE_TUI_DATA_DIR", "COZE_TUI_PROFILE", "COZE_TUI_LOG"];
+
+    pub fn from_process() -> Self {
+        Self(Self::VARS.iter().filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?))).collect())
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    /// A non-empty value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str).map(str::trim).filter(|v| !v.is_empty())
+    }
+}
+
+/// Flags that override the environment and the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub profile: Option<String>,
+    pub config_path: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub base_url: Option<String>,
+}
+
+/// Where a setting came from, for `config show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Flag,
+    Env,
+    File,
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Flag => "flag",
+            Source::Env => "environment",
+            Source::File => "config file",
+            Source::Default => "default",
+        })
+    }
+}
+
+/// The configuration in force for this process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_path: PathBuf,
+    pub config_exists: bool,
+    pub data_dir: PathBuf,
+    pub profile_name: String,
+    pub profile: Profile,
+    pub profile_names: Vec<String>,
+    pub token_source: Source,
+    pub base_url_source: Source,
+}
+
+impl Settings {
+    /// Reads the config file (if any) and applies the environment and flags.
+    pub fn load(overrides: &Overrides, env: &Env) -> Result<Self, ConfigError> {
+        let config_path = match (&overrides.config_path, env.get("COZE_TUI_CONFIG")) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => PathBuf::from(p),
+            (None, None) => default_config_path()?,
+        };
+        let (file, config_exists) = match std::fs::read_to_string(&config_path) {
+            Ok(text) => (parse(&text, &config_path)?, true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (ConfigFile::default(), false),
+            Err(e) => return Err(ConfigError(format!("cannot read config file {}: {e}", config_path.display()))),
+        };
+        let data_dir = match (&overrides.data_dir, env.get("COZE_TUI_DATA_DIR")) {
+            (Some(p), _) => p.clone(),
+            (None, Some(p)) => PathBuf::from(p),
+            (None, None) => default_data_dir()?,
+        };
+        let requested = overrides.profile.clone().or_else(|| env.get("COZE_TUI_PROFILE").map(str::to_string));
+        let explicit = requested.is_some();
+        let profile_name = requested
+            .or_else(|| file.default_profile.clone())
+            .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+        let profile_names: Vec<String> = file.profiles.keys().cloned().collect();
+        let mut profile = match file.profiles.get(&profile_name) {
+            Some(p) => p.clone(),
+            None if (explicit || file.default_profile.is_some()) && !file.profiles.is_empty() => {
+                return Err(ConfigError(format!(
+                    "no profile {profile_name:?} in {}; it has: {}",
+                    config_path.display(),
+                    profile_names.join(", ")
+                )));
+            }
+            None => Profile::default(),
+        };
+        let in_file = file.profiles.contains_key(&profile_name);
+        let mut token_source = if in_file && !profile.api_token.is_empty() { Source::File } else { Source::Default };
+        let mut base_url_source = if in_file { Source::File } else { Source::Default };
+        if let Some(token) = env.get("COZE_API_TOKEN") {
+            profile.api_token = Secret::new(token);
+            token_source = Source::Env;
+        }
+        if let Some(base) = env.get("COZE_API_BASE") {
+            profile.base_url = base.to_string();
+            base_url_source = Source::Env;
+        }
+        if let Some(base) = &overrides.base_url {
+            profile.base_url = base.clone();
+            base_url_source = Source::Flag;
+        }
+        if let Err(m) = parse_base_url(&profile.base_url) {
+            let origin = match base_url_source {
+                Source::File => format!(" (in {})", config_path.display()),
+                Source::Env => " (from COZE_API_BASE)".to_string(),
+                Source::Flag => " (from --base-url)".to_string(),
+                Source::Default => String::new(),
+            };
+            return Err(ConfigError(format!("{m}{origin}")));
+        }
+        Ok(Self { config_path, config_exists, data_dir, profile_name, profile, profile_names, token_source, base_url_source })
+    }
+
+    /// Client options for the active profile; an error says how to set a token.
+    pub fn client_options(&self) -> Result<ClientOptions, ConfigError> {
+        if self.profile.api_token.is_empty() {
+            return Err(ConfigError(missing_token_message(&self.config_path, &self.profile_name)));
+        }
+        let p = &self.profile;
+        let mut opts = ClientOptions::new(p.base_url.clone(), p.api_token.clone());
+        opts.timeout = Duration::from_secs(p.timeout);
+        opts.run_timeout = Duration::from_secs(p.run_timeout);
+        opts.stream_idle_timeout = Duration::from_secs(p.stream_idle_timeout);
+        opts.retry = RetryPolicy { max_retries: p.max_retries, ..RetryPolicy::default() };
+        Ok(opts)
+    }
+
+    /// `coze.cn` or `coze.com` (or the host, for anything else).
+    pub fn region(&self) -> String {
+        region_of(&self.profile.base_url)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.join("logs").join("coze-tui.log")
+    }
+}
+
+pub fn region_of(base_url: &str) -> String {
+    let host = parse_base_url(base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    if host.ends_with("coze.cn") {
+        "coze.cn".into()
+    } else if host.ends_with("coze.com") {
+        "coze.com".into()
+    } else {
+        host
+    }
+}
+
+pub fn missing_token_message(config_path: &Path, profile: &str) -> String {
+    format!(
+        "no Coze API token is set for profile {profile:?}.\n\
+         Set one of:\n\
+         \x20 export COZE_API_TOKEN=pat_...            (a personal access token from https://www.coze.cn/open/oauth/pats)\n\
+         \x20 export COZE_API_BASE=https://api.coze.com (only for coze.com accounts; coze.cn is the default)\n\
+         or run `coze-tui config init` and set api_token in {}.\n\
+         To look around without an account, run `coze-tui demo`.",
+        config_path.display()
+    )
+}
+
+/// Where the config file lives by default (confy's per-user location).
+pub fn default_config_path() -> Result<PathBuf, ConfigError> {
+    confy::get_configuration_file_path(APP_NAME, "config")
+        .map_err(|e| ConfigError(format!("cannot find the config directory ({e}); pass --config PATH")))
+}
+
+/// Where the ledger and logs live by default.
+pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
+    use etcetera::app_strategy::{AppStrategy, AppStrategyArgs, choose_app_strategy};
+    let args = AppStrategyArgs { top_level_domain: "rs".into(), author: String::new(), app_name: APP_NAME.into() };
+    choose_app_strategy(args)
+        .map(|s| s.data_dir())
+        .map_err(|e| ConfigError(format!("cannot find the data directory ({e}); pass --data-dir PATH")))
+}
+
+/// Parses and validates a config file's text. Errors name the file, the line and the key.
+pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    let file: ConfigFile = toml::from_str(text).map_err(|e| {
+        let msg = e.message().trim_end();
+        let at = e.span().map(|s| line_col(text, s.start)).map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default();
+        ConfigError(format!("config file {}{at}: {msg}", path.display()))
+    })?;
+    for (name, p) in &file.profiles {
+        let fail = |key: &str, problem: String| {
+            let line = key_line(text, name, key).map(|l| format!(" at line {l}")).unwrap_or_default();
+            Err(ConfigError(format!("config file {}{line}: profiles.{name}.{key}: {problem}", path.display())))
+        };
+        if let Err(m) = parse_base_url(&p.base_url) {
+            return fail("base_url", m);
+        }
+        if p.timeout == 0 || p.run_timeout == 0 || p.stream_idle_timeout == 0 {
+            let key = if p.timeout == 0 { "timeout" } else if p.run_timeout == 0 { "run_timeout" } else { "stream_idle_timeout" };
+            return fail(key, "must be at least 1 second".into());
+        }
+        if p.max_retries > 10 {
+            return fail("max_retries", format!("{} is too many; use at most 10", p.max_retries));
+        }
+        let poll = &p.poll;
+        if poll.initial_interval_ms < 100 || poll.max_interval_ms < poll.initial_interval_ms {
+            return fail("poll", "need 100 <= initial_interval_ms <= max_interval_ms".into());
+        }
+        if !(poll.backoff.is_finite() && (1.0..=10.0).contains(&poll.backoff)) {
+            return fail("poll", format!("backoff {} must be between 1 and 10", poll.backoff));
+        }
+        if !(poll.qps.is_finite() && poll.qps > 0.0 && poll.qps <= 500.0) {
+            return fail("poll", format!("qps {} must be above 0 and at most 500", poll.qps));
+        }
+    }
+    if let Some(d) = &file.default_profile {
+        if !file.profiles.contains_key(d) {
+            let line = text.lines().position(|l| l.trim_start().starts_with("default_profile")).map(|i| format!(" at line {}", i + 1));
+            return Err(ConfigError(format!(
+                "config file {}{}: default_profile {d:?} is not one of the [profiles.*] tables",
+                path.display(),
+                line.unwrap_or_default()
+            )));
+        }
+    }
+    Ok(file)
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// The line of `key` inside `[profiles.NAME]` (or its sub-tables), for error messages.
+fn key_line(text: &str, profile: &str, key: &str) -> Option<usize> {
+    let header = format!("[profiles.{profile}");
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            inside = t.starts_with(&header) || t.starts_with(&format!("[profiles.\"{profile}\""));
+            if inside && key == "poll" && t.contains(".poll") {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if inside && t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// Writes the documented example config, readable only by its owner. Refuses to overwrite.
+pub fn init(path: &Path, force: bool) -> Result<(), ConfigError> {
+    if path.exists() && !force {
+        return Err(ConfigError(format!("{} already exists; pass --force to replace it", path.display())));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    write_private(path, EXAMPLE.as_bytes()).map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Writes a file created with mode 0600 (it may hold a token).
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let mut f = opts.open(path)?;
+        // An existing file keeps its mode on open; tighten it too.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.write_all(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        opts.open(path)?.write_all(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> PathBuf {
+        PathBuf::from("/tmp/c.toml")
+    }
+
+    #[test]
+    fn example_config_parses_and_matches_defaults() {
+        let file = parse(EXAMPLE, Path::new("config.example.toml")).unwrap();
+        let default = file.profiles.get("default").expect("the example has a default profile");
+        assert_eq!(Profile { api_token: Secret::default(), ..default.clone() }, Profile::default());
+        assert!(file.profiles.contains_key("global"), "the example shows a coze.com profile");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let e = parse("[profiles.default]\nbase_url = \"https://api.coze.cn\"\ntimeot = 3\n", &p()).unwrap_err();
+        assert!(e.0.contains("/tmp/c.toml") && e.0.contains("line 3") && e.0.contains("timeot"), "{e}");
+        let e = parse("[profiles.work]\n\nbase_url = \"api.coze.com\"\n", &p()).unwrap_err();
+        assert!(e.0.contains("line 3") && e.0.contains("profiles.work.base_url"), "{e}");
+        let e = parse("[profiles.default]\ntimeout = \"ten\"\n", &p()).unwrap_err();
+        assert!(e.0.contains("line 2") && e.0.contains("timeout") || e.0.contains("line 2"), "{e}");
+        let e = parse("[profiles.default\n", &p()).unwrap_err();
+        assert!(e.0.contains("line 1"), "{e}");
+        let e = parse("default_profile = \"nope\"\n[profiles.a]\n", &p()).unwrap_err();
+        assert!(e.0.contains("nope") && e.0.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn precedence_flag_env_file_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.toml");
+        std::fs::write(&cfg, "default_profile = \"cn\"\n[profiles.cn]\napi_token = \"pat_file\"\n[profiles.com]\nbase_url = \"https://api.coze.com\"\napi_token = \"pat_com\"\n").unwrap();
+        let over = Overrides { config_path: Some(cfg.clone()), data_dir: Some(dir.path().into()), ..Default::default() };
+
+        let s = Settings::load(&over, &Env::default()).unwrap();
+        assert_eq!((s.profile_name.as_str(), s.profile.api_token.expose(), s.token_source), ("cn", "pat_file", Source::File));
+        assert_eq!(s.region(), "coze.cn");
+
+        let env = Env::from_pairs([("COZE_TUI_PROFILE", "com"), ("COZE_API_TOKEN", "pat_env")]);
+        let s = Settings::load(&over, &env).unwrap();
+        assert_eq!((s.profile_name.as_str(), s.profile.api_token.expose(), s.token_source), ("com", "pat_env", Source::Env));
+        assert_eq!(s.region(), "coze.com");
+
+        let env = Env::from_pairs([("COZE_API_BASE", "https://api.coze.com")]);
+        let flagged = Overrides { base_url: Some("http://127.0.0.1:9".into()), profile: Some("cn".into()), ..over.clone() };
+        let s = Settings::load(&flagged, &env).unwrap();
+        assert_eq!((s.profile.base_url.as_str(), s.base_url_source), ("http://127.0.0.1:9", Source::Flag));
+
+        let missing = Overrides { profile: Some("nope".into()), ..over.clone() };
+        let e = Settings::load(&missing, &Env::default()).unwrap_err();
+        assert!(e.0.contains("nope") && e.0.contains("cn, com"), "{e}");
+    }
+
+    #[test]
+    fn missing_config_gives_defaults_and_token_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let over = Overrides { config_path: Some(dir.path().join("none.toml")), data_dir: Some(dir.path().into()), ..Default::default() };
+        let s = Settings::load(&over, &Env::default()).unwrap();
+        assert!(!s.config_exists);
+        assert_eq!(s.profile, Profile::default());
+        let e = s.client_options().unwrap_err();
+        assert!(e.0.contains("COZE_API_TOKEN") && e.0.contains("COZE_API_BASE") && e.0.contains("coze-tui demo"), "{e}");
+        let env = Env::from_pairs([("COZE_API_BASE", "not a url")]);
+        assert!(Settings::load(&over, &env).unwrap_err().0.contains("COZE_API_BASE"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn init_writes_mode_0600_and_refuses_to_overwrite() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("config.toml");
+        init(&path, false).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(init(&path, false).is_err());
+        init(&path, true).unwrap();
+        parse(&std::fs::read_to_string(&path).unwrap(), &path).unwrap();
+    }
+}

@@ -1,0 +1,102 @@
+//! Fault injection: scripted faults for the next matching requests (tests), random ones at a
+//! configured rate (benchmarks, soak runs), and a one-second-window rate limit.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use bytes::Bytes;
+
+/// What to do to a request instead of (or besides) answering it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Wait this long before handling the request.
+    Latency(Duration),
+    /// An HTML 502 page from a gateway.
+    BadGateway,
+    /// HTTP 500 with Coze's 5000 envelope.
+    InternalError,
+    /// HTTP 429 with the 4009 envelope and, when given, `Retry-After` in seconds.
+    RateLimit { retry_after: Option<u64> },
+    /// Close the connection without answering; the request is not processed.
+    Drop,
+    /// Process the request (a run really starts), then close the connection without answering:
+    /// the client cannot know whether it arrived.
+    DropAfterProcessing,
+    /// HTTP 200 with a truncated JSON body.
+    Malformed,
+}
+
+/// A fault applied to the next `times` requests whose route label starts with `route`
+/// (e.g. `"POST /v1/workflow/run"`, `"GET /v1/workspaces"`, or `""` for any).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRule {
+    pub route: String,
+    pub fault: Fault,
+    pub times: u32,
+}
+
+impl FaultRule {
+    pub fn new(route: impl Into<String>, fault: Fault, times: u32) -> Self {
+        Self { route: route.into(), fault, times }
+    }
+}
+
+/// Takes the first scripted fault matching `route`, consuming one use of it.
+pub(crate) fn take_scripted(script: &mut Vec<FaultRule>, route: &str) -> Option<Fault> {
+    let i = script.iter().position(|r| route.starts_with(&r.route) && r.times > 0)?;
+    let fault = script[i].fault.clone();
+    script[i].times -= 1;
+    if script[i].times == 0 {
+        script.remove(i);
+    }
+    Some(fault)
+}
+
+/// A response whose body fails at once: the server closes the connection mid-answer.
+pub(crate) fn dropped() -> Response {
+    let body = Body::from_stream(futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by the simulator"))
+    }));
+    Response::builder().status(StatusCode::OK).body(body).unwrap_or_default()
+}
+
+pub(crate) fn bad_gateway(logid: &str) -> Response {
+    let mut r = Response::new(Body::from(
+        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>",
+    ));
+    *r.status_mut() = StatusCode::BAD_GATEWAY;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("text/html"));
+    if let Ok(v) = HeaderValue::from_str(logid) {
+        r.headers_mut().insert("x-tt-logid", v);
+    }
+    r
+}
+
+pub(crate) fn malformed(logid: &str) -> Response {
+    let mut r = Response::new(Body::from("{\"code\":0,\"msg\":\"\",\"data\":{\"items\":[{\"workflow_id\":\"75"));
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(v) = HeaderValue::from_str(logid) {
+        r.headers_mut().insert("x-tt-logid", v);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripted_faults_are_consumed_in_order() {
+        let mut script = vec![
+            FaultRule::new("GET /v1/workspaces", Fault::BadGateway, 2),
+            FaultRule::new("", Fault::Malformed, 1),
+        ];
+        assert_eq!(take_scripted(&mut script, "POST /v1/workflow/run"), Some(Fault::Malformed));
+        assert_eq!(take_scripted(&mut script, "POST /v1/workflow/run"), None);
+        assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), Some(Fault::BadGateway));
+        assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), Some(Fault::BadGateway));
+        assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), None);
+    }
+}
