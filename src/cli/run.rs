@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::ExitCode;
 use crate::config::PollSettings;
 use crate::coze::{
-    CozeClient, CozeError, ErrorKind, ExecuteStatus, InterruptData, RunRequest, StreamEnd, Usage, WorkflowEvent, decode_output,
+    CozeClient, CozeError, ErrorKind, ExecuteStatus, InterruptData, execute_id_from_debug_url, RunRequest, StreamEnd, Usage, WorkflowEvent, decode_output,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -121,6 +121,7 @@ impl RunReport {
         self.error = Some(e.into());
         self.logid = self.logid.take().or_else(|| e.logid.clone());
         self.debug_url = self.debug_url.take().or_else(|| e.debug_url.clone());
+        self.execute_id = self.execute_id.take().or_else(|| self.debug_url.as_deref().and_then(execute_id_from_debug_url));
         self.finish("failed");
     }
 }
