@@ -183,9 +183,8 @@ impl Settings {
         };
         let requested = overrides.profile.clone().or_else(|| env.get("COZE_TUI_PROFILE").map(str::to_string));
         let explicit = requested.is_some();
-        let profile_name = requested
-            .or_else(|| file.default_profile.clone())
-            .unwrap_or_else(|| DEFAULT_PROFILE.to_string());
+        let profile_name =
+            requested.or_else(|| file.default_profile.clone()).unwrap_or_else(|| DEFAULT_PROFILE.to_string());
         let profile_names: Vec<String> = file.profiles.keys().cloned().collect();
         let mut profile = match file.profiles.get(&profile_name) {
             Some(p) => p.clone(),
@@ -222,7 +221,16 @@ impl Settings {
             };
             return Err(ConfigError(format!("{m}{origin}")));
         }
-        Ok(Self { config_path, config_exists, data_dir, profile_name, profile, profile_names, token_source, base_url_source })
+        Ok(Self {
+            config_path,
+            config_exists,
+            data_dir,
+            profile_name,
+            profile,
+            profile_names,
+            token_source,
+            base_url_source,
+        })
     }
 
     /// Client options for the active profile; an error says how to set a token.
@@ -291,7 +299,14 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
     let file: ConfigFile = toml::from_str(text).map_err(|e| {
         let msg = e.message().trim_end();
-        let at = e.span().map(|s| line_col(text, s.start)).map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default();
+        let at = e
+            .span()
+            .map(|s| {
+                let (l, c) = line_col(text, s.start);
+                let key = key_at(text, l).map(|k| format!(" ({k})")).unwrap_or_default();
+                format!(" at line {l}, column {c}{key}")
+            })
+            .unwrap_or_default();
         ConfigError(format!("config file {}{at}: {msg}", path.display()))
     })?;
     for (name, p) in &file.profiles {
@@ -303,7 +318,13 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
             return fail("base_url", m);
         }
         if p.timeout == 0 || p.run_timeout == 0 || p.stream_idle_timeout == 0 {
-            let key = if p.timeout == 0 { "timeout" } else if p.run_timeout == 0 { "run_timeout" } else { "stream_idle_timeout" };
+            let key = if p.timeout == 0 {
+                "timeout"
+            } else if p.run_timeout == 0 {
+                "run_timeout"
+            } else {
+                "stream_idle_timeout"
+            };
             return fail(key, "must be at least 1 second".into());
         }
         if p.max_retries > 10 {
@@ -320,15 +341,20 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
             return fail("poll", format!("qps {} must be above 0 and at most 500", poll.qps));
         }
     }
-    if let Some(d) = &file.default_profile {
-        if !file.profiles.contains_key(d) {
-            let line = text.lines().position(|l| l.trim_start().starts_with("default_profile")).map(|i| format!(" at line {}", i + 1));
-            return Err(ConfigError(format!(
-                "config file {}{}: default_profile {d:?} is not one of the [profiles.*] tables",
-                path.display(),
-                line.unwrap_or_default()
-            )));
-        }
+    // A default profile that names no table is a typo, except the built-in "default".
+    if let Some(d) = &file.default_profile
+        && d != DEFAULT_PROFILE
+        && !file.profiles.contains_key(d)
+    {
+        let line = text
+            .lines()
+            .position(|l| l.trim_start().starts_with("default_profile"))
+            .map(|i| format!(" at line {}", i + 1));
+        return Err(ConfigError(format!(
+            "config file {}{}: default_profile {d:?} is not one of the [profiles.*] tables",
+            path.display(),
+            line.unwrap_or_default()
+        )));
     }
     Ok(file)
 }
@@ -338,6 +364,26 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
     (line, col)
+}
+
+/// The dotted key assigned on 1-based `line` (e.g. `profiles.default.timeout`), if any.
+fn key_at(text: &str, line: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let here = lines.get(line.checked_sub(1)?)?;
+    let key = here.split_once('=')?.0.trim();
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = lines[..line - 1]
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) if !t.is_empty() => format!("{t}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 /// The line of `key` inside `[profiles.NAME]` (or its sub-tables), for error messages.
@@ -414,7 +460,7 @@ mod tests {
         let e = parse("[profiles.work]\n\nbase_url = \"api.coze.com\"\n", &p()).unwrap_err();
         assert!(e.0.contains("line 3") && e.0.contains("profiles.work.base_url"), "{e}");
         let e = parse("[profiles.default]\ntimeout = \"ten\"\n", &p()).unwrap_err();
-        assert!(e.0.contains("line 2") && e.0.contains("timeout") || e.0.contains("line 2"), "{e}");
+        assert!(e.0.contains("line 2") && e.0.contains("profiles.default.timeout"), "{e}");
         let e = parse("[profiles.default\n", &p()).unwrap_err();
         assert!(e.0.contains("line 1"), "{e}");
         let e = parse("default_profile = \"nope\"\n[profiles.a]\n", &p()).unwrap_err();
@@ -426,19 +472,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("config.toml");
         std::fs::write(&cfg, "default_profile = \"cn\"\n[profiles.cn]\napi_token = \"pat_file\"\n[profiles.com]\nbase_url = \"https://api.coze.com\"\napi_token = \"pat_com\"\n").unwrap();
-        let over = Overrides { config_path: Some(cfg.clone()), data_dir: Some(dir.path().into()), ..Default::default() };
+        let over =
+            Overrides { config_path: Some(cfg.clone()), data_dir: Some(dir.path().into()), ..Default::default() };
 
         let s = Settings::load(&over, &Env::default()).unwrap();
-        assert_eq!((s.profile_name.as_str(), s.profile.api_token.expose(), s.token_source), ("cn", "pat_file", Source::File));
+        assert_eq!(
+            (s.profile_name.as_str(), s.profile.api_token.expose(), s.token_source),
+            ("cn", "pat_file", Source::File)
+        );
         assert_eq!(s.region(), "coze.cn");
 
         let env = Env::from_pairs([("COZE_TUI_PROFILE", "com"), ("COZE_API_TOKEN", "pat_env")]);
         let s = Settings::load(&over, &env).unwrap();
-        assert_eq!((s.profile_name.as_str(), s.profile.api_token.expose(), s.token_source), ("com", "pat_env", Source::Env));
+        assert_eq!(
+            (s.profile_name.as_str(), s.profile.api_token.expose(), s.token_source),
+            ("com", "pat_env", Source::Env)
+        );
         assert_eq!(s.region(), "coze.com");
 
         let env = Env::from_pairs([("COZE_API_BASE", "https://api.coze.com")]);
-        let flagged = Overrides { base_url: Some("http://127.0.0.1:9".into()), profile: Some("cn".into()), ..over.clone() };
+        let flagged =
+            Overrides { base_url: Some("http://127.0.0.1:9".into()), profile: Some("cn".into()), ..over.clone() };
         let s = Settings::load(&flagged, &env).unwrap();
         assert_eq!((s.profile.base_url.as_str(), s.base_url_source), ("http://127.0.0.1:9", Source::Flag));
 
@@ -450,12 +504,19 @@ mod tests {
     #[test]
     fn missing_config_gives_defaults_and_token_hint() {
         let dir = tempfile::tempdir().unwrap();
-        let over = Overrides { config_path: Some(dir.path().join("none.toml")), data_dir: Some(dir.path().into()), ..Default::default() };
+        let over = Overrides {
+            config_path: Some(dir.path().join("none.toml")),
+            data_dir: Some(dir.path().into()),
+            ..Default::default()
+        };
         let s = Settings::load(&over, &Env::default()).unwrap();
         assert!(!s.config_exists);
         assert_eq!(s.profile, Profile::default());
         let e = s.client_options().unwrap_err();
-        assert!(e.0.contains("COZE_API_TOKEN") && e.0.contains("COZE_API_BASE") && e.0.contains("coze-tui demo"), "{e}");
+        assert!(
+            e.0.contains("COZE_API_TOKEN") && e.0.contains("COZE_API_BASE") && e.0.contains("coze-tui demo"),
+            "{e}"
+        );
         let env = Env::from_pairs([("COZE_API_BASE", "not a url")]);
         assert!(Settings::load(&over, &env).unwrap_err().0.contains("COZE_API_BASE"));
     }

@@ -3,9 +3,9 @@
 //! Modules, in the direction data flows: `config` (profiles) → `coze` (the HTTP client) →
 //! `cli` (plain commands). `sim` is an embedded Coze-compatible server for the demo and tests.
 
+pub mod cli;
+pub mod config;
 pub mod coze;
+pub mod logging;
 pub mod secret;
 pub mod sim;
-pub mod config;
-pub mod cli;
-pub mod logging;

@@ -14,9 +14,5 @@ pub fn init_file(path: &Path, filter: Option<&str>) {
     let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else { return };
     let filter = tracing_subscriber::EnvFilter::try_new(filter.unwrap_or("coze_tui=info"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("coze_tui=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(Mutex::new(file))
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(Mutex::new(file)).try_init();
 }

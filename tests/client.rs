@@ -278,7 +278,9 @@ async fn interrupt_resume_and_the_answer_limit() {
     let mut s = c.stream_resume(&resume(&i, "杭州 Hangzhou")).await.unwrap();
     let events = drain(&mut s).await;
     assert_eq!(events[0].id, Some(0), "ids restart after a resume");
-    assert!(events.iter().any(|e| matches!(&e.event, WorkflowEvent::Message(m) if m.content.contains("杭州 Hangzhou"))));
+    assert!(
+        events.iter().any(|e| matches!(&e.event, WorkflowEvent::Message(m) if m.content.contains("杭州 Hangzhou")))
+    );
     let StreamEnd::Completed { execute_id: Some(eid), .. } = s.end() else { panic!("{:?}", s.end()) };
     assert_eq!(c.run_history(&id, &eid).await.unwrap().value.execute_status, ExecuteStatus::Success);
     // Answering a finished run is 4315.
@@ -307,7 +309,12 @@ async fn non_stream_resume_of_sync_and_async_runs() {
     let r = c.run(&req(&id, json!({}))).await.unwrap().value;
     let i = r.interrupt_data.expect("a sync run reports its interrupt");
     assert!(i.question().unwrap().contains("Which city"));
-    let rr = ResumeRequest { workflow_id: id.clone(), event_id: i.event_id.clone(), interrupt_type: 2, resume_data: "Berlin".into() };
+    let rr = ResumeRequest {
+        workflow_id: id.clone(),
+        event_id: i.event_id.clone(),
+        interrupt_type: 2,
+        resume_data: "Berlin".into(),
+    };
     let done = c.resume(&rr).await.unwrap().value;
     assert!(decode_output(done.data.as_deref().unwrap())["answer"] == "Berlin");
 
@@ -438,6 +445,9 @@ async fn the_token_never_appears_in_debug_output() {
     let c = client(&sim);
     assert!(!format!("{c:?}").contains(TOKEN));
     assert!(!format!("{:?}", client_opts(&sim)).contains(TOKEN));
-    let e = client_with(&sim, |o| o.token = coze_tui::secret::Secret::new("zzz-wrong")).list_workspaces().await.unwrap_err();
+    let e = client_with(&sim, |o| o.token = coze_tui::secret::Secret::new("zzz-wrong"))
+        .list_workspaces()
+        .await
+        .unwrap_err();
     assert!(!format!("{e:?} {e}").contains("zzz-wrong"));
 }

@@ -242,7 +242,9 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
         Command::Config { action } => config_command(action, settings, json),
         Command::Health => health(settings, json).await,
         Command::Workspaces => workspaces(&client(settings)?, json).await,
-        Command::Workflows { workspace, publish_status } => workflows(&client(settings)?, &workspace, publish_status, json).await,
+        Command::Workflows { workspace, publish_status } => {
+            workflows(&client(settings)?, &workspace, publish_status, json).await
+        }
         Command::Workflow { workflow_id } => workflow(&client(settings)?, &workflow_id, json).await,
         Command::Run(cmd) => run_command(cmd, settings, json).await,
         Command::Demo | Command::Sim { .. } => Ok(()),
@@ -255,7 +257,8 @@ fn client(settings: &Settings) -> Result<CozeClient, Failure> {
 }
 
 async fn run_sim(addr: &str, opts: SimOptions) -> Result<(), Failure> {
-    let sim = Simulator::start(opts, addr).await.map_err(|e| Failure::Usage(format!("cannot listen on {addr}: {e}")))?;
+    let sim =
+        Simulator::start(opts, addr).await.map_err(|e| Failure::Usage(format!("cannot listen on {addr}: {e}")))?;
     {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
@@ -297,9 +300,15 @@ fn config_command(action: ConfigAction, s: &Settings, json: bool) -> Result<(), 
     match action {
         ConfigAction::Path => {
             if json {
-                print_json(&json!({"config": s.config_path, "config_exists": s.config_exists, "data_dir": s.data_dir, "log": s.log_path()}));
+                print_json(
+                    &json!({"config": s.config_path, "config_exists": s.config_exists, "data_dir": s.data_dir, "log": s.log_path()}),
+                );
             } else {
-                println!("config:   {}{}", s.config_path.display(), if s.config_exists { "" } else { " (not created yet)" });
+                println!(
+                    "config:   {}{}",
+                    s.config_path.display(),
+                    if s.config_exists { "" } else { " (not created yet)" }
+                );
                 println!("data dir: {}", s.data_dir.display());
                 println!("log:      {}", s.log_path().display());
             }
@@ -310,7 +319,10 @@ fn config_command(action: ConfigAction, s: &Settings, json: bool) -> Result<(), 
             if json {
                 print_json(&json!({"config": s.config_path, "created": true}));
             } else {
-                println!("wrote {} (mode 0600); put your token in api_token or export COZE_API_TOKEN", s.config_path.display());
+                println!(
+                    "wrote {} (mode 0600); put your token in api_token or export COZE_API_TOKEN",
+                    s.config_path.display()
+                );
             }
             Ok(())
         }
@@ -330,7 +342,11 @@ fn config_command(action: ConfigAction, s: &Settings, json: bool) -> Result<(), 
                     "stream_idle_timeout": p.stream_idle_timeout, "max_retries": p.max_retries, "poll": p.poll,
                 }));
             } else {
-                println!("# config file: {}{}", s.config_path.display(), if s.config_exists { "" } else { " (not created; defaults in force)" });
+                println!(
+                    "# config file: {}{}",
+                    s.config_path.display(),
+                    if s.config_exists { "" } else { " (not created; defaults in force)" }
+                );
                 if !s.profile_names.is_empty() {
                     println!("# profiles: {}", s.profile_names.join(", "));
                 }
@@ -409,7 +425,16 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         println!("profile:    {} ({})", h.profile, h.region);
         println!("base URL:   {}", h.base_url);
         println!("reachable:  {}", yes_no(h.reachable));
-        println!("auth:       {}", if h.auth_ok { "ok" } else if h.reachable { "refused" } else { "unknown" });
+        println!(
+            "auth:       {}",
+            if h.auth_ok {
+                "ok"
+            } else if h.reachable {
+                "refused"
+            } else {
+                "unknown"
+            }
+        );
         if let Some(ms) = h.latency_ms {
             println!("latency:    {ms} ms");
         }
@@ -460,7 +485,13 @@ async fn workflows(client: &CozeClient, workspace: &str, status: PublishStatus, 
             Some(false) => "draft",
             None => "-",
         };
-        t.row(vec![w.workflow_id.clone(), state.into(), local_time(w.updated_at), w.workflow_name.clone(), w.description.clone()]);
+        t.row(vec![
+            w.workflow_id.clone(),
+            state.into(),
+            local_time(w.updated_at),
+            w.workflow_name.clone(),
+            w.description.clone(),
+        ]);
     }
     print!("{}", t.render(terminal_width()));
     if list.is_empty() {
@@ -480,7 +511,12 @@ async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
     if !d.description.is_empty() {
         println!("{}", d.description);
     }
-    println!("created {} · updated {} · by {}", local_time(d.created_at), local_time(d.updated_at), if d.creator.name.is_empty() { "-" } else { &d.creator.name });
+    println!(
+        "created {} · updated {} · by {}",
+        local_time(d.created_at),
+        local_time(d.updated_at),
+        if d.creator.name.is_empty() { "-" } else { &d.creator.name }
+    );
     if d.app_id != "0" && !d.app_id.is_empty() {
         println!("app: {}", d.app_id);
     }
@@ -497,7 +533,13 @@ async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
                 Some(items) => format!("{}<{}>", p.kind, items.kind),
                 None => p.kind.clone(),
             };
-            t.row(vec![format!("  {full}"), kind, if p.required { "yes".into() } else { "".into() }, p.default_value.clone().unwrap_or_default(), p.description.clone()]);
+            t.row(vec![
+                format!("  {full}"),
+                kind,
+                if p.required { "yes".into() } else { "".into() },
+                p.default_value.clone().unwrap_or_default(),
+                p.description.clone(),
+            ]);
             if let Some(props) = &p.properties {
                 for (k, v) in props.iter() {
                     add(t, &format!("{full}."), k, v);

@@ -43,7 +43,11 @@ pub struct Table {
 
 impl Table {
     pub fn new(headers: &[(&'static str, usize)]) -> Self {
-        Self { headers: headers.iter().map(|h| h.0).collect(), caps: headers.iter().map(|h| h.1).collect(), rows: vec![] }
+        Self {
+            headers: headers.iter().map(|h| h.0).collect(),
+            caps: headers.iter().map(|h| h.1).collect(),
+            rows: vec![],
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -55,7 +59,12 @@ impl Table {
         let n = self.headers.len();
         let mut widths: Vec<usize> = (0..n)
             .map(|i| {
-                let longest = self.rows.iter().map(|r| r.get(i).map_or(0, |c| truncate(c, usize::MAX).width())).max().unwrap_or(0);
+                let longest = self
+                    .rows
+                    .iter()
+                    .map(|r| r.get(i).map_or(0, |c| truncate(c, usize::MAX).width()))
+                    .max()
+                    .unwrap_or(0);
                 longest.max(self.headers[i].width()).min(self.caps[i])
             })
             .collect();
@@ -95,7 +104,8 @@ pub fn terminal_width() -> Option<usize> {
 
 /// Prints one JSON document on stdout.
 pub fn print_json<T: Serialize>(value: &T) {
-    let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"cannot encode output: {e}\"}}"));
+    let text =
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"cannot encode output: {e}\"}}"));
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
 }
@@ -131,7 +141,10 @@ mod tests {
         t.row(vec!["22".into(), "🚀 Launch".into()]);
         let text = t.render(None);
         let lines: Vec<&str> = text.lines().collect();
-        let name_col: Vec<usize> = lines.iter().map(|l| l.find(|c: char| !c.is_ascii_digit() && c != ' ' && c != 'I' && c != 'D').unwrap()).collect();
+        let name_col: Vec<usize> = lines
+            .iter()
+            .map(|l| l.find(|c: char| !c.is_ascii_digit() && c != ' ' && c != 'I' && c != 'D').unwrap())
+            .collect();
         assert_eq!(lines[0], "ID  NAME");
         assert_eq!(name_col[1], name_col[2]);
         let narrow = t.render(Some(10));

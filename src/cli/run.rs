@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use super::ExitCode;
 use crate::config::PollSettings;
 use crate::coze::{
-    CozeClient, CozeError, ErrorKind, ExecuteStatus, InterruptData, execute_id_from_debug_url, RunRequest, StreamEnd, Usage, WorkflowEvent, decode_output,
+    CozeClient, CozeError, ErrorKind, ExecuteStatus, InterruptData, RunRequest, StreamEnd, Usage, WorkflowEvent,
+    decode_output, execute_id_from_debug_url,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -55,7 +56,12 @@ pub struct InterruptDoc {
 
 impl InterruptDoc {
     fn new(data: &InterruptData, node_title: &str, question: Option<String>) -> Self {
-        Self { question: data.question().or(question), event_id: data.event_id.clone(), interrupt_type: data.kind, node_title: node_title.to_string() }
+        Self {
+            question: data.question().or(question),
+            event_id: data.event_id.clone(),
+            interrupt_type: data.kind,
+            node_title: node_title.to_string(),
+        }
     }
 }
 
@@ -121,7 +127,8 @@ impl RunReport {
         self.error = Some(e.into());
         self.logid = self.logid.take().or_else(|| e.logid.clone());
         self.debug_url = self.debug_url.take().or_else(|| e.debug_url.clone());
-        self.execute_id = self.execute_id.take().or_else(|| self.debug_url.as_deref().and_then(execute_id_from_debug_url));
+        self.execute_id =
+            self.execute_id.take().or_else(|| self.debug_url.as_deref().and_then(execute_id_from_debug_url));
         self.finish("failed");
     }
 }
@@ -171,7 +178,8 @@ pub async fn run(client: &CozeClient, args: RunArgs) -> Result<RunReport, CozeEr
         events: vec![],
         notes: vec![],
     };
-    let req = RunRequest { workflow_id: args.workflow_id.clone(), parameters: args.parameters.clone(), ..Default::default() };
+    let req =
+        RunRequest { workflow_id: args.workflow_id.clone(), parameters: args.parameters.clone(), ..Default::default() };
     match args.mode {
         Mode::Sync => run_sync(client, &req, &mut report).await?,
         Mode::Async => match client.run_async(&req).await {
@@ -183,7 +191,10 @@ pub async fn run(client: &CozeClient, args: RunArgs) -> Result<RunReport, CozeEr
                     report.finish("running");
                 } else {
                     if args.human {
-                        eprintln!("started execution {}; waiting for it to finish", report.execute_id.as_deref().unwrap_or("?"));
+                        eprintln!(
+                            "started execution {}; waiting for it to finish",
+                            report.execute_id.as_deref().unwrap_or("?")
+                        );
                     }
                     wait(client, &args.poll, &mut report).await;
                 }
@@ -229,7 +240,10 @@ async fn run_sync(client: &CozeClient, req: &RunRequest, report: &mut RunReport)
             report.fail(&e);
             Ok(())
         }
-        Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) && e.delivery != crate::coze::Delivery::NotSent => {
+        Err(e)
+            if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout)
+                && e.delivery != crate::coze::Delivery::NotSent =>
+        {
             // The run may have started: say so instead of pretending it did not.
             report.error = Some((&e).into());
             report.notes.push("the connection failed after the run was sent; it may still be running on Coze".into());
@@ -283,7 +297,9 @@ async fn wait(client: &CozeClient, poll: &PollSettings, report: &mut RunReport) 
             Err(e) if e.kind == ErrorKind::ExecutionNotFound && started.elapsed() < Duration::from_secs(15) => continue,
             Err(e) => {
                 report.error = Some((&e).into());
-                report.notes.push(format!("stopped watching: the run may still be going on Coze (execute id {execute_id})"));
+                report
+                    .notes
+                    .push(format!("stopped watching: the run may still be going on Coze (execute id {execute_id})"));
                 report.finish("unknown");
                 return;
             }
@@ -291,7 +307,12 @@ async fn wait(client: &CozeClient, poll: &PollSettings, report: &mut RunReport) 
     }
 }
 
-async fn run_stream(client: &CozeClient, req: &RunRequest, report: &mut RunReport, human: bool) -> Result<(), CozeError> {
+async fn run_stream(
+    client: &CozeClient,
+    req: &RunRequest,
+    report: &mut RunReport,
+    human: bool,
+) -> Result<(), CozeError> {
     let mut stream = match client.stream_run(req).await {
         Ok(s) => s,
         Err(e) if e.kind == ErrorKind::Api => {
@@ -342,7 +363,8 @@ async fn run_stream(client: &CozeClient, req: &RunRequest, report: &mut RunRepor
         }
         StreamEnd::Interrupted(i) => {
             report.interrupt = Some(InterruptDoc::new(&i.interrupt_data, &i.node_title, last_question));
-            report.execute_id = i.interrupt_data.event_id.split('/').next().map(str::to_string).filter(|s| !s.is_empty());
+            report.execute_id =
+                i.interrupt_data.event_id.split('/').next().map(str::to_string).filter(|s| !s.is_empty());
             report.finish("interrupted");
         }
         StreamEnd::Failed(err) => {
@@ -429,10 +451,16 @@ pub fn print_human(report: &RunReport) {
             );
         }
         "interrupted" => {
-            let _ = writeln!(err, "{} the workflow is waiting for an answer{exec}{logid}", paint("33", "? interrupted:"));
+            let _ =
+                writeln!(err, "{} the workflow is waiting for an answer{exec}{logid}", paint("33", "? interrupted:"));
             if let Some(i) = &report.interrupt {
                 let _ = writeln!(err, "  question: {}", i.question.as_deref().unwrap_or("(none given)"));
-                let _ = writeln!(err, "  event id: {}  type: {}", i.event_id, i.interrupt_type.map_or("?".into(), |t| t.to_string()));
+                let _ = writeln!(
+                    err,
+                    "  event id: {}  type: {}",
+                    i.event_id,
+                    i.interrupt_type.map_or("?".into(), |t| t.to_string())
+                );
             }
         }
         status => {

@@ -137,7 +137,8 @@ impl CozeClient {
     pub fn new(opts: ClientOptions) -> Result<Self> {
         let base = parse_base_url(&opts.base_url).map_err(|m| CozeError::new(ErrorKind::BadParams, m))?;
         let mut headers = HeaderMap::new();
-        let ua = format!("coze-tui/{} rust {}/{}", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH);
+        let ua =
+            format!("coze-tui/{} rust {}/{}", env!("CARGO_PKG_VERSION"), std::env::consts::OS, std::env::consts::ARCH);
         let client_ua = serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"), "lang": "rust", "os_name": std::env::consts::OS,
         })
@@ -210,7 +211,12 @@ impl CozeClient {
     }
 
     /// POSTs that start or resume runs are re-sent only when they provably never left.
-    async fn post(&self, segments: &[&str], body: &impl Serialize, timeout: Duration) -> Result<Reply<Map<String, Value>>> {
+    async fn post(
+        &self,
+        segments: &[&str],
+        body: &impl Serialize,
+        timeout: Duration,
+    ) -> Result<Reply<Map<String, Value>>> {
         let url = self.url(segments);
         let mut attempt = 0;
         loop {
@@ -293,7 +299,8 @@ impl CozeClient {
         let mut all = Vec::new();
         let mut logid = None;
         for page_num in 1..=MAX_PAGES {
-            let reply = self.workflows_page(workspace_id, page_num, WORKFLOW_PAGE_SIZE, publish_status, workflow_mode).await?;
+            let reply =
+                self.workflows_page(workspace_id, page_num, WORKFLOW_PAGE_SIZE, publish_status, workflow_mode).await?;
             logid = reply.logid;
             let (items, more) = reply.value;
             let empty = items.is_empty();
@@ -336,7 +343,11 @@ impl CozeClient {
     }
 
     /// Every version of a workflow. Token paging: `has_more` is trusted over the token.
-    pub async fn workflow_versions(&self, workflow_id: &str, publish_status: PublishStatus) -> Result<Reply<Vec<WorkflowVersion>>> {
+    pub async fn workflow_versions(
+        &self,
+        workflow_id: &str,
+        publish_status: PublishStatus,
+    ) -> Result<Reply<Vec<WorkflowVersion>>> {
         let mut all = Vec::new();
         let mut token = String::new();
         let mut logid = None;
@@ -370,7 +381,9 @@ impl CozeClient {
     pub async fn run_async(&self, req: &RunRequest) -> Result<Reply<RunResult>> {
         let reply = self.run_with(req, true).await?;
         if reply.value.execute_id().is_none() {
-            return Err(CozeError::new(ErrorKind::Decode, "async run answered without an execute_id").with_logid(reply.logid));
+            return Err(
+                CozeError::new(ErrorKind::Decode, "async run answered without an execute_id").with_logid(reply.logid)
+            );
         }
         Ok(reply)
     }
@@ -399,13 +412,20 @@ impl CozeClient {
         let list: Vec<RunHistory> = data_as(reply.value, &reply.logid)?;
         match list.into_iter().next() {
             Some(h) => Ok(Reply { value: h, logid: reply.logid }),
-            None => Err(CozeError::new(ErrorKind::ExecutionNotFound, format!("no run history for execution {execute_id}"))
-                .with_logid(reply.logid)),
+            None => {
+                Err(CozeError::new(ErrorKind::ExecutionNotFound, format!("no run history for execution {execute_id}"))
+                    .with_logid(reply.logid))
+            }
         }
     }
 
     /// The output of one output node of an execution.
-    pub async fn node_output(&self, workflow_id: &str, execute_id: &str, node_execute_uuid: &str) -> Result<Reply<NodeOutput>> {
+    pub async fn node_output(
+        &self,
+        workflow_id: &str,
+        execute_id: &str,
+        node_execute_uuid: &str,
+    ) -> Result<Reply<NodeOutput>> {
         let path = ["v1", "workflows", workflow_id, "run_histories", execute_id, "execute_nodes", node_execute_uuid];
         let reply = self.get(&path, &[]).await?;
         let out = data_as(reply.value, &reply.logid)?;
@@ -432,7 +452,10 @@ impl CozeClient {
             let err = match sent {
                 Ok(Ok(resp)) => break resp,
                 Ok(Err(e)) => transport_error(&e, "starting the stream"),
-                Err(_) => CozeError { delivery: Delivery::Unknown, ..CozeError::new(ErrorKind::Timeout, "the stream did not start in time") },
+                Err(_) => CozeError {
+                    delivery: Delivery::Unknown,
+                    ..CozeError::new(ErrorKind::Timeout, "the stream did not start in time")
+                },
             };
             match self.opts.retry.delay_before_retry(attempt, &err, false) {
                 Some(delay) => {
@@ -453,10 +476,13 @@ impl CozeClient {
             return Ok(WorkflowStream::new(Box::pin(resp.bytes_stream()), self.opts.stream_idle_timeout, logid));
         }
         // Errors before the stream starts come as an ordinary JSON envelope.
-        let body = resp.bytes().await.map_err(|e| transport_error(&e, "reading the response").with_logid(logid.clone()))?;
+        let body =
+            resp.bytes().await.map_err(|e| transport_error(&e, "reading the response").with_logid(logid.clone()))?;
         match decode_envelope(status, &headers, &body) {
             Err(e) => Err(e),
-            Ok(_) => Err(CozeError::new(ErrorKind::Decode, "expected an event stream, got a JSON reply").with_logid(logid)),
+            Ok(_) => {
+                Err(CozeError::new(ErrorKind::Decode, "expected an event stream, got a JSON reply").with_logid(logid))
+            }
         }
     }
 }
@@ -498,7 +524,10 @@ pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u
                     _ => ErrorKind::Api,
                 };
                 let what = if snippet.is_empty() { "an empty body".to_string() } else { snippet };
-                CozeError { code: Some(status.as_u16() as i64), ..CozeError::new(kind, format!("HTTP {status}: {what}")) }
+                CozeError {
+                    code: Some(status.as_u16() as i64),
+                    ..CozeError::new(kind, format!("HTTP {status}: {what}"))
+                }
             };
             err.http_status = http_status;
             err.retry_after = retry_after(headers);
@@ -526,7 +555,10 @@ pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u
         Some(CozeError::new(ErrorKind::Api, m))
     } else if !status.is_success() {
         let m = if msg.is_empty() { format!("HTTP {status}") } else { format!("HTTP {status}: {msg}") };
-        Some(CozeError { code: Some(status.as_u16() as i64), ..CozeError::from_code(status.as_u16() as i64, m, http_status) })
+        Some(CozeError {
+            code: Some(status.as_u16() as i64),
+            ..CozeError::from_code(status.as_u16() as i64, m, http_status)
+        })
     } else {
         None
     };
@@ -552,8 +584,9 @@ fn data_as<T: DeserializeOwned>(mut obj: Map<String, Value>, logid: &Option<Stri
 /// Decodes fields that sit at the envelope's top level (run results).
 fn top_level_as<T: DeserializeOwned>(reply: Reply<Map<String, Value>>) -> Result<Reply<T>> {
     let logid = reply.logid.clone();
-    let value = serde_json::from_value(Value::Object(reply.value))
-        .map_err(|e| CozeError::new(ErrorKind::Decode, format!("unexpected run reply: {e}")).with_logid(logid.clone()))?;
+    let value = serde_json::from_value(Value::Object(reply.value)).map_err(|e| {
+        CozeError::new(ErrorKind::Decode, format!("unexpected run reply: {e}")).with_logid(logid.clone())
+    })?;
     Ok(Reply { value, logid })
 }
 
@@ -599,21 +632,36 @@ mod tests {
     fn envelope_error_prefers_header_logid_and_keeps_debug_url() {
         let body = br#"{"code":720702002,"msg":"boom","debug_url":"https://d","detail":{"logid":"BODY"}}"#;
         let e = decode_envelope(StatusCode::OK, &hdrs(Some("HDR")), body).unwrap_err();
-        assert_eq!((e.code, e.kind, e.logid.as_deref(), e.debug_url.as_deref()), (Some(720702002), ErrorKind::Api, Some("HDR"), Some("https://d")));
+        assert_eq!(
+            (e.code, e.kind, e.logid.as_deref(), e.debug_url.as_deref()),
+            (Some(720702002), ErrorKind::Api, Some("HDR"), Some("https://d"))
+        );
         let e = decode_envelope(StatusCode::OK, &hdrs(None), body).unwrap_err();
         assert_eq!(e.logid.as_deref(), Some("BODY"));
     }
 
     #[test]
     fn envelope_html_error_page_and_status_errors() {
-        let e = decode_envelope(StatusCode::BAD_GATEWAY, &hdrs(Some("L")), b"<html><body>502 Bad Gateway</body></html>").unwrap_err();
+        let e =
+            decode_envelope(StatusCode::BAD_GATEWAY, &hdrs(Some("L")), b"<html><body>502 Bad Gateway</body></html>")
+                .unwrap_err();
         assert_eq!((e.kind, e.code, e.logid.as_deref()), (ErrorKind::Server, Some(502), Some("L")));
         assert!(e.message.contains("502 Bad Gateway"));
         let e = decode_envelope(StatusCode::OK, &hdrs(None), b"{\"code\":0,").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Decode);
-        let e = decode_envelope(StatusCode::UNAUTHORIZED, &hdrs(None), br#"{"code":"4100","msg":"authentication is invalid"}"#).unwrap_err();
+        let e = decode_envelope(
+            StatusCode::UNAUTHORIZED,
+            &hdrs(None),
+            br#"{"code":"4100","msg":"authentication is invalid"}"#,
+        )
+        .unwrap_err();
         assert_eq!((e.kind, e.code), (ErrorKind::Auth, Some(4100)));
-        let e = decode_envelope(StatusCode::BAD_REQUEST, &hdrs(None), br#"{"error_code":"authorization_pending","error_message":"wait"}"#).unwrap_err();
+        let e = decode_envelope(
+            StatusCode::BAD_REQUEST,
+            &hdrs(None),
+            br#"{"error_code":"authorization_pending","error_message":"wait"}"#,
+        )
+        .unwrap_err();
         assert!(e.message.contains("authorization_pending"));
     }
 

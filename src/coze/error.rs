@@ -107,11 +107,13 @@ impl CozeError {
                 "check the id; a workflow must be published before it can be run (publish it in the Coze editor)"
             }
             ErrorKind::BadParams => "check the parameters against the workflow's input schema (`coze-tui workflow ID`)",
-            ErrorKind::RateLimited => "Coze is rate limiting this account: wait a little and try again, or lower the request rate",
-            ErrorKind::QuotaExhausted => "a usage quota or the account balance is exhausted: check the plan and billing in Coze",
-            ErrorKind::AsyncUnavailable => {
-                "async runs need a paid Coze plan: use --mode stream (or sync) instead"
+            ErrorKind::RateLimited => {
+                "Coze is rate limiting this account: wait a little and try again, or lower the request rate"
             }
+            ErrorKind::QuotaExhausted => {
+                "a usage quota or the account balance is exhausted: check the plan and billing in Coze"
+            }
+            ErrorKind::AsyncUnavailable => "async runs need a paid Coze plan: use --mode stream (or sync) instead",
             ErrorKind::ExecutionNotFound => "no such execution: check the workflow and execute ids",
             ErrorKind::AlreadyFinished => "this execution already finished; it cannot be resumed",
             ErrorKind::Api => "the workflow reported an error: open the debug URL or quote the log id to Coze support",

@@ -12,4 +12,6 @@ pub use client::{ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeReque
 pub use error::{CozeError, Delivery, ErrorKind};
 pub use models::*;
 pub use retry::RetryPolicy;
-pub use stream::{InterruptEvent, MessageEvent, StreamEnd, StreamErrorEvent, StreamEvent, WorkflowEvent, WorkflowStream};
+pub use stream::{
+    InterruptEvent, MessageEvent, StreamEnd, StreamErrorEvent, StreamEvent, WorkflowEvent, WorkflowStream,
+};

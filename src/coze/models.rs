@@ -45,10 +45,10 @@ pub fn decode_nested_json(value: &Value) -> Value {
         match v {
             Value::String(s) if depth > 0 => {
                 let t = s.trim_start();
-                if t.starts_with('{') || t.starts_with('[') || t.starts_with('"') {
-                    if let Ok(inner) = serde_json::from_str::<Value>(s) {
-                        return go(&inner, depth - 1);
-                    }
+                if (t.starts_with('{') || t.starts_with('[') || t.starts_with('"'))
+                    && let Ok(inner) = serde_json::from_str::<Value>(s)
+                {
+                    return go(&inner, depth - 1);
                 }
                 v.clone()
             }
@@ -329,11 +329,7 @@ fn string_or_json_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 /// Reads the `execute_id` query parameter of a debug URL.
 pub fn execute_id_from_debug_url(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
-    parsed
-        .query_pairs()
-        .find(|(k, _)| k == "execute_id")
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.is_empty())
+    parsed.query_pairs().find(|(k, _)| k == "execute_id").map(|(_, v)| v.into_owned()).filter(|v| !v.is_empty())
 }
 
 /// `execute_status` of a run history record. Coze capitalises these.
@@ -479,7 +475,9 @@ mod tests {
 
     #[test]
     fn history_error_code_forms_and_unknown_status() {
-        for (raw, want) in [(json!(""), None), (json!("720702002"), Some(720702002)), (json!(0), Some(0)), (Value::Null, None)] {
+        for (raw, want) in
+            [(json!(""), None), (json!("720702002"), Some(720702002)), (json!(0), Some(0)), (Value::Null, None)]
+        {
             let h: RunHistory = serde_json::from_value(json!({"error_code": raw, "execute_status": "Paused"})).unwrap();
             assert_eq!(h.error_code, want);
             assert_eq!(h.execute_status, ExecuteStatus::Other("Paused".into()));

@@ -149,15 +149,7 @@ pub struct WorkflowStream {
 
 impl WorkflowStream {
     pub(crate) fn new(body: ByteStream, idle_timeout: Duration, logid: Option<String>) -> Self {
-        Self {
-            body,
-            parser: SseParser::new(),
-            pending: VecDeque::new(),
-            idle_timeout,
-            eof: false,
-            logid,
-            last: None,
-        }
+        Self { body, parser: SseParser::new(), pending: VecDeque::new(), idle_timeout, eof: false, logid, last: None }
     }
 
     /// The next event; `Ok(None)` at the end of the stream. PINGs are returned too, so callers
@@ -245,7 +237,10 @@ mod tests {
         assert_eq!(events[1].event, WorkflowEvent::Ping);
         assert_eq!(
             s.end(),
-            StreamEnd::Completed { debug_url: Some("https://x/work_flow?execute_id=42".into()), execute_id: Some("42".into()) }
+            StreamEnd::Completed {
+                debug_url: Some("https://x/work_flow?execute_id=42".into()),
+                execute_id: Some("42".into())
+            }
         );
     }
 
@@ -269,7 +264,10 @@ mod tests {
     async fn error_event_and_lost_stream() {
         let mut s = stream_of(vec!["id: 0\nevent: Error\ndata: {\"error_code\":4000,\"error_message\":\"bad\"}\n\n"]);
         drain(&mut s).await.unwrap();
-        assert_eq!(s.end(), StreamEnd::Failed(StreamErrorEvent { error_code: Some(4000), error_message: "bad".into() }));
+        assert_eq!(
+            s.end(),
+            StreamEnd::Failed(StreamErrorEvent { error_code: Some(4000), error_message: "bad".into() })
+        );
 
         let mut s = stream_of(vec!["id: 0\nevent: Message\ndata: {\"content\":\"par"]);
         let err = drain(&mut s).await.unwrap_err();

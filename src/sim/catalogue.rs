@@ -97,21 +97,22 @@ impl Catalogue {
         }
         let mut workflows = Vec::new();
         let mut next = 0usize;
-        let mut add = |workflows: &mut Vec<SimWorkflow>, ws: &str, name: String, desc: &str, b: Behaviour, published: bool| {
-            let (input, output) = schema(b);
-            workflows.push(SimWorkflow {
-                id: wf_id(next),
-                name,
-                description: desc.to_string(),
-                workspace_id: ws.to_string(),
-                behaviour: b,
-                published,
-                created_at: 1_752_060_786 + next as i64 * 3_600,
-                input,
-                output,
-            });
-            next += 1;
-        };
+        let mut add =
+            |workflows: &mut Vec<SimWorkflow>, ws: &str, name: String, desc: &str, b: Behaviour, published: bool| {
+                let (input, output) = schema(b);
+                workflows.push(SimWorkflow {
+                    id: wf_id(next),
+                    name,
+                    description: desc.to_string(),
+                    workspace_id: ws.to_string(),
+                    behaviour: b,
+                    published,
+                    created_at: 1_752_060_786 + next as i64 * 3_600,
+                    input,
+                    output,
+                });
+                next += 1;
+            };
         let first = workspaces[0].id.clone();
         let named: [(&str, &str, Behaviour, bool); 8] = [
             ("echo", "Returns its input parameters as its output", Behaviour::Echo, true),
@@ -131,7 +132,14 @@ impl Catalogue {
             for i in 0..count {
                 let base = GENERIC_NAMES[i % GENERIC_NAMES.len()];
                 let name = if i < GENERIC_NAMES.len() { base.to_string() } else { format!("{base}_{i}") };
-                add(&mut workflows, &ws.id, name, "A generic workflow: echoes its input after a few steps", Behaviour::Generic, true);
+                add(
+                    &mut workflows,
+                    &ws.id,
+                    name,
+                    "A generic workflow: echoes its input after a few steps",
+                    Behaviour::Generic,
+                    true,
+                );
             }
         }
         Self { workspaces, workflows }
@@ -179,7 +187,9 @@ pub fn validate_params(input_schema: &Value, params: &serde_json::Map<String, Va
     let Some(spec) = input_schema.get("parameters").and_then(Value::as_object) else { return Ok(()) };
     let missing: Vec<String> = spec
         .iter()
-        .filter(|(k, v)| v.get("required").and_then(Value::as_bool) == Some(true) && params.get(*k).is_none_or(Value::is_null))
+        .filter(|(k, v)| {
+            v.get("required").and_then(Value::as_bool) == Some(true) && params.get(*k).is_none_or(Value::is_null)
+        })
         .map(|(k, _)| format!("'{k}'"))
         .collect();
     if !missing.is_empty() {

@@ -89,10 +89,8 @@ mod tests {
 
     #[test]
     fn scripted_faults_are_consumed_in_order() {
-        let mut script = vec![
-            FaultRule::new("GET /v1/workspaces", Fault::BadGateway, 2),
-            FaultRule::new("", Fault::Malformed, 1),
-        ];
+        let mut script =
+            vec![FaultRule::new("GET /v1/workspaces", Fault::BadGateway, 2), FaultRule::new("", Fault::Malformed, 1)];
         assert_eq!(take_scripted(&mut script, "POST /v1/workflow/run"), Some(Fault::Malformed));
         assert_eq!(take_scripted(&mut script, "POST /v1/workflow/run"), None);
         assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), Some(Fault::BadGateway));

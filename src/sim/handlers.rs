@@ -1,6 +1,10 @@
 //! HTTP routes of the simulator, and the gate every request passes: stats, faults, the rate
 //! limit and auth.
 
+// Helpers return the error response itself; it is built once per request, so boxing it
+// would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +21,10 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::SimState;
 use super::catalogue::SimWorkflow;
 use super::faults::{self, Fault};
 use super::runs::{self, Execution, Outcome, Step, unix_now};
-use super::SimState;
 
 type Shared = State<Arc<SimState>>;
 type Params = Query<HashMap<String, String>>;
@@ -189,7 +193,12 @@ fn int_param(q: &HashMap<String, String>, name: &str, default: Option<usize>) ->
     match q.get(name) {
         None if default.is_some() => Ok(default.unwrap_or(1)),
         None => Err(format!("{name} is required")),
-        Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| format!("{name} must be a positive integer, got {v:?}")),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("{name} must be a positive integer, got {v:?}")),
     }
 }
 
@@ -246,7 +255,12 @@ async fn list_workflows(State(s): Shared, Extension(LogId(l)): Extension<LogId>,
     ok(&l, json!({"has_more": start + page_size < matching.len(), "items": items}))
 }
 
-async fn workflow_info(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Path(id): Path<String>, Query(q): Params) -> Response {
+async fn workflow_info(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Response {
     let Some(wf) = s.catalogue.workflow(&id) else {
         return err(&l, 4200, format!("workflow {id} not found"));
     };
@@ -258,7 +272,12 @@ async fn workflow_info(State(s): Shared, Extension(LogId(l)): Extension<LogId>, 
     ok(&l, data)
 }
 
-async fn versions(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Path(id): Path<String>, Query(q): Params) -> Response {
+async fn versions(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Path(id): Path<String>,
+    Query(q): Params,
+) -> Response {
     let Some(wf) = s.catalogue.workflow(&id) else {
         return err(&l, 4200, format!("workflow {id} not found"));
     };
@@ -287,7 +306,12 @@ async fn versions(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Path(
 // ---- runs ----------------------------------------------------------------------------------
 
 /// The workflow a run body names, checked the way Coze checks it.
-fn runnable(s: &SimState, l: &str, access: Access, body: &Bytes) -> Result<(SimWorkflow, Map<String, Value>, Value), Response> {
+fn runnable(
+    s: &SimState,
+    l: &str,
+    access: Access,
+    body: &Bytes,
+) -> Result<(SimWorkflow, Map<String, Value>, Value), Response> {
     let parsed: Value = serde_json::from_slice(body).map_err(|e| err(l, 4000, format!("invalid request body: {e}")))?;
     let Some(id) = parsed.get("workflow_id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
         return Err(err(l, 4000, "workflow_id is required"));
@@ -299,7 +323,11 @@ fn runnable(s: &SimState, l: &str, access: Access, body: &Bytes) -> Result<(SimW
         return Err(err(l, 4200, format!("workflow {id} not found")));
     };
     if !wf.published {
-        return Err(err(l, 4200, format!("workflow {id} is not published; publish it before running it through the API")));
+        return Err(err(
+            l,
+            4200,
+            format!("workflow {id} is not published; publish it before running it through the API"),
+        ));
     }
     if parsed.get("bot_id").is_some() && parsed.get("app_id").is_some() {
         return Err(err(l, 4000, "bot_id and app_id cannot both be set"));
@@ -318,7 +346,13 @@ fn runnable(s: &SimState, l: &str, access: Access, body: &Bytes) -> Result<(SimW
 }
 
 /// Records a new execution with its planned outcome; `Err` is a 4000 refusal.
-fn start_execution(s: &SimState, wf: &SimWorkflow, params: &Map<String, Value>, run_mode: i64, l: &str) -> Result<(Execution, runs::Planned), Response> {
+fn start_execution(
+    s: &SimState,
+    wf: &SimWorkflow,
+    params: &Map<String, Value>,
+    run_mode: i64,
+    l: &str,
+) -> Result<(Execution, runs::Planned), Response> {
     let mut inner = s.lock();
     let mut planned = runs::plan(wf, params, &s.opts, &mut inner).map_err(|m| err(l, 4000, m))?;
     let id = inner.new_id();
@@ -381,14 +415,23 @@ fn sync_answer(s: &SimState, l: &str, exec: &Execution, outcome: &Outcome) -> Re
     envelope(StatusCode::OK, l, m)
 }
 
-async fn run(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Extension(access): Extension<Access>, body: Bytes) -> Response {
+async fn run(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Extension(access): Extension<Access>,
+    body: Bytes,
+) -> Response {
     let (wf, params, parsed) = match runnable(&s, &l, access, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
     let is_async = parsed.get("is_async").and_then(Value::as_bool).unwrap_or(false);
     if is_async && s.opts.free_plan {
-        return err(&l, 6003, "Workflow async execution is a premium feature available only to Coze Professional users");
+        return err(
+            &l,
+            6003,
+            "Workflow async execution is a premium feature available only to Coze Professional users",
+        );
     }
     let (exec, planned) = match start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, &l) {
         Ok(v) => v,
@@ -408,7 +451,12 @@ async fn run(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Extension(
     sync_answer(&s, &l, &exec, &planned.outcome)
 }
 
-async fn stream_run(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Extension(access): Extension<Access>, body: Bytes) -> Response {
+async fn stream_run(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Extension(access): Extension<Access>,
+    body: Bytes,
+) -> Response {
     let (wf, params, _) = match runnable(&s, &l, access, &body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -456,7 +504,12 @@ fn apply_answer(s: &SimState, l: &str, access: Access, body: &Bytes) -> Result<(
     Ok((exec, outcome))
 }
 
-async fn stream_resume(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Extension(access): Extension<Access>, body: Bytes) -> Response {
+async fn stream_resume(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Extension(access): Extension<Access>,
+    body: Bytes,
+) -> Response {
     let (exec, outcome) = match apply_answer(&s, &l, access, &body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -471,7 +524,12 @@ async fn stream_resume(State(s): Shared, Extension(LogId(l)): Extension<LogId>, 
     sse_response(s.clone(), &l, exec.id, steps, outcome)
 }
 
-async fn resume(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Extension(access): Extension<Access>, body: Bytes) -> Response {
+async fn resume(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Extension(access): Extension<Access>,
+    body: Bytes,
+) -> Response {
     let (exec, outcome) = match apply_answer(&s, &l, access, &body) {
         Ok(v) => v,
         Err(r) => return r,
@@ -538,7 +596,11 @@ fn sse_response(s: Arc<SimState>, logid: &str, exec_id: String, steps: Vec<Step>
 
 // ---- history --------------------------------------------------------------------------------
 
-async fn history(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Path((id, eid)): Path<(String, String)>) -> Response {
+async fn history(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Path((id, eid)): Path<(String, String)>,
+) -> Response {
     let inner = s.lock();
     match inner.executions.get(&eid).filter(|e| e.workflow_id == id) {
         Some(e) => ok(&l, json!([e.history_json(&s.base_url, Instant::now())])),
@@ -546,7 +608,11 @@ async fn history(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Path((
     }
 }
 
-async fn node_output(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Path((id, eid, uuid)): Path<(String, String, String)>) -> Response {
+async fn node_output(
+    State(s): Shared,
+    Extension(LogId(l)): Extension<LogId>,
+    Path((id, eid, uuid)): Path<(String, String, String)>,
+) -> Response {
     let inner = s.lock();
     let node = inner
         .executions
@@ -562,12 +628,16 @@ async fn node_output(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Pa
 /// Stands in for Coze's debug page: the execution's record as JSON.
 async fn debug_page(State(s): Shared, Query(q): Params) -> Response {
     let inner = s.lock();
-    let record = q.get("execute_id").and_then(|id| inner.executions.get(id)).map(|e| e.history_json(&s.base_url, Instant::now()));
+    let record = q
+        .get("execute_id")
+        .and_then(|id| inner.executions.get(id))
+        .map(|e| e.history_json(&s.base_url, Instant::now()));
     match record {
         Some(r) => {
             let pretty = serde_json::to_string_pretty(&r).unwrap_or_default();
             let escaped = pretty.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-            Html(format!("<!doctype html><title>coze-tui simulator: execution</title><pre>{escaped}</pre>")).into_response()
+            Html(format!("<!doctype html><title>coze-tui simulator: execution</title><pre>{escaped}</pre>"))
+                .into_response()
         }
         None => (StatusCode::NOT_FOUND, "no such execution").into_response(),
     }

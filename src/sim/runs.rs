@@ -57,9 +57,17 @@ pub fn unix_now() -> i64 {
 pub enum Outcome {
     /// Still producing (a stream in flight).
     Running,
-    Success { data: String },
-    Fail { code: i64, message: String },
-    Interrupted { event_id: String, question: String },
+    Success {
+        data: String,
+    },
+    Fail {
+        code: i64,
+        message: String,
+    },
+    Interrupted {
+        event_id: String,
+        question: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +91,10 @@ pub struct Execution {
 
 impl Execution {
     pub fn debug_url(&self, base: &str) -> String {
-        format!("{base}/work_flow?execute_id={}&space_id={}&workflow_id={}", self.id, self.workspace_id, self.workflow_id)
+        format!(
+            "{base}/work_flow?execute_id={}&space_id={}&workflow_id={}",
+            self.id, self.workspace_id, self.workflow_id
+        )
     }
 
     /// The record `GET .../run_histories/{execute_id}` returns.
@@ -114,8 +125,11 @@ impl Execution {
             .nodes
             .iter()
             .map(|(title, uuid, _)| {
-                (title.clone(), json!({"node_id": "135279", "is_finish": status != "Running", "update_time": self.update_time,
-                    "node_execute_uuid": uuid, "loop_index": null, "batch_index": null, "sub_execute_id": null}))
+                (
+                    title.clone(),
+                    json!({"node_id": "135279", "is_finish": status != "Running", "update_time": self.update_time,
+                    "node_execute_uuid": uuid, "loop_index": null, "batch_index": null, "sub_execute_id": null}),
+                )
             })
             .collect();
         json!({
@@ -149,8 +163,15 @@ pub struct Planned {
 }
 
 /// What a workflow does with these parameters. `Err` is a 4000 refusal before anything runs.
-pub fn plan(wf: &SimWorkflow, params: &Map<String, Value>, opts: &super::SimOptions, inner: &mut Inner) -> Result<Planned, String> {
-    let progress = |inner: &mut Inner, text: String| vec![("Progress".to_string(), format!("7{:018}", inner.rng.random_range(10u64.pow(17)..10u64.pow(18))), text)];
+pub fn plan(
+    wf: &SimWorkflow,
+    params: &Map<String, Value>,
+    opts: &super::SimOptions,
+    inner: &mut Inner,
+) -> Result<Planned, String> {
+    let progress = |inner: &mut Inner, text: String| {
+        vec![("Progress".to_string(), format!("7{:018}", inner.rng.random_range(10u64.pow(17)..10u64.pow(18))), text)]
+    };
     let quick = Duration::from_millis(opts.async_ms);
     let planned = match wf.behaviour {
         Behaviour::Echo | Behaviour::Generic => Planned {
@@ -159,7 +180,9 @@ pub fn plan(wf: &SimWorkflow, params: &Map<String, Value>, opts: &super::SimOpti
             nodes: progress(inner, format!("received {} parameter(s)", params.len())),
         },
         Behaviour::Slow => Planned {
-            outcome: Outcome::Success { data: json!({"output": format!("finished after {} ms", opts.slow_ms), "input": params}).to_string() },
+            outcome: Outcome::Success {
+                data: json!({"output": format!("finished after {} ms", opts.slow_ms), "input": params}).to_string(),
+            },
             duration: Duration::from_millis(opts.slow_ms).max(quick),
             nodes: progress(inner, "step 5/5 done".into()),
         },
@@ -189,7 +212,8 @@ pub fn plan(wf: &SimWorkflow, params: &Map<String, Value>, opts: &super::SimOpti
             let days = params.get("days").and_then(Value::as_i64).unwrap_or(0);
             Planned {
                 outcome: Outcome::Success {
-                    data: json!({"forecast": format!("Sunny in {city} for the next {days} day(s) ☀️"), "days": days}).to_string(),
+                    data: json!({"forecast": format!("Sunny in {city} for the next {days} day(s) ☀️"), "days": days})
+                        .to_string(),
                 },
                 duration: quick,
                 nodes: progress(inner, format!("forecast for {city}")),
@@ -256,12 +280,20 @@ pub fn stream_steps(wf: &SimWorkflow, planned: &Planned, opts: &super::SimOption
         Behaviour::Slow => {
             let step = Duration::from_millis(opts.slow_ms / 5);
             for i in 0..5 {
-                steps.push(Step { delay: step, event: "Message", data: msg(format!("step {}/5", i + 1), "Progress", i, i == 4) });
+                steps.push(Step {
+                    delay: step,
+                    event: "Message",
+                    data: msg(format!("step {}/5", i + 1), "Progress", i, i == 4),
+                });
             }
         }
         Behaviour::Generic => {
             for i in 0..3 {
-                steps.push(Step { delay: Duration::from_millis(50), event: "Message", data: msg(format!("working… {}/3", i + 1), "Progress", i, i == 2) });
+                steps.push(Step {
+                    delay: Duration::from_millis(50),
+                    event: "Message",
+                    data: msg(format!("working… {}/3", i + 1), "Progress", i, i == 2),
+                });
             }
         }
         _ => {}
@@ -270,10 +302,18 @@ pub fn stream_steps(wf: &SimWorkflow, planned: &Planned, opts: &super::SimOption
         Outcome::Success { data } => steps.push(Step { delay: now, event: "Message", data: end_message(data) }),
         Outcome::Fail { code, message } => {
             steps.push(Step { delay: now, event: "Message", data: msg("running the Code node…", "Code", 0, true) });
-            steps.push(Step { delay: Duration::from_millis(20), event: "Error", data: json!({"error_code": code, "error_message": message}) });
+            steps.push(Step {
+                delay: Duration::from_millis(20),
+                event: "Error",
+                data: json!({"error_code": code, "error_message": message}),
+            });
         }
         Outcome::Interrupted { event_id, question } => {
-            steps.push(Step { delay: Duration::from_millis(20), event: "Message", data: msg(question.clone(), "Ask", 0, true) });
+            steps.push(Step {
+                delay: Duration::from_millis(20),
+                event: "Message",
+                data: msg(question.clone(), "Ask", 0, true),
+            });
             steps.push(Step {
                 delay: now,
                 event: "Interrupt",
@@ -286,7 +326,12 @@ pub fn stream_steps(wf: &SimWorkflow, planned: &Planned, opts: &super::SimOption
 }
 
 /// Applies an answer to an interrupted execution. Returns the new outcome, or a Coze error.
-pub fn answer(exec: &mut Execution, event_id: &str, resume_data: &str, max_answers: u32) -> Result<Outcome, (i64, String)> {
+pub fn answer(
+    exec: &mut Execution,
+    event_id: &str,
+    resume_data: &str,
+    max_answers: u32,
+) -> Result<Outcome, (i64, String)> {
     let Outcome::Interrupted { event_id: current, question } = &exec.outcome else {
         return Err((4315, "the execution has already finished and cannot be resumed".into()));
     };
@@ -296,9 +341,14 @@ pub fn answer(exec: &mut Execution, event_id: &str, resume_data: &str, max_answe
     exec.answers += 1;
     exec.update_time = unix_now();
     let outcome = if !resume_data.trim().is_empty() {
-        Outcome::Success { data: json!({"answer": resume_data, "output": format!("You said {resume_data}")}).to_string() }
+        Outcome::Success {
+            data: json!({"answer": resume_data, "output": format!("You said {resume_data}")}).to_string(),
+        }
     } else if exec.answers >= max_answers {
-        Outcome::Fail { code: ASK_LIMIT_CODE, message: format!("the question was not answered after {max_answers} attempts") }
+        Outcome::Fail {
+            code: ASK_LIMIT_CODE,
+            message: format!("the question was not answered after {max_answers} attempts"),
+        }
     } else {
         exec.interrupts += 1;
         Outcome::Interrupted { event_id: format!("{}/{}", exec.id, exec.interrupts), question: question.clone() }

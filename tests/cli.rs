@@ -1,0 +1,346 @@
+//! The plain commands as a user runs them: the real binary against the simulator, checking
+//! output, `--json` documents, exit codes, and that the token never shows.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use common::*;
+use coze_tui::sim::{FAIL_CODE, SimOptions, Simulator};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs the binary with a clean environment pointed at `base` (no config file, a temp data dir).
+async fn run_with(base: &str, token: Option<&str>, args: &[&str], stdin: Option<&str>, dir: &Path) -> Out {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("COZE_API_BASE", base)
+        .env("COZE_TUI_CONFIG", dir.join("config.toml"))
+        .env("COZE_TUI_DATA_DIR", dir.join("data"))
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(t) = token {
+        cmd.env("COZE_API_TOKEN", t);
+    }
+    let mut child = cmd.spawn().expect("the binary starts");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(input.as_bytes()).await.unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    let o = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!o.stdout.contains(TOKEN) && !o.stderr.contains(TOKEN), "the token leaked: {}{}", o.stdout, o.stderr);
+    o
+}
+
+struct Env {
+    sim: Simulator,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn new() -> Self {
+        Self::with(opts()).await
+    }
+    async fn with(o: SimOptions) -> Self {
+        Self { sim: sim_with(o).await, dir: tempfile::tempdir().unwrap() }
+    }
+    async fn run(&self, args: &[&str]) -> Out {
+        run_with(&self.sim.url(), Some(TOKEN), args, None, self.dir.path()).await
+    }
+    fn id(&self, name: &str) -> String {
+        wf(&self.sim, name)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listings_print_tables_and_json() {
+    let env = Env::new().await;
+    let out = env.run(&["workspaces"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("ID ")
+            && out.stdout.contains("增长团队 Growth")
+            && out.stdout.contains("🚀 Launch squad")
+    );
+
+    let out = env.run(&["workspaces", "--json"]).await;
+    let list = out.json();
+    assert_eq!(list.as_array().unwrap().len(), 5);
+    assert!(list[0]["id"].is_string() && list[0]["name"].is_string());
+
+    let ws = env.sim.first_workspace_id();
+    let out = env.run(&["workflows", "--workspace", &ws, "--json"]).await;
+    let list = out.json();
+    let draft = list.as_array().unwrap().iter().find(|w| w["workflow_name"] == "draft_only").unwrap();
+    assert_eq!(draft["is_published"], false);
+    assert!(draft["workflow_id"].as_str().unwrap().len() == 19);
+    let out = env.run(&["workflows", "--workspace", &ws, "--publish-status", "published_online"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("echo") && !out.stdout.contains("draft_only"));
+    let out = env.run(&["workflows", "--workspace", &ws]).await;
+    assert!(out.stdout.lines().any(|l| l.contains("draft") && l.contains("draft_only")));
+
+    let out = env.run(&["workflow", &env.id("needs_params")]).await;
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("city") && out.stdout.contains("options.lang") && out.stdout.contains("yes"));
+    let out = env.run(&["workflow", &env.id("needs_params"), "--json"]).await;
+    assert_eq!(out.json()["input"]["parameters"]["days"]["type"], "integer");
+    let out = env.run(&["workflow", "7000000000000000001"]).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("4200") && out.stderr.contains("logid"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_modes_and_their_exit_codes() {
+    let env = Env::new().await;
+    let out = env.run(&["run", &env.id("echo"), "--params", r#"{"input": "你好"}"#, "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!((r["status"].as_str(), r["mode"].as_str()), (Some("succeeded"), Some("sync")));
+    assert_eq!(r["output"]["input"], "你好");
+    assert_eq!(r["workflow_name"], "echo");
+    for key in [
+        "id",
+        "name",
+        "description",
+        "workflow_id",
+        "workspace_id",
+        "profile",
+        "parameters",
+        "execute_id",
+        "error",
+        "logid",
+        "debug_url",
+        "usage",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    ] {
+        assert!(r.get(key).is_some(), "--json lacks {key}");
+    }
+
+    let out = env.run(&["run", &env.id("echo"), "--params", r#"{"input": "human"}"#]).await;
+    assert_eq!(out.code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&out.stdout).unwrap()["input"], "human", "stdout holds only the output");
+    assert!(out.stderr.contains("succeeded"));
+
+    let out = env.run(&["run", &env.id("fails"), "--json"]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!((r["status"].as_str(), r["error"]["code"].as_i64()), (Some("failed"), Some(FAIL_CODE)));
+    assert!(r["logid"].is_string() && r["execute_id"].is_string());
+
+    let out = env.run(&["run", &env.id("fails"), "--mode", "stream"]).await;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("ZeroDivisionError"));
+
+    let out = env.run(&["run", &env.id("chatty"), "--mode", "stream", "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["status"], "succeeded");
+    assert!(r["events"].as_array().unwrap().len() > 40 && r["execute_id"].is_string());
+
+    let out = env.run(&["run", &env.id("asks"), "--mode", "stream"]).await;
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("Which city") && out.stderr.contains("event id"));
+    let out = env.run(&["run", &env.id("asks"), "--json"]).await;
+    assert_eq!(out.code, 5);
+    assert_eq!(out.json()["interrupt"]["interrupt_type"], 2);
+
+    let out = env.run(&["run", &env.id("slow"), "--mode", "async", "--params", r#"{"input": "a"}"#, "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!((r["status"].as_str(), r["mode"].as_str()), (Some("succeeded"), Some("async")));
+    assert!(r["output"]["Output"]["output"].as_str().unwrap().contains("finished"));
+
+    let out = env.run(&["run", &env.id("slow"), "--detach", "--json"]).await;
+    assert_eq!(out.code, 0);
+    let r = out.json();
+    assert_eq!(r["status"], "running");
+    assert!(r["execute_id"].as_str().unwrap().chars().all(|c| c.is_ascii_digit()));
+
+    let out = env.run(&["run", &env.id("draft_only")]).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("publish"));
+    let out = env.run(&["run", &env.id("echo"), "--detach", "--mode", "stream"]).await;
+    assert_eq!(out.code, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_parameters_exit_2_and_send_nothing() {
+    let env = Env::new().await;
+    let out = env.run(&["run", &env.id("echo"), "--params", "{\n  \"input\": \"x\",\n}"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("line 3, column 1"), "{}", out.stderr);
+    let out = env.run(&["run", &env.id("echo"), "--params", "[1, 2]"]).await;
+    assert_eq!(out.code, 2);
+    let out = env.run(&["run", &env.id("echo"), "--params", "@/nonexistent/params.json"]).await;
+    assert_eq!(out.code, 2);
+    assert_eq!(env.sim.stats().by_route.values().sum::<u64>(), 0, "not a single request was sent");
+
+    let file = env.dir.path().join("p.json");
+    std::fs::write(&file, r#"{"city": "杭州", "days": 2}"#).unwrap();
+    let out = env.run(&["run", &env.id("needs_params"), "--params", &format!("@{}", file.display()), "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.json()["output"]["forecast"].as_str().unwrap().contains("杭州"));
+    let out = run_with(
+        &env.sim.url(),
+        Some(TOKEN),
+        &["run", &env.id("echo"), "--params", "-", "--json"],
+        Some(r#"{"from": "stdin"}"#),
+        env.dir.path(),
+    )
+    .await;
+    assert_eq!(out.json()["output"]["from"], "stdin");
+    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x"}"#]).await;
+    assert_eq!(out.code, 3, "Coze's own 4000 is a refusal");
+    assert!(out.stderr.contains("4000") && out.stderr.contains("days"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_network_and_missing_token_exit_codes() {
+    let env = Env::new().await;
+    let dir = env.dir.path();
+    let out = run_with(&env.sim.url(), Some("not-the-token"), &["workspaces"], None, dir).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("4100") && out.stderr.contains("region"));
+    let out = run_with(&env.sim.url(), Some("not-the-token"), &["run", &env.id("echo"), "--json"], None, dir).await;
+    assert_eq!(out.code, 3);
+    assert_eq!(out.json()["error"]["code"], 4100);
+
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    for args in [&["workspaces"][..], &["run", "7524966123456700000"][..], &["health"][..]] {
+        let out = run_with(&dead, Some(TOKEN), args, None, dir).await;
+        assert_eq!(out.code, 4, "{args:?}: {}", out.stderr);
+    }
+
+    let out = run_with(&env.sim.url(), None, &["workspaces"], None, dir).await;
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("COZE_API_TOKEN") && out.stderr.contains("COZE_API_BASE") && out.stderr.contains("demo"),
+        "{}",
+        out.stderr
+    );
+
+    let out = env.run(&["health", "--json"]).await;
+    assert_eq!(out.code, 0);
+    let h = out.json();
+    assert_eq!(
+        (h["reachable"].as_bool(), h["auth_ok"].as_bool(), h["workspaces"].as_i64()),
+        (Some(true), Some(true), Some(5))
+    );
+    assert!(h["latency_ms"].is_u64());
+    let out = run_with(&env.sim.url(), Some("nope"), &["health"], None, dir).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stdout.contains("reachable:  yes") && out.stdout.contains("refused"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_falls_back_to_stream_on_a_free_plan() {
+    let env = Env::with(SimOptions { free_plan: true, ..opts() }).await;
+    let out = env.run(&["run", &env.id("echo"), "--mode", "async", "--params", r#"{"a": 1}"#, "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!((r["mode"].as_str(), r["status"].as_str()), (Some("stream"), Some("succeeded")));
+    assert!(r["notes"][0].as_str().unwrap().contains("6003"));
+    assert_eq!(r["output"]["a"], 1);
+    // Detached runs cannot be watched as a stream: the refusal is reported.
+    let out = env.run(&["run", &env.id("echo"), "--detach"]).await;
+    assert_eq!(out.code, 3);
+    assert!(out.stderr.contains("6003"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_commands_never_show_the_token() {
+    let env = Env::new().await;
+    let out = env.run(&["config", "show"]).await;
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("<redacted> (from environment)"), "{}", out.stdout);
+    let out = env.run(&["config", "show", "--json"]).await;
+    assert_eq!(out.json()["api_token"], "<redacted>");
+
+    let out = env.run(&["config", "init"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let path = env.dir.path().join("config.toml");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert_eq!(env.run(&["config", "init"]).await.code, 2, "no silent overwrite");
+    let out = env.run(&["config", "path", "--json"]).await;
+    assert_eq!(out.json()["config_exists"], true);
+
+    std::fs::write(&path, "[profiles.default]\nbase_url = \"https://api.coze.cn\"\nmax_retries = \"many\"\n").unwrap();
+    let out = env.run(&["workspaces"]).await;
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("config.toml") && out.stderr.contains("line 3") && out.stderr.contains("max_retries"),
+        "{}",
+        out.stderr
+    );
+
+    std::fs::write(&path, format!("[profiles.work]\napi_token = \"{TOKEN}\"\nbase_url = \"{}\"\n", env.sim.url()))
+        .unwrap();
+    let out = run_with("", None, &["--profile", "work", "workspaces", "--json"], None, env.dir.path()).await;
+    assert_eq!(out.code, 0, "a token from the file works: {}", out.stderr);
+    let out = run_with("", None, &["--profile", "work", "config", "show"], None, env.dir.path()).await;
+    assert!(out.stdout.contains("<redacted> (from config file)"));
+    let out = run_with("", None, &["--profile", "home", "workspaces"], None, env.dir.path()).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("\"home\"") && out.stderr.contains("work"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sim_command_announces_its_address_first() {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coze-tui"))
+        .args(["sim", "--addr", "127.0.0.1:0", "--token", "T"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let url = first.strip_prefix("listening on ").expect("first line announces the address");
+    let body: Value = reqwest::Client::new()
+        .get(format!("{url}/v1/workspaces"))
+        .bearer_auth("T")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["code"], 0);
+    assert_eq!(body["data"]["total_count"], 5);
+    child.kill().await.unwrap();
+}
