@@ -67,13 +67,16 @@ pub struct PollSettings {
     pub backoff: f64,
     /// ...up to this many milliseconds.
     pub max_interval_ms: u64,
-    /// Run-history requests per second across all watched runs.
+    /// Requests per second across all runs being started and watched.
     pub qps: f64,
+    /// Seconds a coze-tui process may go silent before another one takes over watching its
+    /// runs (two SSH logins on one ledger; a killed process).
+    pub lease_secs: u64,
 }
 
 impl Default for PollSettings {
     fn default() -> Self {
-        Self { initial_interval_ms: 1000, backoff: 1.5, max_interval_ms: 10_000, qps: 5.0 }
+        Self { initial_interval_ms: 1000, backoff: 1.5, max_interval_ms: 10_000, qps: 5.0, lease_secs: 30 }
     }
 }
 
@@ -83,6 +86,9 @@ impl PollSettings {
     }
     pub fn max_interval(&self) -> Duration {
         Duration::from_millis(self.max_interval_ms)
+    }
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
     }
 }
 
@@ -339,6 +345,9 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         }
         if !(poll.qps.is_finite() && poll.qps > 0.0 && poll.qps <= 500.0) {
             return fail("poll", format!("qps {} must be above 0 and at most 500", poll.qps));
+        }
+        if !(2..=3600).contains(&poll.lease_secs) {
+            return fail("poll", format!("lease_secs {} must be between 2 and 3600", poll.lease_secs));
         }
     }
     // A default profile that names no table is a typo, except the built-in "default".

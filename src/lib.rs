@@ -9,3 +9,4 @@ pub mod coze;
 pub mod logging;
 pub mod secret;
 pub mod sim;
+pub mod tasks;

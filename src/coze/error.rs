@@ -36,6 +36,33 @@ pub enum ErrorKind {
     Decode,
 }
 
+impl ErrorKind {
+    /// A stable snake_case name, stored in the ledger and printed in `--json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Permission => "permission",
+            Self::NotFound => "not_found",
+            Self::BadParams => "bad_params",
+            Self::RateLimited => "rate_limited",
+            Self::QuotaExhausted => "quota_exhausted",
+            Self::AsyncUnavailable => "async_unavailable",
+            Self::ExecutionNotFound => "execution_not_found",
+            Self::AlreadyFinished => "already_finished",
+            Self::Api => "api",
+            Self::Server => "server",
+            Self::Network => "network",
+            Self::Timeout => "timeout",
+            Self::Decode => "decode",
+        }
+    }
+
+    /// Coze answered and refused (as opposed to a failed workflow or a broken connection).
+    pub fn is_refusal(self) -> bool {
+        !matches!(self, Self::Api | Self::Server | Self::Network | Self::Timeout | Self::Decode)
+    }
+}
+
 /// How far a request got before it failed: decides whether a non-idempotent POST may be re-sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {

@@ -1,0 +1,675 @@
+//! The run ledger: every task in a SQLite file, durable across restarts and crashes.
+//!
+//! WAL mode with `synchronous=NORMAL`: a killed process loses nothing committed. Writes take the
+//! write lock up front (`BEGIN IMMEDIATE`) and wait out other processes (`busy_timeout`), so two
+//! coze-tui processes on one ledger never see "database is locked". Which process watches a
+//! running task is decided by a lease that expires, so a killed process's tasks are taken over.
+//! The token is never stored here.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde_json::{Map, Value};
+
+use super::model::*;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: tasks, their streamed events, their status history, last-used parameters.
+    "CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        description TEXT,
+        profile TEXT NOT NULL,
+        workspace_id TEXT,
+        workflow_id TEXT NOT NULL,
+        workflow_name TEXT,
+        mode TEXT NOT NULL,
+        requested_mode TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        status TEXT NOT NULL,
+        execute_id TEXT,
+        output TEXT,
+        error_code INTEGER,
+        error_message TEXT,
+        error_kind TEXT,
+        logid TEXT,
+        debug_url TEXT,
+        usage TEXT,
+        interrupt TEXT,
+        last_message TEXT,
+        event_count INTEGER NOT NULL DEFAULT 0,
+        events_dropped INTEGER NOT NULL DEFAULT 0,
+        notes TEXT NOT NULL DEFAULT '[]',
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        updated_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        lease_owner TEXT,
+        lease_until INTEGER
+    );
+    CREATE INDEX tasks_by_created ON tasks (created_at DESC, id DESC);
+    CREATE INDEX tasks_by_status ON tasks (status, created_at DESC);
+    CREATE INDEX tasks_by_workflow ON tasks (workflow_id, created_at DESC);
+    CREATE TABLE task_events (
+        task_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        node_title TEXT NOT NULL,
+        node_seq_id INTEGER,
+        node_is_finish INTEGER NOT NULL,
+        content TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (task_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE task_history (
+        task_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        note TEXT
+    );
+    CREATE INDEX task_history_by_task ON task_history (task_id, at);
+    CREATE TABLE last_params (
+        profile TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (profile, workflow_id)
+    );",
+];
+
+const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
+     parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, interrupt, last_message, \
+     event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LedgerError {
+    /// No task has this id (or prefix).
+    NotFound(String),
+    /// The prefix matches several tasks.
+    Ambiguous(String, Vec<String>),
+    /// The ledger file was written by a newer coze-tui.
+    TooNew(u32),
+    Db(String),
+}
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound(id) => write!(f, "no task {id:?} in the ledger (see `coze-tui tasks`)"),
+            Self::Ambiguous(id, ids) => write!(f, "{id:?} matches several tasks: {}; type more of the id", ids.join(", ")),
+            Self::TooNew(v) => write!(f, "the ledger has schema version {v}, newer than this coze-tui knows; upgrade coze-tui"),
+            Self::Db(m) => write!(f, "ledger error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Db(e.to_string())
+    }
+}
+
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// Which tasks to list.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter {
+    pub statuses: Vec<TaskStatus>,
+    pub workflow_id: Option<String>,
+    /// Case-insensitive text in the task or workflow name, or the task id.
+    pub text: Option<String>,
+    /// Only tasks created before this task (a page cursor, newest first).
+    pub before: Option<(i64, String)>,
+    pub limit: usize,
+}
+
+pub struct Ledger {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+/// The ledger's file name inside the data directory.
+pub const FILE_NAME: &str = "ledger.db";
+
+impl Ledger {
+    /// Opens (creating and migrating if needed) the ledger in `data_dir`.
+    pub fn open_in(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| LedgerError::Db(format!("cannot create {}: {e}", data_dir.display())))?;
+        Self::open(&data_dir.join(FILE_NAME))
+    }
+
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|e| LedgerError::Db(format!("cannot open {}: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(15))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let ledger = Self { path: path.to_path_buf(), conn: Mutex::new(conn) };
+        ledger.migrate()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Parameters and outputs can be private: keep the ledger to its owner.
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(ledger)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in a write transaction taken up front, so concurrent writers queue instead of
+    /// failing halfway.
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        self.write(|tx| {
+            let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version as usize > MIGRATIONS.len() {
+                return Err(LedgerError::TooNew(version));
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self.conn().query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Records a new task, leased to `owner` (who is about to run it).
+    pub fn insert(&self, task: &Task, owner: &str, lease: Duration) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO tasks ({COLUMNS}, lease_owner, lease_until) VALUES ({})", placeholders(COLUMNS.split(", ").count() + 2)),
+                rusqlite::params_from_iter(task_values(task).into_iter().chain([
+                    owner.to_string().into(),
+                    (now_ms() + lease.as_millis() as i64).into(),
+                ])),
+            )?;
+            history(tx, &task.id, task.status, task.created_at, None)?;
+            Ok(())
+        })
+    }
+
+    /// Saves a task's new state. Only the lease holder may (`owner`); returns false if the task
+    /// is gone or leased to someone else, in which case nothing was written.
+    pub fn update(&self, task: &Task, owner: &str, note: Option<&str>) -> Result<bool> {
+        self.write(|tx| {
+            let current: Option<(String, Option<String>, Option<i64>)> = tx
+                .query_row("SELECT status, lease_owner, lease_until FROM tasks WHERE id = ?1", [&task.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let Some((status, lease_owner, lease_until)) = current else { return Ok(false) };
+            let held_by_other = lease_owner.as_deref().is_some_and(|o| o != owner) && lease_until.unwrap_or(0) > now_ms();
+            if held_by_other {
+                return Ok(false);
+            }
+            let sets: Vec<String> = COLUMNS.split(", ").skip(1).enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+            tx.execute(&format!("UPDATE tasks SET {} WHERE id = ?1", sets.join(", ")), rusqlite::params_from_iter(task_values(task)))?;
+            if status != task.status.as_str() || note.is_some() {
+                history(tx, &task.id, task.status, task.updated_at, note)?;
+            }
+            Ok(true)
+        })
+    }
+
+    /// Appends streamed events and the task's counters in one transaction.
+    pub fn append_events(&self, task: &Task, events: &[TaskEvent]) -> Result<()> {
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO task_events (task_id, seq, node_title, node_seq_id, node_is_finish, content, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for e in events {
+                stmt.execute(params![task.id, e.seq as i64, e.node_title, e.node_seq_id, e.node_is_finish, e.content, e.at])?;
+            }
+            tx.execute(
+                "UPDATE tasks SET event_count = ?2, events_dropped = ?3, last_message = ?4, updated_at = ?5 WHERE id = ?1",
+                params![task.id, task.event_count as i64, task.events_dropped as i64, task.last_message, task.updated_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Result<Task> {
+        let conn = self.conn();
+        conn.query_row(&format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1"), [id], row_to_task)
+            .optional()?
+            .ok_or_else(|| LedgerError::NotFound(id.to_string()))
+    }
+
+    /// A task by its id or a unique prefix of it.
+    pub fn find(&self, typed: &str) -> Result<Task> {
+        let id = normalise_id(typed);
+        if id.is_empty() {
+            return Err(LedgerError::NotFound(typed.to_string()));
+        }
+        if let Ok(t) = self.get(&id) {
+            return Ok(t);
+        }
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM tasks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6"))?;
+        let upper = format!("{id}\u{10FFFF}");
+        let found: Vec<Task> = stmt.query_map(params![id, upper], row_to_task)?.collect::<rusqlite::Result<_>>()?;
+        match found.len() {
+            0 => Err(LedgerError::NotFound(typed.to_string())),
+            1 => Ok(found.into_iter().next().expect("one")),
+            _ => Err(LedgerError::Ambiguous(typed.to_string(), found.into_iter().map(|t| t.id).collect())),
+        }
+    }
+
+    /// Tasks, newest first. Uses the indexes: cost grows with `limit`, not with the ledger.
+    pub fn list(&self, f: &TaskFilter) -> Result<Vec<Task>> {
+        let mut sql = format!("SELECT {COLUMNS} FROM tasks WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = vec![];
+        if !f.statuses.is_empty() {
+            let marks: Vec<&str> = f.statuses.iter().map(|_| "?").collect();
+            sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
+            args.extend(f.statuses.iter().map(|s| s.as_str().to_string().into()));
+        }
+        if let Some(w) = &f.workflow_id {
+            sql.push_str(" AND workflow_id = ?");
+            args.push(w.clone().into());
+        }
+        if let Some(t) = f.text.as_deref().filter(|t| !t.is_empty()) {
+            sql.push_str(" AND (instr(lower(coalesce(name, '')), ?) > 0 OR instr(lower(coalesce(workflow_name, '')), ?) > 0 OR instr(id, ?) = 1)");
+            let t = t.to_lowercase();
+            args.extend([t.clone().into(), t.clone().into(), normalise_id(&t).into()]);
+        }
+        if let Some((created, id)) = &f.before {
+            sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
+            args.extend([(*created).into(), (*created).into(), id.clone().into()]);
+        }
+        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+        args.push((f.limit.max(1) as i64).into());
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_task)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn count(&self) -> Result<u64> {
+        Ok(self.conn().query_row("SELECT count(*) FROM tasks", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Streamed events of a task after `after_seq`, in order.
+    pub fn events(&self, task_id: &str, after_seq: Option<u64>, limit: usize) -> Result<Vec<TaskEvent>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, node_title, node_seq_id, node_is_finish, content, at FROM task_events WHERE task_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let after = after_seq.map(|s| s as i64).unwrap_or(-1);
+        let rows = stmt.query_map(params![task_id, after, limit as i64], |r| {
+            Ok(TaskEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                node_title: r.get(1)?,
+                node_seq_id: r.get(2)?,
+                node_is_finish: r.get(3)?,
+                content: r.get(4)?,
+                at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The status changes of a task, oldest first.
+    pub fn history(&self, task_id: &str) -> Result<Vec<StatusChange>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT status, at, note FROM task_history WHERE task_id = ?1 ORDER BY at, rowid")?;
+        let rows = stmt.query_map([task_id], |r| {
+            let s: String = r.get(0)?;
+            Ok(StatusChange { status: TaskStatus::parse(&s).unwrap_or(TaskStatus::Unknown), at: r.get(1)?, note: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Deletes a task and everything recorded about it. Returns whether it existed.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM task_events WHERE task_id = ?1", [id])?;
+            tx.execute("DELETE FROM task_history WHERE task_id = ?1", [id])?;
+            Ok(tx.execute("DELETE FROM tasks WHERE id = ?1", [id])? > 0)
+        })
+    }
+
+    /// Deletes settled tasks created before `before_ms`. Returns how many.
+    pub fn prune(&self, before_ms: i64) -> Result<usize> {
+        self.write(|tx| {
+            let settled = "status NOT IN ('pending', 'running')";
+            let sub = format!("SELECT id FROM tasks WHERE created_at < ?1 AND {settled}");
+            tx.execute(&format!("DELETE FROM task_events WHERE task_id IN ({sub})"), [before_ms])?;
+            tx.execute(&format!("DELETE FROM task_history WHERE task_id IN ({sub})"), [before_ms])?;
+            Ok(tx.execute(&format!("DELETE FROM tasks WHERE created_at < ?1 AND {settled}"), [before_ms])?)
+        })
+    }
+
+    /// Takes (or renews) the lease on a task: true if `owner` now holds it.
+    pub fn claim(&self, id: &str, owner: &str, lease: Duration) -> Result<bool> {
+        let now = now_ms();
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE tasks SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until IS NULL OR lease_until < ?4)",
+                params![id, owner, now + lease.as_millis() as i64, now],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Extends every lease `owner` holds. Returns the ids still held.
+    pub fn renew(&self, owner: &str, lease: Duration) -> Result<Vec<String>> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE tasks SET lease_until = ?2 WHERE lease_owner = ?1",
+                params![owner, now_ms() + lease.as_millis() as i64],
+            )?;
+            let mut stmt = tx.prepare("SELECT id FROM tasks WHERE lease_owner = ?1")?;
+            let ids = stmt.query_map([owner], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })
+    }
+
+    /// Gives up the lease on a task (it is settled, or this process is leaving).
+    pub fn release(&self, id: &str, owner: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2", [id, owner])?;
+            Ok(())
+        })
+    }
+
+    /// Unsettled tasks nobody is watching: never leased, or their lease ran out.
+    pub fn orphans(&self) -> Result<Vec<Task>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until < ?1) ORDER BY created_at"
+        ))?;
+        let rows = stmt.query_map([now_ms()], row_to_task)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Remembers the parameters last used for a workflow.
+    pub fn save_last_params(&self, profile: &str, workflow_id: &str, params: &Map<String, Value>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO last_params (profile, workflow_id, parameters, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (profile, workflow_id) DO UPDATE SET parameters = excluded.parameters, updated_at = excluded.updated_at",
+                params![profile, workflow_id, Value::Object(params.clone()).to_string(), now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn last_params(&self, profile: &str, workflow_id: &str) -> Result<Option<Map<String, Value>>> {
+        let text: Option<String> = self
+            .conn()
+            .query_row("SELECT parameters FROM last_params WHERE profile = ?1 AND workflow_id = ?2", [profile, workflow_id], |r| r.get(0))
+            .optional()?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn history(tx: &rusqlite::Transaction, id: &str, status: TaskStatus, at: i64, note: Option<&str>) -> Result<()> {
+    tx.execute("INSERT INTO task_history (task_id, at, status, note) VALUES (?1, ?2, ?3, ?4)", params![id, at, status.as_str(), note])?;
+    Ok(())
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}
+
+/// The task's columns, in `COLUMNS` order.
+fn task_values(t: &Task) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    let opt = |s: &Option<String>| s.clone().map(V::Text).unwrap_or(V::Null);
+    let opt_i = |n: Option<i64>| n.map(V::Integer).unwrap_or(V::Null);
+    vec![
+        V::Text(t.id.clone()),
+        opt(&t.name),
+        opt(&t.description),
+        V::Text(t.profile.clone()),
+        opt(&t.workspace_id),
+        V::Text(t.workflow_id.clone()),
+        opt(&t.workflow_name),
+        V::Text(t.mode.as_str().into()),
+        V::Text(t.requested_mode.as_str().into()),
+        V::Text(Value::Object(t.parameters.clone()).to_string()),
+        V::Text(t.status.as_str().into()),
+        opt(&t.execute_id),
+        opt(&t.output),
+        opt_i(t.error.as_ref().and_then(|e| e.code)),
+        opt(&t.error.as_ref().map(|e| e.message.clone())),
+        opt(&t.error.as_ref().and_then(|e| e.kind.clone())),
+        opt(&t.logid),
+        opt(&t.debug_url),
+        opt(&t.usage.as_ref().map(json_text)),
+        opt(&t.interrupt.as_ref().map(json_text)),
+        opt(&t.last_message),
+        V::Integer(t.event_count as i64),
+        V::Integer(t.events_dropped as i64),
+        V::Text(json_text(&t.notes)),
+        V::Integer(t.created_at),
+        opt_i(t.started_at),
+        V::Integer(t.updated_at),
+        opt_i(t.finished_at),
+    ]
+}
+
+fn row_to_task(r: &Row) -> rusqlite::Result<Task> {
+    let mode: String = r.get(7)?;
+    let requested: String = r.get(8)?;
+    let params: String = r.get(9)?;
+    let status: String = r.get(10)?;
+    let error_code: Option<i64> = r.get(13)?;
+    let error_message: Option<String> = r.get(14)?;
+    let error_kind: Option<String> = r.get(15)?;
+    let usage: Option<String> = r.get(18)?;
+    let interrupt: Option<String> = r.get(19)?;
+    let notes: String = r.get(23)?;
+    let mode = RunMode::parse(&mode).unwrap_or(RunMode::Sync);
+    Ok(Task {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        profile: r.get(3)?,
+        workspace_id: r.get(4)?,
+        workflow_id: r.get(5)?,
+        workflow_name: r.get(6)?,
+        mode,
+        requested_mode: RunMode::parse(&requested).unwrap_or(mode),
+        parameters: serde_json::from_str(&params).unwrap_or_default(),
+        status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Unknown),
+        execute_id: r.get(11)?,
+        output: r.get(12)?,
+        error: error_message.map(|message| TaskError { code: error_code, message, kind: error_kind }),
+        logid: r.get(16)?,
+        debug_url: r.get(17)?,
+        usage: usage.and_then(|u| serde_json::from_str(&u).ok()),
+        interrupt: interrupt.and_then(|i| serde_json::from_str(&i).ok()),
+        last_message: r.get(20)?,
+        event_count: r.get::<_, i64>(21)? as u64,
+        events_dropped: r.get::<_, i64>(22)? as u64,
+        notes: serde_json::from_str(&notes).unwrap_or_default(),
+        created_at: r.get(24)?,
+        started_at: r.get(25)?,
+        updated_at: r.get(26)?,
+        finished_at: r.get(27)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    pub(crate) fn sample(id: &str, created: i64) -> Task {
+        Task {
+            id: id.into(),
+            name: Some("nightly 报告".into()),
+            description: None,
+            profile: "default".into(),
+            workspace_id: None,
+            workflow_id: "7524966123456700000".into(),
+            workflow_name: Some("echo".into()),
+            mode: RunMode::Async,
+            requested_mode: RunMode::Async,
+            parameters: json!({"input": "x"}).as_object().cloned().unwrap(),
+            status: TaskStatus::Pending,
+            execute_id: None,
+            output: None,
+            error: None,
+            logid: None,
+            debug_url: None,
+            usage: None,
+            interrupt: None,
+            last_message: None,
+            event_count: 0,
+            events_dropped: 0,
+            notes: vec![],
+            created_at: created,
+            started_at: None,
+            updated_at: created,
+            finished_at: None,
+        }
+    }
+
+    fn ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open_in(dir.path()).unwrap();
+        (dir, l)
+    }
+
+    const LEASE: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn tasks_round_trip_with_history() {
+        assert_eq!(task_values(&sample("x", 0)).len(), COLUMNS.split(", ").count());
+        let (_d, l) = ledger();
+        let mut t = sample("aaaa0000001x", 1000);
+        l.insert(&t, "me", LEASE).unwrap();
+        assert_eq!(l.get(&t.id).unwrap(), t);
+        t.status = TaskStatus::Succeeded;
+        t.output = Some("{\"a\":\"{\\\"b\\\":1}\"}".into());
+        t.usage = Some(Default::default());
+        t.interrupt = Some(Interrupt { event_id: "1/2".into(), interrupt_type: 2, ..Default::default() });
+        t.error = Some(TaskError { code: Some(1), message: "m".into(), kind: Some("api".into()) });
+        t.notes = vec!["n".into()];
+        t.finished_at = Some(2000);
+        t.updated_at = 2000;
+        assert!(l.update(&t, "me", None).unwrap());
+        assert_eq!(l.get(&t.id).unwrap(), t);
+        assert_eq!(t.decoded_output().unwrap(), json!({"a": {"b": 1}}));
+        let h: Vec<_> = l.history(&t.id).unwrap().into_iter().map(|c| c.status).collect();
+        assert_eq!(h, [TaskStatus::Pending, TaskStatus::Succeeded]);
+    }
+
+    #[test]
+    fn leases_decide_who_writes() {
+        let (_d, l) = ledger();
+        let t = sample("aaaa0000001x", 1000);
+        l.insert(&t, "a", LEASE).unwrap();
+        assert!(!l.claim(&t.id, "b", LEASE).unwrap(), "a holds it");
+        assert!(!l.update(&t, "b", None).unwrap(), "b may not write");
+        assert!(l.orphans().unwrap().is_empty());
+        l.release(&t.id, "a").unwrap();
+        assert_eq!(l.orphans().unwrap().len(), 1);
+        assert!(l.claim(&t.id, "b", LEASE).unwrap());
+        assert_eq!(l.renew("b", LEASE).unwrap(), vec![t.id.clone()]);
+        // An expired lease can be taken over.
+        assert!(l.claim(&t.id, "b", Duration::ZERO).unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(l.claim(&t.id, "c", LEASE).unwrap());
+    }
+
+    #[test]
+    fn prefix_lookup_and_filters() {
+        let (_d, l) = ledger();
+        for (i, id) in ["abc000000001", "abc000000002", "abd000000003"].iter().enumerate() {
+            let mut t = sample(id, 1000 + i as i64);
+            if i == 2 {
+                t.status = TaskStatus::Failed;
+                t.workflow_name = Some("翻译助手".into());
+            }
+            l.insert(&t, "me", LEASE).unwrap();
+        }
+        assert_eq!(l.find("ABD").unwrap().id, "abd000000003");
+        assert!(matches!(l.find("abc"), Err(LedgerError::Ambiguous(_, ids)) if ids.len() == 2));
+        assert!(matches!(l.find("zzz"), Err(LedgerError::NotFound(_))));
+        assert!(matches!(l.find(""), Err(LedgerError::NotFound(_))));
+        let all = l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["abd000000003", "abc000000002", "abc000000001"]);
+        let failed = l.list(&TaskFilter { statuses: vec![TaskStatus::Failed], limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(failed.len(), 1);
+        let text = l.list(&TaskFilter { text: Some("翻译".into()), limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(text.len(), 1);
+        let page2 = l.list(&TaskFilter { before: Some((all[0].created_at, all[0].id.clone())), limit: 1, ..Default::default() }).unwrap();
+        assert_eq!(page2[0].id, "abc000000002");
+        assert_eq!(l.prune(1002).unwrap(), 0, "pending tasks are not pruned");
+        assert_eq!(l.prune(2000).unwrap(), 1);
+        assert!(l.delete("abc000000001").unwrap());
+        assert_eq!(l.count().unwrap(), 1);
+    }
+
+    #[test]
+    fn events_last_params_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = sample("aaaa0000001x", 1000);
+        {
+            let l = Ledger::open_in(dir.path()).unwrap();
+            l.insert(&t, "me", LEASE).unwrap();
+            let evs: Vec<TaskEvent> = (0..3)
+                .map(|i| TaskEvent { seq: i, node_title: "n".into(), node_seq_id: Some(i as i64), node_is_finish: i == 2, content: format!("c{i}"), at: 5 })
+                .collect();
+            t.event_count = 3;
+            t.last_message = Some("c2".into());
+            l.append_events(&t, &evs).unwrap();
+            l.save_last_params("default", "w", &json!({"a": 1}).as_object().cloned().unwrap()).unwrap();
+        }
+        let l = Ledger::open_in(dir.path()).unwrap();
+        assert_eq!(l.schema_version().unwrap() as usize, MIGRATIONS.len());
+        assert_eq!(l.events(&t.id, Some(0), 10).unwrap().iter().map(|e| e.content.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
+        assert_eq!(l.get(&t.id).unwrap().event_count, 3);
+        assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
+        assert_eq!(l.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert_eq!(Ledger::open(&path).unwrap_err(), LedgerError::TooNew(99));
+    }
+}

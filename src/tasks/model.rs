@@ -1,0 +1,279 @@
+//! A task: one run of one workflow with given parameters, and everything learned about it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::coze::{Usage, decode_output};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    /// Waiting for an answer to a question node.
+    Interrupted,
+    /// The stream was lost and the run cannot be looked up.
+    Unknown,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 6] = [Self::Pending, Self::Running, Self::Succeeded, Self::Failed, Self::Interrupted, Self::Unknown];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Nothing more will happen to it without the user.
+    pub fn is_settled(self) -> bool {
+        !matches!(self, Self::Pending | Self::Running)
+    }
+
+    /// A symbol that carries the status without colour.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Pending => "◌",
+            Self::Running => "▶",
+            Self::Succeeded => "✔",
+            Self::Failed => "✘",
+            Self::Interrupted => "?",
+            Self::Unknown => "‽",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// One request that returns the result.
+    Sync,
+    /// Started in the background, then watched by polling run history.
+    Async,
+    /// Messages streamed as they are produced.
+    Stream,
+}
+
+impl RunMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Async => "async",
+            Self::Stream => "stream",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Sync, Self::Async, Self::Stream].into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskError {
+    pub code: Option<i64>,
+    pub message: String,
+    /// The error class (`ErrorKind::as_str`): decides exit codes; absent for workflow failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+impl TaskError {
+    /// A failure the workflow itself reported.
+    pub fn workflow(code: Option<i64>, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), kind: None }
+    }
+
+    pub fn from_coze(e: &crate::coze::CozeError) -> Self {
+        Self { code: e.code, message: e.message.clone(), kind: Some(e.kind.as_str().to_string()) }
+    }
+}
+
+/// A pending question of an interrupted run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interrupt {
+    pub question: Option<String>,
+    pub event_id: String,
+    pub interrupt_type: i64,
+    pub node_title: String,
+    /// Answers given so far to this run's questions.
+    pub answers: u32,
+}
+
+/// One streamed message, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEvent {
+    pub seq: u64,
+    pub node_title: String,
+    pub node_seq_id: Option<i64>,
+    pub node_is_finish: bool,
+    pub content: String,
+    /// Unix milliseconds.
+    pub at: i64,
+}
+
+/// A status change, for the task's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: TaskStatus,
+    pub at: i64,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub profile: String,
+    pub workspace_id: Option<String>,
+    pub workflow_id: String,
+    pub workflow_name: Option<String>,
+    pub mode: RunMode,
+    /// The mode asked for, when the run had to use another (6003 → stream).
+    pub requested_mode: RunMode,
+    pub parameters: Map<String, Value>,
+    pub status: TaskStatus,
+    pub execute_id: Option<String>,
+    /// The output as Coze sent it (often JSON inside a string).
+    pub output: Option<String>,
+    pub error: Option<TaskError>,
+    pub logid: Option<String>,
+    pub debug_url: Option<String>,
+    pub usage: Option<Usage>,
+    pub interrupt: Option<Interrupt>,
+    /// The last streamed message, for one-line summaries.
+    pub last_message: Option<String>,
+    pub event_count: u64,
+    /// Events not kept because the stream exceeded the cap.
+    pub events_dropped: u64,
+    pub notes: Vec<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+impl Task {
+    /// The output decoded for display: JSON-in-JSON unwrapped, else the text.
+    pub fn decoded_output(&self) -> Option<Value> {
+        self.output.as_deref().map(decode_output)
+    }
+
+    /// The `--json` shape of DESIGN.md §3.
+    pub fn to_json(&self) -> Value {
+        let ts = |ms: i64| Value::String(rfc3339(ms));
+        let mut v = serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "workflow_id": self.workflow_id,
+            "workflow_name": self.workflow_name,
+            "workspace_id": self.workspace_id,
+            "profile": self.profile,
+            "mode": self.mode,
+            "status": self.status,
+            "parameters": self.parameters,
+            "execute_id": self.execute_id,
+            "output": self.decoded_output(),
+            "error": self.error,
+            "logid": self.logid,
+            "debug_url": self.debug_url,
+            "usage": self.usage,
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.updated_at),
+            "finished_at": self.finished_at.map(ts),
+        });
+        let extra = v.as_object_mut().expect("an object");
+        if self.requested_mode != self.mode {
+            extra.insert("requested_mode".into(), serde_json::json!(self.requested_mode));
+        }
+        if let Some(i) = &self.interrupt {
+            extra.insert("interrupt".into(), serde_json::json!(i));
+        }
+        if !self.notes.is_empty() {
+            extra.insert("notes".into(), serde_json::json!(self.notes));
+        }
+        v
+    }
+
+    /// Wall time from start (or creation) to the end, or to `now` while it goes on.
+    pub fn elapsed_ms(&self, now: i64) -> i64 {
+        let start = self.started_at.unwrap_or(self.created_at);
+        (self.finished_at.unwrap_or(now) - start).max(0)
+    }
+}
+
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
+}
+
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// A short id that sorts by creation time: 9 base-32 digits of milliseconds (good until the
+/// year 3084) and 3 random ones. Lowercase Crockford base 32: no i, l, o, u to misread.
+pub fn new_task_id(now_ms: i64) -> String {
+    let mut out = [0u8; 12];
+    let mut t = now_ms.max(0) as u64;
+    for slot in out[..9].iter_mut().rev() {
+        *slot = ALPHABET[(t % 32) as usize];
+        t /= 32;
+    }
+    let r: u32 = rand::random();
+    for (i, slot) in out[9..].iter_mut().enumerate() {
+        *slot = ALPHABET[((r >> (5 * i)) % 32) as usize];
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Normalises what a user typed as an id (case, look-alike letters).
+pub fn normalise_id(typed: &str) -> String {
+    typed
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| match c {
+            'i' | 'l' => '1',
+            'o' => '0',
+            c => c,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_time_and_are_typable() {
+        let a = new_task_id(1_764_000_000_000);
+        let b = new_task_id(1_764_000_000_001);
+        assert_eq!(a.len(), 12);
+        assert!(a < b, "{a} < {b}");
+        assert!(a.chars().all(|c| ALPHABET.contains(&(c as u8))));
+        assert_eq!(normalise_id(" 0O1IL "), "00111");
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in TaskStatus::ALL {
+            assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
+        }
+        assert!(TaskStatus::Interrupted.is_settled() && !TaskStatus::Running.is_settled());
+    }
+}

@@ -1,0 +1,705 @@
+//! The runner: a background service that executes and watches tasks and publishes every change.
+//!
+//! Every change is committed to the ledger before it is announced on the broadcast channel the
+//! UI and the CLI subscribe to. Runs are started once and never re-sent: recovery only watches
+//! runs whose execute id is known, and marks the others `unknown` with the reason.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::sync::{broadcast, watch};
+
+use super::budget::Budget;
+use super::ledger::{Ledger, LedgerError};
+use super::model::*;
+use crate::config::PollSettings;
+use crate::coze::{
+    CozeClient, CozeError, Delivery, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult, StreamEnd,
+    WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
+};
+
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    pub profile: String,
+    pub poll: PollSettings,
+    /// How long a lease lasts without renewal; a killed process's tasks are taken over after it.
+    pub lease: Duration,
+    /// Streamed events kept per task; later ones are counted, not stored.
+    pub max_events: u64,
+    /// Bytes of streamed content kept per task.
+    pub max_event_bytes: u64,
+    /// How long "execution not found" is taken as "not visible yet" after a start.
+    pub not_visible_grace: Duration,
+}
+
+impl RunnerConfig {
+    pub fn new(profile: impl Into<String>, poll: PollSettings) -> Self {
+        Self {
+            profile: profile.into(),
+            lease: poll.lease(),
+            poll,
+            max_events: 10_000,
+            max_event_bytes: 8 * 1024 * 1024,
+            not_visible_grace: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What a new task runs.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub workflow_id: String,
+    pub workflow_name: Option<String>,
+    pub workspace_id: Option<String>,
+    pub parameters: Map<String, Value>,
+    pub mode: RunMode,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A change the runner announces (after committing it).
+#[derive(Debug, Clone)]
+pub enum TaskUpdate {
+    Changed(Arc<Task>),
+    Event { task_id: String, event: Arc<TaskEvent> },
+    Deleted(String),
+}
+
+#[derive(Debug)]
+pub enum RunnerError {
+    Ledger(LedgerError),
+    /// Only interrupted tasks take answers.
+    NotInterrupted(String, TaskStatus),
+    /// Another coze-tui process is driving this task.
+    Busy(String),
+}
+
+impl std::fmt::Display for RunnerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ledger(e) => e.fmt(f),
+            Self::NotInterrupted(id, s) => write!(f, "task {id} is {}, not waiting for an answer", s.as_str()),
+            Self::Busy(id) => write!(f, "task {id} is being driven by another coze-tui process; try again in a moment"),
+        }
+    }
+}
+
+impl std::error::Error for RunnerError {}
+
+impl From<LedgerError> for RunnerError {
+    fn from(e: LedgerError) -> Self {
+        Self::Ledger(e)
+    }
+}
+
+struct Shared {
+    client: CozeClient,
+    ledger: Arc<Ledger>,
+    cfg: RunnerConfig,
+    /// Identifies this runner's leases in the ledger.
+    owner: String,
+    updates: broadcast::Sender<TaskUpdate>,
+    budget: Budget,
+    active: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    stop: watch::Sender<bool>,
+}
+
+/// Cheap to clone; every clone drives the same tasks.
+#[derive(Clone)]
+pub struct Runner {
+    shared: Arc<Shared>,
+}
+
+enum Job {
+    Start,
+    Watch,
+    Resume(String),
+}
+
+impl Runner {
+    /// Starts the service: takes up unwatched runs left in the ledger, then keeps leases fresh
+    /// and adopts tasks of processes that died.
+    pub async fn start(client: CozeClient, ledger: Arc<Ledger>, cfg: RunnerConfig) -> Self {
+        let (updates, _) = broadcast::channel(4096);
+        let (stop, _) = watch::channel(false);
+        let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let budget = Budget::new(cfg.poll.qps);
+        let runner = Self {
+            shared: Arc::new(Shared { client, ledger, cfg, owner, updates, budget, active: Mutex::new(HashMap::new()), stop }),
+        };
+        runner.adopt_orphans().await;
+        let r = runner.clone();
+        let mut stopped = runner.shared.stop.subscribe();
+        tokio::spawn(async move {
+            let period = r.shared.cfg.lease / 3;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(period) => {}
+                    _ = stopped.changed() => return,
+                }
+                let sh = r.shared.clone();
+                let _ = db(&r.shared.ledger, move |l| l.renew(&sh.owner, sh.cfg.lease)).await;
+                r.adopt_orphans().await;
+            }
+        });
+        runner
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<TaskUpdate> {
+        self.shared.updates.subscribe()
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.shared.ledger
+    }
+
+    pub fn client(&self) -> &CozeClient {
+        &self.shared.client
+    }
+
+    /// How many tasks this runner is driving right now.
+    pub fn active_count(&self) -> usize {
+        self.shared.active.lock().map(|a| a.len()).unwrap_or(0)
+    }
+
+    /// Records a task and starts running it in the background.
+    pub async fn submit(&self, new: NewTask) -> Result<Task, RunnerError> {
+        let now = now_ms();
+        let task = Task {
+            id: new_task_id(now),
+            name: new.name.filter(|s| !s.trim().is_empty()),
+            description: new.description.filter(|s| !s.trim().is_empty()),
+            profile: self.shared.cfg.profile.clone(),
+            workspace_id: new.workspace_id,
+            workflow_id: new.workflow_id,
+            workflow_name: new.workflow_name,
+            mode: new.mode,
+            requested_mode: new.mode,
+            parameters: new.parameters,
+            status: TaskStatus::Pending,
+            execute_id: None,
+            output: None,
+            error: None,
+            logid: None,
+            debug_url: None,
+            usage: None,
+            interrupt: None,
+            last_message: None,
+            event_count: 0,
+            events_dropped: 0,
+            notes: vec![],
+            created_at: now,
+            started_at: None,
+            updated_at: now,
+            finished_at: None,
+        };
+        let (t, owner, lease) = (task.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
+        db(&self.shared.ledger, move |l| l.insert(&t, &owner, lease)).await?;
+        let (p, w, params) = (self.shared.cfg.profile.clone(), task.workflow_id.clone(), task.parameters.clone());
+        let _ = db(&self.shared.ledger, move |l| l.save_last_params(&p, &w, &params)).await;
+        self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
+        self.spawn(task.clone(), Job::Start);
+        Ok(task)
+    }
+
+    /// A new task with the same workflow, parameters, mode and name as `id`.
+    pub async fn rerun(&self, id: &str) -> Result<Task, RunnerError> {
+        let old = self.find(id).await?;
+        self.submit(NewTask {
+            workflow_id: old.workflow_id,
+            workflow_name: old.workflow_name,
+            workspace_id: old.workspace_id,
+            parameters: old.parameters,
+            mode: old.requested_mode,
+            name: old.name,
+            description: old.description,
+        })
+        .await
+    }
+
+    /// Answers an interrupted task; the run goes on in the background.
+    pub async fn resume(&self, id: &str, answer: &str) -> Result<Task, RunnerError> {
+        let task = self.find(id).await?;
+        if task.status != TaskStatus::Interrupted || task.interrupt.is_none() {
+            return Err(RunnerError::NotInterrupted(task.id, task.status));
+        }
+        let (tid, owner, lease) = (task.id.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
+        if !db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await? {
+            return Err(RunnerError::Busy(task.id));
+        }
+        self.spawn(task.clone(), Job::Resume(answer.to_string()));
+        Ok(task)
+    }
+
+    /// Deletes a task from the ledger, stopping this runner's work on it.
+    pub async fn delete(&self, id: &str) -> Result<bool, RunnerError> {
+        let task = self.find(id).await?;
+        if let Some(h) = self.shared.active.lock().ok().and_then(|mut a| a.remove(&task.id)) {
+            h.abort();
+        }
+        let tid = task.id.clone();
+        let existed = db(&self.shared.ledger, move |l| l.delete(&tid)).await?;
+        self.announce(TaskUpdate::Deleted(task.id));
+        Ok(existed)
+    }
+
+    pub async fn find(&self, id: &str) -> Result<Task, RunnerError> {
+        let id = id.to_string();
+        Ok(db(&self.shared.ledger, move |l| l.find(&id)).await?)
+    }
+
+    /// Waits until the task settles (or is deleted: then its last known state).
+    pub async fn wait_settled(&self, id: &str) -> Result<Task, RunnerError> {
+        let mut rx = self.subscribe();
+        let mut task = self.find(id).await?;
+        loop {
+            if task.status.is_settled() {
+                return Ok(task);
+            }
+            match rx.recv().await {
+                Ok(TaskUpdate::Changed(t)) if t.id == task.id => task = (*t).clone(),
+                Ok(TaskUpdate::Deleted(d)) if d == task.id => return Ok(task),
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => task = self.find(&task.id).await?,
+                Err(broadcast::error::RecvError::Closed) => return Ok(task),
+            }
+        }
+    }
+
+    /// Stops driving tasks and gives up their leases, so another process can take them over
+    /// at once. Runs in flight keep running on Coze.
+    pub async fn shutdown(&self) {
+        let _ = self.shared.stop.send(true);
+        let handles: Vec<_> = self.shared.active.lock().map(|mut a| a.drain().collect()).unwrap_or_default();
+        for (id, h) in handles {
+            h.abort();
+            let owner = self.shared.owner.clone();
+            let _ = db(&self.shared.ledger, move |l| l.release(&id, &owner)).await;
+        }
+    }
+
+    fn announce(&self, update: TaskUpdate) {
+        let _ = self.shared.updates.send(update);
+    }
+
+    /// Takes up unsettled tasks nobody watches: watched again if their execute id is known,
+    /// otherwise marked unknown (the run may or may not have started; it is never re-sent).
+    async fn adopt_orphans(&self) {
+        let Ok(orphans) = db(&self.shared.ledger, |l| l.orphans()).await else { return };
+        for task in orphans {
+            if self.shared.active.lock().map(|a| a.contains_key(&task.id)).unwrap_or(true) {
+                continue;
+            }
+            let (tid, owner, lease) = (task.id.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
+            if !matches!(db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await, Ok(true)) {
+                continue;
+            }
+            tracing::info!(task = %task.id, execute_id = ?task.execute_id, "taking up an unwatched task");
+            self.spawn(task, Job::Watch);
+        }
+    }
+
+    fn spawn(&self, task: Task, job: Job) {
+        let id = task.id.clone();
+        let mut active = self.shared.active.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = active.remove(&id) {
+            old.abort();
+        }
+        let driver = Driver { runner: self.clone(), task };
+        let handle = tokio::spawn(driver.run(job));
+        active.insert(id, handle.abort_handle());
+    }
+
+    fn finished(&self, id: &str) {
+        if let Ok(mut a) = self.shared.active.lock() {
+            a.remove(id);
+        }
+    }
+}
+
+/// Runs a ledger call off the async threads (it may wait for another process's write lock).
+async fn db<T: Send + 'static>(
+    ledger: &Arc<Ledger>,
+    f: impl FnOnce(&Ledger) -> Result<T, LedgerError> + Send + 'static,
+) -> Result<T, LedgerError> {
+    let l = ledger.clone();
+    tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| LedgerError::Db(format!("ledger task failed: {e}")))?
+}
+
+/// Drives one task through its states.
+struct Driver {
+    runner: Runner,
+    task: Task,
+}
+
+/// The task can no longer be written by this runner (deleted, or taken over).
+struct Gone;
+
+impl Driver {
+    fn sh(&self) -> &Shared {
+        &self.runner.shared
+    }
+
+    async fn run(mut self, job: Job) {
+        let id = self.task.id.clone();
+        let outcome = match job {
+            Job::Start => self.start().await,
+            Job::Watch => self.recover().await,
+            Job::Resume(answer) => self.resume(answer).await,
+        };
+        if outcome.is_ok() && self.task.status.is_settled() {
+            let owner = self.sh().owner.clone();
+            let tid = id.clone();
+            let _ = db(&self.sh().ledger, move |l| l.release(&tid, &owner)).await;
+        }
+        self.runner.finished(&id);
+    }
+
+    /// Commits the task, then announces it. `Err(Gone)` stops the driver.
+    async fn save(&mut self, note: Option<String>) -> Result<(), Gone> {
+        let now = now_ms();
+        self.task.updated_at = now;
+        if self.task.status.is_settled() && self.task.finished_at.is_none() && self.task.status != TaskStatus::Interrupted {
+            self.task.finished_at = Some(now);
+        }
+        if let Some(n) = &note {
+            self.task.notes.push(n.clone());
+        }
+        let (t, owner) = (self.task.clone(), self.sh().owner.clone());
+        match db(&self.sh().ledger, move |l| l.update(&t, &owner, note.as_deref())).await {
+            Ok(true) => {
+                self.runner.announce(TaskUpdate::Changed(Arc::new(self.task.clone())));
+                Ok(())
+            }
+            Ok(false) => Err(Gone),
+            Err(e) => {
+                tracing::error!(task = %self.task.id, error = %e, "cannot save the task");
+                Err(Gone)
+            }
+        }
+    }
+
+    async fn set_status(&mut self, status: TaskStatus, note: Option<String>) -> Result<(), Gone> {
+        self.task.status = status;
+        self.save(note).await
+    }
+
+    fn request(&self) -> RunRequest {
+        RunRequest { workflow_id: self.task.workflow_id.clone(), parameters: self.task.parameters.clone(), ..Default::default() }
+    }
+
+    async fn start(&mut self) -> Result<(), Gone> {
+        self.task.started_at = Some(now_ms());
+        self.set_status(TaskStatus::Running, None).await?;
+        self.sh().budget.acquire().await;
+        let client = self.sh().client.clone();
+        match self.task.mode {
+            RunMode::Sync => match client.run(&self.request()).await {
+                Ok(reply) => {
+                    self.task.logid = reply.logid;
+                    self.apply_result(reply.value).await
+                }
+                Err(e) => self.refused_or_unknown(e).await,
+            },
+            RunMode::Async => match client.run_async(&self.request()).await {
+                Ok(reply) => {
+                    self.task.logid = reply.logid;
+                    self.task.execute_id = reply.value.execute_id();
+                    self.task.debug_url = reply.value.debug_url;
+                    self.save(None).await?;
+                    self.watch().await
+                }
+                Err(e) if e.kind == ErrorKind::AsyncUnavailable => {
+                    self.task.mode = RunMode::Stream;
+                    self.save(Some("async runs need a paid Coze plan (6003): running it as a stream instead".into())).await?;
+                    self.sh().budget.acquire().await;
+                    match client.stream_run(&self.request()).await {
+                        Ok(stream) => self.consume(stream).await,
+                        Err(e) => self.refused_or_unknown(e).await,
+                    }
+                }
+                Err(e) => self.refused_or_unknown(e).await,
+            },
+            RunMode::Stream => match client.stream_run(&self.request()).await {
+                Ok(stream) => self.consume(stream).await,
+                Err(e) => self.refused_or_unknown(e).await,
+            },
+        }
+    }
+
+    /// After a restart: watch runs with a known execute id; the rest are unknown.
+    async fn recover(&mut self) -> Result<(), Gone> {
+        if self.task.execute_id.is_some() {
+            return self.watch().await;
+        }
+        self.cannot_be_looked_up().await
+    }
+
+    async fn cannot_be_looked_up(&mut self) -> Result<(), Gone> {
+        self.task.error = None;
+        self.set_status(
+            TaskStatus::Unknown,
+            Some(
+                "coze-tui stopped before Coze gave this run an execute id, so it cannot be looked up; \
+                 it may or may not have run (check Coze, or re-run it)"
+                    .into(),
+            ),
+        )
+        .await
+    }
+
+    async fn resume(&mut self, answer: String) -> Result<(), Gone> {
+        let Some(mut interrupt) = self.task.interrupt.clone() else { return Ok(()) };
+        interrupt.answers += 1;
+        let req = ResumeRequest {
+            workflow_id: self.task.workflow_id.clone(),
+            event_id: interrupt.event_id.clone(),
+            interrupt_type: interrupt.interrupt_type,
+            resume_data: answer,
+        };
+        self.task.interrupt = Some(interrupt.clone());
+        self.task.error = None;
+        self.task.finished_at = None;
+        self.set_status(TaskStatus::Running, Some(format!("answered (answer {})", interrupt.answers))).await?;
+        self.sh().budget.acquire().await;
+        let client = self.sh().client.clone();
+        match self.task.mode {
+            RunMode::Stream => match client.stream_resume(&req).await {
+                Ok(stream) => self.consume(stream).await,
+                Err(e) => self.refused_or_unknown(e).await,
+            },
+            RunMode::Sync => match client.resume(&req).await {
+                Ok(reply) => self.apply_result(reply.value).await,
+                Err(e) => self.refused_or_unknown(e).await,
+            },
+            RunMode::Async => match client.resume(&req).await {
+                Ok(reply) => match reply.value.interrupt_data.filter(|i| !i.event_id.is_empty()) {
+                    Some(i) => self.interrupted(&i, "").await,
+                    None => self.watch().await,
+                },
+                Err(e) => self.refused_or_unknown(e).await,
+            },
+        }
+    }
+
+    /// A sync run's (or sync resume's) answer.
+    async fn apply_result(&mut self, r: RunResult) -> Result<(), Gone> {
+        self.task.execute_id = r.execute_id().or(self.task.execute_id.take());
+        self.task.debug_url = r.debug_url.clone().or(self.task.debug_url.take());
+        self.task.usage = r.usage.clone().or(self.task.usage.take());
+        if let Some(i) = r.interrupt_data.as_ref().filter(|i| !i.event_id.is_empty()) {
+            return self.interrupted(i, "").await;
+        }
+        self.task.output = r.data;
+        self.task.interrupt = None;
+        self.set_status(TaskStatus::Succeeded, None).await
+    }
+
+    async fn interrupted(&mut self, i: &InterruptData, node_title: &str) -> Result<(), Gone> {
+        let answers = self.task.interrupt.as_ref().map_or(0, |old| old.answers);
+        let question = i.question().or_else(|| self.task.last_message.clone());
+        self.task.interrupt = Some(Interrupt {
+            question,
+            event_id: i.event_id.clone(),
+            interrupt_type: i.kind.unwrap_or(2),
+            node_title: node_title.to_string(),
+            answers,
+        });
+        self.set_status(TaskStatus::Interrupted, None).await
+    }
+
+    /// A request that failed: refused by Coze (nothing ran, or the workflow failed), or
+    /// ambiguous (it may have started): then unknown, or watched if the execute id is known.
+    async fn refused_or_unknown(&mut self, e: CozeError) -> Result<(), Gone> {
+        self.task.logid = e.logid.clone().or(self.task.logid.take());
+        if self.task.debug_url.is_none() {
+            self.task.debug_url = e.debug_url.clone();
+        }
+        if self.task.execute_id.is_none() {
+            self.task.execute_id = e.debug_url.as_deref().and_then(execute_id_from_debug_url);
+        }
+        self.task.error = Some(TaskError::from_coze(&e));
+        let ambiguous = matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) && e.delivery != Delivery::NotSent;
+        if ambiguous {
+            if self.task.execute_id.is_some() {
+                self.save(Some(format!("lost contact ({}); watching run history instead", e.message))).await?;
+                return self.watch().await;
+            }
+            return self
+                .set_status(
+                    TaskStatus::Unknown,
+                    Some("the connection failed after the run was sent; it may still be running on Coze".into()),
+                )
+                .await;
+        }
+        self.set_status(TaskStatus::Failed, Some(e.hint().to_string())).await
+    }
+
+    /// Reads a workflow stream to its end, recording messages as they arrive.
+    async fn consume(&mut self, mut stream: WorkflowStream) -> Result<(), Gone> {
+        self.task.logid = stream.logid.clone().or(self.task.logid.take());
+        let mut event_bytes: u64 = 0;
+        let mut lost: Option<CozeError> = None;
+        loop {
+            match stream.next_event().await {
+                Ok(Some(ev)) => match ev.event {
+                    WorkflowEvent::Message(m) => {
+                        if m.usage.is_some() {
+                            self.task.usage = m.usage.clone();
+                        }
+                        if (m.node_title.is_empty() || m.node_title == "End") && m.node_is_finish {
+                            self.task.output = Some(m.content.clone());
+                        }
+                        self.task.last_message = Some(crate::coze::stream::clip(&m.content, 500));
+                        self.task.updated_at = now_ms();
+                        let event = TaskEvent {
+                            seq: self.task.event_count + self.task.events_dropped,
+                            node_title: m.node_title,
+                            node_seq_id: m.node_seq_id,
+                            node_is_finish: m.node_is_finish,
+                            content: m.content,
+                            at: now_ms(),
+                        };
+                        event_bytes += event.content.len() as u64;
+                        let keep = self.task.event_count < self.sh().cfg.max_events && event_bytes <= self.sh().cfg.max_event_bytes;
+                        if keep {
+                            self.task.event_count += 1;
+                        } else {
+                            self.task.events_dropped += 1;
+                        }
+                        let (t, stored) = (self.task.clone(), keep.then(|| event.clone()));
+                        let saved = db(&self.sh().ledger, move |l| l.append_events(&t, stored.as_slice())).await;
+                        if saved.is_ok() && keep {
+                            self.runner.announce(TaskUpdate::Event { task_id: self.task.id.clone(), event: Arc::new(event) });
+                        }
+                    }
+                    WorkflowEvent::Done { debug_url } => {
+                        if debug_url.is_some() {
+                            self.task.debug_url = debug_url;
+                        }
+                    }
+                    _ => {}
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    lost = Some(e);
+                    break;
+                }
+            }
+        }
+        if self.task.events_dropped > 0 {
+            self.task.notes.push(format!(
+                "the stream had {} messages; the first {} were kept",
+                self.task.event_count + self.task.events_dropped,
+                self.task.event_count
+            ));
+        }
+        if let Some(e) = lost {
+            return self.stream_lost(Some(e)).await;
+        }
+        match stream.end() {
+            StreamEnd::Completed { execute_id, debug_url } => {
+                self.task.execute_id = execute_id.or(self.task.execute_id.take());
+                self.task.debug_url = debug_url.or(self.task.debug_url.take());
+                if self.task.output.is_none() {
+                    self.fetch_final_output().await;
+                }
+                self.task.interrupt = None;
+                self.set_status(TaskStatus::Succeeded, None).await
+            }
+            StreamEnd::Interrupted(i) => {
+                if self.task.execute_id.is_none() {
+                    self.task.execute_id = i.interrupt_data.event_id.split('/').next().filter(|s| !s.is_empty()).map(str::to_string);
+                }
+                self.interrupted(&i.interrupt_data, &i.node_title).await
+            }
+            StreamEnd::Failed(err) => {
+                self.task.error = Some(TaskError::workflow(err.error_code, err.error_message));
+                self.set_status(TaskStatus::Failed, None).await
+            }
+            StreamEnd::Lost => self.stream_lost(None).await,
+        }
+    }
+
+    /// The run history's output, when the stream did not carry it.
+    async fn fetch_final_output(&mut self) {
+        let Some(eid) = self.task.execute_id.clone() else { return };
+        self.sh().budget.acquire().await;
+        if let Ok(reply) = self.sh().client.run_history(&self.task.workflow_id, &eid).await {
+            self.task.output = reply.value.output.filter(|o| !o.is_empty());
+            self.task.usage = reply.value.usage.or(self.task.usage.take());
+        }
+    }
+
+    async fn stream_lost(&mut self, e: Option<CozeError>) -> Result<(), Gone> {
+        let why = e.as_ref().map_or("the stream ended without Done, Error or Interrupt".to_string(), |e| e.message.clone());
+        if self.task.execute_id.is_some() {
+            self.save(Some(format!("{why}; watching run history instead"))).await?;
+            return self.watch().await;
+        }
+        if let Some(e) = &e {
+            self.task.error = Some(TaskError::from_coze(&e));
+        }
+        self.set_status(TaskStatus::Unknown, Some(format!("{why}; the run has no execute id to look up"))).await
+    }
+
+    /// Polls run history until the run settles: fast at first, backing off, within the
+    /// shared budget. Transient errors are waited out; the watch never gives up on them.
+    async fn watch(&mut self) -> Result<(), Gone> {
+        let Some(eid) = self.task.execute_id.clone() else { return self.cannot_be_looked_up().await };
+        let poll = self.sh().cfg.poll.clone();
+        let grace = self.sh().cfg.not_visible_grace;
+        let watch_started = tokio::time::Instant::now();
+        let mut interval = poll.initial_interval();
+        let client = self.sh().client.clone();
+        loop {
+            tokio::time::sleep(interval).await;
+            interval = interval.mul_f64(poll.backoff).min(poll.max_interval());
+            self.sh().budget.acquire().await;
+            match client.run_history(&self.task.workflow_id, &eid).await {
+                Ok(reply) => {
+                    let h = reply.value;
+                    if let Some(i) = h.interrupt_data.as_ref().filter(|i| !i.event_id.is_empty()) {
+                        self.task.debug_url = h.debug_url.clone().or(self.task.debug_url.take());
+                        return self.interrupted(i, "").await;
+                    }
+                    match h.execute_status {
+                        ExecuteStatus::Running => continue,
+                        ExecuteStatus::Success => {
+                            self.task.output = h.output.filter(|o| !o.is_empty());
+                            self.task.usage = h.usage.or(self.task.usage.take());
+                            self.task.debug_url = h.debug_url.or(self.task.debug_url.take());
+                            self.task.interrupt = None;
+                            self.task.error = None;
+                            if h.is_output_trimmed {
+                                self.task.notes.push("Coze trimmed this output (over 1 MB); node outputs have the rest".into());
+                            }
+                            return self.set_status(TaskStatus::Succeeded, None).await;
+                        }
+                        ExecuteStatus::Fail | ExecuteStatus::Other(_) => {
+                            self.task.error = Some(TaskError::workflow(h.error_code, h.error_message));
+                            self.task.debug_url = h.debug_url.or(self.task.debug_url.take());
+                            if let Some(l) = h.logid {
+                                self.task.logid = Some(l);
+                            }
+                            return self.set_status(TaskStatus::Failed, None).await;
+                        }
+                    }
+                }
+                Err(e) if e.kind == ErrorKind::ExecutionNotFound && watch_started.elapsed() < grace => continue,
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(task = %self.task.id, error = %e, "run history unavailable; will retry");
+                    continue;
+                }
+                Err(e) => {
+                    self.task.error = Some(TaskError::from_coze(&e));
+                    return self
+                        .set_status(TaskStatus::Unknown, Some(format!("run history cannot be read: {}", e.hint())))
+                        .await;
+                }
+            }
+        }
+    }
+}
