@@ -111,9 +111,11 @@ impl Stats {
         self.by_route.get(route).copied().unwrap_or(0)
     }
 
-    /// The most requests of one route seen in any one-second window.
-    pub fn peak_per_second(&self, route: &str) -> usize {
-        let times: Vec<Duration> = self.arrivals.iter().filter(|(_, r)| r == route).map(|(t, _)| *t).collect();
+    /// The most requests seen in any one-second window among routes starting with `prefix`
+    /// (`""` for all).
+    pub fn peak_per_second(&self, prefix: &str) -> usize {
+        let times: Vec<Duration> =
+            self.arrivals.iter().filter(|(_, r)| r.starts_with(prefix)).map(|(t, _)| *t).collect();
         let mut peak = 0;
         let mut start = 0;
         for end in 0..times.len() {

@@ -98,8 +98,12 @@ impl std::fmt::Display for LedgerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::NotFound(id) => write!(f, "no task {id:?} in the ledger (see `coze-tui tasks`)"),
-            Self::Ambiguous(id, ids) => write!(f, "{id:?} matches several tasks: {}; type more of the id", ids.join(", ")),
-            Self::TooNew(v) => write!(f, "the ledger has schema version {v}, newer than this coze-tui knows; upgrade coze-tui"),
+            Self::Ambiguous(id, ids) => {
+                write!(f, "{id:?} matches several tasks: {}; type more of the id", ids.join(", "))
+            }
+            Self::TooNew(v) => {
+                write!(f, "the ledger has schema version {v}, newer than this coze-tui knows; upgrade coze-tui")
+            }
             Self::Db(m) => write!(f, "ledger error: {m}"),
         }
     }
@@ -144,12 +148,14 @@ pub const FILE_NAME: &str = "ledger.db";
 impl Ledger {
     /// Opens (creating and migrating if needed) the ledger in `data_dir`.
     pub fn open_in(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|e| LedgerError::Db(format!("cannot create {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| LedgerError::Db(format!("cannot create {}: {e}", data_dir.display())))?;
         Self::open(&data_dir.join(FILE_NAME))
     }
 
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path).map_err(|e| LedgerError::Db(format!("cannot open {}: {e}", path.display())))?;
+        let conn =
+            Connection::open(path).map_err(|e| LedgerError::Db(format!("cannot open {}: {e}", path.display())))?;
         conn.busy_timeout(Duration::from_secs(15))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -205,11 +211,15 @@ impl Ledger {
     pub fn insert(&self, task: &Task, owner: &str, lease: Duration) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                &format!("INSERT INTO tasks ({COLUMNS}, lease_owner, lease_until) VALUES ({})", placeholders(COLUMNS.split(", ").count() + 2)),
-                rusqlite::params_from_iter(task_values(task).into_iter().chain([
-                    owner.to_string().into(),
-                    (now_ms() + lease.as_millis() as i64).into(),
-                ])),
+                &format!(
+                    "INSERT INTO tasks ({COLUMNS}, lease_owner, lease_until) VALUES ({})",
+                    placeholders(COLUMNS.split(", ").count() + 2)
+                ),
+                rusqlite::params_from_iter(
+                    task_values(task)
+                        .into_iter()
+                        .chain([owner.to_string().into(), (now_ms() + lease.as_millis() as i64).into()]),
+                ),
             )?;
             history(tx, &task.id, task.status, task.created_at, None)?;
             Ok(())
@@ -226,12 +236,17 @@ impl Ledger {
                 })
                 .optional()?;
             let Some((status, lease_owner, lease_until)) = current else { return Ok(false) };
-            let held_by_other = lease_owner.as_deref().is_some_and(|o| o != owner) && lease_until.unwrap_or(0) > now_ms();
+            let held_by_other =
+                lease_owner.as_deref().is_some_and(|o| o != owner) && lease_until.unwrap_or(0) > now_ms();
             if held_by_other {
                 return Ok(false);
             }
-            let sets: Vec<String> = COLUMNS.split(", ").skip(1).enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
-            tx.execute(&format!("UPDATE tasks SET {} WHERE id = ?1", sets.join(", ")), rusqlite::params_from_iter(task_values(task)))?;
+            let sets: Vec<String> =
+                COLUMNS.split(", ").skip(1).enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+            tx.execute(
+                &format!("UPDATE tasks SET {} WHERE id = ?1", sets.join(", ")),
+                rusqlite::params_from_iter(task_values(task)),
+            )?;
             if status != task.status.as_str() || note.is_some() {
                 history(tx, &task.id, task.status, task.updated_at, note)?;
             }
@@ -273,7 +288,8 @@ impl Ledger {
             return Ok(t);
         }
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM tasks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6"))?;
+        let mut stmt =
+            conn.prepare(&format!("SELECT {COLUMNS} FROM tasks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6"))?;
         let upper = format!("{id}\u{10FFFF}");
         let found: Vec<Task> = stmt.query_map(params![id, upper], row_to_task)?.collect::<rusqlite::Result<_>>()?;
         match found.len() {
@@ -340,10 +356,15 @@ impl Ledger {
     /// The status changes of a task, oldest first.
     pub fn history(&self, task_id: &str) -> Result<Vec<StatusChange>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT status, at, note FROM task_history WHERE task_id = ?1 ORDER BY at, rowid")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT status, at, note FROM task_history WHERE task_id = ?1 ORDER BY at, rowid")?;
         let rows = stmt.query_map([task_id], |r| {
             let s: String = r.get(0)?;
-            Ok(StatusChange { status: TaskStatus::parse(&s).unwrap_or(TaskStatus::Unknown), at: r.get(1)?, note: r.get(2)? })
+            Ok(StatusChange {
+                status: TaskStatus::parse(&s).unwrap_or(TaskStatus::Unknown),
+                at: r.get(1)?,
+                note: r.get(2)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -396,7 +417,10 @@ impl Ledger {
     /// Gives up the lease on a task (it is settled, or this process is leaving).
     pub fn release(&self, id: &str, owner: &str) -> Result<()> {
         self.write(|tx| {
-            tx.execute("UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2", [id, owner])?;
+            tx.execute(
+                "UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE id = ?1 AND lease_owner = ?2",
+                [id, owner],
+            )?;
             Ok(())
         })
     }
@@ -426,7 +450,11 @@ impl Ledger {
     pub fn last_params(&self, profile: &str, workflow_id: &str) -> Result<Option<Map<String, Value>>> {
         let text: Option<String> = self
             .conn()
-            .query_row("SELECT parameters FROM last_params WHERE profile = ?1 AND workflow_id = ?2", [profile, workflow_id], |r| r.get(0))
+            .query_row(
+                "SELECT parameters FROM last_params WHERE profile = ?1 AND workflow_id = ?2",
+                [profile, workflow_id],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
@@ -442,7 +470,10 @@ fn placeholders(n: usize) -> String {
 }
 
 fn history(tx: &rusqlite::Transaction, id: &str, status: TaskStatus, at: i64, note: Option<&str>) -> Result<()> {
-    tx.execute("INSERT INTO task_history (task_id, at, status, note) VALUES (?1, ?2, ?3, ?4)", params![id, at, status.as_str(), note])?;
+    tx.execute(
+        "INSERT INTO task_history (task_id, at, status, note) VALUES (?1, ?2, ?3, ?4)",
+        params![id, at, status.as_str(), note],
+    )?;
     Ok(())
 }
 
@@ -629,12 +660,18 @@ mod tests {
         assert!(matches!(l.find("zzz"), Err(LedgerError::NotFound(_))));
         assert!(matches!(l.find(""), Err(LedgerError::NotFound(_))));
         let all = l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap();
-        assert_eq!(all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["abd000000003", "abc000000002", "abc000000001"]);
-        let failed = l.list(&TaskFilter { statuses: vec![TaskStatus::Failed], limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(
+            all.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            ["abd000000003", "abc000000002", "abc000000001"]
+        );
+        let failed =
+            l.list(&TaskFilter { statuses: vec![TaskStatus::Failed], limit: 10, ..Default::default() }).unwrap();
         assert_eq!(failed.len(), 1);
         let text = l.list(&TaskFilter { text: Some("翻译".into()), limit: 10, ..Default::default() }).unwrap();
         assert_eq!(text.len(), 1);
-        let page2 = l.list(&TaskFilter { before: Some((all[0].created_at, all[0].id.clone())), limit: 1, ..Default::default() }).unwrap();
+        let page2 = l
+            .list(&TaskFilter { before: Some((all[0].created_at, all[0].id.clone())), limit: 1, ..Default::default() })
+            .unwrap();
         assert_eq!(page2[0].id, "abc000000002");
         assert_eq!(l.prune(1002).unwrap(), 0, "pending tasks are not pruned");
         assert_eq!(l.prune(2000).unwrap(), 1);
@@ -650,7 +687,14 @@ mod tests {
             let l = Ledger::open_in(dir.path()).unwrap();
             l.insert(&t, "me", LEASE).unwrap();
             let evs: Vec<TaskEvent> = (0..3)
-                .map(|i| TaskEvent { seq: i, node_title: "n".into(), node_seq_id: Some(i as i64), node_is_finish: i == 2, content: format!("c{i}"), at: 5 })
+                .map(|i| TaskEvent {
+                    seq: i,
+                    node_title: "n".into(),
+                    node_seq_id: Some(i as i64),
+                    node_is_finish: i == 2,
+                    content: format!("c{i}"),
+                    at: 5,
+                })
                 .collect();
             t.event_count = 3;
             t.last_message = Some("c2".into());
@@ -659,7 +703,10 @@ mod tests {
         }
         let l = Ledger::open_in(dir.path()).unwrap();
         assert_eq!(l.schema_version().unwrap() as usize, MIGRATIONS.len());
-        assert_eq!(l.events(&t.id, Some(0), 10).unwrap().iter().map(|e| e.content.as_str()).collect::<Vec<_>>(), ["c1", "c2"]);
+        assert_eq!(
+            l.events(&t.id, Some(0), 10).unwrap().iter().map(|e| e.content.as_str()).collect::<Vec<_>>(),
+            ["c1", "c2"]
+        );
         assert_eq!(l.get(&t.id).unwrap().event_count, 3);
         assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
         assert_eq!(l.integrity_check().unwrap(), "ok");

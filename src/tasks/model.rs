@@ -19,7 +19,8 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 6] = [Self::Pending, Self::Running, Self::Succeeded, Self::Failed, Self::Interrupted, Self::Unknown];
+    pub const ALL: [TaskStatus; 6] =
+        [Self::Pending, Self::Running, Self::Succeeded, Self::Failed, Self::Interrupted, Self::Unknown];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -16,8 +16,8 @@ use super::ledger::{Ledger, LedgerError};
 use super::model::*;
 use crate::config::PollSettings;
 use crate::coze::{
-    CozeClient, CozeError, Delivery, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult, StreamEnd,
-    WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
+    CozeClient, CozeError, Delivery, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult,
+    StreamEnd, WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
 };
 
 #[derive(Debug, Clone)]
@@ -115,7 +115,7 @@ pub struct Runner {
 enum Job {
     Start,
     Watch,
-    Resume(String),
+    Resume(ResumeRequest),
 }
 
 impl Runner {
@@ -127,7 +127,16 @@ impl Runner {
         let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
         let budget = Budget::new(cfg.poll.qps);
         let runner = Self {
-            shared: Arc::new(Shared { client, ledger, cfg, owner, updates, budget, active: Mutex::new(HashMap::new()), stop }),
+            shared: Arc::new(Shared {
+                client,
+                ledger,
+                cfg,
+                owner,
+                updates,
+                budget,
+                active: Mutex::new(HashMap::new()),
+                stop,
+            }),
         };
         runner.adopt_orphans().await;
         let r = runner.clone();
@@ -229,7 +238,12 @@ impl Runner {
         if !db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await? {
             return Err(RunnerError::Busy(task.id));
         }
-        self.spawn(task.clone(), Job::Resume(answer.to_string()));
+        // Running is committed before this returns, so a caller waiting for the task to
+        // settle cannot see the old interrupted state.
+        let mut driver = Driver { runner: self.clone(), task };
+        let req = driver.begin_resume(answer).await.map_err(|Gone| RunnerError::Busy(driver.task.id.clone()))?;
+        let task = driver.task.clone();
+        self.spawn(task.clone(), Job::Resume(req));
         Ok(task)
     }
 
@@ -347,7 +361,7 @@ impl Driver {
         let outcome = match job {
             Job::Start => self.start().await,
             Job::Watch => self.recover().await,
-            Job::Resume(answer) => self.resume(answer).await,
+            Job::Resume(req) => self.resume(req).await,
         };
         if outcome.is_ok() && self.task.status.is_settled() {
             let owner = self.sh().owner.clone();
@@ -357,15 +371,23 @@ impl Driver {
         self.runner.finished(&id);
     }
 
-    /// Commits the task, then announces it. `Err(Gone)` stops the driver.
+    /// Adds a note the user sees with the task; returns it for the status history too.
+    fn noted(&mut self, text: impl Into<String>) -> Option<String> {
+        let text = text.into();
+        self.task.notes.push(text.clone());
+        Some(text)
+    }
+
+    /// Commits the task (with `note` in its status history), then announces it.
+    /// `Err(Gone)` stops the driver.
     async fn save(&mut self, note: Option<String>) -> Result<(), Gone> {
         let now = now_ms();
         self.task.updated_at = now;
-        if self.task.status.is_settled() && self.task.finished_at.is_none() && self.task.status != TaskStatus::Interrupted {
+        if self.task.status.is_settled()
+            && self.task.finished_at.is_none()
+            && self.task.status != TaskStatus::Interrupted
+        {
             self.task.finished_at = Some(now);
-        }
-        if let Some(n) = &note {
-            self.task.notes.push(n.clone());
         }
         let (t, owner) = (self.task.clone(), self.sh().owner.clone());
         match db(&self.sh().ledger, move |l| l.update(&t, &owner, note.as_deref())).await {
@@ -387,7 +409,11 @@ impl Driver {
     }
 
     fn request(&self) -> RunRequest {
-        RunRequest { workflow_id: self.task.workflow_id.clone(), parameters: self.task.parameters.clone(), ..Default::default() }
+        RunRequest {
+            workflow_id: self.task.workflow_id.clone(),
+            parameters: self.task.parameters.clone(),
+            ..Default::default()
+        }
     }
 
     async fn start(&mut self) -> Result<(), Gone> {
@@ -413,7 +439,8 @@ impl Driver {
                 }
                 Err(e) if e.kind == ErrorKind::AsyncUnavailable => {
                     self.task.mode = RunMode::Stream;
-                    self.save(Some("async runs need a paid Coze plan (6003): running it as a stream instead".into())).await?;
+                    let note = self.noted("async runs need a paid Coze plan (6003): running it as a stream instead");
+                    self.save(note).await?;
                     self.sh().budget.acquire().await;
                     match client.stream_run(&self.request()).await {
                         Ok(stream) => self.consume(stream).await,
@@ -439,30 +466,32 @@ impl Driver {
 
     async fn cannot_be_looked_up(&mut self) -> Result<(), Gone> {
         self.task.error = None;
-        self.set_status(
-            TaskStatus::Unknown,
-            Some(
-                "coze-tui stopped before Coze gave this run an execute id, so it cannot be looked up; \
-                 it may or may not have run (check Coze, or re-run it)"
-                    .into(),
-            ),
-        )
-        .await
+        let note = self.noted(
+            "coze-tui stopped before Coze gave this run an execute id, so it cannot be looked up; \
+             it may or may not have run (check Coze, or re-run it)",
+        );
+        self.set_status(TaskStatus::Unknown, note).await
     }
 
-    async fn resume(&mut self, answer: String) -> Result<(), Gone> {
-        let Some(mut interrupt) = self.task.interrupt.clone() else { return Ok(()) };
+    /// Counts the answer and marks the task running again.
+    async fn begin_resume(&mut self, answer: &str) -> Result<ResumeRequest, Gone> {
+        let Some(mut interrupt) = self.task.interrupt.clone() else { return Err(Gone) };
         interrupt.answers += 1;
         let req = ResumeRequest {
             workflow_id: self.task.workflow_id.clone(),
             event_id: interrupt.event_id.clone(),
             interrupt_type: interrupt.interrupt_type,
-            resume_data: answer,
+            resume_data: answer.to_string(),
         };
-        self.task.interrupt = Some(interrupt.clone());
+        let note = format!("answered (answer {})", interrupt.answers);
+        self.task.interrupt = Some(interrupt);
         self.task.error = None;
         self.task.finished_at = None;
-        self.set_status(TaskStatus::Running, Some(format!("answered (answer {})", interrupt.answers))).await?;
+        self.set_status(TaskStatus::Running, Some(note)).await?;
+        Ok(req)
+    }
+
+    async fn resume(&mut self, req: ResumeRequest) -> Result<(), Gone> {
         self.sh().budget.acquire().await;
         let client = self.sh().client.clone();
         match self.task.mode {
@@ -524,15 +553,12 @@ impl Driver {
         let ambiguous = matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) && e.delivery != Delivery::NotSent;
         if ambiguous {
             if self.task.execute_id.is_some() {
-                self.save(Some(format!("lost contact ({}); watching run history instead", e.message))).await?;
+                let note = self.noted(format!("lost contact ({}); watching run history instead", e.message));
+                self.save(note).await?;
                 return self.watch().await;
             }
-            return self
-                .set_status(
-                    TaskStatus::Unknown,
-                    Some("the connection failed after the run was sent; it may still be running on Coze".into()),
-                )
-                .await;
+            let note = self.noted("the connection failed after the run was sent; it may still be running on Coze");
+            return self.set_status(TaskStatus::Unknown, note).await;
         }
         self.set_status(TaskStatus::Failed, Some(e.hint().to_string())).await
     }
@@ -563,7 +589,8 @@ impl Driver {
                             at: now_ms(),
                         };
                         event_bytes += event.content.len() as u64;
-                        let keep = self.task.event_count < self.sh().cfg.max_events && event_bytes <= self.sh().cfg.max_event_bytes;
+                        let keep = self.task.event_count < self.sh().cfg.max_events
+                            && event_bytes <= self.sh().cfg.max_event_bytes;
                         if keep {
                             self.task.event_count += 1;
                         } else {
@@ -572,7 +599,8 @@ impl Driver {
                         let (t, stored) = (self.task.clone(), keep.then(|| event.clone()));
                         let saved = db(&self.sh().ledger, move |l| l.append_events(&t, stored.as_slice())).await;
                         if saved.is_ok() && keep {
-                            self.runner.announce(TaskUpdate::Event { task_id: self.task.id.clone(), event: Arc::new(event) });
+                            self.runner
+                                .announce(TaskUpdate::Event { task_id: self.task.id.clone(), event: Arc::new(event) });
                         }
                     }
                     WorkflowEvent::Done { debug_url } => {
@@ -611,7 +639,8 @@ impl Driver {
             }
             StreamEnd::Interrupted(i) => {
                 if self.task.execute_id.is_none() {
-                    self.task.execute_id = i.interrupt_data.event_id.split('/').next().filter(|s| !s.is_empty()).map(str::to_string);
+                    self.task.execute_id =
+                        i.interrupt_data.event_id.split('/').next().filter(|s| !s.is_empty()).map(str::to_string);
                 }
                 self.interrupted(&i.interrupt_data, &i.node_title).await
             }
@@ -634,15 +663,18 @@ impl Driver {
     }
 
     async fn stream_lost(&mut self, e: Option<CozeError>) -> Result<(), Gone> {
-        let why = e.as_ref().map_or("the stream ended without Done, Error or Interrupt".to_string(), |e| e.message.clone());
+        let why =
+            e.as_ref().map_or("the stream ended without Done, Error or Interrupt".to_string(), |e| e.message.clone());
         if self.task.execute_id.is_some() {
-            self.save(Some(format!("{why}; watching run history instead"))).await?;
+            let note = self.noted(format!("{why}; watching run history instead"));
+            self.save(note).await?;
             return self.watch().await;
         }
         if let Some(e) = &e {
             self.task.error = Some(TaskError::from_coze(&e));
         }
-        self.set_status(TaskStatus::Unknown, Some(format!("{why}; the run has no execute id to look up"))).await
+        let note = self.noted(format!("{why}; the run has no execute id to look up"));
+        self.set_status(TaskStatus::Unknown, note).await
     }
 
     /// Polls run history until the run settles: fast at first, backing off, within the
@@ -674,7 +706,9 @@ impl Driver {
                             self.task.interrupt = None;
                             self.task.error = None;
                             if h.is_output_trimmed {
-                                self.task.notes.push("Coze trimmed this output (over 1 MB); node outputs have the rest".into());
+                                self.task
+                                    .notes
+                                    .push("Coze trimmed this output (over 1 MB); node outputs have the rest".into());
                             }
                             return self.set_status(TaskStatus::Succeeded, None).await;
                         }
@@ -695,9 +729,8 @@ impl Driver {
                 }
                 Err(e) => {
                     self.task.error = Some(TaskError::from_coze(&e));
-                    return self
-                        .set_status(TaskStatus::Unknown, Some(format!("run history cannot be read: {}", e.hint())))
-                        .await;
+                    let note = self.noted(format!("run history cannot be read: {}", e.hint()));
+                    return self.set_status(TaskStatus::Unknown, note).await;
                 }
             }
         }

@@ -1,0 +1,282 @@
+//! The run engine against the simulator and a real SQLite ledger: every mode to every end
+//! state, interrupts, the 6003 fallback, the shared request budget, recovery after a restart,
+//! two runners on one ledger, and never submitting a run twice.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use coze_tui::config::PollSettings;
+use coze_tui::sim::{FAIL_CODE, Fault, FaultRule, SimOptions, Simulator};
+use coze_tui::tasks::*;
+use serde_json::{Value, json};
+
+fn fast_poll() -> PollSettings {
+    PollSettings { initial_interval_ms: 100, backoff: 1.5, max_interval_ms: 500, qps: 200.0, lease_secs: 30 }
+}
+
+async fn runner_on(sim: &Simulator, dir: &Path, poll: PollSettings) -> Runner {
+    let ledger = Arc::new(Ledger::open_in(dir).unwrap());
+    Runner::start(client(sim), ledger, RunnerConfig::new("default", poll)).await
+}
+
+fn new_task(sim: &Simulator, name: &str, mode: RunMode, params: Value) -> NewTask {
+    NewTask {
+        workflow_id: wf(sim, name),
+        workflow_name: Some(name.into()),
+        workspace_id: Some(sim.first_workspace_id()),
+        parameters: params.as_object().cloned().unwrap_or_default(),
+        mode,
+        name: Some(format!("{name} {}", mode.as_str())),
+        description: None,
+    }
+}
+
+async fn run_to_end(r: &Runner, sim: &Simulator, name: &str, mode: RunMode, params: Value) -> Task {
+    let t = r.submit(new_task(sim, name, mode, params)).await.unwrap();
+    settled(r, &t.id).await
+}
+
+async fn settled(r: &Runner, id: &str) -> Task {
+    tokio::time::timeout(Duration::from_secs(30), r.wait_settled(id)).await.expect("the task settles in time").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_mode_reaches_every_end_state() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    let mut submitted = 0;
+    for mode in [RunMode::Sync, RunMode::Async, RunMode::Stream] {
+        let ok = run_to_end(&r, &sim, "echo", mode, json!({"input": "你好"})).await;
+        assert_eq!(ok.status, TaskStatus::Succeeded, "{mode:?}: {ok:?}");
+        let out = ok.decoded_output().unwrap();
+        let out = if mode == RunMode::Async { out["Output"].clone() } else { out };
+        assert_eq!(out["input"], "你好", "{mode:?}");
+        assert!(ok.execute_id.is_some() && ok.debug_url.is_some() && ok.finished_at.is_some(), "{mode:?}: {ok:?}");
+
+        let failed = run_to_end(&r, &sim, "fails", mode, json!({})).await;
+        assert_eq!(failed.status, TaskStatus::Failed, "{mode:?}");
+        assert_eq!(failed.error.as_ref().unwrap().code, Some(FAIL_CODE), "{mode:?}");
+
+        let asked = run_to_end(&r, &sim, "asks", mode, json!({})).await;
+        assert_eq!(asked.status, TaskStatus::Interrupted, "{mode:?}");
+        let i = asked.interrupt.as_ref().unwrap();
+        assert!(i.question.as_deref().unwrap().contains("Which city"), "{mode:?}: {i:?}");
+        assert!(asked.finished_at.is_none());
+
+        let refused = run_to_end(&r, &sim, "draft_only", mode, json!({})).await;
+        assert_eq!(refused.status, TaskStatus::Failed);
+        let e = refused.error.unwrap();
+        assert_eq!((e.code, e.kind.as_deref()), (Some(4200), Some("not_found")));
+        submitted += 3; // draft_only is refused before it runs
+    }
+    // The history of status changes is kept.
+    let t = r.ledger().list(&TaskFilter { limit: 1, ..Default::default() }).unwrap().remove(0);
+    let h: Vec<_> = r.ledger().history(&t.id).unwrap().into_iter().map(|c| c.status).collect();
+    assert_eq!(h, [TaskStatus::Pending, TaskStatus::Running, TaskStatus::Failed]);
+    let stats = sim.stats();
+    assert_eq!(stats.runs_started, submitted, "every run was started exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_off_before_an_execute_id_is_unknown() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    sim.inject(FaultRule::new("POST /v1/workflow/stream_run", Fault::DropAfterProcessing, 1));
+    let t = run_to_end(&r, &sim, "echo", RunMode::Stream, json!({})).await;
+    assert_eq!(t.status, TaskStatus::Unknown);
+    assert!(t.notes.iter().any(|n| n.contains("may still be running")), "{:?}", t.notes);
+    sim.inject(FaultRule::new("POST /v1/workflow/run", Fault::DropAfterProcessing, 1));
+    let t = run_to_end(&r, &sim, "echo", RunMode::Sync, json!({})).await;
+    assert_eq!(t.status, TaskStatus::Unknown);
+    assert_eq!(sim.stats().runs_started, 2, "neither was sent again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupts_are_answered_and_the_answer_limit_fails_the_run() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    for mode in [RunMode::Stream, RunMode::Sync, RunMode::Async] {
+        let t = run_to_end(&r, &sim, "asks", mode, json!({})).await;
+        assert_eq!(t.status, TaskStatus::Interrupted);
+        r.resume(&t.id, "杭州").await.unwrap();
+        let done = settled(&r, &t.id).await;
+        assert_eq!(done.status, TaskStatus::Succeeded, "{mode:?}: {done:?}");
+        let out = done.decoded_output().unwrap();
+        let answer = if mode == RunMode::Async { &out["Output"]["answer"] } else { &out["answer"] };
+        assert_eq!(answer, "杭州", "{mode:?}: {out}");
+        assert_eq!(done.interrupt, None);
+        assert!(matches!(r.resume(&t.id, "again").await, Err(RunnerError::NotInterrupted(_, TaskStatus::Succeeded))));
+    }
+
+    let t = run_to_end(&r, &sim, "asks", RunMode::Stream, json!({})).await;
+    for answer in 1..=3 {
+        r.resume(&t.id, " ").await.unwrap();
+        let after = settled(&r, &t.id).await;
+        if answer < 3 {
+            assert_eq!(after.status, TaskStatus::Interrupted, "asked again after answer {answer}");
+            assert_eq!(after.interrupt.unwrap().answers, answer);
+        } else {
+            assert_eq!(after.status, TaskStatus::Failed);
+            assert!(after.error.unwrap().message.contains("3 attempts"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_on_a_free_plan_falls_back_to_stream() {
+    let sim = sim_with(SimOptions { free_plan: true, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    let t = run_to_end(&r, &sim, "chatty", RunMode::Async, json!({})).await;
+    assert_eq!(t.status, TaskStatus::Succeeded);
+    assert_eq!((t.requested_mode, t.mode), (RunMode::Async, RunMode::Stream));
+    assert!(t.notes.iter().any(|n| n.contains("6003")));
+    assert_eq!(t.to_json()["requested_mode"], "async");
+    assert_eq!(sim.stats().runs_started, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_messages_are_recorded_in_order_and_capped() {
+    let sim = sim_with(SimOptions { chatty_messages: 120, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Arc::new(Ledger::open_in(dir.path()).unwrap());
+    let cfg = RunnerConfig { max_events: 50, ..RunnerConfig::new("default", fast_poll()) };
+    let r = Runner::start(client(&sim), ledger.clone(), cfg).await;
+    let mut updates = r.subscribe();
+    let t = run_to_end(&r, &sim, "chatty", RunMode::Stream, json!({})).await;
+    assert_eq!(t.status, TaskStatus::Succeeded);
+    assert_eq!(t.event_count, 50);
+    assert_eq!(t.events_dropped, 71, "120 chunks + the End message, 50 kept");
+    assert!(t.notes.iter().any(|n| n.contains("121 messages")));
+    let events = ledger.events(&t.id, None, 1000).unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), (0..50).collect::<Vec<_>>());
+    assert!(events[0].content.starts_with("chunk 0"));
+    // The final output still arrived, from the End message.
+    assert!(t.decoded_output().unwrap()["output"].as_str().unwrap().contains("chunk 119"));
+    let mut live = 0;
+    while let Ok(u) = updates.try_recv() {
+        if matches!(u, TaskUpdate::Event { ref task_id, .. } if task_id == &t.id) {
+            live += 1;
+        }
+    }
+    assert_eq!(live, 50, "each kept message was announced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_under_a_rate_limit_never_exceeds_the_budget() {
+    const QPS: u32 = 40;
+    const TASKS: usize = 200;
+    let sim = sim_with(SimOptions { rate_limit_qps: Some(QPS), async_ms: 300, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let poll =
+        PollSettings { initial_interval_ms: 300, backoff: 1.5, max_interval_ms: 2000, qps: QPS as f64, lease_secs: 30 };
+    let r = runner_on(&sim, dir.path(), poll).await;
+    let mut ids = vec![];
+    for i in 0..TASKS {
+        ids.push(r.submit(new_task(&sim, "echo", RunMode::Async, json!({"i": i}))).await.unwrap().id);
+    }
+    for id in &ids {
+        let t = tokio::time::timeout(Duration::from_secs(120), r.wait_settled(id)).await.unwrap().unwrap();
+        assert_eq!(t.status, TaskStatus::Succeeded, "{t:?}");
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.rate_limited, 0, "the budget kept under the server's limit");
+    assert!(stats.peak_per_second("") <= QPS as usize, "peak {} requests in one second", stats.peak_per_second(""));
+    assert_eq!((stats.runs_started, stats.count("POST /v1/workflow/run")), (TASKS as u64, TASKS as u64));
+    let polls = stats.count("GET /v1/workflows/{id}/run_histories/{eid}");
+    assert!(polls >= TASKS as u64, "{polls} history requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_runner_takes_up_where_the_old_one_stopped() {
+    let sim = sim_with(SimOptions { slow_ms: 1500, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = runner_on(&sim, dir.path(), fast_poll()).await;
+    let mut ids = vec![];
+    for i in 0..5 {
+        let t = first.submit(new_task(&sim, "slow", RunMode::Async, json!({"i": i}))).await.unwrap();
+        ids.push(t.id);
+    }
+    // Wait until every run has its execute id, then stop mid-flight.
+    for _ in 0..100 {
+        let known = ids.iter().filter(|id| first.ledger().get(id).unwrap().execute_id.is_some()).count();
+        if known == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.shutdown().await;
+    for id in &ids {
+        assert_eq!(first.ledger().get(id).unwrap().status, TaskStatus::Running);
+    }
+    // A run cut off before it had an execute id (a sync run when the process died).
+    let ledger = Ledger::open_in(dir.path()).unwrap();
+    let mut cut = ledger.get(&ids[0]).unwrap();
+    cut.id = new_task_id(now_ms());
+    cut.mode = RunMode::Sync;
+    cut.execute_id = None;
+    ledger.insert(&cut, "a-dead-process", Duration::ZERO).unwrap();
+    drop(ledger);
+
+    let second = runner_on(&sim, dir.path(), fast_poll()).await;
+    for id in &ids {
+        let t = settled(&second, id).await;
+        assert_eq!(t.status, TaskStatus::Succeeded, "{t:?}");
+    }
+    let t = settled(&second, &cut.id).await;
+    assert_eq!(t.status, TaskStatus::Unknown);
+    assert!(t.notes.last().unwrap().contains("execute id"));
+    assert_eq!(sim.stats().runs_started, 5, "recovery watches runs; it never starts them again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_on_one_ledger_never_watch_the_same_task() {
+    let sim = sim_with(SimOptions { slow_ms: 1200, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let poll = PollSettings { lease_secs: 3, ..fast_poll() };
+    let a = runner_on(&sim, dir.path(), poll.clone()).await;
+    let b = runner_on(&sim, dir.path(), poll).await;
+    let mut ids = vec![];
+    for i in 0..8 {
+        ids.push(a.submit(new_task(&sim, "slow", RunMode::Async, json!({"i": i}))).await.unwrap().id);
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(b.active_count(), 0, "b leaves a's tasks alone while a's leases are fresh");
+    for id in &ids {
+        assert_eq!(settled(&a, id).await.status, TaskStatus::Succeeded);
+    }
+    // b saw them finish through the ledger, and never drove one.
+    assert_eq!(b.active_count(), 0);
+    assert_eq!(sim.stats().runs_started, 8);
+    // Another process answering a task a holds is refused, not raced.
+    let t = a.submit(new_task(&sim, "asks", RunMode::Stream, json!({}))).await.unwrap();
+    settled(&a, &t.id).await;
+    let ledger = b.ledger().clone();
+    assert!(ledger.claim(&t.id, "someone-else", Duration::from_secs(30)).unwrap());
+    assert!(matches!(a.resume(&t.id, "x").await, Err(RunnerError::Busy(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_and_delete() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    let t = run_to_end(&r, &sim, "echo", RunMode::Sync, json!({"k": "v"})).await;
+    let again = r.rerun(&t.id[..8]).await.unwrap();
+    assert_ne!(again.id, t.id);
+    let again = settled(&r, &again.id).await;
+    assert_eq!(
+        (again.parameters.clone(), again.name.clone(), again.status),
+        (t.parameters.clone(), t.name.clone(), TaskStatus::Succeeded)
+    );
+    assert!(r.delete(&t.id).await.unwrap());
+    assert!(matches!(r.find(&t.id).await, Err(RunnerError::Ledger(LedgerError::NotFound(_)))));
+    assert_eq!(r.ledger().last_params("default", &wf(&sim, "echo")).unwrap().unwrap()["k"], "v");
+}
