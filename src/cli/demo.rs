@@ -3,16 +3,18 @@
 
 use std::io::IsTerminal;
 
-use super::{Failure, GlobalArgs, run};
+use super::{Failure, GlobalArgs};
 use crate::config::{Profile, Settings, Source};
 use crate::secret::Secret;
 use crate::sim::{SimOptions, Simulator};
+use crate::tasks::{NewTask, RunMode};
 
 pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
     let sim = Simulator::start(SimOptions { slow_ms: 1500, ..SimOptions::default() }, "127.0.0.1:0")
         .await
         .map_err(|e| Failure::Usage(format!("cannot start the simulator: {e}")))?;
-    let data_dir = std::env::temp_dir().join("coze-tui-demo");
+    // A fresh ledger each time: the demo never touches the user's own.
+    let data_dir = std::env::temp_dir().join(format!("coze-tui-demo-{}", std::process::id()));
     let settings = Settings {
         config_path: "(demo: no config file)".into(),
         config_exists: false,
@@ -42,33 +44,42 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
     step(&format!("coze-tui workflow {}   # needs_params", id("needs_params")));
     super::workflow(&client, &id("needs_params"), json).await?;
     let tour = [
-        ("echo", run::Mode::Sync, r#"{"input": "你好, coze-tui 👋"}"#),
-        ("needs_params", run::Mode::Async, r#"{"city": "杭州", "days": 3}"#),
-        ("chatty", run::Mode::Stream, "{}"),
-        ("asks", run::Mode::Stream, "{}"),
-        ("fails", run::Mode::Sync, "{}"),
+        ("echo", RunMode::Sync, r#"{"input": "你好, coze-tui 👋"}"#),
+        ("needs_params", RunMode::Async, r#"{"city": "杭州", "days": 3}"#),
+        ("chatty", RunMode::Stream, "{}"),
+        ("asks", RunMode::Stream, "{}"),
+        ("fails", RunMode::Sync, "{}"),
     ];
+    let runner = super::run::open_runner(&settings, false).await?;
+    let mut asked = None;
     for (name, mode, params) in tour {
         step(&format!("coze-tui run {} --mode {} --params '{params}'   # {name}", id(name), mode.as_str()));
-        let args = run::RunArgs {
+        let rx = runner.subscribe();
+        let new = NewTask {
             workflow_id: id(name),
             workflow_name: Some(name.into()),
+            workspace_id: Some(ws.clone()),
             parameters: super::params::parse(params, "demo").map_err(Failure::Usage)?,
             mode,
-            detach: false,
-            name: None,
+            name: Some(format!("demo {name}")),
             description: None,
-            profile: "demo".into(),
-            poll: Default::default(),
-            human: !json,
         };
-        let report = run::run(&client, args).await?;
-        if json {
-            super::print_json(&report);
-        } else {
-            run::print_human(&report);
+        let task = runner.submit(new).await?;
+        let task = super::follow_and_print(&runner, rx, &task.id, json, false).await;
+        if name == "asks" {
+            asked = Some(task.id);
         }
     }
+    if let Some(task_id) = asked {
+        step(&format!("coze-tui resume {task_id} --answer 杭州"));
+        let rx = runner.subscribe();
+        runner.resume(&task_id, "杭州").await?;
+        super::follow_and_print(&runner, rx, &task_id, json, false).await;
+    }
+    step("coze-tui tasks");
+    let list = runner.ledger().list(&crate::tasks::TaskFilter { limit: 10, ..Default::default() })?;
+    super::run::print_list(&list, json);
+    runner.shutdown().await;
     if std::io::stdin().is_terminal() && !json {
         println!(
             "\nThe simulator keeps running. In another terminal try:\n  \
@@ -80,5 +91,6 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
         super::wait_for_shutdown().await;
     }
     sim.stop().await;
+    let _ = std::fs::remove_dir_all(&settings.data_dir);
     Ok(())
 }

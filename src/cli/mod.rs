@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::config::{self, ConfigError, Env, Overrides, Settings};
 use crate::coze::{CozeClient, CozeError, ErrorKind, Parameter, PublishStatus, RetryPolicy};
 use crate::sim::{SimOptions, Simulator};
+use crate::tasks::{NewTask, RunMode, TaskFilter, TaskStatus};
 use output::{Table, local_time, print_json, terminal_width};
 
 /// Process exit codes (DESIGN.md §3).
@@ -100,8 +101,30 @@ pub enum Command {
     },
     /// Show a workflow's details and its input/output schema
     Workflow { workflow_id: String },
-    /// Run a workflow
+    /// Run a workflow (recorded as a task in the ledger)
     Run(RunCommand),
+    /// List recorded tasks, newest first
+    Tasks(TasksCommand),
+    /// Show one task: output, error, log id, debug URL, messages, history
+    Task {
+        /// Task id or a unique prefix of it
+        id: String,
+    },
+    /// Answer an interrupted task's question and follow it to its end
+    Resume {
+        /// Task id or a unique prefix of it
+        id: String,
+        /// The answer
+        #[arg(long)]
+        answer: String,
+    },
+    /// Run a task's workflow again with the same parameters, as a new task
+    Rerun {
+        /// Task id or a unique prefix of it
+        id: String,
+    },
+    /// Follow running tasks (also those left by other or earlier coze-tui processes) until they end
+    Watch,
     /// Show or create the config file
     Config {
         #[command(subcommand)]
@@ -117,16 +140,45 @@ pub struct RunCommand {
     pub params: Option<String>,
     /// sync waits for the result; async runs in the background and polls; stream prints messages live
     #[arg(long, value_enum)]
-    pub mode: Option<run::Mode>,
+    pub mode: Option<RunMode>,
     /// A name for this run
     #[arg(long)]
     pub name: Option<String>,
     /// A description for this run
     #[arg(long)]
     pub description: Option<String>,
-    /// Start an async run and return at once with its execute id
+    /// Start an async run and return at once with its task id; `watch` follows it
     #[arg(long)]
     pub detach: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TasksCommand {
+    #[command(subcommand)]
+    pub action: Option<TasksAction>,
+    /// Only tasks with this status (repeatable)
+    #[arg(long, value_enum)]
+    pub status: Vec<TaskStatus>,
+    /// Only tasks of this workflow id
+    #[arg(long)]
+    pub workflow: Option<String>,
+    /// Only tasks whose name or workflow name contains this text
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How many tasks to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksAction {
+    /// Delete finished tasks created before a date
+    Prune {
+        /// A date (2026-11-01), a timestamp, or an age (30d, 12h)
+        #[arg(long)]
+        before: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +214,11 @@ impl From<CozeError> for Failure {
     fn from(e: CozeError) -> Self {
         Failure::Coze(e)
     }
+}
+
+/// A Coze error for `--json` output.
+pub fn error_json(e: &CozeError) -> Value {
+    json!({"code": e.code, "message": e.message, "kind": e.kind.as_str(), "logid": e.logid, "hint": e.hint()})
 }
 
 /// Exit code for a Coze error outside a run (inside a run, workflow failures are 1).
@@ -230,7 +287,7 @@ fn report_failure(f: Failure, json: bool) -> ExitCode {
             eprintln!("error: {e}");
             eprintln!("  hint: {}", e.hint());
             if json {
-                print_json(&json!({"error": run::ErrorDoc::from(&e)}));
+                print_json(&json!({"error": error_json(&e)}));
             }
             exit_code_for(&e)
         }
@@ -247,6 +304,32 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
         }
         Command::Workflow { workflow_id } => workflow(&client(settings)?, &workflow_id, json).await,
         Command::Run(cmd) => run_command(cmd, settings, json).await,
+        Command::Tasks(cmd) => tasks_command(cmd, settings, json),
+        Command::Task { id } => {
+            let ledger = run::open_ledger(settings)?;
+            let task = ledger.find(&id)?;
+            let events = ledger.events(&task.id, None, usize::MAX >> 1)?;
+            run::print_detail(&task, &events, &ledger.history(&task.id)?, json);
+            Ok(())
+        }
+        Command::Resume { id, answer } => {
+            let runner = run::open_runner(settings, false).await?;
+            let rx = runner.subscribe();
+            let task = runner.resume(&id, &answer).await?;
+            finish_run(&runner, rx, &task.id, json, false).await
+        }
+        Command::Rerun { id } => {
+            let runner = run::open_runner(settings, false).await?;
+            let rx = runner.subscribe();
+            let task = runner.rerun(&id).await?;
+            finish_run(&runner, rx, &task.id, json, false).await
+        }
+        Command::Watch => {
+            let runner = run::open_runner(settings, true).await?;
+            let result = run::watch(&runner, json).await;
+            runner.shutdown().await;
+            result
+        }
         Command::Demo | Command::Sim { .. } => Ok(()),
     }
 }
@@ -379,7 +462,7 @@ struct Health {
     latency_ms: Option<u64>,
     workspaces: Option<i64>,
     logid: Option<String>,
-    error: Option<run::ErrorDoc>,
+    error: Option<Value>,
 }
 
 async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
@@ -414,7 +497,7 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
             h.reachable = !matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout);
             h.latency_ms = h.reachable.then_some(latency);
             h.logid = e.logid.clone();
-            h.error = Some(e.into());
+            h.error = Some(error_json(e));
             exit_code_for(e)
         }
     };
@@ -563,10 +646,10 @@ async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
 
 async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
     let mode = match (cmd.mode, cmd.detach) {
-        (None, true) | (Some(run::Mode::Async), _) => run::Mode::Async,
+        (None, true) | (Some(RunMode::Async), _) => RunMode::Async,
         (Some(m), true) => return Err(Failure::Usage(format!("--detach needs --mode async, not {}", m.as_str()))),
         (Some(m), false) => m,
-        (None, false) => run::Mode::Sync,
+        (None, false) => RunMode::Sync,
     };
     // Parameters are checked before anything is sent.
     let parameters = params::load(cmd.params.as_deref(), || {
@@ -574,31 +657,75 @@ async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result
         std::io::stdin().read_to_string(&mut s).map(|_| s)
     })
     .map_err(Failure::Usage)?;
-    let client = client(settings)?;
-    let args = run::RunArgs {
+    let runner = run::open_runner(settings, false).await?;
+    // The name is for people: a failed lookup must not stop the run (the run reports the error).
+    let workflow_name = runner
+        .client()
+        .workflow_info(&cmd.workflow_id, false)
+        .await
+        .ok()
+        .map(|r| r.value.workflow_detail.workflow_name);
+    let rx = runner.subscribe();
+    let new = NewTask {
         workflow_id: cmd.workflow_id,
-        workflow_name: None,
+        workflow_name,
+        workspace_id: None,
         parameters,
         mode,
-        detach: cmd.detach,
         name: cmd.name,
         description: cmd.description,
-        profile: settings.profile_name.clone(),
-        poll: settings.profile.poll.clone(),
-        human: !json,
     };
-    let mut report = run::run(&client, args).await?;
-    // The name is for people; a failed lookup must not fail a run that already happened.
-    if let Ok(info) = client.workflow_info(&report.workflow_id, false).await {
-        report.workflow_name = Some(info.value.workflow_detail.workflow_name);
-    }
-    if json {
-        print_json(&report);
-    } else {
-        run::print_human(&report);
-    }
-    match report.exit_code() {
+    let task = runner.submit(new).await?;
+    finish_run(&runner, rx, &task.id, json, cmd.detach).await
+}
+
+/// Follows a task to its end (or, detached, until it has an execute id), prints it, and
+/// turns its state into the exit code.
+async fn finish_run(
+    runner: &crate::tasks::Runner,
+    rx: tokio::sync::broadcast::Receiver<crate::tasks::TaskUpdate>,
+    id: &str,
+    json: bool,
+    detach: bool,
+) -> Result<(), Failure> {
+    let task = follow_and_print(runner, rx, id, json, detach).await;
+    runner.shutdown().await;
+    match run::exit_code(&task) {
         ExitCode::Success => Ok(()),
         code => Err(Failure::Exit(code)),
     }
+}
+
+async fn follow_and_print(
+    runner: &crate::tasks::Runner,
+    rx: tokio::sync::broadcast::Receiver<crate::tasks::TaskUpdate>,
+    id: &str,
+    json: bool,
+    detach: bool,
+) -> crate::tasks::Task {
+    let task = run::follow(runner, rx, id, !json, detach).await;
+    if json {
+        print_json(&task.to_json());
+    } else {
+        run::print_outcome(&task);
+    }
+    task
+}
+
+fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
+    let ledger = run::open_ledger(settings)?;
+    if let Some(TasksAction::Prune { before }) = cmd.action {
+        let cutoff = run::parse_before(&before).map_err(Failure::Usage)?;
+        let n = ledger.prune(cutoff)?;
+        if json {
+            print_json(&json!({"deleted": n}));
+        } else {
+            println!("deleted {n} finished task(s) created before {}", crate::tasks::rfc3339(cutoff));
+        }
+        return Ok(());
+    }
+    let filter =
+        TaskFilter { statuses: cmd.status, workflow_id: cmd.workflow, text: cmd.name, before: None, limit: cmd.limit };
+    run::print_list(&ledger.list(&filter)?, json);
+    Ok(())
 }

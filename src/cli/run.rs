@@ -1,394 +1,161 @@
-//! `coze-tui run`: sync, async (polled) and streamed runs, reported as one task-shaped record.
+//! Runs as tasks from the command line: `run`, `resume`, `rerun`, `tasks`, `task`, `watch`,
+//! `tasks prune`. Every run goes through the runner, so it is recorded in the ledger.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
 
-use super::ExitCode;
-use crate::config::PollSettings;
-use crate::coze::{
-    CozeClient, CozeError, ErrorKind, ExecuteStatus, InterruptData, RunRequest, StreamEnd, Usage, WorkflowEvent,
-    decode_output, execute_id_from_debug_url,
-};
+use super::output::{Table, print_json, terminal_width, truncate};
+use super::{ExitCode, Failure};
+use crate::config::Settings;
+use crate::coze::ErrorKind;
+use crate::tasks::*;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Sync,
-    Async,
-    Stream,
+impl From<LedgerError> for Failure {
+    fn from(e: LedgerError) -> Self {
+        Failure::Usage(e.to_string())
+    }
 }
 
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Sync => "sync",
-            Mode::Async => "async",
-            Mode::Stream => "stream",
+impl From<RunnerError> for Failure {
+    fn from(e: RunnerError) -> Self {
+        Failure::Usage(e.to_string())
+    }
+}
+
+/// The exit code a task's state calls for (DESIGN.md §3).
+pub fn exit_code(task: &Task) -> ExitCode {
+    match task.status {
+        TaskStatus::Pending | TaskStatus::Running | TaskStatus::Succeeded => ExitCode::Success,
+        TaskStatus::Interrupted => ExitCode::Interrupted,
+        TaskStatus::Unknown => ExitCode::Network,
+        TaskStatus::Failed => match task.error.as_ref().and_then(|e| e.kind.as_deref()).and_then(kind_named) {
+            None | Some(ErrorKind::Api) => ExitCode::RunFailed,
+            Some(k) if k.is_refusal() => ExitCode::Refused,
+            Some(_) => ExitCode::Network,
+        },
+    }
+}
+
+fn kind_named(name: &str) -> Option<ErrorKind> {
+    use ErrorKind::*;
+    [
+        Auth,
+        Permission,
+        NotFound,
+        BadParams,
+        RateLimited,
+        QuotaExhausted,
+        AsyncUnavailable,
+        ExecutionNotFound,
+        AlreadyFinished,
+        Api,
+        Server,
+        Network,
+        Timeout,
+        Decode,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == name)
+}
+
+/// Opens the ledger and starts a runner for the active profile.
+pub async fn open_runner(settings: &Settings, adopt_orphans: bool) -> Result<Runner, Failure> {
+    let client = super::client(settings)?;
+    let dir = settings.data_dir.clone();
+    let ledger = tokio::task::spawn_blocking(move || Ledger::open_in(&dir))
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot open the ledger: {e}")))??;
+    let cfg = RunnerConfig {
+        adopt_orphans,
+        ..RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone())
+    };
+    Ok(Runner::start(client, Arc::new(ledger), cfg).await)
+}
+
+/// Opens the ledger alone, for commands that only read it.
+pub fn open_ledger(settings: &Settings) -> Result<Ledger, Failure> {
+    Ok(Ledger::open_in(&settings.data_dir)?)
+}
+
+/// Prints a task's messages as they arrive and returns it once it settles. With `detach`,
+/// returns as soon as the run has an execute id (it goes on without us).
+pub async fn follow(
+    runner: &Runner,
+    mut rx: broadcast::Receiver<TaskUpdate>,
+    id: &str,
+    human: bool,
+    detach: bool,
+) -> Task {
+    let mut printer = StreamPrinter { on: human, node: None, open_line: false };
+    let mut task = runner.find(id).await.ok();
+    loop {
+        if let Some(t) = &task
+            && (t.status.is_settled() || (detach && t.execute_id.is_some()))
+        {
+            break;
+        }
+        match rx.recv().await {
+            Ok(TaskUpdate::Event { task_id, event }) if task_id == id => {
+                printer.message(&event.node_title, &event.content, event.node_is_finish)
+            }
+            Ok(TaskUpdate::Changed(t)) if t.id == id => task = Some((*t).clone()),
+            Ok(TaskUpdate::Deleted(d)) if d == id => break,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => task = runner.find(id).await.ok(),
+            Err(broadcast::error::RecvError::Closed) => break,
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorDoc {
-    pub code: Option<i64>,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub logid: Option<String>,
-    pub hint: String,
-}
-
-impl From<&CozeError> for ErrorDoc {
-    fn from(e: &CozeError) -> Self {
-        Self { code: e.code, message: e.message.clone(), logid: e.logid.clone(), hint: e.hint().to_string() }
+    printer.end_line();
+    match task {
+        Some(t) => t,
+        None => runner.find(id).await.unwrap_or_else(|_| vanished(id)),
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct InterruptDoc {
-    pub question: Option<String>,
-    pub event_id: String,
-    pub interrupt_type: Option<i64>,
-    pub node_title: String,
-}
-
-impl InterruptDoc {
-    fn new(data: &InterruptData, node_title: &str, question: Option<String>) -> Self {
-        Self {
-            question: data.question().or(question),
-            event_id: data.event_id.clone(),
-            interrupt_type: data.kind,
-            node_title: node_title.to_string(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct EventDoc {
-    pub node_title: String,
-    pub node_seq_id: Option<i64>,
-    pub node_is_finish: bool,
-    pub content: String,
-}
-
-/// One run, in the shape `--json` prints for tasks (DESIGN.md §3). `id` stays null until the
-/// run ledger records it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub workflow_id: String,
-    pub workflow_name: Option<String>,
-    pub workspace_id: Option<String>,
-    pub profile: String,
-    pub mode: Mode,
-    pub status: &'static str,
-    pub parameters: Map<String, Value>,
-    pub execute_id: Option<String>,
-    pub output: Option<Value>,
-    pub error: Option<ErrorDoc>,
-    pub logid: Option<String>,
-    pub debug_url: Option<String>,
-    pub usage: Option<Usage>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub finished_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interrupt: Option<InterruptDoc>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub events: Vec<EventDoc>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
-
-impl RunReport {
-    pub fn exit_code(&self) -> ExitCode {
-        match self.status {
-            "succeeded" | "running" => ExitCode::Success,
-            "interrupted" => ExitCode::Interrupted,
-            "unknown" => ExitCode::Network,
-            _ => ExitCode::RunFailed,
-        }
-    }
-
-    fn finish(&mut self, status: &'static str) {
-        self.status = status;
-        let now = now_rfc3339();
-        self.updated_at = now.clone();
-        if status != "running" {
-            self.finished_at = Some(now);
-        }
-    }
-
-    fn fail(&mut self, e: &CozeError) {
-        self.error = Some(e.into());
-        self.logid = self.logid.take().or_else(|| e.logid.clone());
-        self.debug_url = self.debug_url.take().or_else(|| e.debug_url.clone());
-        self.execute_id =
-            self.execute_id.take().or_else(|| self.debug_url.as_deref().and_then(execute_id_from_debug_url));
-        self.finish("failed");
-    }
-}
-
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Millisecond).map(|t| t.to_string()).unwrap_or_default()
-}
-
-pub struct RunArgs {
-    pub workflow_id: String,
-    pub workflow_name: Option<String>,
-    pub parameters: Map<String, Value>,
-    pub mode: Mode,
-    pub detach: bool,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub profile: String,
-    pub poll: PollSettings,
-    pub human: bool,
-}
-
-/// Runs the workflow. `Err` means Coze refused to start it (nothing ran); failures of the run
-/// itself are in the report.
-pub async fn run(client: &CozeClient, args: RunArgs) -> Result<RunReport, CozeError> {
-    let now = now_rfc3339();
-    let mut report = RunReport {
-        id: None,
-        name: args.name.clone(),
-        description: args.description.clone(),
-        workflow_id: args.workflow_id.clone(),
-        workflow_name: args.workflow_name.clone(),
+/// A task deleted while being followed: report it as unknown rather than crash.
+fn vanished(id: &str) -> Task {
+    let now = now_ms();
+    Task {
+        id: id.to_string(),
+        name: None,
+        description: None,
+        profile: String::new(),
         workspace_id: None,
-        profile: args.profile.clone(),
-        mode: args.mode,
-        status: "running",
-        parameters: args.parameters.clone(),
+        workflow_id: String::new(),
+        workflow_name: None,
+        mode: RunMode::Sync,
+        requested_mode: RunMode::Sync,
+        parameters: Default::default(),
+        status: TaskStatus::Unknown,
         execute_id: None,
         output: None,
         error: None,
         logid: None,
         debug_url: None,
         usage: None,
-        created_at: now.clone(),
+        interrupt: None,
+        last_message: None,
+        event_count: 0,
+        events_dropped: 0,
+        notes: vec!["the task was deleted while it was being followed".into()],
+        created_at: now,
+        started_at: None,
         updated_at: now,
         finished_at: None,
-        interrupt: None,
-        events: vec![],
-        notes: vec![],
-    };
-    let req =
-        RunRequest { workflow_id: args.workflow_id.clone(), parameters: args.parameters.clone(), ..Default::default() };
-    match args.mode {
-        Mode::Sync => run_sync(client, &req, &mut report).await?,
-        Mode::Async => match client.run_async(&req).await {
-            Ok(reply) => {
-                report.execute_id = reply.value.execute_id();
-                report.debug_url = reply.value.debug_url.clone();
-                report.logid = reply.logid;
-                if args.detach {
-                    report.finish("running");
-                } else {
-                    if args.human {
-                        eprintln!(
-                            "started execution {}; waiting for it to finish",
-                            report.execute_id.as_deref().unwrap_or("?")
-                        );
-                    }
-                    wait(client, &args.poll, &mut report).await;
-                }
-            }
-            Err(e) if e.kind == ErrorKind::AsyncUnavailable && !args.detach => {
-                let note = "async runs need a paid Coze plan (6003); ran it as a stream instead".to_string();
-                if args.human {
-                    eprintln!("note: {note}");
-                }
-                report.notes.push(note);
-                report.mode = Mode::Stream;
-                run_stream(client, &req, &mut report, args.human).await?;
-            }
-            Err(e) => return Err(e),
-        },
-        Mode::Stream => run_stream(client, &req, &mut report, args.human).await?,
     }
-    Ok(report)
-}
-
-async fn run_sync(client: &CozeClient, req: &RunRequest, report: &mut RunReport) -> Result<(), CozeError> {
-    match client.run(req).await {
-        Ok(reply) => {
-            let r = reply.value;
-            report.logid = reply.logid;
-            report.execute_id = r.execute_id();
-            report.debug_url = r.debug_url.clone();
-            report.usage = r.usage.clone();
-            match &r.interrupt_data {
-                Some(i) if !i.event_id.is_empty() => {
-                    report.interrupt = Some(InterruptDoc::new(i, "", None));
-                    report.finish("interrupted");
-                }
-                _ => {
-                    report.output = r.data.as_deref().map(decode_output);
-                    report.finish("succeeded");
-                }
-            }
-            Ok(())
-        }
-        // A workflow that ran and failed reports a code Coze does not use for refusals.
-        Err(e) if e.kind == ErrorKind::Api => {
-            report.fail(&e);
-            Ok(())
-        }
-        Err(e)
-            if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout)
-                && e.delivery != crate::coze::Delivery::NotSent =>
-        {
-            // The run may have started: say so instead of pretending it did not.
-            report.error = Some((&e).into());
-            report.notes.push("the connection failed after the run was sent; it may still be running on Coze".into());
-            report.finish("unknown");
-            Ok(())
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Polls run history until the execution leaves `Running` or waits for an answer.
-async fn wait(client: &CozeClient, poll: &PollSettings, report: &mut RunReport) {
-    let Some(execute_id) = report.execute_id.clone() else {
-        report.finish("unknown");
-        return;
-    };
-    let started = tokio::time::Instant::now();
-    let mut interval = poll.initial_interval();
-    loop {
-        tokio::time::sleep(interval).await;
-        interval = interval.mul_f64(poll.backoff).min(poll.max_interval());
-        match client.run_history(&report.workflow_id, &execute_id).await {
-            Ok(reply) => {
-                let h = reply.value;
-                report.usage = h.usage.clone().or(report.usage.take());
-                report.debug_url = h.debug_url.clone().or(report.debug_url.take());
-                if let Some(i) = h.interrupt_data.as_ref().filter(|i| !i.event_id.is_empty()) {
-                    report.interrupt = Some(InterruptDoc::new(i, "", None));
-                    report.finish("interrupted");
-                    return;
-                }
-                match h.execute_status {
-                    ExecuteStatus::Running => continue,
-                    ExecuteStatus::Success => {
-                        report.output = h.output.as_deref().map(decode_output);
-                        report.finish("succeeded");
-                    }
-                    ExecuteStatus::Fail | ExecuteStatus::Other(_) => {
-                        report.error = Some(ErrorDoc {
-                            code: h.error_code,
-                            message: h.error_message.clone(),
-                            logid: h.logid.clone(),
-                            hint: "the workflow reported an error: open the debug URL for the failing node".into(),
-                        });
-                        report.finish("failed");
-                    }
-                }
-                return;
-            }
-            // Right after an async start the record may not be visible yet.
-            Err(e) if e.kind == ErrorKind::ExecutionNotFound && started.elapsed() < Duration::from_secs(15) => continue,
-            Err(e) => {
-                report.error = Some((&e).into());
-                report
-                    .notes
-                    .push(format!("stopped watching: the run may still be going on Coze (execute id {execute_id})"));
-                report.finish("unknown");
-                return;
-            }
-        }
-    }
-}
-
-async fn run_stream(
-    client: &CozeClient,
-    req: &RunRequest,
-    report: &mut RunReport,
-    human: bool,
-) -> Result<(), CozeError> {
-    let mut stream = match client.stream_run(req).await {
-        Ok(s) => s,
-        Err(e) if e.kind == ErrorKind::Api => {
-            report.fail(&e);
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    report.logid = stream.logid.clone();
-    let mut printer = StreamPrinter::new(human);
-    let mut last_question: Option<String> = None;
-    loop {
-        match stream.next_event().await {
-            Ok(Some(ev)) => match ev.event {
-                WorkflowEvent::Message(m) => {
-                    printer.message(&m.node_title, &m.content, m.node_is_finish);
-                    if m.usage.is_some() {
-                        report.usage = m.usage.clone();
-                    }
-                    if is_end_node(&m.node_title) && m.node_is_finish {
-                        report.output = Some(decode_output(&m.content));
-                    }
-                    last_question = Some(m.content.clone());
-                    report.events.push(EventDoc {
-                        node_title: m.node_title,
-                        node_seq_id: m.node_seq_id,
-                        node_is_finish: m.node_is_finish,
-                        content: m.content,
-                    });
-                }
-                WorkflowEvent::Done { debug_url } => report.debug_url = debug_url,
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(e) => {
-                printer.end_line();
-                report.error = Some((&e).into());
-                report.finish("unknown");
-                return Ok(());
-            }
-        }
-    }
-    printer.end_line();
-    match stream.end() {
-        StreamEnd::Completed { execute_id, .. } => {
-            report.execute_id = execute_id;
-            report.finish("succeeded");
-        }
-        StreamEnd::Interrupted(i) => {
-            report.interrupt = Some(InterruptDoc::new(&i.interrupt_data, &i.node_title, last_question));
-            report.execute_id =
-                i.interrupt_data.event_id.split('/').next().map(str::to_string).filter(|s| !s.is_empty());
-            report.finish("interrupted");
-        }
-        StreamEnd::Failed(err) => {
-            report.error = Some(ErrorDoc {
-                code: err.error_code,
-                message: err.error_message,
-                logid: report.logid.clone(),
-                hint: "the workflow reported an error: open the debug URL or quote the log id".into(),
-            });
-            report.finish("failed");
-        }
-        StreamEnd::Lost => {
-            report.notes.push("the stream ended without Done, Error or Interrupt; the run's outcome is unknown".into());
-            report.finish("unknown");
-        }
-    }
-    Ok(())
 }
 
 fn is_end_node(title: &str) -> bool {
     title.is_empty() || title == "End"
 }
 
-/// Prints streamed messages as they arrive: a header per node, chunks appended.
+/// Prints streamed messages as they arrive: a header per node, chunks appended. On stderr, so
+/// stdout holds only the output.
 struct StreamPrinter {
     on: bool,
     node: Option<String>,
@@ -396,34 +163,30 @@ struct StreamPrinter {
 }
 
 impl StreamPrinter {
-    fn new(human: bool) -> Self {
-        Self { on: human, node: None, open_line: false }
-    }
-
     fn message(&mut self, node: &str, content: &str, finished: bool) {
         if !self.on || is_end_node(node) {
             return;
         }
         let mut err = std::io::stderr().lock();
         if self.node.as_deref() != Some(node) {
-            self.end_line_locked(&mut err);
+            self.end_line_on(&mut err);
             let _ = writeln!(err, "▸ {node}");
             self.node = Some(node.to_string());
         }
         let _ = write!(err, "{content}");
         self.open_line = !content.ends_with('\n');
         if finished {
-            self.end_line_locked(&mut err);
+            self.end_line_on(&mut err);
         }
         let _ = err.flush();
     }
 
     fn end_line(&mut self) {
         let mut err = std::io::stderr().lock();
-        self.end_line_locked(&mut err);
+        self.end_line_on(&mut err);
     }
 
-    fn end_line_locked(&mut self, err: &mut impl Write) {
+    fn end_line_on(&mut self, err: &mut impl Write) {
         if self.on && self.open_line {
             let _ = writeln!(err);
             self.open_line = false;
@@ -431,60 +194,347 @@ impl StreamPrinter {
     }
 }
 
-/// Prints a finished report for people: the output on stdout, the rest on stderr.
-pub fn print_human(report: &RunReport) {
-    let mut err = std::io::stderr().lock();
-    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
-    let exec = report.execute_id.as_deref().map(|e| format!(" · execute id {e}")).unwrap_or_default();
-    let logid = report.logid.as_deref().map(|l| format!(" · logid {l}")).unwrap_or_default();
-    match report.status {
-        "succeeded" => {
-            let _ = writeln!(err, "{} {}{exec}{logid}", paint("32", "✔ succeeded"), report.mode.as_str());
-        }
-        "running" => {
-            let _ = writeln!(
-                err,
-                "{} execution {} started in the background{logid}",
-                paint("36", "▶"),
-                report.execute_id.as_deref().unwrap_or("?")
-            );
-        }
-        "interrupted" => {
-            let _ =
-                writeln!(err, "{} the workflow is waiting for an answer{exec}{logid}", paint("33", "? interrupted:"));
-            if let Some(i) = &report.interrupt {
-                let _ = writeln!(err, "  question: {}", i.question.as_deref().unwrap_or("(none given)"));
-                let _ = writeln!(
-                    err,
-                    "  event id: {}  type: {}",
-                    i.event_id,
-                    i.interrupt_type.map_or("?".into(), |t| t.to_string())
-                );
-            }
-        }
-        status => {
-            let label = if status == "failed" { paint("31", "✘ failed") } else { paint("35", "‽ unknown") };
-            let _ = writeln!(err, "{label}{exec}{logid}");
-            if let Some(e) = &report.error {
-                let code = e.code.map(|c| format!("{c}: ")).unwrap_or_default();
-                let _ = writeln!(err, "  error: {code}{}", e.message);
-                let _ = writeln!(err, "  hint: {}", e.hint);
-            }
-        }
+fn paint(code: &str, s: &str) -> String {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
     }
-    for note in &report.notes {
+}
+
+fn status_label(s: TaskStatus) -> String {
+    let code = match s {
+        TaskStatus::Succeeded => "32",
+        TaskStatus::Failed => "31",
+        TaskStatus::Interrupted => "33",
+        TaskStatus::Unknown => "35",
+        TaskStatus::Pending | TaskStatus::Running => "36",
+    };
+    paint(code, &format!("{} {}", s.symbol(), s.as_str()))
+}
+
+/// A finished run for people: the output on stdout, everything else on stderr.
+pub fn print_outcome(task: &Task) {
+    let mut err = std::io::stderr().lock();
+    let exec = task.execute_id.as_deref().map(|e| format!(" · execute id {e}")).unwrap_or_default();
+    let logid = task.logid.as_deref().map(|l| format!(" · logid {l}")).unwrap_or_default();
+    let mode = if task.mode != task.requested_mode {
+        format!("{} (asked {})", task.mode.as_str(), task.requested_mode.as_str())
+    } else {
+        task.mode.as_str().to_string()
+    };
+    let _ = writeln!(err, "{} task {} · {mode}{exec}{logid}", status_label(task.status), task.id);
+    if let Some(i) = &task.interrupt.as_ref().filter(|_| task.status == TaskStatus::Interrupted) {
+        let _ = writeln!(err, "  question: {}", i.question.as_deref().unwrap_or("(none given)"));
+        let _ = writeln!(err, "  answer it: coze-tui resume {} --answer '...'", task.id);
+    }
+    if let Some(e) = &task.error {
+        let code = e.code.map(|c| format!("{c}: ")).unwrap_or_default();
+        let _ = writeln!(err, "  error: {code}{}", e.message);
+    }
+    for note in &task.notes {
         let _ = writeln!(err, "  note: {note}");
     }
-    if let Some(url) = &report.debug_url {
+    if task.status == TaskStatus::Running {
+        let _ = writeln!(
+            err,
+            "  it runs on in the background: `coze-tui watch` follows it, `coze-tui task {}` shows it",
+            task.id
+        );
+    }
+    if let Some(url) = &task.debug_url {
         let _ = writeln!(err, "  debug: {url}");
     }
     drop(err);
-    if let Some(output) = &report.output {
-        let text = match output {
-            Value::String(s) => s.clone(),
-            v => serde_json::to_string_pretty(v).unwrap_or_default(),
+    if let Some(output) = task.decoded_output() {
+        println!("{}", pretty(&output));
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        v => serde_json::to_string_pretty(v).unwrap_or_default(),
+    }
+}
+
+fn local(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+pub fn duration(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        _ if ms < 1000 => format!("{ms}ms"),
+        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// `coze-tui tasks`: newest first.
+pub fn print_list(tasks: &[Task], json: bool) {
+    if json {
+        print_json(&tasks.iter().map(Task::to_json).collect::<Vec<_>>());
+        return;
+    }
+    if tasks.is_empty() {
+        eprintln!("no tasks (runs appear here once started with `coze-tui run` or the dashboard)");
+        return;
+    }
+    let now = now_ms();
+    let mut t = Table::new(&[
+        ("ID", 12),
+        ("STATUS", 13),
+        ("MODE", 6),
+        ("WORKFLOW", 24),
+        ("NAME", 20),
+        ("CREATED", 19),
+        ("TIME", 8),
+        ("LAST", 60),
+    ]);
+    for task in tasks {
+        let last = match (&task.error, &task.interrupt, &task.last_message) {
+            (Some(e), _, _) => e.message.clone(),
+            (None, Some(i), _) if task.status == TaskStatus::Interrupted => {
+                format!("asks: {}", i.question.as_deref().unwrap_or("?"))
+            }
+            (None, _, Some(m)) => m.clone(),
+            _ => String::new(),
         };
-        println!("{text}");
+        t.row(vec![
+            task.id.clone(),
+            format!("{} {}", task.status.symbol(), task.status.as_str()),
+            task.mode.as_str().into(),
+            task.workflow_name.clone().unwrap_or_else(|| task.workflow_id.clone()),
+            task.name.clone().unwrap_or_default(),
+            local(task.created_at),
+            duration(task.elapsed_ms(now)),
+            last,
+        ]);
+    }
+    print!("{}", t.render(terminal_width()));
+}
+
+/// `coze-tui task ID`: everything about one task.
+pub fn print_detail(task: &Task, events: &[TaskEvent], history: &[StatusChange], json: bool) {
+    if json {
+        let mut doc = task.to_json();
+        doc["events"] = json!(events);
+        doc["history"] = json!(history);
+        doc["event_count"] = json!(task.event_count);
+        doc["events_dropped"] = json!(task.events_dropped);
+        print_json(&doc);
+        return;
+    }
+    let field = |k: &str, v: &str| println!("{:<13} {v}", format!("{k}:"));
+    field("task", &task.id);
+    field("status", &format!("{} {}", task.status.symbol(), task.status.as_str()));
+    field("workflow", &format!("{} ({})", task.workflow_name.as_deref().unwrap_or("?"), task.workflow_id));
+    if let Some(n) = &task.name {
+        field("name", n);
+    }
+    if let Some(d) = &task.description {
+        field("description", d);
+    }
+    let mode = if task.mode != task.requested_mode {
+        format!("{} (asked {})", task.mode.as_str(), task.requested_mode.as_str())
+    } else {
+        task.mode.as_str().into()
+    };
+    field("mode", &mode);
+    field("profile", &task.profile);
+    field("created", &local(task.created_at));
+    if let Some(f) = task.finished_at {
+        field("finished", &format!("{} (took {})", local(f), duration(task.elapsed_ms(f))));
+    }
+    for (k, v) in [("execute id", &task.execute_id), ("logid", &task.logid), ("debug url", &task.debug_url)] {
+        if let Some(v) = v {
+            field(k, v);
+        }
+    }
+    if let Some(u) = &task.usage {
+        field(
+            "usage",
+            &format!(
+                "{} tokens ({} in, {} out)",
+                u.token_count.unwrap_or(0),
+                u.input_count.unwrap_or(0),
+                u.output_count.unwrap_or(0)
+            ),
+        );
+    }
+    if let Some(e) = &task.error {
+        field("error", &format!("{}{}", e.code.map(|c| format!("{c}: ")).unwrap_or_default(), e.message));
+    }
+    if let Some(i) = &task.interrupt {
+        field("question", i.question.as_deref().unwrap_or("(none given)"));
+        field("answers", &i.answers.to_string());
+    }
+    for n in &task.notes {
+        field("note", n);
+    }
+    println!(
+        "\nparameters:\n{}",
+        serde_json::to_string_pretty(&Value::Object(task.parameters.clone())).unwrap_or_default()
+    );
+    if let Some(out) = task.decoded_output() {
+        println!("\noutput:\n{}", pretty(&out));
+    }
+    if !events.is_empty() {
+        println!(
+            "\nmessages ({}{}):",
+            task.event_count,
+            if task.events_dropped > 0 { format!(", {} more not kept", task.events_dropped) } else { String::new() }
+        );
+        let mut node: Option<&str> = None;
+        for e in events {
+            if node != Some(e.node_title.as_str()) {
+                println!("▸ {}", if e.node_title.is_empty() { "(end)" } else { &e.node_title });
+                node = Some(&e.node_title);
+            }
+            println!("  {}", truncate(&e.content, 2000));
+        }
+    }
+    println!("\nhistory:");
+    for h in history {
+        println!("  {}  {:<11} {}", local(h.at), h.status.as_str(), h.note.as_deref().unwrap_or(""));
+    }
+}
+
+/// Parses `--before`: a date (`2026-11-01`, local midnight), a timestamp, or an age (`30d`, `12h`).
+pub fn parse_before(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if let Some((n, unit)) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i))
+        && let Ok(n) = n.parse::<i64>()
+    {
+        let per = match unit {
+            "d" => 86_400_000,
+            "h" => 3_600_000,
+            "w" => 7 * 86_400_000,
+            "m" | "min" => 60_000,
+            _ => 0,
+        };
+        if per > 0 {
+            return Ok(now_ms() - n * per);
+        }
+    }
+    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
+        return Ok(ts.as_millisecond());
+    }
+    if let Ok(date) = s.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned(jiff::tz::TimeZone::system())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|e| format!("invalid date {s:?}: {e}"));
+    }
+    Err(format!(
+        "invalid --before {s:?}: use a date (2026-11-01), a timestamp (2026-11-01T12:00:00Z) or an age (30d, 12h)"
+    ))
+}
+
+/// `coze-tui watch`: follows unsettled tasks (its own and other processes') until none remain.
+pub async fn watch(runner: &Runner, json: bool) -> Result<(), Failure> {
+    let mut rx = runner.subscribe();
+    let ledger = runner.ledger().clone();
+    let unsettled = |l: &Ledger| {
+        l.list(&TaskFilter {
+            statuses: vec![TaskStatus::Pending, TaskStatus::Running],
+            limit: 10_000,
+            ..Default::default()
+        })
+    };
+    let mut seen: HashMap<String, (TaskStatus, i64)> = HashMap::new();
+    let mut watched: HashMap<String, Task> = HashMap::new();
+    let report = |t: &Task, seen: &mut HashMap<String, (TaskStatus, i64)>| {
+        let prev = seen.insert(t.id.clone(), (t.status, t.updated_at));
+        if prev.map(|p| p.0) != Some(t.status) && !json {
+            let name = t.workflow_name.as_deref().unwrap_or(&t.workflow_id);
+            let extra = match (&t.error, &t.interrupt) {
+                (Some(e), _) => format!(" · {}", e.message),
+                (None, Some(i)) if t.status == TaskStatus::Interrupted => {
+                    format!(" · asks: {}", i.question.as_deref().unwrap_or("?"))
+                }
+                _ => String::new(),
+            };
+            println!(
+                "{}  {}  {:<8} {} {name}{extra}",
+                local(t.updated_at),
+                t.id,
+                t.mode.as_str(),
+                status_label(t.status)
+            );
+        }
+    };
+    let l = ledger.clone();
+    let initial =
+        tokio::task::spawn_blocking(move || unsettled(&l)).await.map_err(|e| Failure::Usage(e.to_string()))??;
+    if initial.is_empty() && runner.active_count() == 0 {
+        if json {
+            print_json(&Vec::<Value>::new());
+        } else {
+            eprintln!("no running tasks to watch");
+        }
+        return Ok(());
+    }
+    for t in &initial {
+        report(t, &mut seen);
+        watched.insert(t.id.clone(), t.clone());
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            msg = rx.recv() => if let Ok(TaskUpdate::Changed(t)) = msg {
+                report(&t, &mut seen);
+                watched.insert(t.id.clone(), (*t).clone());
+            },
+            _ = tick.tick() => {
+                // Tasks other processes drive change only in the ledger.
+                let ids: Vec<String> = watched.keys().cloned().collect();
+                let l = ledger.clone();
+                let fresh = tokio::task::spawn_blocking(move || (unsettled(&l), ids.iter().filter_map(|id| l.get(id).ok()).collect::<Vec<_>>())).await;
+                let Ok((still, known)) = fresh else { continue };
+                for t in known.into_iter().chain(still.unwrap_or_default()) {
+                    if seen.get(&t.id).map(|s| s.1) != Some(t.updated_at) {
+                        report(&t, &mut seen);
+                    }
+                    watched.insert(t.id.clone(), t);
+                }
+                if watched.values().all(|t| t.status.is_settled()) && runner.active_count() == 0 {
+                    break;
+                }
+            }
+            _ = super::wait_for_shutdown() => break,
+        }
+    }
+    if json {
+        let mut tasks: Vec<&Task> = watched.values().collect();
+        tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+        print_json(&tasks.into_iter().map(Task::to_json).collect::<Vec<_>>());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(duration(250), "250ms");
+        assert_eq!(duration(1500), "1.5s");
+        assert_eq!(duration(125_000), "2m05s");
+        assert_eq!(duration(7_500_000), "2h05m");
+    }
+
+    #[test]
+    fn before_accepts_dates_timestamps_and_ages() {
+        assert!(parse_before("2026-11-01").is_ok());
+        assert_eq!(parse_before("2026-11-01T00:00:00Z").unwrap(), 1_793_491_200_000);
+        let week = parse_before("7d").unwrap();
+        assert!((now_ms() - week - 7 * 86_400_000).abs() < 5_000);
+        assert!(parse_before("last tuesday").is_err());
     }
 }

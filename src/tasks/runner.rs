@@ -32,6 +32,9 @@ pub struct RunnerConfig {
     pub max_event_bytes: u64,
     /// How long "execution not found" is taken as "not visible yet" after a start.
     pub not_visible_grace: Duration,
+    /// Take up unsettled tasks nobody watches (the dashboard and `watch` do; one-shot
+    /// commands leave them to those).
+    pub adopt_orphans: bool,
 }
 
 impl RunnerConfig {
@@ -43,6 +46,7 @@ impl RunnerConfig {
             max_events: 10_000,
             max_event_bytes: 8 * 1024 * 1024,
             not_visible_grace: Duration::from_secs(15),
+            adopt_orphans: true,
         }
     }
 }
@@ -301,6 +305,9 @@ impl Runner {
     /// Takes up unsettled tasks nobody watches: watched again if their execute id is known,
     /// otherwise marked unknown (the run may or may not have started; it is never re-sent).
     async fn adopt_orphans(&self) {
+        if !self.shared.cfg.adopt_orphans {
+            return;
+        }
         let Ok(orphans) = db(&self.shared.ledger, |l| l.orphans()).await else { return };
         for task in orphans {
             if self.shared.active.lock().map(|a| a.contains_key(&task.id)).unwrap_or(true) {
@@ -603,11 +610,7 @@ impl Driver {
                                 .announce(TaskUpdate::Event { task_id: self.task.id.clone(), event: Arc::new(event) });
                         }
                     }
-                    WorkflowEvent::Done { debug_url } => {
-                        if debug_url.is_some() {
-                            self.task.debug_url = debug_url;
-                        }
-                    }
+                    WorkflowEvent::Done { debug_url: Some(url) } => self.task.debug_url = Some(url),
                     _ => {}
                 },
                 Ok(None) => break,
@@ -671,7 +674,7 @@ impl Driver {
             return self.watch().await;
         }
         if let Some(e) = &e {
-            self.task.error = Some(TaskError::from_coze(&e));
+            self.task.error = Some(TaskError::from_coze(e));
         }
         let note = self.noted(format!("{why}; the run has no execute id to look up"));
         self.set_status(TaskStatus::Unknown, note).await
