@@ -349,6 +349,17 @@ async fn db<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| LedgerError::Db(format!("ledger task failed: {e}")))?
 }
 
+/// The longest wait between polls of a long run.
+const LONG_RUN_MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The wait before the next poll: grows by `backoff` up to `max_interval`; for long runs up to
+/// a tenth of the run's age (at most a minute), so a run's cost grows with the log of its
+/// length while its end is still seen within about 10% of it.
+fn next_interval(current: Duration, age: Duration, poll: &PollSettings) -> Duration {
+    let cap = poll.max_interval().max((age / 10).min(LONG_RUN_MAX_INTERVAL));
+    current.mul_f64(poll.backoff).min(cap)
+}
+
 /// Drives one task through its states.
 struct Driver {
     runner: Runner,
@@ -687,11 +698,14 @@ impl Driver {
         let poll = self.sh().cfg.poll.clone();
         let grace = self.sh().cfg.not_visible_grace;
         let watch_started = tokio::time::Instant::now();
+        // A recovered run may have started long ago: its age counts, not just our watch.
+        let age_before =
+            Duration::from_millis((now_ms() - self.task.started_at.unwrap_or(self.task.created_at)).max(0) as u64);
         let mut interval = poll.initial_interval();
         let client = self.sh().client.clone();
         loop {
             tokio::time::sleep(interval).await;
-            interval = interval.mul_f64(poll.backoff).min(poll.max_interval());
+            interval = next_interval(interval, age_before + watch_started.elapsed(), &poll);
             self.sh().budget.acquire().await;
             match client.run_history(&self.task.workflow_id, &eid).await {
                 Ok(reply) => {
@@ -737,5 +751,27 @@ impl Driver {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_back_off_then_stretch_for_long_runs() {
+        let poll = PollSettings::default();
+        let mut i = poll.initial_interval();
+        let mut waits = vec![];
+        for _ in 0..8 {
+            i = next_interval(i, Duration::from_secs(5), &poll);
+            waits.push(i.as_millis());
+        }
+        assert_eq!(waits[0], 1500);
+        assert_eq!(*waits.last().unwrap(), 10_000, "capped at max_interval early on");
+        let long = next_interval(Duration::from_secs(10), Duration::from_secs(400), &poll);
+        assert_eq!(long, Duration::from_secs(15), "a tenth of the age once that is longer");
+        let very_long = next_interval(Duration::from_secs(59), Duration::from_secs(86_400), &poll);
+        assert_eq!(very_long, LONG_RUN_MAX_INTERVAL);
     }
 }
