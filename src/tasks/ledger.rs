@@ -318,8 +318,9 @@ impl Ledger {
             args.extend([t.clone().into(), t.clone().into(), normalise_id(&t).into()]);
         }
         if let Some((created, id)) = &f.before {
-            sql.push_str(" AND (created_at < ? OR (created_at = ? AND id < ?))");
-            args.extend([(*created).into(), (*created).into(), id.clone().into()]);
+            // A row-value comparison lets SQLite seek in the (created_at, id) index.
+            sql.push_str(" AND (created_at, id) < (?, ?)");
+            args.extend([(*created).into(), id.clone().into()]);
         }
         sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
         args.push((f.limit.max(1) as i64).into());
