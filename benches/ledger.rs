@@ -71,7 +71,10 @@ fn main() {
     let insert = start.elapsed();
     let mid = &tasks[TASKS / 2];
     let rows: Vec<(&str, Duration)> = vec![
-        ("newest 50", median(|| assert_eq!(ledger.list(&TaskFilter { limit: 50, ..Default::default() }).unwrap().len(), 50))),
+        (
+            "newest 50",
+            median(|| assert_eq!(ledger.list(&TaskFilter { limit: 50, ..Default::default() }).unwrap().len(), 50)),
+        ),
         (
             "next page of 50 (cursor in the middle)",
             median(|| {
