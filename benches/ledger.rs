@@ -20,7 +20,7 @@ fn task(i: usize) -> Task {
     };
     Task {
         id: new_task_id(created),
-        name: (i % 100 == 0).then(|| format!("nightly report {i}")),
+        name: i.is_multiple_of(100).then(|| format!("nightly report {i}")),
         description: None,
         profile: "default".into(),
         workspace_id: None,
