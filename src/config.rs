@@ -24,6 +24,35 @@ pub struct ConfigFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_profile: Option<String>,
     pub profiles: BTreeMap<String, Profile>,
+    pub ui: UiSettings,
+    /// Key overrides: `action = "key"` or `action = ["key", "key"]`.
+    pub keys: BTreeMap<String, KeyList>,
+}
+
+/// Dashboard settings shared by all profiles.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiSettings {
+    /// Capture the mouse (click to focus, wheel to scroll). Off keeps the terminal's own
+    /// text selection.
+    pub mouse: bool,
+}
+
+/// One key or several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl KeyList {
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            KeyList::One(k) => vec![k.clone()],
+            KeyList::Many(ks) => ks.clone(),
+        }
+    }
 }
 
 /// One Coze account: a token and the region it belongs to, plus client settings.
@@ -167,6 +196,9 @@ pub struct Settings {
     pub profile_names: Vec<String>,
     pub token_source: Source,
     pub base_url_source: Source,
+    pub ui: UiSettings,
+    /// Key overrides from `[keys]`.
+    pub keys: BTreeMap<String, Vec<String>>,
 }
 
 impl Settings {
@@ -236,6 +268,8 @@ impl Settings {
             profile_names,
             token_source,
             base_url_source,
+            ui: file.ui.clone(),
+            keys: file.keys.iter().map(|(k, v)| (k.clone(), v.keys())).collect(),
         })
     }
 

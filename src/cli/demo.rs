@@ -24,6 +24,8 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
         profile_names: vec![],
         token_source: Source::Default,
         base_url_source: Source::Default,
+        ui: Default::default(),
+        keys: Default::default(),
     };
     let json = global.json;
     let client = super::client(&settings)?;

@@ -6,7 +6,7 @@ pub mod output;
 pub mod params;
 pub mod run;
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -231,6 +231,8 @@ pub fn exit_code_for(e: &CozeError) -> ExitCode {
 
 /// Parses arguments and runs the command. The binary's whole `main`.
 pub fn main() -> std::process::ExitCode {
+    // Readable panic reports; the dashboard wraps this hook to restore the terminal first.
+    let _ = color_eyre::install();
     let cli = Cli::parse();
     let env = Env::from_process();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -247,10 +249,11 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
     let json = cli.global.json;
     let result = match cli.command {
         Some(Command::Sim { addr, opts }) => run_sim(&addr, opts).await,
+        // In a terminal the demo is the dashboard; piped, it is a guided tour of the commands.
+        Some(Command::Demo) if std::io::stdout().is_terminal() && !json => dashboard(&cli.global, env, true).await,
         Some(Command::Demo) => demo::run(&cli.global).await,
-        None => Err(Failure::Usage(
-            "the dashboard is not built yet; use the plain commands (see --help) or `coze-tui demo`".into(),
-        )),
+        None if std::io::stdout().is_terminal() => dashboard(&cli.global, env, false).await,
+        None => Err(Failure::Usage("the dashboard needs a terminal; use the plain commands (see --help)".into())),
         Some(command) => {
             let overrides = Overrides {
                 profile: cli.global.profile.clone(),
@@ -271,6 +274,16 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
         Ok(()) => ExitCode::Success,
         Err(f) => report_failure(f, json),
     }
+}
+
+async fn dashboard(global: &GlobalArgs, env: Env, demo: bool) -> Result<(), Failure> {
+    let overrides = Overrides {
+        profile: global.profile.clone(),
+        config_path: global.config.clone(),
+        data_dir: global.data_dir.clone(),
+        base_url: global.base_url.clone(),
+    };
+    crate::tui::run(crate::tui::DashboardOptions { overrides, env, demo }).await.map_err(Failure::Usage)
 }
 
 fn report_failure(f: Failure, json: bool) -> ExitCode {

@@ -264,16 +264,6 @@ fn local(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-pub fn duration(ms: i64) -> String {
-    let s = ms / 1000;
-    match s {
-        _ if ms < 1000 => format!("{ms}ms"),
-        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
 /// `coze-tui tasks`: newest first.
 pub fn print_list(tasks: &[Task], json: bool) {
     if json {
@@ -311,7 +301,7 @@ pub fn print_list(tasks: &[Task], json: bool) {
             task.workflow_name.clone().unwrap_or_else(|| task.workflow_id.clone()),
             task.name.clone().unwrap_or_default(),
             local(task.created_at),
-            duration(task.elapsed_ms(now)),
+            human_duration(task.elapsed_ms(now)),
             last,
         ]);
     }
@@ -348,7 +338,7 @@ pub fn print_detail(task: &Task, events: &[TaskEvent], history: &[StatusChange],
     field("profile", &task.profile);
     field("created", &local(task.created_at));
     if let Some(f) = task.finished_at {
-        field("finished", &format!("{} (took {})", local(f), duration(task.elapsed_ms(f))));
+        field("finished", &format!("{} (took {})", local(f), human_duration(task.elapsed_ms(f))));
     }
     for (k, v) in [("execute id", &task.execute_id), ("logid", &task.logid), ("debug url", &task.debug_url)] {
         if let Some(v) = v {
@@ -520,14 +510,6 @@ pub async fn watch(runner: &Runner, json: bool) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_well() {
-        assert_eq!(duration(250), "250ms");
-        assert_eq!(duration(1500), "1.5s");
-        assert_eq!(duration(125_000), "2m05s");
-        assert_eq!(duration(7_500_000), "2h05m");
-    }
 
     #[test]
     fn before_accepts_dates_timestamps_and_ages() {

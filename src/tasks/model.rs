@@ -216,6 +216,17 @@ impl Task {
     }
 }
 
+/// `250ms`, `1.5s`, `2m05s`, `2h05m`.
+pub fn human_duration(ms: i64) -> String {
+    let s = ms / 1000;
+    match s {
+        _ if ms < 1000 => format!("{ms}ms"),
+        0..60 => format!("{:.1}s", ms as f64 / 1000.0),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
@@ -268,6 +279,14 @@ mod tests {
         assert!(a < b, "{a} < {b}");
         assert!(a.chars().all(|c| ALPHABET.contains(&(c as u8))));
         assert_eq!(normalise_id(" 0O1IL "), "00111");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(250), "250ms");
+        assert_eq!(human_duration(1500), "1.5s");
+        assert_eq!(human_duration(125_000), "2m05s");
+        assert_eq!(human_duration(7_500_000), "2h05m");
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl RunnerConfig {
 }
 
 /// What a new task runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewTask {
     pub workflow_id: String,
     pub workflow_name: Option<String>,

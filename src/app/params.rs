@@ -1,0 +1,249 @@
+//! Workflow parameters in the editor: a JSON template built from the input schema, and live
+//! validation against it (parse errors with line and column, then schema checks).
+
+use serde_json::{Map, Value};
+
+use crate::coze::{OrderedParams, Parameter};
+
+/// A template for the inputs: required ones first (in the server's order), then the rest;
+/// defaults filled in, otherwise an empty value of the declared type.
+pub fn template(params: &OrderedParams) -> Value {
+    let mut out = Map::new();
+    let required = params.iter().filter(|(_, p)| p.required);
+    let optional = params.iter().filter(|(_, p)| !p.required);
+    for (name, p) in required.chain(optional) {
+        out.insert(name.to_string(), example(p));
+    }
+    Value::Object(out)
+}
+
+/// A value for one parameter: its default (parsed per type) or an empty value of its type.
+fn example(p: &Parameter) -> Value {
+    if let Some(d) = &p.default_value {
+        let parsed = match p.kind.as_str() {
+            "integer" | "number" | "boolean" | "object" | "array" => serde_json::from_str(d).ok(),
+            _ => None,
+        };
+        return parsed.unwrap_or_else(|| Value::String(d.clone()));
+    }
+    match p.kind.as_str() {
+        "integer" | "number" => Value::from(0),
+        "boolean" => Value::Bool(false),
+        "object" => p.properties.as_ref().map(template).unwrap_or_else(|| Value::Object(Map::new())),
+        "array" => Value::Array(vec![]),
+        _ => Value::String(String::new()),
+    }
+}
+
+/// Pretty JSON as the editor shows it.
+pub fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Severity {
+    /// Blocks the run.
+    Error,
+    /// Shown, does not block.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub message: String,
+    /// 1-based line the problem is on, when known.
+    pub line: Option<usize>,
+}
+
+/// The editor's text checked: the parameters when they parse, and every problem found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validation {
+    pub params: Option<Map<String, Value>>,
+    pub problems: Vec<Problem>,
+}
+
+impl Validation {
+    /// The first problem that blocks the run.
+    pub fn blocker(&self) -> Option<&Problem> {
+        self.problems.iter().find(|p| p.severity == Severity::Error)
+    }
+
+    pub fn is_runnable(&self) -> bool {
+        self.params.is_some() && self.blocker().is_none()
+    }
+}
+
+/// Checks `text` (the editor's content) against `schema` (if known).
+pub fn validate(text: &str, schema: Option<&OrderedParams>) -> Validation {
+    let value = if text.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let msg = e.to_string();
+                let msg = msg.rfind(" at line ").map_or(msg.as_str(), |i| &msg[..i]).to_string();
+                return Validation {
+                    params: None,
+                    problems: vec![Problem {
+                        severity: Severity::Error,
+                        message: format!("invalid JSON at {}:{}: {msg}", e.line(), e.column()),
+                        line: Some(e.line()),
+                    }],
+                };
+            }
+        }
+    };
+    let Value::Object(params) = value else {
+        return Validation {
+            params: None,
+            problems: vec![Problem {
+                severity: Severity::Error,
+                message: "parameters must be a JSON object { … }".into(),
+                line: Some(1),
+            }],
+        };
+    };
+    let mut problems = vec![];
+    if let Some(schema) = schema {
+        check(&params, schema, "", text, &mut problems);
+    }
+    Validation { params: Some(params), problems }
+}
+
+fn check(params: &Map<String, Value>, schema: &OrderedParams, prefix: &str, text: &str, out: &mut Vec<Problem>) {
+    for (name, p) in schema.iter() {
+        let path = format!("{prefix}{name}");
+        match params.get(name) {
+            None | Some(Value::Null) if p.required => out.push(Problem {
+                severity: Severity::Error,
+                message: format!("missing required input \"{path}\" ({})", p.kind),
+                line: None,
+            }),
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                if !type_matches(&p.kind, v) {
+                    out.push(Problem {
+                        severity: Severity::Error,
+                        message: format!("\"{path}\" should be {}, not {}", article(&p.kind), json_kind(v)),
+                        line: line_of_key(text, name),
+                    });
+                } else if p.required && v.as_str().is_some_and(|s| s.trim().is_empty()) {
+                    out.push(Problem {
+                        severity: Severity::Warning,
+                        message: format!("required input \"{path}\" is empty"),
+                        line: line_of_key(text, name),
+                    });
+                }
+                if let (Some(props), Value::Object(inner)) = (&p.properties, v) {
+                    check(inner, props, &format!("{path}."), text, out);
+                }
+            }
+        }
+    }
+    for key in params.keys() {
+        if schema.get(key).is_none() {
+            out.push(Problem {
+                severity: Severity::Warning,
+                message: format!("\"{prefix}{key}\" is not an input of this workflow"),
+                line: line_of_key(text, key),
+            });
+        }
+    }
+}
+
+fn type_matches(kind: &str, v: &Value) -> bool {
+    match kind {
+        "string" | "time" => v.is_string(),
+        "integer" => v.is_i64() || v.is_u64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        // Files, images and the like are URLs or {"file_id": …} strings; unknown types pass.
+        _ => true,
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a decimal number",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn article(kind: &str) -> String {
+    match kind {
+        "integer" => "an integer".into(),
+        "object" => "an object".into(),
+        "array" => "an array".into(),
+        k => format!("a {k}"),
+    }
+}
+
+/// The first line where `"key"` appears as a key, for pointing at a problem.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let needle = format!("\"{key}\"");
+    text.lines().position(|l| l.trim_start().starts_with(&needle)).map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> OrderedParams {
+        serde_json::from_value(json!({
+            "units": {"type": "string", "default_value": "metric"},
+            "city": {"type": "string", "required": true},
+            "days": {"type": "integer", "required": true, "default_value": "3"},
+            "detailed": {"type": "boolean", "default_value": "false"},
+            "options": {"type": "object", "properties": {"lang": {"type": "string", "default_value": "en"}}},
+            "tags": {"type": "array", "items": {"type": "string"}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn template_puts_required_first_and_fills_defaults() {
+        let t = template(&schema());
+        let keys: Vec<_> = t.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["city", "days", "units", "detailed", "options", "tags"]);
+        assert_eq!(
+            t,
+            json!({"city": "", "days": 3, "units": "metric", "detailed": false, "options": {"lang": "en"}, "tags": []})
+        );
+        let v = validate(&pretty(&t), Some(&schema()));
+        assert!(v.is_runnable(), "{v:?}");
+        assert_eq!(v.problems.len(), 1, "the empty required city is a warning");
+        assert_eq!(v.problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn parse_errors_have_line_and_column_and_block() {
+        let v = validate("{\n  \"city\": \"x\",\n  \"days\": 3,\n}", Some(&schema()));
+        assert!(!v.is_runnable());
+        let p = v.blocker().unwrap();
+        assert_eq!(p.line, Some(4));
+        assert!(p.message.starts_with("invalid JSON at 4:1"), "{}", p.message);
+        assert!(!validate("[1]", None).is_runnable());
+        assert!(validate("", None).is_runnable());
+    }
+
+    #[test]
+    fn schema_problems() {
+        let v = validate("{\"days\": \"3\", \"extra\": 1, \"options\": {\"lang\": 5}}", Some(&schema()));
+        let msgs: Vec<_> = v.problems.iter().map(|p| (p.severity.clone(), p.message.clone())).collect();
+        assert!(msgs.contains(&(Severity::Error, "missing required input \"city\" (string)".into())), "{msgs:?}");
+        assert!(msgs.contains(&(Severity::Error, "\"days\" should be an integer, not a string".into())));
+        assert!(msgs.contains(&(Severity::Error, "\"options.lang\" should be a string, not a number".into())));
+        assert!(msgs.contains(&(Severity::Warning, "\"extra\" is not an input of this workflow".into())));
+        assert!(!v.is_runnable());
+    }
+}

@@ -1,0 +1,48 @@
+//! Copy through the terminal (OSC 52), so it works over SSH and in tmux (`set-clipboard on`).
+
+use std::io::Write;
+
+/// Terminals cap OSC 52 payloads; beyond this the copy would be dropped silently.
+const MAX_BYTES: usize = 100_000;
+
+pub fn osc52(text: &str) {
+    let bytes = &text.as_bytes()[..text.len().min(MAX_BYTES)];
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "\x1b]52;c;{}\x07", base64(bytes));
+    let _ = out.flush();
+}
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(i.as_bytes()), o);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! The terminal driver: sets the terminal up and always restores it (quit, error, panic,
+//! SIGTERM, SIGHUP, Ctrl-Z), turns terminal events into messages, redraws only after a change
+//! (inside synchronized output), and carries out what only it can: clipboard, `$EDITOR`,
+//! profile switches and the demo.
+
+mod clipboard;
+mod session;
+
+use std::io::{Write, stdout};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, KeyCode, KeyEventKind,
+    KeyModifiers,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use tokio::sync::mpsc;
+
+use crate::app::{Command, Keymap, Msg};
+use crate::config::{Env, Overrides, Settings};
+use crate::sim::{SimOptions, Simulator};
+pub use session::Session;
+
+/// The spinner's rate while something runs; nothing ticks when idle.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Options for one dashboard run.
+pub struct DashboardOptions {
+    pub overrides: Overrides,
+    pub env: Env,
+    /// Start on the embedded simulator (`coze-tui demo`).
+    pub demo: bool,
+}
+
+/// Runs the dashboard until the user quits.
+pub async fn run(opts: DashboardOptions) -> Result<(), String> {
+    let mut sim: Option<Simulator> = None;
+    let mut settings = Settings::load(&opts.overrides, &opts.env).map_err(|e| e.0)?;
+    if opts.demo {
+        let (s, demo_settings) = start_demo(&settings).await?;
+        sim = Some(s);
+        settings = demo_settings;
+    }
+    crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
+    let (keymap, problems) = Keymap::with_overrides(&settings.keys);
+    let mut session = Session::start(&settings, problems, keymap).await?;
+    let mouse = settings.ui.mouse;
+
+    let mut terminal = setup(mouse);
+    let tx = session.sender();
+    let mut events = spawn_events(tx.clone());
+    spawn_signals(tx.clone());
+    let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
+    session.handle(Msg::Resize(size.0, size.1));
+
+    let mut dirty = true;
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let result: Result<(), String> = loop {
+        if dirty {
+            draw(&mut terminal, &session.app);
+            dirty = false;
+        }
+        let busy = session.app.busy();
+        let msg = tokio::select! {
+            m = session.next(Duration::from_secs(3600)) => m,
+            _ = ticker.tick(), if busy => Some(Msg::Tick),
+        };
+        let Some(msg) = msg else { continue };
+        // Ctrl-Z: hand the terminal back to the shell, stop, and take it again on resume.
+        if let Msg::Key(k) = &msg
+            && k.kind == KeyEventKind::Press
+            && k.code == KeyCode::Char('z')
+            && k.modifiers.contains(KeyModifiers::CONTROL)
+            && !(session.app.editor.typing && session.app.focus == crate::app::Pane::Editor)
+        {
+            events.abort();
+            teardown(mouse);
+            suspend_self();
+            terminal = setup(mouse);
+            let _ = terminal.clear();
+            events = spawn_events(tx.clone());
+            dirty = true;
+            continue;
+        }
+        let commands = session.handle(msg);
+        dirty = true;
+        for cmd in commands {
+            match cmd {
+                Command::Quit => {
+                    session.shutdown().await;
+                    teardown(mouse);
+                    if let Some(s) = sim.take() {
+                        s.stop().await;
+                    }
+                    return Ok(());
+                }
+                Command::Copy(text) => {
+                    let n = text.len();
+                    clipboard::osc52(&text);
+                    session.handle(Msg::Toast(format!("copied {n} bytes (OSC 52)")));
+                }
+                Command::OpenEditor(text) => {
+                    events.abort();
+                    teardown(mouse);
+                    let edited = edit_externally(&text).await;
+                    terminal = setup(mouse);
+                    let _ = terminal.clear();
+                    events = spawn_events(tx.clone());
+                    session.handle(Msg::Edited(edited));
+                }
+                Command::SwitchProfile(name) => {
+                    let o = Overrides { profile: Some(name.clone()), ..opts.overrides.clone() };
+                    let switched = match Settings::load(&o, &opts.env) {
+                        Ok(s) => session.connect(&s).await.map(|()| s),
+                        Err(e) => Err(e.0),
+                    };
+                    match switched {
+                        Ok(s) => {
+                            settings = s;
+                            session.reset();
+                            session.handle(Msg::Toast(format!("switched to profile {name}")));
+                        }
+                        Err(e) => {
+                            session.handle(Msg::Failed(e));
+                        }
+                    }
+                }
+                Command::StartDemo => match start_demo(&settings).await {
+                    Ok((s, demo_settings)) => {
+                        sim = Some(s);
+                        settings = demo_settings;
+                        match session.connect(&settings).await {
+                            Ok(()) => session.reset(),
+                            Err(e) => {
+                                session.handle(Msg::Failed(e));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        session.handle(Msg::Failed(e));
+                    }
+                },
+                _ => {}
+            }
+        }
+        if session.app.quit {
+            break Ok(());
+        }
+    };
+    session.shutdown().await;
+    teardown(mouse);
+    result
+}
+
+/// Starts the embedded simulator and settings pointing at it, with a throwaway ledger.
+async fn start_demo(base: &Settings) -> Result<(Simulator, Settings), String> {
+    let sim = Simulator::start(SimOptions { slow_ms: 4000, ..SimOptions::default() }, "127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let mut s = base.clone();
+    s.profile_name = "demo".into();
+    s.profile = crate::config::Profile {
+        api_token: crate::secret::Secret::new(sim.token()),
+        base_url: sim.url(),
+        ..crate::config::Profile::default()
+    };
+    s.profile_names = vec![];
+    s.data_dir = std::env::temp_dir().join(format!("coze-tui-demo-{}", std::process::id()));
+    Ok((sim, s))
+}
+
+/// Raw mode, alternate screen, bracketed paste (and the mouse when asked). ratatui's init
+/// also installs a panic hook that restores the terminal before the report is printed.
+fn setup(mouse: bool) -> DefaultTerminal {
+    let terminal = ratatui::init();
+    let _ = execute!(stdout(), EnableBracketedPaste);
+    if mouse {
+        let _ = execute!(stdout(), EnableMouseCapture);
+    }
+    terminal
+}
+
+/// Leaves the terminal as it was found: cooked mode, main screen, cursor shown.
+pub fn teardown(mouse: bool) {
+    if mouse {
+        let _ = execute!(stdout(), DisableMouseCapture);
+    }
+    let _ = execute!(stdout(), DisableBracketedPaste);
+    ratatui::restore();
+}
+
+fn draw(terminal: &mut DefaultTerminal, app: &crate::app::App) {
+    // One frame appears at once: no tearing over slow links.
+    let _ = execute!(stdout(), BeginSynchronizedUpdate);
+    let _ = terminal.draw(|f| crate::ui::draw(f, app));
+    let _ = execute!(stdout(), EndSynchronizedUpdate);
+    let _ = stdout().flush();
+}
+
+/// Terminal events become messages, in a task that is stopped while another program (the
+/// editor, the shell after Ctrl-Z) owns the terminal.
+fn spawn_events(tx: mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut stream = ratatui::crossterm::event::EventStream::new();
+        while let Some(ev) = stream.next().await {
+            let msg = match ev {
+                Ok(Event::Key(k)) => Msg::Key(k),
+                Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                Ok(Event::Paste(p)) => Msg::Paste(p),
+                Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// SIGTERM and SIGHUP quit cleanly (the terminal is restored on the way out).
+fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Msg::Quit);
+    });
+}
+
+fn suspend_self() {
+    #[cfg(unix)]
+    // SAFETY: raising a signal on our own process; SIGTSTP stops it until SIGCONT.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+}
+
+/// Writes `text` to a temp file, runs `$VISUAL`/`$EDITOR` on it (commands with arguments,
+/// like `code -w`, work), and reads it back.
+async fn edit_externally(text: &str) -> Result<String, String> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| std::env::var("EDITOR").ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "vi".to_string());
+    let path = std::env::temp_dir().join(format!("coze-tui-{}-{:08x}.json", std::process::id(), rand::random::<u32>()));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let _cleanup = RemoveOnDrop(path.clone());
+    let mut parts = editor.split_whitespace();
+    let program = parts.next().unwrap_or("vi").to_string();
+    let args: Vec<String> = parts.map(str::to_string).collect();
+    let status = tokio::process::Command::new(&program)
+        .args(&args)
+        .arg(&path)
+        .status()
+        .await
+        .map_err(|e| format!("cannot start the editor {program:?}: {e} (set $VISUAL or $EDITOR)"))?;
+    if !status.success() {
+        return Err(format!("the editor exited with {status}; the parameters were not changed"));
+    }
+    std::fs::read_to_string(&path).map_err(|e| format!("cannot read the edited file back: {e}"))
+}
+
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,277 @@
+//! A dashboard session without a terminal: the app, the runner, and the executor that turns
+//! commands into background work whose results come back as messages. The terminal driver
+//! wraps it; tests drive it with keys and render it to a test backend.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::app::{App, Command, Health, Msg, ProfileInfo};
+use crate::config::Settings;
+use crate::coze::{CozeClient, CozeError, ErrorKind};
+use crate::tasks::{Ledger, Runner, RunnerConfig, TaskFilter};
+
+/// Tasks loaded into the dashboard at start (newest first); older ones stay in the ledger.
+const TASKS_SHOWN: usize = 10_000;
+
+pub struct Session {
+    pub app: App,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    backend: Option<Backend>,
+}
+
+/// What talks to Coze and the ledger for the active profile.
+#[derive(Clone)]
+struct Backend {
+    client: CozeClient,
+    runner: Runner,
+    profile: String,
+}
+
+impl Session {
+    /// A session for `settings`. Without a token it shows the first-run screen instead.
+    pub async fn start(
+        settings: &Settings,
+        keymap_problems: Vec<String>,
+        keymap: crate::app::Keymap,
+    ) -> Result<Self, String> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut app = App::new(profile_info(settings), keymap);
+        app.warnings = keymap_problems;
+        let mut s = Self { app, tx, rx, backend: None };
+        match settings.client_options() {
+            Ok(_) => s.connect(settings).await?,
+            Err(e) => s.app.first_run = Some(e.0),
+        }
+        let cmds = s.app.init();
+        s.dispatch(cmds);
+        Ok(s)
+    }
+
+    /// (Re)connects to the profile in `settings`: a new client, ledger and runner.
+    pub async fn connect(&mut self, settings: &Settings) -> Result<(), String> {
+        if let Some(old) = self.backend.take() {
+            old.runner.shutdown().await;
+        }
+        let opts = settings.client_options().map_err(|e| e.0)?;
+        let client = CozeClient::new(opts).map_err(|e| e.message)?;
+        let dir = settings.data_dir.clone();
+        let ledger = tokio::task::spawn_blocking(move || Ledger::open_in(&dir))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        let cfg = RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone());
+        let runner = Runner::start(client.clone(), Arc::new(ledger), cfg).await;
+        // Every committed task change reaches the app as a message.
+        let mut updates = runner.subscribe();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match updates.recv().await {
+                    Ok(u) => {
+                        if tx.send(Msg::Task(u)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        let _ =
+                            tx.send(Msg::Failed("some task updates were skipped; press r in Tasks to reload".into()));
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        self.backend = Some(Backend { client, runner, profile: settings.profile_name.clone() });
+        self.app.profile = profile_info(settings);
+        self.app.first_run = None;
+        Ok(())
+    }
+
+    /// A fresh app for the connected profile (after a switch), keeping the screen size and keys.
+    pub fn reset(&mut self) {
+        let keymap = self.app.keymap.clone();
+        let size = self.app.size;
+        let profile = self.app.profile.clone();
+        self.app = App::new(profile, keymap);
+        self.app.size = size;
+        let cmds = self.app.init();
+        self.dispatch(cmds);
+    }
+
+    /// A sender for messages from outside (terminal events, signals).
+    pub fn sender(&self) -> mpsc::UnboundedSender<Msg> {
+        self.tx.clone()
+    }
+
+    /// Feeds one message to the app and starts the work it asks for. Returns the commands
+    /// only the terminal driver can carry out (clipboard, `$EDITOR`, profile switch, quit).
+    pub fn handle(&mut self, msg: Msg) -> Vec<Command> {
+        let cmds = self.app.update(msg);
+        self.dispatch(cmds)
+    }
+
+    fn dispatch(&mut self, cmds: Vec<Command>) -> Vec<Command> {
+        let mut left = vec![];
+        for cmd in cmds {
+            match cmd {
+                Command::Copy(_)
+                | Command::OpenEditor(_)
+                | Command::SwitchProfile(_)
+                | Command::StartDemo
+                | Command::Quit => left.push(cmd),
+                other => self.execute(other),
+            }
+        }
+        left
+    }
+
+    /// The next message, waiting at most `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<Msg> {
+        tokio::time::timeout(timeout, self.rx.recv()).await.ok().flatten()
+    }
+
+    /// Processes messages until `done` holds (true) or `timeout` passes (false).
+    pub async fn until(&mut self, timeout: Duration, done: impl Fn(&App) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !done(&self.app) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            if let Some(msg) = self.next(left).await {
+                self.handle(msg);
+            }
+        }
+        true
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(b) = self.backend.take() {
+            b.runner.shutdown().await;
+        }
+    }
+
+    /// Starts one piece of background work; its result comes back as a message.
+    fn execute(&self, cmd: Command) {
+        let Some(b) = self.backend.clone() else { return };
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let msg = run_command(&b, cmd, &tx).await;
+            if let Some(m) = msg {
+                let _ = tx.send(m);
+            }
+        });
+    }
+}
+
+fn profile_info(s: &Settings) -> ProfileInfo {
+    ProfileInfo {
+        name: s.profile_name.clone(),
+        base_url: s.profile.base_url.clone(),
+        region: s.region(),
+        profiles: s.profile_names.clone(),
+        config_path: s.config_path.display().to_string(),
+        log_path: s.log_path().display().to_string(),
+    }
+}
+
+/// Times a call to Coze and reports how it went to the status bar.
+async fn timed<T>(
+    tx: &mpsc::UnboundedSender<Msg>,
+    call: impl Future<Output = Result<T, CozeError>>,
+) -> Result<T, CozeError> {
+    let started = Instant::now();
+    let result = call.await;
+    let health = match &result {
+        Ok(_) => Health::Ok { latency_ms: started.elapsed().as_millis() as u64 },
+        Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Permission) => Health::AuthFailed(e.to_string()),
+        Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) => Health::Unreachable(e.to_string()),
+        Err(_) => Health::Ok { latency_ms: started.elapsed().as_millis() as u64 },
+    };
+    let _ = tx.send(Msg::Health(health));
+    result
+}
+
+fn explain(e: &CozeError) -> String {
+    format!("{e} — {}", e.hint())
+}
+
+async fn ledger<T: Send + 'static>(
+    r: &Runner,
+    f: impl FnOnce(&Ledger) -> Result<T, crate::tasks::LedgerError> + Send + 'static,
+) -> Result<T, String> {
+    let l = r.ledger().clone();
+    tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}
+
+async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>) -> Option<Msg> {
+    let c = &b.client;
+    Some(match cmd {
+        Command::LoadWorkspaces => {
+            Msg::Workspaces(timed(tx, c.list_workspaces()).await.map(|r| r.value).map_err(|e| explain(&e)))
+        }
+        Command::LoadWorkflows(ws) => {
+            let result = timed(tx, c.list_workflows_marked(&ws)).await.map(|r| r.value).map_err(|e| explain(&e));
+            Msg::Workflows { workspace_id: ws, result }
+        }
+        Command::LoadWorkflowInfo(id) => {
+            let result = timed(tx, c.workflow_info(&id, true)).await.map(|r| r.value).map_err(|e| explain(&e));
+            let (profile, wid) = (b.profile.clone(), id.clone());
+            let last_params = ledger(&b.runner, move |l| l.last_params(&profile, &wid)).await.ok().flatten();
+            Msg::WorkflowInfo { workflow_id: id, result, last_params }
+        }
+        Command::LoadTasks => {
+            match ledger(&b.runner, |l| l.list(&TaskFilter { limit: TASKS_SHOWN, ..Default::default() })).await {
+                Ok(tasks) => Msg::TasksLoaded(tasks),
+                Err(e) => Msg::Failed(e),
+            }
+        }
+        Command::LoadDetail(id) => {
+            let tid = id.clone();
+            match ledger(&b.runner, move |l| Ok((l.events(&tid, None, 50_000)?, l.history(&tid)?))).await {
+                Ok((events, history)) => Msg::Detail { task_id: id, events, history },
+                Err(e) => Msg::Failed(e),
+            }
+        }
+        Command::LoadNodeOutputs { task_id, workflow_id, execute_id } => {
+            let result = async {
+                let h = timed(tx, c.run_history(&workflow_id, &execute_id)).await?.value;
+                let mut out = vec![];
+                for (title, node) in h.nodes() {
+                    let text = c
+                        .node_output(&workflow_id, &execute_id, &node.node_execute_uuid)
+                        .await?
+                        .value
+                        .node_output
+                        .unwrap_or_default();
+                    out.push((title, text));
+                }
+                Ok::<_, CozeError>(out)
+            }
+            .await
+            .map_err(|e| explain(&e));
+            Msg::NodeOutputs { task_id, result }
+        }
+        Command::Submit(new) => match b.runner.submit(new).await {
+            Ok(task) => Msg::Submitted(task),
+            Err(e) => Msg::Failed(e.to_string()),
+        },
+        Command::Rerun(id) => match b.runner.rerun(&id).await {
+            Ok(task) => Msg::Submitted(task),
+            Err(e) => Msg::Failed(e.to_string()),
+        },
+        Command::Resume { task_id, answer } => match b.runner.resume(&task_id, &answer).await {
+            Ok(_) => Msg::Toast("answer sent".into()),
+            Err(e) => Msg::Failed(e.to_string()),
+        },
+        Command::Delete(id) => match b.runner.delete(&id).await {
+            Ok(_) => Msg::Toast(format!("deleted task {id}")),
+            Err(e) => Msg::Failed(e.to_string()),
+        },
+        Command::Copy(_) | Command::OpenEditor(_) | Command::SwitchProfile(_) | Command::StartDemo | Command::Quit => {
+            return None;
+        }
+    })
+}

@@ -1,0 +1,585 @@
+//! Pure drawing of the app state into a frame: panes, status bar, overlays. No state changes
+//! beyond scroll offsets, no I/O. Work per frame is proportional to what is visible.
+
+mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use crate::app::{App, Context, Health, LineKind, Overlay, Pane, Picker, params::Severity};
+use crate::tasks::{Task, TaskStatus};
+use crate::text::{pad, truncate};
+pub use theme::Theme;
+
+/// Below this the dashboard shows a notice instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+/// At least this big, all panes show at once; smaller, one pane at a time with tabs.
+pub const WIDE_WIDTH: u16 = 120;
+pub const WIDE_HEIGHT: u16 = 30;
+
+const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
+
+/// Where each pane is drawn for a terminal of this size.
+pub fn layout(area: Rect) -> Vec<(Pane, Rect)> {
+    let [main, _status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
+        let [left, mid, right] =
+            Layout::horizontal([Constraint::Percentage(26), Constraint::Percentage(36), Constraint::Percentage(38)])
+                .areas(main);
+        let [ws, wf] = Layout::vertical([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(left);
+        let [tasks, detail] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
+        vec![
+            (Pane::Workspaces, ws),
+            (Pane::Workflows, wf),
+            (Pane::Editor, mid),
+            (Pane::Tasks, tasks),
+            (Pane::Detail, detail),
+        ]
+    } else {
+        vec![]
+    }
+}
+
+/// The pane under a screen position (for mouse clicks).
+pub fn pane_at(app: &App, x: u16, y: u16) -> Option<Pane> {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let panes = layout(area);
+    if panes.is_empty() {
+        // Compact mode: the tab bar is the first row.
+        if y == 0 {
+            let mut at = 0u16;
+            for p in Pane::ALL {
+                let w = tab_label(p).width() as u16 + 1;
+                if x >= at && x < at + w {
+                    return Some(p);
+                }
+                at += w;
+            }
+        }
+        return None;
+    }
+    panes.into_iter().find(|(_, r)| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height).map(|(p, _)| p)
+}
+
+fn tab_label(p: Pane) -> String {
+    let i = Pane::ALL.iter().position(|x| *x == p).unwrap_or(0) + 1;
+    format!(" {i} {} ", p.title())
+}
+
+pub fn draw(f: &mut Frame, app: &App) {
+    let theme = Theme::from_env();
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text =
+            format!("terminal too small: {}x{}\nneed {MIN_WIDTH}x{MIN_HEIGHT}\n(q quits)", area.width, area.height);
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
+        return;
+    }
+    if let Some(msg) = &app.first_run {
+        draw_first_run(f, area, msg, &theme);
+        return;
+    }
+    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    let panes = layout(area);
+    if panes.is_empty() {
+        let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
+        draw_tabs(f, tabs, app, &theme);
+        draw_pane(f, body, app.focus, app, &theme);
+    } else {
+        for (pane, rect) in panes {
+            draw_pane(f, rect, pane, app, &theme);
+        }
+    }
+    draw_status(f, status, app, &theme);
+    if let Some(o) = &app.overlay {
+        draw_overlay(f, area, o, app, &theme);
+    }
+}
+
+fn draw_first_run(f: &mut Frame, area: Rect, msg: &str, theme: &Theme) {
+    let block =
+        Block::bordered().border_type(BorderType::Rounded).title(" coze-tui: first run ").border_style(theme.focus);
+    let mut lines = vec![Line::styled("Welcome. No Coze API token is configured yet.", theme.heading), Line::raw("")];
+    lines.extend(msg.lines().map(|l| Line::raw(l.to_string())));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Press d to open the demo (an embedded Coze simulator), or q to quit.", theme.heading));
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}
+
+fn draw_tabs(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let spans: Vec<Span> = Pane::ALL
+        .iter()
+        .map(|p| {
+            let label = tab_label(*p);
+            if *p == app.focus {
+                Span::styled(format!("[{}]", label.trim()), theme.focus_title)
+            } else {
+                Span::styled(label, theme.dim)
+            }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A pane's frame: the focused one has a bold title with a marker, not just a colour.
+fn pane_block<'a>(pane: Pane, app: &App, theme: &Theme, extra: String) -> Block<'a> {
+    let focused = app.focus == pane;
+    let i = Pane::ALL.iter().position(|x| *x == pane).unwrap_or(0) + 1;
+    let marker = if focused { "▶ " } else { "" };
+    let title = format!(" {marker}{i} {}{extra} ", pane.title());
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused { BorderType::Thick } else { BorderType::Rounded })
+        .border_style(if focused { theme.focus } else { theme.border })
+        .title(Span::styled(title, if focused { theme.focus_title } else { theme.title }))
+}
+
+fn draw_pane(f: &mut Frame, area: Rect, pane: Pane, app: &App, theme: &Theme) {
+    match pane {
+        Pane::Workspaces => {
+            let extra = picker_suffix(&app.workspaces, app);
+            let block = pane_block(pane, app, theme, extra);
+            draw_picker(f, area, block, &app.workspaces, app.focus == pane, theme, |w| {
+                let kind = if w.workspace_type == "personal" { "personal" } else { "team" };
+                vec![Span::raw(w.name.clone()), Span::styled(format!("  {kind}"), theme.dim)]
+            });
+        }
+        Pane::Workflows => {
+            let extra = picker_suffix(&app.workflows, app);
+            let block = pane_block(pane, app, theme, extra);
+            if app.workspace_id.is_none() && app.workflows.items.is_empty() && !app.workflows.loading {
+                f.render_widget(
+                    Paragraph::new(Span::styled("choose a workspace (Enter)", theme.dim)).block(block),
+                    area,
+                );
+                return;
+            }
+            draw_picker(f, area, block, &app.workflows, app.focus == pane, theme, |w| {
+                let draft = w.is_published == Some(false);
+                let name = Span::styled(w.workflow_name.clone(), if draft { theme.dim } else { Style::default() });
+                let mut spans = vec![name];
+                if draft {
+                    spans.push(Span::styled("  draft", theme.warning));
+                }
+                spans
+            });
+        }
+        Pane::Editor => draw_editor(f, area, app, theme),
+        Pane::Tasks => draw_tasks(f, area, app, theme),
+        Pane::Detail => draw_detail(f, area, app, theme),
+    }
+}
+
+fn picker_suffix<T>(p: &Picker<T>, app: &App) -> String {
+    let mut s = String::new();
+    if p.loading {
+        s.push_str(&format!(" {}", SPINNER[app.spinner % SPINNER.len()]));
+    }
+    if !p.filter.is_empty() {
+        s.push_str(&format!(" /{}", p.filter));
+    }
+    if !p.items.is_empty() {
+        s.push_str(&format!(" {}/{}", p.visible.len(), p.items.len()));
+    }
+    s
+}
+
+/// Keeps `selected` on screen with as little scrolling as possible.
+fn scroll_offset(offset: usize, selected: usize, height: usize) -> usize {
+    if height == 0 {
+        return 0;
+    }
+    if selected < offset {
+        selected
+    } else if selected >= offset + height {
+        selected + 1 - height
+    } else {
+        offset
+    }
+}
+
+fn draw_picker<T>(
+    f: &mut Frame,
+    area: Rect,
+    block: Block,
+    p: &Picker<T>,
+    focused: bool,
+    theme: &Theme,
+    row: impl Fn(&T) -> Vec<Span<'static>>,
+) {
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if let Some(e) = &p.error {
+        let text = vec![Line::styled(format!("✘ {e}"), theme.error), Line::styled("r retries", theme.dim)];
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    if p.visible.is_empty() {
+        let msg = if p.loading {
+            "loading…"
+        } else if !p.filter.is_empty() {
+            "nothing matches the filter (Esc clears it)"
+        } else {
+            "(empty)"
+        };
+        f.render_widget(Paragraph::new(Span::styled(msg, theme.dim)), inner);
+        return;
+    }
+    let height = inner.height as usize;
+    let offset = scroll_offset(p.offset.get(), p.selected, height);
+    p.offset.set(offset);
+    let lines: Vec<Line> = p
+        .visible
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(height)
+        .map(|(pos, i)| {
+            let selected = pos == p.selected;
+            let mut spans = vec![Span::raw(if selected { "› " } else { "  " })];
+            spans.extend(row(&p.items[*i]));
+            let line = clip_spans(spans, inner.width as usize);
+            if selected { line.style(if focused { theme.selected } else { theme.selected_unfocused }) } else { line }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Cuts spans to `width` display columns (CJK and emoji count double).
+fn clip_spans(spans: Vec<Span<'static>>, width: usize) -> Line<'static> {
+    let mut used = 0;
+    let mut out = vec![];
+    for s in spans {
+        let w = s.content.width();
+        if used + w <= width {
+            used += w;
+            out.push(s);
+        } else {
+            let room = width.saturating_sub(used);
+            if room > 0 {
+                out.push(Span::styled(truncate(&s.content, room), s.style));
+            }
+            break;
+        }
+    }
+    Line::from(out)
+}
+
+fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let ed = &app.editor;
+    let name = ed.workflow.as_ref().map(|w| format!(" · {}", truncate(&w.workflow_name, 30))).unwrap_or_default();
+    let mode = if ed.typing { " [typing · Esc stops]" } else { "" };
+    let spin = if ed.loading { format!(" {}", SPINNER[app.spinner % SPINNER.len()]) } else { String::new() };
+    let block = pane_block(Pane::Editor, app, theme, format!("{name}{spin}{mode}"));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if ed.workflow.is_none() {
+        let text = vec![
+            Line::styled("Pick a workflow (Workflows pane, Enter) to edit its parameters here.", theme.dim),
+            Line::raw(""),
+            Line::styled("Then: i types · s runs sync · a async · w streams · n names the run", theme.dim),
+        ];
+        f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+        return;
+    }
+    let problems: Vec<_> = ed.validation.problems.iter().take(3).collect();
+    let footer_h = (problems.len().max(1) as u16).min(inner.height.saturating_sub(3));
+    let [text_area, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(footer_h)]).areas(inner);
+    f.render_widget(&ed.text, text_area);
+    // Mark the line of the first problem in the gutter, so it is visible without colour too.
+    if let Some(line) = ed.validation.problems.first().and_then(|p| p.line) {
+        let (top, _) = ed.text.scroll_offset();
+        let row = line.saturating_sub(1).checked_sub(top as usize);
+        if let Some(row) = row.filter(|r| *r < text_area.height as usize) {
+            let cell = Rect::new(text_area.x, text_area.y + row as u16, 1, 1);
+            f.render_widget(Paragraph::new(Span::styled("▶", theme.error)), cell);
+        }
+    }
+    let mut lines: Vec<Line> = problems
+        .iter()
+        .map(|p| {
+            let (mark, style) = match p.severity {
+                Severity::Error => ("✘ ", theme.error),
+                Severity::Warning => ("! ", theme.warning),
+            };
+            Line::styled(format!("{mark}{}", p.message), style)
+        })
+        .collect();
+    if lines.is_empty() {
+        let origin = if ed.from_last_run { " (last used; t resets to the template)" } else { "" };
+        let hint = format!("✔ valid{origin} · s sync · a async · w stream · n named");
+        lines.push(Line::styled(hint, theme.ok));
+    }
+    if let Some(e) = &ed.error {
+        lines.insert(0, Line::styled(format!("✘ {e}"), theme.error));
+    }
+    f.render_widget(Paragraph::new(lines), footer);
+}
+
+fn status_style(s: TaskStatus, theme: &Theme) -> Style {
+    match s {
+        TaskStatus::Succeeded => theme.ok,
+        TaskStatus::Failed => theme.error,
+        TaskStatus::Interrupted => theme.warning,
+        TaskStatus::Unknown => theme.unknown,
+        TaskStatus::Pending | TaskStatus::Running => theme.running,
+    }
+}
+
+fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut extra = picker_suffix(&app.tasks, app);
+    if let Some(s) = app.status_filter {
+        extra.push_str(&format!(" [{}]", s.as_str()));
+    }
+    let block = pane_block(Pane::Tasks, app, theme, extra);
+    let now = crate::tasks::now_ms();
+    let width = block.inner(area).width as usize;
+    draw_picker(f, area, block, &app.tasks, app.focus == Pane::Tasks, theme, |t: &std::sync::Arc<Task>| {
+        let symbol = if t.status.is_settled() { t.status.symbol() } else { SPINNER[app.spinner % SPINNER.len()] };
+        let name = t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone());
+        let label = match &t.name {
+            Some(n) => format!("{name} · {n}"),
+            None => name,
+        };
+        let last = match (&t.error, &t.interrupt, &t.last_message) {
+            (Some(e), _, _) => e.message.clone(),
+            (None, Some(i), _) if t.status == TaskStatus::Interrupted => {
+                format!("asks: {}", i.question.as_deref().unwrap_or("?"))
+            }
+            (None, _, Some(m)) => m.clone(),
+            _ => String::new(),
+        };
+        // Fixed columns first (status, mode, time); the name and the last message share the rest.
+        let rest = width.saturating_sub(2 + 13 + 7 + 8);
+        let label_w = if rest < 24 { rest } else { (rest / 2).min(40) };
+        let time = crate::tasks::human_duration(t.elapsed_ms(now));
+        let mut spans = vec![
+            Span::styled(format!("{symbol} {:<11}", t.status.as_str()), status_style(t.status, theme)),
+            Span::raw(pad(&truncate(&label, label_w.saturating_sub(1)), label_w)),
+            Span::styled(format!("{:<6} {time:>7} ", t.mode.as_str()), theme.dim),
+        ];
+        if rest >= 24 {
+            spans.push(Span::styled(last, theme.dim));
+        }
+        spans
+    });
+}
+
+fn draw_detail(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let follow =
+        if app.detail.follow && matches!(app.detail.subject, crate::app::Subject::Task(_)) { " [follow]" } else { "" };
+    let follow = if app.detail.is_empty() { "" } else { follow };
+    let block = pane_block(Pane::Detail, app, theme, follow.to_string());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let height = inner.height as usize;
+    let total = app.detail.len();
+    let following = app.detail.follow && matches!(app.detail.subject, crate::app::Subject::Task(_));
+    let top = if following { total.saturating_sub(height) } else { app.detail.scroll.min(total.saturating_sub(1)) };
+    let lines: Vec<Line> = (top..(top + height).min(total))
+        .filter_map(|i| app.detail.line(i))
+        .map(|(kind, text)| {
+            let style = match kind {
+                LineKind::Heading => theme.heading,
+                LineKind::Field => Style::default(),
+                LineKind::Text => Style::default(),
+                LineKind::Error => theme.error,
+                LineKind::Question => theme.warning.add_modifier(Modifier::BOLD),
+                LineKind::Node => theme.title,
+                LineKind::Dim => theme.dim,
+            };
+            Line::styled(truncate(text, inner.width as usize), style)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let health = match &app.health {
+        Health::Unknown => Span::styled("○ not checked", theme.dim),
+        Health::Ok { latency_ms } => Span::styled(format!("● ok {latency_ms}ms"), theme.ok),
+        Health::AuthFailed(_) => Span::styled("● auth refused", theme.error),
+        Health::Unreachable(_) => Span::styled("● unreachable", theme.error),
+    };
+    let running = app.running_count();
+    let mut left = vec![
+        Span::styled(format!(" {} ", app.profile.name), theme.focus_title),
+        Span::raw(format!(" {} ", app.profile.region)),
+        health,
+        Span::raw(if running > 0 { format!("  ▶ {running} running") } else { String::new() }),
+        Span::raw("  │ "),
+    ];
+    if let Some((toast, _)) = &app.toast {
+        left.push(Span::styled(toast.clone(), theme.warning));
+    } else {
+        left.push(Span::styled(hints(app), theme.dim));
+    }
+    f.render_widget(Paragraph::new(clip_spans(left, area.width as usize)), area);
+}
+
+/// The main keys of the focused pane, from the live key map.
+fn hints(app: &App) -> String {
+    use crate::app::Action::*;
+    let km = &app.keymap;
+    if app.focus == Pane::Editor && app.editor.typing {
+        return "typing: Esc stops · Ctrl-u undo · Ctrl-r redo".into();
+    }
+    let (ctx, actions): (Context, &[(crate::app::Action, &str)]) = match app.focus {
+        Pane::Workspaces | Pane::Workflows => {
+            (Context::Lists, &[(Open, "open"), (Filter, "filter"), (Refresh, "refresh")])
+        }
+        Pane::Editor => (
+            Context::Editor,
+            &[
+                (Edit, "edit"),
+                (RunSync, "sync"),
+                (RunAsync, "async"),
+                (RunStream, "stream"),
+                (ExternalEditor, "$EDITOR"),
+            ],
+        ),
+        Pane::Tasks => (
+            Context::Tasks,
+            &[(Open, "detail"), (Answer, "answer"), (Rerun, "re-run"), (Delete, "delete"), (Copy, "copy")],
+        ),
+        Pane::Detail => (
+            Context::Detail,
+            &[(Follow, "follow"), (Answer, "answer"), (DebugUrl, "debug url"), (NodeOutputs, "nodes")],
+        ),
+    };
+    let mut parts: Vec<String> = actions.iter().map(|(a, label)| format!("{} {label}", km.keys_for(ctx, *a))).collect();
+    parts.push(format!("{} help", km.keys_for(ctx, Help)));
+    parts.push(format!("{} quit", km.keys_for(ctx, Quit)));
+    parts.join(" · ")
+}
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
+}
+
+fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme) {
+    let dialog = |title: String| {
+        Block::bordered()
+            .border_type(BorderType::Double)
+            .border_style(theme.focus)
+            .title(Span::styled(title, theme.focus_title))
+    };
+    match o {
+        Overlay::Help { scroll } => {
+            let r = centered(area, 84, area.height.saturating_sub(2));
+            f.render_widget(Clear, r);
+            let mut lines = vec![
+                Line::styled(format!("config: {}", app.profile.config_path), theme.dim),
+                Line::styled(format!("log:    {}", app.profile.log_path), theme.dim),
+            ];
+            let mut last = None;
+            for (ctx, keys, what) in app.keymap.help_rows() {
+                if last != Some(ctx) {
+                    lines.push(Line::styled(format!("— {} —", ctx.title()), theme.heading));
+                    last = Some(ctx);
+                }
+                lines.push(Line::raw(format!("  {keys:<22} {what}")));
+            }
+            lines.push(Line::styled("— typing in the editor —", theme.heading));
+            lines.push(Line::raw("  Esc stops typing · Ctrl-u undo · Ctrl-r redo · Ctrl-c quits"));
+            let body = Paragraph::new(lines)
+                .scroll((*scroll as u16, 0))
+                .block(dialog(" help · Esc closes · ↑↓ scroll ".into()));
+            f.render_widget(body, r);
+        }
+        Overlay::ConfirmDelete { label, .. } => {
+            let r = centered(area, 60, 5);
+            f.render_widget(Clear, r);
+            let text =
+                vec![Line::raw(format!("Delete {label}?")), Line::styled("y deletes · n / Esc keeps it", theme.dim)];
+            f.render_widget(Paragraph::new(text).block(dialog(" delete task ".into())), r);
+        }
+        Overlay::Answer { question, input, .. } => {
+            let r = centered(area, 76, 8);
+            f.render_widget(Clear, r);
+            let block = dialog(" answer · Enter sends · Esc cancels ".into());
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let [q, i] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+            f.render_widget(Paragraph::new(question.as_str()).style(theme.warning).wrap(Wrap { trim: true }), q);
+            f.render_widget(input, i);
+        }
+        Overlay::RunNamed { mode, name, description, on_description } => {
+            let r = centered(area, 70, 7);
+            f.render_widget(Clear, r);
+            let block = dialog(format!(" run ({}) · Alt-1/2/3 sync/async/stream · Enter runs ", mode.as_str()));
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let rows = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Length(1),
+                Constraint::Length(1),
+                Constraint::Length(1),
+            ])
+            .split(inner);
+            let label = |t: &str, on: bool| {
+                Span::styled(
+                    format!("{}{t}", if on { "› " } else { "  " }),
+                    if on { theme.focus_title } else { theme.dim },
+                )
+            };
+            f.render_widget(Paragraph::new(label("name", !on_description)), rows[0]);
+            f.render_widget(name, rows[1]);
+            f.render_widget(Paragraph::new(label("description", *on_description)), rows[2]);
+            f.render_widget(description, rows[3]);
+        }
+        Overlay::Filter { pane, input } => {
+            let r = Rect::new(area.x, area.y + area.height.saturating_sub(2), area.width, 1);
+            f.render_widget(Clear, r);
+            let text = format!("filter {}: /{input}▏  (Enter keeps, Esc clears)", pane.title());
+            f.render_widget(Paragraph::new(text).style(theme.focus_title), r);
+        }
+        Overlay::Profiles { selected } => {
+            let r = centered(area, 50, app.profile.profiles.len() as u16 + 4);
+            f.render_widget(Clear, r);
+            let mut lines: Vec<Line> = app
+                .profile
+                .profiles
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let current = if *p == app.profile.name { " (current)" } else { "" };
+                    let l = Line::raw(format!("{}{p}{current}", if i == *selected { "› " } else { "  " }));
+                    if i == *selected { l.style(theme.selected) } else { l }
+                })
+                .collect();
+            if lines.is_empty() {
+                lines.push(Line::styled("no profiles in the config file", theme.dim));
+            }
+            f.render_widget(Paragraph::new(lines).block(dialog(" profile · Enter switches ".into())), r);
+        }
+        Overlay::Message { title, text } => {
+            let r = centered(area, 90, 6);
+            f.render_widget(Clear, r);
+            let body = Paragraph::new(text.as_str())
+                .wrap(Wrap { trim: false })
+                .block(dialog(format!(" {title} · Esc closes ")));
+            f.render_widget(body, r);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scroll_keeps_the_selection_visible() {
+        assert_eq!(scroll_offset(0, 5, 10), 0);
+        assert_eq!(scroll_offset(0, 15, 10), 6);
+        assert_eq!(scroll_offset(6, 3, 10), 3);
+        assert_eq!(scroll_offset(3, 3, 0), 0);
+    }
+}
