@@ -246,6 +246,8 @@ impl Detail {
 }
 
 /// A dialog over the panes. It takes every key until closed.
+// There is at most one overlay at a time, so boxing its text areas would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Overlay {
     Help { scroll: usize },
     ConfirmDelete { task_id: String, label: String },
@@ -1009,6 +1011,8 @@ impl App {
         match update {
             TaskUpdate::Changed(task) => {
                 let id = task.id.clone();
+                let old_status = self.tasks.items.iter().find(|t| t.id == id).map(|t| t.status);
+                let status_changed = old_status != Some(task.status);
                 match self.tasks.items.iter().position(|t| t.id == id) {
                     // Messages can cross: never replace a newer state with an older one.
                     Some(i) if self.tasks.items[i].updated_at > task.updated_at => {}
@@ -1024,13 +1028,17 @@ impl App {
                     }
                 }
                 self.refilter_tasks();
-                if self.detail.subject == Subject::Task(id) {
+                if self.detail.subject == Subject::Task(id.clone()) {
                     // Once the run ends, its outcome (at the top) matters more than the stream's tail.
                     if self.detail_task().is_some_and(|t| t.status.is_settled()) && self.detail.follow {
                         self.detail.follow = false;
                         self.detail.scroll = 0;
                     }
                     self.rebuild_detail();
+                    // Its status history grew: reload it with the messages.
+                    if status_changed {
+                        return vec![Command::LoadDetail(id)];
+                    }
                 }
             }
             TaskUpdate::Event { task_id, event } => {
@@ -1206,13 +1214,6 @@ impl App {
         for n in &t.notes {
             out.push((LineKind::Dim, format!("note       {n}")));
         }
-        if !self.detail.history.is_empty() {
-            out.push((LineKind::Heading, "history".into()));
-            for h in &self.detail.history {
-                let note = h.note.as_deref().map(|n| format!("  {n}")).unwrap_or_default();
-                out.push((LineKind::Dim, format!("{}  {}{note}", crate::tasks::rfc3339(h.at), h.status.as_str())));
-            }
-        }
         out.push((LineKind::Heading, "parameters".into()));
         for l in params::pretty(&Value::Object(t.parameters.clone())).lines() {
             out.push((LineKind::Text, l.to_string()));
@@ -1247,6 +1248,13 @@ impl App {
             }
             Some(Err(e)) => out.push((LineKind::Error, format!("node outputs: {e}"))),
             None => {}
+        }
+        if !self.detail.history.is_empty() {
+            out.push((LineKind::Heading, "history".into()));
+            for h in &self.detail.history {
+                let note = h.note.as_deref().map(|n| format!("  {n}")).unwrap_or_default();
+                out.push((LineKind::Dim, format!("{}  {}{note}", crate::tasks::rfc3339(h.at), h.status.as_str())));
+            }
         }
         out
     }

@@ -1,0 +1,293 @@
+//! The dashboard driven by keys against the simulator: the real app, the real runner and
+//! ledger, rendered to a test backend and read back as text.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use coze_tui::app::{Command, Keymap, Msg, Pane};
+use coze_tui::config::{Env, Overrides, Settings};
+use coze_tui::sim::{SimOptions, Simulator};
+use coze_tui::tasks::TaskStatus;
+use coze_tui::tui::Session;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Harness {
+    session: Session,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    async fn new(sim: &Simulator) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("COZE_API_TOKEN", TOKEN)]);
+        let overrides = Overrides {
+            config_path: Some(dir.path().join("config.toml")),
+            data_dir: Some(dir.path().join("data")),
+            base_url: Some(sim.url()),
+            ..Default::default()
+        };
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[profiles.default.poll]\ninitial_interval_ms = 100\nbackoff = 1.5\nmax_interval_ms = 300\nqps = 100.0\n",
+        )
+        .unwrap();
+        let settings = Settings::load(&overrides, &env).unwrap();
+        let mut session = Session::start(&settings, vec![], Keymap::default()).await.unwrap();
+        session.handle(Msg::Resize(120, 40));
+        Self { session, _dir: dir }
+    }
+
+    fn key(&mut self, code: KeyCode) -> Vec<Command> {
+        let mods = match code {
+            KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
+            _ => KeyModifiers::NONE,
+        };
+        self.session.handle(Msg::Key(KeyEvent::new(code, mods)))
+    }
+
+    fn ctrl(&mut self, c: char) -> Vec<Command> {
+        self.session.handle(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+    }
+
+    /// Empties the editor with editing keys: to the end, then Backspace over everything.
+    fn clear_editor(&mut self) {
+        self.session.handle(Msg::Key(KeyEvent::new(KeyCode::Char('>'), KeyModifiers::ALT)));
+        self.key(KeyCode::End);
+        for _ in 0..self.session.app.editor.content().chars().count() + 5 {
+            self.key(KeyCode::Backspace);
+        }
+        assert_eq!(self.session.app.editor.content(), "");
+    }
+
+    fn typed(&mut self, text: &str) {
+        for c in text.chars() {
+            let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
+            self.key(code);
+        }
+    }
+
+    async fn until(&mut self, what: &str, done: impl Fn(&coze_tui::app::App) -> bool) {
+        assert!(self.session.until(WAIT, done).await, "timed out waiting for {what}\n{}", self.screen(120, 40));
+    }
+
+    fn screen(&self, w: u16, h: u16) -> String {
+        render(&self.session.app, w, h)
+    }
+
+    /// Selects the workflow with this name in the Workflows pane and opens it.
+    async fn open_workflow(&mut self, name: &str) {
+        self.until("workflows", |a| !a.workflows.items.is_empty()).await;
+        self.key(KeyCode::Char('2'));
+        self.key(KeyCode::Char('g'));
+        for _ in 0..self.session.app.workflows.visible.len() {
+            if self.session.app.workflows.current().is_some_and(|w| w.workflow_name == name) {
+                break;
+            }
+            self.key(KeyCode::Char('j'));
+        }
+        assert_eq!(self.session.app.workflows.current().unwrap().workflow_name, name);
+        self.key(KeyCode::Enter);
+        self.until("the schema", |a| !a.editor.loading && a.editor.info.is_some()).await;
+    }
+
+    fn last_task_status(&self) -> Option<TaskStatus> {
+        self.session.app.tasks.items.first().map(|t| t.status)
+    }
+}
+
+pub fn render(app: &coze_tui::app::App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| coze_tui::ui::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..w {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            // A wide character covers the next cell too.
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_validate_fix_and_stream_a_run() {
+    let sim = sim_with(SimOptions { chatty_messages: 30, ..opts() }).await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    assert_eq!(h.session.app.focus, Pane::Workspaces, "loading does not move the focus");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.session.app.focus, Pane::Workflows);
+    h.open_workflow("needs_params").await;
+
+    // The template: required inputs first, defaults filled in.
+    let text = h.session.app.editor.content();
+    assert!(text.find("\"city\"").unwrap() < text.find("\"units\"").unwrap(), "{text}");
+    assert!(text.contains("\"days\": 3") && text.contains("\"lang\": \"en\""), "{text}");
+    assert!(h.screen(120, 40).contains("city: string required"), "the detail pane shows the schema");
+
+    // Typing goes to the editor, never to global keys: `q` does not quit while typing.
+    h.key(KeyCode::Char('i'));
+    h.key(KeyCode::Char('q'));
+    assert!(!h.session.app.quit);
+    // Break the JSON: the run is blocked with the line and column.
+    h.clear_editor();
+    h.typed("{\n  \"city\": \"杭州\",\n  \"days\": 2,\n}");
+    h.key(KeyCode::Esc);
+    let blocker = h.session.app.editor.validation.blocker().expect("invalid JSON blocks").message.clone();
+    assert!(blocker.contains("4:1"), "{blocker}");
+    assert!(h.screen(120, 40).contains("invalid JSON at 4:1"));
+    let cmds = h.key(KeyCode::Char('w'));
+    assert!(cmds.is_empty());
+    assert!(h.session.app.toast.as_ref().unwrap().0.contains("not run: invalid JSON at 4:1"));
+    assert!(h.session.app.tasks.items.is_empty(), "nothing was submitted");
+
+    // Fix it (remove the trailing comma) and stream the run.
+    h.key(KeyCode::Char('i'));
+    h.clear_editor();
+    h.typed("{\"city\": \"杭州\", \"days\": 2}");
+    h.key(KeyCode::Esc);
+    assert!(h.session.app.editor.validation.is_runnable());
+    h.key(KeyCode::Char('f'));
+    assert!(h.session.app.editor.content().contains("\n  \"city\": \"杭州\""), "formatted");
+    h.key(KeyCode::Char('w'));
+    h.until("the run to finish", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    let screen = h.screen(220, 60);
+    assert!(screen.contains("succeeded") && screen.contains("needs_params"), "{screen}");
+    assert!(screen.contains("Sunny in 杭州"), "the output shows in the detail pane\n{screen}");
+    assert_eq!(sim.stats().runs_started, 1);
+
+    // chatty streams its messages into the detail pane as they arrive.
+    h.open_workflow("chatty").await;
+    h.key(KeyCode::Char('w'));
+    h.until("chatty", |a| {
+        a.tasks
+            .items
+            .first()
+            .is_some_and(|t| t.workflow_name.as_deref() == Some("chatty") && t.status == TaskStatus::Succeeded)
+    })
+    .await;
+    h.until("its messages", |a| a.detail.event_lines.len() > 30).await;
+    h.key(KeyCode::Char('5'));
+    h.key(KeyCode::Char('G'));
+    assert!(h.screen(120, 40).contains("chunk 29"), "{}", h.screen(120, 40));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupt_is_answered_from_the_dashboard() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("asks").await;
+    h.key(KeyCode::Char('w'));
+    h.until("the question", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Interrupted)).await;
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("? interrupted") && screen.contains("Which city"), "{screen}");
+    // Answer from the tasks list.
+    h.key(KeyCode::Char('4'));
+    h.key(KeyCode::Char('a'));
+    assert!(h.screen(120, 40).contains("answer · Enter sends"));
+    h.typed("Berlin");
+    h.key(KeyCode::Enter);
+    h.until("the answer to finish the run", |a| {
+        a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)
+    })
+    .await;
+    assert!(h.screen(220, 60).contains("You said Berlin"), "{}", h.screen(220, 60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("fails").await;
+    h.key(KeyCode::Char('s'));
+    h.until("the failure", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Failed)).await;
+    h.key(KeyCode::Enter);
+    let screen = h.screen(220, 60);
+    assert!(
+        screen.contains("720702002") && screen.contains("ZeroDivisionError") && screen.contains("logid"),
+        "{screen}"
+    );
+    // Re-run from the detail pane; then delete the first with a confirmation.
+    h.key(KeyCode::Char('R'));
+    h.until("the re-run", |a| a.tasks.items.len() == 2 && a.tasks.items.iter().all(|t| t.status == TaskStatus::Failed))
+        .await;
+    h.key(KeyCode::Char('4'));
+    h.key(KeyCode::Char('d'));
+    assert!(h.screen(120, 40).contains("y deletes"));
+    h.key(KeyCode::Char('n'));
+    assert_eq!(h.session.app.tasks.items.len(), 2, "n keeps it");
+    h.key(KeyCode::Char('d'));
+    h.key(KeyCode::Char('y'));
+    h.until("the delete", |a| a.tasks.items.len() == 1).await;
+    assert_eq!(sim.stats().runs_started, 2);
+    // Drafts explain themselves instead of failing.
+    h.open_workflow("draft_only").await;
+    h.key(KeyCode::Char('s'));
+    assert!(h.session.app.toast.as_ref().unwrap().0.contains("draft"));
+    assert_eq!(sim.stats().runs_started, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_and_refresh_keep_the_selection_and_quit_asks_for_teardown() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workflows", |a| !a.workflows.items.is_empty()).await;
+    h.key(KeyCode::Char('2'));
+    for _ in 0..3 {
+        h.key(KeyCode::Char('j'));
+    }
+    assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks");
+    h.key(KeyCode::Char('/'));
+    h.typed("ask");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.session.app.workflows.visible.len(), 1);
+    assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks");
+    assert!(h.screen(120, 40).contains("/ask"), "the filter is shown");
+    h.key(KeyCode::Char('r'));
+    h.until("the refresh", |a| !a.workflows.loading).await;
+    assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept across a refresh");
+    assert_eq!(h.session.app.workflows.filter, "ask", "the filter is sticky");
+    h.key(KeyCode::Esc);
+    assert_eq!(h.session.app.workflows.visible.len(), 14);
+    assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept when cleared");
+    // Help is generated from the live key map and shows the paths.
+    h.key(KeyCode::Char('?'));
+    let help = h.screen(120, 40);
+    assert!(help.contains("config.toml") && help.contains("coze-tui.log") && help.contains("run streaming"), "{help}");
+    h.key(KeyCode::Esc);
+    assert_eq!(h.key(KeyCode::Char('q')), vec![Command::Quit]);
+    assert_eq!(h.ctrl('c'), vec![Command::Quit]);
+    h.session.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_size_panics() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workflows", |a| !a.workflows.items.is_empty()).await;
+    for (w, hh) in [(1, 1), (2, 50), (300, 2), (59, 15), (60, 15), (80, 24), (119, 29), (120, 30), (250, 80)] {
+        h.session.handle(Msg::Resize(w, hh));
+        let screen = h.screen(w, hh);
+        if w < 60 || hh < 15 {
+            assert!(screen.contains("too small") || w < 12 || hh < 2, "{w}x{hh}: {screen}");
+        }
+    }
+}
