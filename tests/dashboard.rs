@@ -95,10 +95,6 @@ impl Harness {
         self.key(KeyCode::Enter);
         self.until("the schema", |a| !a.editor.loading && a.editor.info.is_some()).await;
     }
-
-    fn last_task_status(&self) -> Option<TaskStatus> {
-        self.session.app.tasks.items.first().map(|t| t.status)
-    }
 }
 
 pub fn render(app: &coze_tui::app::App, w: u16, h: u16) -> String {

@@ -408,6 +408,7 @@ impl App {
                 vec![]
             }
             Msg::TasksLoaded(tasks) => {
+                self.tasks.remember(&task_key);
                 self.tasks.items = tasks.into_iter().map(Arc::new).collect();
                 self.refilter_tasks();
                 vec![]
@@ -645,6 +646,7 @@ impl App {
                 ];
                 let i = order.iter().position(|s| *s == self.status_filter).unwrap_or(0);
                 self.status_filter = order[(i + 1) % order.len()];
+                self.tasks.remember(&task_key);
                 self.refilter_tasks();
                 vec![]
             }
@@ -716,6 +718,7 @@ impl App {
             }
             Pane::Tasks if self.status_filter.is_some() => {
                 self.status_filter = None;
+                self.tasks.remember(&task_key);
                 self.refilter_tasks();
             }
             Pane::Workflows => self.focus = Pane::Workspaces,
@@ -856,25 +859,24 @@ impl App {
                 self.workflows.refilter(|w| w.workflow_id.as_str(), |w| w.workflow_name.as_str());
             }
             _ => {
+                self.tasks.remember(&task_key);
                 self.tasks.filter = text;
                 self.refilter_tasks();
             }
         }
     }
 
+    /// Re-applies the task filters (after `tasks.remember` if the items changed).
     fn refilter_tasks(&mut self) {
         let status = self.status_filter;
         let text = self.tasks.filter.to_lowercase();
-        self.tasks.refilter_with(
-            |t| t.id.as_str(),
-            |t| {
-                status.is_none_or(|s| t.status == s)
-                    && (text.is_empty()
-                        || t.id.starts_with(&text)
-                        || t.workflow_name.as_deref().is_some_and(|n| n.to_lowercase().contains(&text))
-                        || t.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&text)))
-            },
-        );
+        self.tasks.refilter_with(task_key, |t| {
+            status.is_none_or(|s| t.status == s)
+                && (text.is_empty()
+                    || t.id.starts_with(&text)
+                    || t.workflow_name.as_deref().is_some_and(|n| n.to_lowercase().contains(&text))
+                    || t.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&text)))
+        });
     }
 
     // ---- overlays -----------------------------------------------------------------------
@@ -1010,6 +1012,7 @@ impl App {
     fn on_task_update(&mut self, update: TaskUpdate) -> Vec<Command> {
         match update {
             TaskUpdate::Changed(task) => {
+                self.tasks.remember(&task_key);
                 let id = task.id.clone();
                 let old_status = self.tasks.items.iter().find(|t| t.id == id).map(|t| t.status);
                 let status_changed = old_status != Some(task.status);
@@ -1047,6 +1050,7 @@ impl App {
                 }
             }
             TaskUpdate::Deleted(id) => {
+                self.tasks.remember(&task_key);
                 self.tasks.items.retain(|t| t.id != id);
                 self.refilter_tasks();
             }
@@ -1070,7 +1074,7 @@ impl App {
 
     /// Selects and shows a task the user just started.
     pub fn submitted(&mut self, task: &Task) -> Vec<Command> {
-        self.tasks.select_key(&task.id, |t| t.id.as_str());
+        self.tasks.select_key(&task.id, task_key);
         self.show_task(&task.id)
     }
 
@@ -1258,6 +1262,10 @@ impl App {
         }
         out
     }
+}
+
+fn task_key(t: &Arc<Task>) -> &str {
+    &t.id
 }
 
 fn single_line_input(placeholder: &str) -> TextArea<'static> {

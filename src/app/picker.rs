@@ -63,13 +63,14 @@ impl<T> Picker<T> {
 
     /// Applies `filter` (case-insensitive, on the name) keeping the selection.
     pub fn refilter(&mut self, key: impl Fn(&T) -> &str, name: impl Fn(&T) -> &str) {
+        self.remember(&key);
         let needle = self.filter.to_lowercase();
         self.refilter_with(key, |t| needle.is_empty() || name(t).to_lowercase().contains(&needle));
     }
 
-    /// Keeps the items `keep` accepts, with the selection on the same item where possible.
+    /// Keeps the items `keep` accepts, with the selection on the remembered item where
+    /// possible. Call [`Picker::remember`] before changing `items`.
     pub fn refilter_with(&mut self, key: impl Fn(&T) -> &str, keep: impl Fn(&T) -> bool) {
-        self.remember(&key);
         self.visible = self.items.iter().enumerate().filter(|(_, t)| keep(t)).map(|(i, _)| i).collect();
         let found =
             self.selected_key.as_deref().and_then(|k| self.visible.iter().position(|i| key(&self.items[*i]) == k));
@@ -84,7 +85,8 @@ impl<T> Picker<T> {
         }
     }
 
-    fn remember(&mut self, key: &impl Fn(&T) -> &str) {
+    /// Notes which item is selected, so it is found again after `items` change.
+    pub fn remember(&mut self, key: &impl Fn(&T) -> &str) {
         if let Some(t) = self.current() {
             self.selected_key = Some(key(t).to_string());
         }

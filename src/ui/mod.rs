@@ -355,11 +355,11 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             _ => String::new(),
         };
         // Fixed columns first (status, mode, time); the name and the last message share the rest.
-        let rest = width.saturating_sub(2 + 13 + 7 + 8);
+        let rest = width.saturating_sub(2 + 14 + 7 + 8);
         let label_w = if rest < 24 { rest } else { (rest / 2).min(40) };
         let time = crate::tasks::human_duration(t.elapsed_ms(now));
         let mut spans = vec![
-            Span::styled(format!("{symbol} {:<11}", t.status.as_str()), status_style(t.status, theme)),
+            Span::styled(format!("{symbol} {:<12}", t.status.as_str()), status_style(t.status, theme)),
             Span::raw(pad(&truncate(&label, label_w.saturating_sub(1)), label_w)),
             Span::styled(format!("{:<6} {time:>7} ", t.mode.as_str()), theme.dim),
         ];

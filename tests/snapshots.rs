@@ -1,0 +1,201 @@
+//! Rendered frames at 80x24, 120x40 and too small, with CJK, emoji and long names; empty,
+//! loading and error states; each pane focused. Review changes with `cargo insta review`
+//! (or `INSTA_UPDATE=always cargo test --test snapshots` and read the diff).
+
+use std::sync::Arc;
+
+use coze_tui::app::{App, Health, Keymap, Msg, Pane, ProfileInfo};
+use coze_tui::coze::{Workflow, WorkflowInfo, Workspace};
+use coze_tui::tasks::{Interrupt, RunMode, Task, TaskError, TaskStatus, TaskUpdate};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::json;
+
+fn render(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| coze_tui::ui::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..w {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn profile() -> ProfileInfo {
+    ProfileInfo {
+        name: "work".into(),
+        base_url: "https://api.coze.cn".into(),
+        region: "coze.cn".into(),
+        profiles: vec!["work".into(), "global".into()],
+        config_path: "/home/me/.config/coze-tui/config.toml".into(),
+        log_path: "/home/me/.local/share/coze-tui/logs/coze-tui.log".into(),
+    }
+}
+
+fn workspace(id: &str, name: &str, kind: &str) -> Workspace {
+    Workspace { id: id.into(), name: name.into(), workspace_type: kind.into(), ..Default::default() }
+}
+
+fn workflow(id: &str, name: &str, published: bool) -> Workflow {
+    Workflow { workflow_id: id.into(), workflow_name: name.into(), is_published: Some(published), ..Default::default() }
+}
+
+fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> Task {
+    let created = 1_795_600_000_000 + minute * 60_000;
+    Task {
+        id: id.into(),
+        name: None,
+        description: None,
+        profile: "work".into(),
+        workspace_id: None,
+        workflow_id: "7524966123456700000".into(),
+        workflow_name: Some(wf.into()),
+        mode,
+        requested_mode: mode,
+        parameters: json!({"city": "杭州", "days": 2}).as_object().cloned().unwrap(),
+        status,
+        execute_id: Some("7431040978805850007".into()),
+        output: (status == TaskStatus::Succeeded).then(|| json!({"output": "Sunny in 杭州 ☀️"}).to_string()),
+        error: (status == TaskStatus::Failed)
+            .then(|| TaskError::workflow(Some(720702002), "node 'Code' failed: ZeroDivisionError")),
+        logid: Some("20261125150000ABCDEF0123456789".into()),
+        debug_url: Some("https://www.coze.cn/work_flow?execute_id=7431040978805850007".into()),
+        usage: None,
+        interrupt: (status == TaskStatus::Interrupted).then(|| Interrupt {
+            question: Some("Which city? 想查哪个城市的天气？".into()),
+            event_id: "7431040978805850007/0".into(),
+            interrupt_type: 2,
+            node_title: "Ask".into(),
+            answers: 0,
+        }),
+        last_message: Some("step 5/5 done".into()),
+        event_count: 0,
+        events_dropped: 0,
+        notes: vec![],
+        created_at: created,
+        started_at: Some(created),
+        updated_at: created + 1500,
+        finished_at: Some(created + 1500),
+    }
+}
+
+/// An app with CJK, emoji and long-name fixtures, an open workflow and a few tasks.
+fn loaded_app() -> App {
+    let mut app = App::new(profile(), Keymap::default());
+    app.health = Health::Ok { latency_ms: 42 };
+    app.update(Msg::Workspaces(Ok(vec![
+        workspace("1", "Demo workspace · 演示空间", "personal"),
+        workspace("2", "增长团队 Growth", "team"),
+        workspace("3", "🚀 Launch squad", "team"),
+        workspace("4", "A workspace with a remarkably long name that keeps going well past any column width — 一个名字非常长的团队空间", "team"),
+    ])));
+    app.update(Msg::Workflows {
+        workspace_id: "1".into(),
+        result: Ok(vec![
+            workflow("10", "needs_params", true),
+            workflow("11", "翻译助手_translate", true),
+            workflow("12", "draft_only", false),
+            workflow("13", "customer_feedback_classifier_with_a_very_long_descriptive_name_v2", true),
+        ]),
+    });
+    app.update(Msg::Key(key('2')));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    let info: WorkflowInfo = serde_json::from_value(json!({
+        "workflow_detail": {"workflow_id": "10", "workflow_name": "needs_params", "description": "Weather forecast 天气预报"},
+        "input": {"parameters": {
+            "units": {"type": "string", "default_value": "metric"},
+            "city": {"type": "string", "required": true, "description": "City name, e.g. 杭州"},
+            "days": {"type": "integer", "required": true, "default_value": "3"}
+        }}
+    }))
+    .unwrap();
+    app.update(Msg::WorkflowInfo { workflow_id: "10".into(), result: Ok(info), last_params: None });
+    let tasks = vec![
+        task("1m89kfwp3wkg", "fails", TaskStatus::Failed, RunMode::Sync, 4),
+        task("1m89kfwmnpy3", "asks", TaskStatus::Interrupted, RunMode::Stream, 3),
+        task("1m89kfvkqwwq", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Async, 2),
+        task("1m89kftdw294", "needs_params", TaskStatus::Unknown, RunMode::Stream, 1),
+    ];
+    app.update(Msg::TasksLoaded(tasks));
+    app
+}
+
+fn key(c: char) -> ratatui::crossterm::event::KeyEvent {
+    ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c))
+}
+
+#[test]
+fn wide_layout_with_every_pane() {
+    let mut app = loaded_app();
+    app.update(Msg::Resize(120, 40));
+    insta::assert_snapshot!("wide_120x40_editor", render(&app, 120, 40));
+    app.update(Msg::Key(key('4')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    insta::assert_snapshot!("wide_120x40_interrupted_task", render(&app, 120, 40));
+}
+
+#[test]
+fn compact_layout_one_pane_per_tab() {
+    let mut app = loaded_app();
+    app.update(Msg::Resize(80, 24));
+    for (n, pane) in
+        [('1', Pane::Workspaces), ('2', Pane::Workflows), ('3', Pane::Editor), ('4', Pane::Tasks), ('5', Pane::Detail)]
+    {
+        app.update(Msg::Key(key(n)));
+        assert_eq!(app.focus, pane);
+        insta::assert_snapshot!(format!("compact_80x24_{}", pane.title().to_lowercase()), render(&app, 80, 24));
+    }
+}
+
+#[test]
+fn too_small_and_states() {
+    let mut app = App::new(profile(), Keymap::default());
+    insta::assert_snapshot!("too_small_50x12", render(&app, 50, 12));
+    app.workspaces.loading = true;
+    insta::assert_snapshot!("loading_80x24", render(&app, 80, 24));
+    app.update(Msg::Workspaces(
+        Err("Coze error 4100: authentication is invalid (logid 2026) — check the token".into()),
+    ));
+    insta::assert_snapshot!("error_80x24", render(&app, 80, 24));
+    app.first_run = Some(coze_tui::config::missing_token_message(
+        std::path::Path::new("/home/me/.config/coze-tui/config.toml"),
+        "default",
+    ));
+    insta::assert_snapshot!("first_run_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn help_overlay_lists_the_live_keymap() {
+    let mut app = loaded_app();
+    app.update(Msg::Key(key('?')));
+    insta::assert_snapshot!("help_120x40", render(&app, 120, 40));
+}
+
+#[test]
+fn live_updates_do_not_move_the_selection() {
+    let mut app = loaded_app();
+    app.update(Msg::Key(key('4')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(key('j')));
+    let selected = app.selected_task().unwrap().id.clone();
+    let mut newer = task("1m89kfzzzzzz", "chatty", TaskStatus::Running, RunMode::Stream, 9);
+    newer.finished_at = None;
+    app.update(Msg::Task(TaskUpdate::Changed(Arc::new(newer))));
+    assert_eq!(app.selected_task().unwrap().id, selected, "a new task above does not move the selection");
+    assert_eq!(app.focus, Pane::Tasks, "nor the focus");
+    assert_eq!(app.tasks.items[0].id, "1m89kfzzzzzz", "newest first");
+}
