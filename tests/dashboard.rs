@@ -215,6 +215,8 @@ async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
     h.open_workflow("fails").await;
     h.key(KeyCode::Char('s'));
     h.until("the failure", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Failed)).await;
+    assert_eq!(h.session.app.focus, Pane::Editor, "starting a run does not take the focus away");
+    h.key(KeyCode::Char('4'));
     h.key(KeyCode::Enter);
     let screen = h.screen(220, 60);
     assert!(

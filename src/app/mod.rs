@@ -274,6 +274,7 @@ pub struct App {
     pub editor: Editor,
     pub tasks: Picker<Arc<Task>>,
     pub status_filter: Option<TaskStatus>,
+    running: usize,
     pub detail: Detail,
     pub overlay: Option<Overlay>,
     pub toast: Option<(String, Instant)>,
@@ -299,6 +300,7 @@ impl App {
             editor: Editor::new(),
             tasks: Picker::default(),
             status_filter: None,
+            running: 0,
             detail: Detail {
                 subject: Subject::None,
                 lines: vec![],
@@ -336,14 +338,12 @@ impl App {
 
     /// Whether something is in progress (the spinner should tick).
     pub fn busy(&self) -> bool {
-        self.workspaces.loading
-            || self.workflows.loading
-            || self.editor.loading
-            || self.tasks.items.iter().take(200).any(|t| !t.status.is_settled())
+        self.workspaces.loading || self.workflows.loading || self.editor.loading || self.running > 0
     }
 
+    /// Tasks not yet settled (kept up to date as tasks change, so drawing stays cheap).
     pub fn running_count(&self) -> usize {
-        self.tasks.items.iter().filter(|t| !t.status.is_settled()).count()
+        self.running
     }
 
     pub fn selected_task(&self) -> Option<&Arc<Task>> {
@@ -836,7 +836,7 @@ impl App {
             return vec![];
         }
         let Some(parameters) = self.editor.validation.params.clone() else { return vec![] };
-        self.focus = Pane::Tasks;
+        // Focus stays in the editor (run again, tweak, run again); the task shows up selected.
         vec![Command::Submit(NewTask {
             workflow_id: wf.workflow_id.clone(),
             workflow_name: Some(wf.workflow_name.clone()),
@@ -868,6 +868,7 @@ impl App {
 
     /// Re-applies the task filters (after `tasks.remember` if the items changed).
     fn refilter_tasks(&mut self) {
+        self.running = self.tasks.items.iter().filter(|t| !t.status.is_settled()).count();
         let status = self.status_filter;
         let text = self.tasks.filter.to_lowercase();
         self.tasks.refilter_with(task_key, |t| {

@@ -1,0 +1,100 @@
+//! Cost of drawing one dashboard frame with 10,000 tasks and 2,000 workflows (it should depend
+//! on the visible rows, not on those counts), and of applying one live task update.
+//!
+//!     cargo bench --bench render
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use coze_tui::app::{App, Keymap, Msg, ProfileInfo};
+use coze_tui::coze::{Workflow, Workspace};
+use coze_tui::tasks::{RunMode, Task, TaskStatus, TaskUpdate};
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn task(i: usize) -> Task {
+    let created = 1_795_600_000_000 + i as i64 * 1000;
+    Task {
+        id: format!("1m89k{i:07}"),
+        name: (i % 7 == 0).then(|| format!("nightly 报告 {i}")),
+        description: None,
+        profile: "bench".into(),
+        workspace_id: None,
+        workflow_id: format!("75249661234567{:05}", i % 2000),
+        workflow_name: Some(format!("workflow_{}_翻译", i % 2000)),
+        mode: RunMode::Async,
+        requested_mode: RunMode::Async,
+        parameters: Default::default(),
+        status: if i % 10 == 0 { TaskStatus::Running } else { TaskStatus::Succeeded },
+        execute_id: Some(format!("7431040978805{i:06}")),
+        output: Some("{\"output\":\"done\"}".into()),
+        error: None,
+        logid: None,
+        debug_url: None,
+        usage: None,
+        interrupt: None,
+        last_message: Some("step 5/5 done 🦊".into()),
+        event_count: 0,
+        events_dropped: 0,
+        notes: vec![],
+        created_at: created,
+        started_at: Some(created),
+        updated_at: created,
+        finished_at: (i % 10 != 0).then_some(created + 2000),
+    }
+}
+
+fn app(tasks: usize, workflows: usize) -> App {
+    let mut app = App::new(
+        ProfileInfo { name: "bench".into(), region: "coze.cn".into(), ..Default::default() },
+        Keymap::default(),
+    );
+    app.update(Msg::Workspaces(Ok(vec![Workspace {
+        id: "1".into(), name: "Demo 演示".into(), ..Default::default()
+    }])));
+    let wfs = (0..workflows)
+        .map(|i| Workflow {
+            workflow_id: format!("{i}"),
+            workflow_name: format!("workflow_{i}_翻译"),
+            is_published: Some(true),
+            ..Default::default()
+        })
+        .collect();
+    app.update(Msg::Workflows { workspace_id: "1".into(), result: Ok(wfs) });
+    app.update(Msg::TasksLoaded((0..tasks).rev().map(task).collect()));
+    app
+}
+
+fn bench(c: &mut Criterion) {
+    for (w, h) in [(120u16, 40u16), (80, 24)] {
+        let mut small = app(10, 10);
+        let mut big = app(10_000, 2_000);
+        small.update(Msg::Resize(w, h));
+        big.update(Msg::Resize(w, h));
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        c.bench_function(&format!("draw {w}x{h}, 10 tasks, 10 workflows"), |b| {
+            b.iter(|| {
+                term.draw(|f| coze_tui::ui::draw(f, black_box(&small))).unwrap();
+            })
+        });
+        c.bench_function(&format!("draw {w}x{h}, 10000 tasks, 2000 workflows"), |b| {
+            b.iter(|| {
+                term.draw(|f| coze_tui::ui::draw(f, black_box(&big))).unwrap();
+            })
+        });
+    }
+    let mut big = app(10_000, 2_000);
+    let mut i = 0usize;
+    c.bench_function("apply one task update, 10000 tasks", |b| {
+        b.iter(|| {
+            i += 1;
+            let mut t = task(i % 10_000);
+            t.updated_at += i as i64;
+            big.update(Msg::Task(TaskUpdate::Changed(Arc::new(t))));
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Smoke test in a real terminal: starts `coze-tui demo` inside tmux, opens a workflow, runs it
+# streaming with keys, waits for it to succeed, quits, and checks that the shell got its
+# terminal back in cooked mode (icanon, echo) on the main screen.
+#
+#   tests/smoke/tmux.sh [path/to/coze-tui]
+set -euo pipefail
+bin=$(realpath "${1:-target/debug/coze-tui}")
+sock="coze-tui-smoke-$$"
+out=$(mktemp -d)
+tm() { tmux -L "$sock" "$@"; }
+cleanup() { tm kill-server 2>/dev/null || true; rm -rf "$out"; }
+trap cleanup EXIT
+
+screen() { tm capture-pane -p -t smoke; }
+wait_for() { # TEXT SECONDS
+    for _ in $(seq $(($2 * 10))); do
+        if screen | grep -qF -- "$1"; then return 0; fi
+        sleep 0.1
+    done
+    echo "smoke: timed out waiting for: $1" >&2
+    screen >&2
+    return 1
+}
+
+tm new-session -d -s smoke -x 120 -y 40 "env -i PATH=$PATH HOME=$out TERM=xterm-256color bash --norc --noprofile"
+tm send-keys -t smoke "stty -a > $out/before; $bin demo; stty -a > $out/after; echo SMOKE-DONE" Enter
+wait_for "Workflows 14/14" 20
+tm send-keys -t smoke 2 g Enter          # focus Workflows, first one (echo), open it
+wait_for "Parameters · echo" 10
+tm send-keys -t smoke w                  # run it streaming
+wait_for "✔ succeeded" 20
+screen | grep -qF '"input": "hello"' || { echo "smoke: no output shown" >&2; screen >&2; exit 1; }
+tm send-keys -t smoke q
+wait_for "SMOKE-DONE" 10
+grep -qw -- "icanon" "$out/after" && ! grep -qw -- "-icanon" "$out/after" || { echo "smoke: terminal left in raw mode" >&2; cat "$out/after" >&2; exit 1; }
+grep -qw -- "echo" "$out/after" && ! grep -qw -- "-echo" "$out/after" || { echo "smoke: echo left off" >&2; exit 1; }
+cmp -s <(tr ' ' '\n' < "$out/before" | sort) <(tr ' ' '\n' < "$out/after" | sort) || { echo "smoke: stty settings changed" >&2; diff "$out/before" "$out/after" >&2; exit 1; }
+if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard is still on screen" >&2; screen >&2; exit 1; fi
+echo "smoke: ok (ran a workflow in a real pty, quit, terminal restored)"
