@@ -17,7 +17,7 @@ fn task(i: usize) -> Task {
     let created = 1_795_600_000_000 + i as i64 * 1000;
     Task {
         id: format!("1m89k{i:07}"),
-        name: (i % 7 == 0).then(|| format!("nightly 报告 {i}")),
+        name: i.is_multiple_of(7).then(|| format!("nightly 报告 {i}")),
         description: None,
         profile: "bench".into(),
         workspace_id: None,
@@ -26,7 +26,7 @@ fn task(i: usize) -> Task {
         mode: RunMode::Async,
         requested_mode: RunMode::Async,
         parameters: Default::default(),
-        status: if i % 10 == 0 { TaskStatus::Running } else { TaskStatus::Succeeded },
+        status: if i.is_multiple_of(10) { TaskStatus::Running } else { TaskStatus::Succeeded },
         execute_id: Some(format!("7431040978805{i:06}")),
         output: Some("{\"output\":\"done\"}".into()),
         error: None,
@@ -41,7 +41,7 @@ fn task(i: usize) -> Task {
         created_at: created,
         started_at: Some(created),
         updated_at: created,
-        finished_at: (i % 10 != 0).then_some(created + 2000),
+        finished_at: (!i.is_multiple_of(10)).then_some(created + 2000),
     }
 }
 
