@@ -209,10 +209,16 @@ impl Task {
         v
     }
 
-    /// Wall time from start (or creation) to the end, or to `now` while it goes on.
+    /// Wall time from start (or creation) to the end, or to `now` while it goes on. A run
+    /// waiting for an answer stopped the clock when it asked.
     pub fn elapsed_ms(&self, now: i64) -> i64 {
         let start = self.started_at.unwrap_or(self.created_at);
-        (self.finished_at.unwrap_or(now) - start).max(0)
+        let end = match (self.finished_at, self.status) {
+            (Some(f), _) => f,
+            (None, TaskStatus::Interrupted) => self.updated_at,
+            (None, _) => now,
+        };
+        (end - start).max(0)
     }
 }
 
