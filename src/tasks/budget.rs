@@ -15,9 +15,10 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(qps: f64) -> Self {
-        // A hair wider than 1/qps: arrival jitter on the server must not make it see qps + 1.
+        // 10% wider than 1/qps: requests delayed on the way (a busy network, a busy machine)
+        // arrive bunched, and the server must still never count more than qps in a second.
         let qps = if qps.is_finite() && qps > 0.0 { qps } else { 5.0 };
-        Self { spacing: Duration::from_secs_f64(1.02 / qps), next: Mutex::new(None) }
+        Self { spacing: Duration::from_secs_f64(1.1 / qps), next: Mutex::new(None) }
     }
 
     /// Waits for this caller's slot.
@@ -57,6 +58,6 @@ mod tests {
         for pair in times.windows(2) {
             assert!(pair[1] - pair[0] >= Duration::from_millis(100), "{times:?}");
         }
-        assert!(times[20] >= Duration::from_secs(2));
+        assert!(times[20] >= Duration::from_millis(2200));
     }
 }

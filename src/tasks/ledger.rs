@@ -227,7 +227,8 @@ impl Ledger {
     }
 
     /// Saves a task's new state. Only the lease holder may (`owner`); returns false if the task
-    /// is gone or leased to someone else, in which case nothing was written.
+    /// is gone or leased to someone else, in which case nothing was written. Saving a settled
+    /// state gives the lease up.
     pub fn update(&self, task: &Task, owner: &str, note: Option<&str>) -> Result<bool> {
         self.write(|tx| {
             let current: Option<(String, Option<String>, Option<i64>)> = tx
@@ -247,6 +248,11 @@ impl Ledger {
                 &format!("UPDATE tasks SET {} WHERE id = ?1", sets.join(", ")),
                 rusqlite::params_from_iter(task_values(task)),
             )?;
+            // A settled task needs no watcher: its lease goes in the same commit, so whoever
+            // sees it settled can take it (to answer it) at once.
+            if task.status.is_settled() {
+                tx.execute("UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE id = ?1", [&task.id])?;
+            }
             if status != task.status.as_str() || note.is_some() {
                 history(tx, &task.id, task.status, task.updated_at, note)?;
             }

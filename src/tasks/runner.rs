@@ -381,10 +381,8 @@ impl Driver {
             Job::Watch => self.recover().await,
             Job::Resume(req) => self.resume(req).await,
         };
-        if outcome.is_ok() && self.task.status.is_settled() {
-            let owner = self.sh().owner.clone();
-            let tid = id.clone();
-            let _ = db(&self.sh().ledger, move |l| l.release(&tid, &owner)).await;
+        if let Err(Gone) = outcome {
+            tracing::info!(task = %id, "stopped driving: the task was deleted or taken over");
         }
         self.runner.finished(&id);
     }

@@ -80,7 +80,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
             events.abort();
             teardown(mouse);
             suspend_self();
-            terminal = setup(mouse);
+            terminal = resume(mouse);
             let _ = terminal.clear();
             events = spawn_events(tx.clone());
             dirty = true;
@@ -90,14 +90,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
         dirty = true;
         for cmd in commands {
             match cmd {
-                Command::Quit => {
-                    session.shutdown().await;
-                    teardown(mouse);
-                    if let Some(s) = sim.take() {
-                        s.stop().await;
-                    }
-                    return Ok(());
-                }
+                Command::Quit => break,
                 Command::Copy(text) => {
                     let n = text.len();
                     clipboard::osc52(&text);
@@ -107,7 +100,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                     events.abort();
                     teardown(mouse);
                     let edited = edit_externally(&text).await;
-                    terminal = setup(mouse);
+                    terminal = resume(mouse);
                     let _ = terminal.clear();
                     events = spawn_events(tx.clone());
                     session.handle(Msg::Edited(edited));
@@ -153,6 +146,11 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     };
     session.shutdown().await;
     teardown(mouse);
+    if let Some(s) = sim.take() {
+        s.stop().await;
+        // The demo's ledger was a throwaway.
+        let _ = std::fs::remove_dir_all(&settings.data_dir);
+    }
     result
 }
 
@@ -182,6 +180,19 @@ fn setup(mouse: bool) -> DefaultTerminal {
         let _ = execute!(stdout(), EnableMouseCapture);
     }
     terminal
+}
+
+/// Takes the terminal back after another program had it (the panic hook is already in place).
+fn resume(mouse: bool) -> DefaultTerminal {
+    let _ = ratatui::crossterm::terminal::enable_raw_mode();
+    let _ = execute!(stdout(), ratatui::crossterm::terminal::EnterAlternateScreen, EnableBracketedPaste);
+    if mouse {
+        let _ = execute!(stdout(), EnableMouseCapture);
+    }
+    match ratatui::Terminal::new(ratatui::prelude::CrosstermBackend::new(stdout())) {
+        Ok(t) => t,
+        Err(_) => setup(mouse),
+    }
 }
 
 /// Leaves the terminal as it was found: cooked mode, main screen, cursor shown.
