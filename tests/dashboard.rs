@@ -19,7 +19,8 @@ const WAIT: Duration = Duration::from_secs(20);
 
 struct Harness {
     session: Session,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    base_url: String,
 }
 
 impl Harness {
@@ -32,15 +33,16 @@ impl Harness {
             base_url: Some(sim.url()),
             ..Default::default()
         };
+        let poll = "initial_interval_ms = 100\nbackoff = 1.5\nmax_interval_ms = 300\nqps = 100.0\n";
         std::fs::write(
             dir.path().join("config.toml"),
-            "[profiles.default.poll]\ninitial_interval_ms = 100\nbackoff = 1.5\nmax_interval_ms = 300\nqps = 100.0\n",
+            format!("[profiles.default.poll]\n{poll}[profiles.other]\n[profiles.other.poll]\n{poll}"),
         )
         .unwrap();
         let settings = Settings::load(&overrides, &env).unwrap();
         let mut session = Session::start(&settings, vec![], Keymap::default()).await.unwrap();
         session.handle(Msg::Resize(120, 40));
-        Self { session, _dir: dir }
+        Self { session, dir, base_url: sim.url() }
     }
 
     fn key(&mut self, code: KeyCode) -> Vec<Command> {
@@ -288,4 +290,42 @@ async fn no_size_panics() {
             assert!(screen.contains("too small") || w < 12 || hh < 2, "{w}x{hh}: {screen}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_runs_and_switching_profiles() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("echo").await;
+    h.key(KeyCode::Char('n'));
+    assert!(h.screen(120, 40).contains("Enter runs"));
+    h.typed("nightly 报告");
+    h.key(KeyCode::Tab);
+    h.typed("checks the echo");
+    h.key(KeyCode::Enter);
+    h.until("the named run", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    let t = h.session.app.tasks.items[0].clone();
+    assert_eq!((t.name.as_deref(), t.description.as_deref()), (Some("nightly 报告"), Some("checks the echo")));
+    assert!(h.screen(120, 40).contains("succeeded · nightly 报告"), "{}", h.screen(120, 40));
+
+    // The profile switcher lists the config's profiles; choosing one reloads everything.
+    h.key(KeyCode::Char('p'));
+    assert!(h.screen(120, 40).contains("default (current)"));
+    h.key(KeyCode::Char('j'));
+    let cmds = h.key(KeyCode::Enter);
+    assert_eq!(cmds, vec![Command::SwitchProfile("other".into())]);
+    let overrides = Overrides {
+        profile: Some("other".into()),
+        config_path: Some(h.dir.path().join("config.toml")),
+        data_dir: Some(h.dir.path().join("other-data")),
+        base_url: Some(h.base_url.clone()),
+    };
+    let other = Settings::load(&overrides, &Env::from_pairs([("COZE_API_TOKEN", TOKEN)])).unwrap();
+    h.session.switch_to(&other).await.unwrap();
+    assert_eq!(h.session.app.profile.name, "other");
+    h.until("the other profile's workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.until("its (empty) ledger", |a| !a.workflows.items.is_empty()).await;
+    assert!(h.session.app.tasks.items.is_empty(), "another profile, another data dir: no tasks");
+    assert!(h.screen(120, 40).contains(" other "));
 }

@@ -106,37 +106,33 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                     session.handle(Msg::Edited(edited));
                 }
                 Command::SwitchProfile(name) => {
-                    let o = Overrides { profile: Some(name.clone()), ..opts.overrides.clone() };
+                    let o = Overrides { profile: Some(name), ..opts.overrides.clone() };
                     let switched = match Settings::load(&o, &opts.env) {
-                        Ok(s) => session.connect(&s).await.map(|()| s),
+                        Ok(s) => session.switch_to(&s).await.map(|()| s),
                         Err(e) => Err(e.0),
                     };
                     match switched {
-                        Ok(s) => {
-                            settings = s;
-                            session.reset();
-                            session.handle(Msg::Toast(format!("switched to profile {name}")));
+                        Ok(s) => settings = s,
+                        Err(e) => {
+                            session.handle(Msg::Failed(e));
+                        }
+                    }
+                }
+                Command::StartDemo => {
+                    let started = match start_demo(&settings).await {
+                        Ok((s, demo)) => session.switch_to(&demo).await.map(|()| (s, demo)),
+                        Err(e) => Err(e),
+                    };
+                    match started {
+                        Ok((s, demo)) => {
+                            sim = Some(s);
+                            settings = demo;
                         }
                         Err(e) => {
                             session.handle(Msg::Failed(e));
                         }
                     }
                 }
-                Command::StartDemo => match start_demo(&settings).await {
-                    Ok((s, demo_settings)) => {
-                        sim = Some(s);
-                        settings = demo_settings;
-                        match session.connect(&settings).await {
-                            Ok(()) => session.reset(),
-                            Err(e) => {
-                                session.handle(Msg::Failed(e));
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        session.handle(Msg::Failed(e));
-                    }
-                },
                 _ => {}
             }
         }
@@ -257,16 +253,21 @@ fn suspend_self() {
     }
 }
 
-/// Writes `text` to a temp file, runs `$VISUAL`/`$EDITOR` on it (commands with arguments,
-/// like `code -w`, work), and reads it back.
+/// Runs `$VISUAL`/`$EDITOR` (default `vi`) on `text` and returns what was saved.
 async fn edit_externally(text: &str) -> Result<String, String> {
-    let editor = std::env::var("VISUAL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| std::env::var("EDITOR").ok().filter(|v| !v.trim().is_empty()))
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
         .unwrap_or_else(|| "vi".to_string());
+    edit_with(&editor, text).await
+}
+
+/// Writes `text` to a private temp file, runs `editor` on it (a command with arguments, like
+/// `code -w`, works), and reads it back. The file is removed afterwards.
+async fn edit_with(editor: &str, text: &str) -> Result<String, String> {
     let path = std::env::temp_dir().join(format!("coze-tui-{}-{:08x}.json", std::process::id(), rand::random::<u32>()));
-    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    crate::config::write_private(&path, text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     let _cleanup = RemoveOnDrop(path.clone());
     let mut parts = editor.split_whitespace();
     let program = parts.next().unwrap_or("vi").to_string();
@@ -288,5 +289,18 @@ struct RemoveOnDrop(std::path::PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_editor_edits_a_private_temp_file() {
+        let out = edit_with("sed -i s/hello/bye/", "{\"input\": \"hello\"}").await.unwrap();
+        assert_eq!(out, "{\"input\": \"bye\"}");
+        assert!(edit_with("false", "{}").await.unwrap_err().contains("not changed"));
+        assert!(edit_with("/nonexistent/editor", "{}").await.unwrap_err().contains("$EDITOR"));
     }
 }

@@ -89,8 +89,18 @@ impl Session {
         Ok(())
     }
 
+    /// Moves the whole dashboard to another profile (or the demo): a new backend and a fresh
+    /// app that reloads everything. On failure the current profile stays.
+    pub async fn switch_to(&mut self, settings: &Settings) -> Result<(), String> {
+        self.connect(settings).await?;
+        self.reset();
+        let name = settings.profile_name.clone();
+        self.handle(Msg::Toast(format!("switched to profile {name}")));
+        Ok(())
+    }
+
     /// A fresh app for the connected profile (after a switch), keeping the screen size and keys.
-    pub fn reset(&mut self) {
+    fn reset(&mut self) {
         let keymap = self.app.keymap.clone();
         let size = self.app.size;
         let profile = self.app.profile.clone();
