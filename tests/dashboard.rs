@@ -329,3 +329,33 @@ async fn named_runs_and_switching_profiles() {
     assert!(h.session.app.tasks.items.is_empty(), "another profile, another data dir: no tasks");
     assert!(h.screen(120, 40).contains(" other "));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_from_another_process_show_up() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    // Another coze-tui (say, `coze-tui run` in a second SSH login) on the same ledger.
+    let ledger = std::sync::Arc::new(coze_tui::tasks::Ledger::open_in(&h.dir.path().join("data")).unwrap());
+    let cfg = coze_tui::tasks::RunnerConfig {
+        adopt_orphans: false,
+        ..coze_tui::tasks::RunnerConfig::new("default", Default::default())
+    };
+    let other = coze_tui::tasks::Runner::start(client(&sim), ledger, cfg).await;
+    let new = coze_tui::tasks::NewTask {
+        workflow_id: wf(&sim, "echo"),
+        workflow_name: Some("echo".into()),
+        workspace_id: None,
+        parameters: Default::default(),
+        mode: coze_tui::tasks::RunMode::Sync,
+        name: Some("from elsewhere".into()),
+        description: None,
+    };
+    let t = other.submit(new).await.unwrap();
+    other.wait_settled(&t.id).await.unwrap();
+    h.until("the other process's run", |a| {
+        a.tasks.items.iter().any(|x| x.id == t.id && x.status == TaskStatus::Succeeded)
+    })
+    .await;
+    other.shutdown().await;
+}

@@ -77,6 +77,8 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (profile, workflow_id)
     );",
+    // 2: find what changed since a moment, so a dashboard sees other processes' runs.
+    "CREATE INDEX tasks_by_updated ON tasks (updated_at);",
 ];
 
 const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
@@ -333,6 +335,16 @@ impl Ledger {
         let conn = self.conn();
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_task)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Tasks changed at or after `since_ms` (any process's), oldest change first.
+    pub fn changed_since(&self, since_ms: i64, limit: usize) -> Result<Vec<Task>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE updated_at >= ?1 ORDER BY updated_at LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![since_ms, limit as i64], row_to_task)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -715,6 +727,8 @@ mod tests {
             ["c1", "c2"]
         );
         assert_eq!(l.get(&t.id).unwrap().event_count, 3);
+        assert_eq!(l.changed_since(1000, 10).unwrap().len(), 1);
+        assert!(l.changed_since(1001, 10).unwrap().is_empty());
         assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
         assert_eq!(l.integrity_check().unwrap(), "ok");
     }

@@ -172,6 +172,11 @@ impl Runner {
         &self.shared.client
     }
 
+    /// Whether [`Runner::shutdown`] was called.
+    pub fn is_stopped(&self) -> bool {
+        *self.shared.stop.borrow()
+    }
+
     /// How many tasks this runner is driving right now.
     pub fn active_count(&self) -> usize {
         self.shared.active.lock().map(|a| a.len()).unwrap_or(0)

@@ -83,6 +83,7 @@ impl Session {
                 }
             }
         });
+        spawn_ledger_sync(&runner, self.tx.clone());
         self.backend = Some(Backend { client, runner, profile: settings.profile_name.clone() });
         self.app.profile = profile_info(settings);
         self.app.first_run = None;
@@ -174,6 +175,30 @@ impl Session {
             }
         });
     }
+}
+
+/// How often the dashboard looks for runs other processes changed (a second SSH login, a
+/// `coze-tui run` in another terminal).
+const LEDGER_SYNC: Duration = Duration::from_secs(2);
+
+/// Sends tasks changed in the ledger by anyone as task updates; the app keeps the newest state.
+/// Stops with the runner (when the profile is replaced or the dashboard quits).
+fn spawn_ledger_sync(runner: &Runner, tx: mpsc::UnboundedSender<Msg>) {
+    let runner = runner.clone();
+    tokio::spawn(async move {
+        let mut since = crate::tasks::now_ms();
+        while !runner.is_stopped() {
+            tokio::time::sleep(LEDGER_SYNC).await;
+            let from = since;
+            let Ok(tasks) = ledger(&runner, move |l| l.changed_since(from, 1000)).await else { continue };
+            for t in tasks {
+                since = since.max(t.updated_at);
+                if tx.send(Msg::Task(crate::tasks::TaskUpdate::Changed(Arc::new(t)))).is_err() {
+                    return;
+                }
+            }
+        }
+    });
 }
 
 fn profile_info(s: &Settings) -> ProfileInfo {
