@@ -103,7 +103,10 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
         let mut inner = s.lock();
         let at = s.started.elapsed();
         *inner.stats.by_route.entry(route.clone()).or_default() += 1;
-        inner.stats.arrivals.push((at, route.clone()));
+        // Bounded, so a long-running simulator does not grow without limit.
+        if inner.stats.arrivals.len() < super::MAX_ARRIVALS {
+            inner.stats.arrivals.push((at, route.clone()));
+        }
         let logid = inner.new_logid();
         let fault = faults::take_scripted(&mut inner.script, &route).or_else(|| random_fault(&s, &mut inner.rng));
         if fault.is_some() {

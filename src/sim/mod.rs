@@ -92,6 +92,9 @@ impl Default for SimOptions {
     }
 }
 
+/// Requests whose arrival time is kept.
+pub const MAX_ARRIVALS: usize = 1_000_000;
+
 /// Counters read by tests and benchmarks: what the server itself saw.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
@@ -102,7 +105,7 @@ pub struct Stats {
     pub resumes: u64,
     pub rate_limited: u64,
     pub faults_injected: u64,
-    /// Arrival time (since start) and route of every request, for rate checks.
+    /// Arrival time (since start) and route of the first [`MAX_ARRIVALS`] requests, for rate checks.
     pub arrivals: Vec<(Duration, String)>,
 }
 
