@@ -17,11 +17,10 @@ pub const DEFAULT_PROFILE: &str = "default";
 /// The documented example, also what `config init` writes.
 pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConfigFile {
     /// The profile used when neither `--profile` nor `COZE_TUI_PROFILE` names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_profile: Option<String>,
     pub profiles: BTreeMap<String, Profile>,
     pub ui: UiSettings,
@@ -30,7 +29,7 @@ pub struct ConfigFile {
 }
 
 /// Dashboard settings shared by all profiles.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UiSettings {
     /// Capture the mouse (click to focus, wheel to scroll). Off keeps the terminal's own
@@ -39,7 +38,7 @@ pub struct UiSettings {
 }
 
 /// One key or several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum KeyList {
     One(String),
@@ -56,7 +55,7 @@ impl KeyList {
 }
 
 /// One Coze account: a token and the region it belongs to, plus client settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Profile {
     pub api_token: Secret,
@@ -270,6 +269,28 @@ impl Settings {
             base_url_source,
             ui: file.ui.clone(),
             keys: file.keys.iter().map(|(k, v)| (k.clone(), v.keys())).collect(),
+        })
+    }
+
+    /// These settings pointed at a simulator (the demo), with its own fresh data directory so
+    /// the user's ledger is never touched. The caller removes `data_dir` when done.
+    /// `base` (the user's settings, if they load) lends its config path, UI settings and keys.
+    pub fn for_simulator(base: Option<&Settings>, base_url: String, token: &str) -> Result<Self, ConfigError> {
+        let data_dir =
+            std::env::temp_dir().join(format!("coze-tui-demo-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| ConfigError(format!("cannot create {}: {e}", data_dir.display())))?;
+        Ok(Self {
+            config_path: base.map(|b| b.config_path.clone()).unwrap_or_else(|| "(demo: no config file)".into()),
+            config_exists: base.is_some_and(|b| b.config_exists),
+            data_dir,
+            profile_name: "demo".into(),
+            profile: Profile { api_token: Secret::new(token), base_url, ..Profile::default() },
+            profile_names: vec![],
+            token_source: Source::Default,
+            base_url_source: Source::Default,
+            ui: base.map(|b| b.ui.clone()).unwrap_or_default(),
+            keys: base.map(|b| b.keys.clone()).unwrap_or_default(),
         })
     }
 

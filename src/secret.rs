@@ -1,7 +1,8 @@
-//! The API token as a type that cannot leak by accident: no `Display`, a redacting `Debug`,
-//! and the raw value only through [`Secret::expose`], used once, for the `Authorization` header.
+//! The API token as a type that cannot leak by accident: no `Display`, no `Serialize`, a
+//! redacting `Debug`, and the raw value only through [`Secret::expose`], used once, for the
+//! `Authorization` header.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use std::fmt;
 
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -30,12 +31,6 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Secret({})", self.redacted())
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
     }
 }
 

@@ -5,24 +5,30 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// Cuts `s` to at most `max` display columns, ending in `…` when cut. Control characters
 /// (newlines, tabs) become spaces so one cell stays on one line.
 pub fn truncate(s: &str, max: usize) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    if clean.width() <= max {
-        return clean;
-    }
-    if max == 0 {
-        return String::new();
-    }
+    // One pass that stops at `max`: cost follows the width shown, not the length of `s`.
     let mut out = String::new();
     let mut used = 0;
-    for c in clean.chars() {
+    let mut cut = false;
+    for c in s.chars() {
+        let c = if c.is_control() { ' ' } else { c };
         let w = c.width().unwrap_or(0);
-        if used + w > max - 1 {
+        if used + w > max {
+            cut = true;
             break;
         }
         out.push(c);
         used += w;
     }
-    out.push('…');
+    if cut && max > 0 {
+        // Make room for the ellipsis.
+        while used + 1 > max {
+            match out.pop() {
+                Some(c) => used -= c.width().unwrap_or(0),
+                None => break,
+            }
+        }
+        out.push('…');
+    }
     out
 }
 

@@ -235,10 +235,8 @@ async fn auth_network_and_missing_token_exit_codes() {
     assert_eq!(out.code, 3);
     assert_eq!(out.json()["error"]["code"], 4100);
 
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    // Port 1 on loopback: nothing listens there.
+    let dead = "http://127.0.0.1:1".to_string();
     for args in [&["workspaces"][..], &["run", "7524966123456700000"][..], &["health"][..]] {
         let out = run_with(&dead, Some(TOKEN), args, None, dir).await;
         assert_eq!(out.code, 4, "{args:?}: {}", out.stderr);

@@ -398,11 +398,8 @@ async fn a_run_is_never_sent_twice_after_an_ambiguous_failure() {
 
 #[tokio::test]
 async fn unreachable_hosts_are_network_errors_that_never_left() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut o = ClientOptions::new(format!("http://127.0.0.1:{port}"), coze_tui::secret::Secret::new("t"));
+    // Port 1 on loopback: privileged, nothing listens there, so the connection is refused.
+    let mut o = ClientOptions::new("http://127.0.0.1:1", coze_tui::secret::Secret::new("t"));
     o.retry = RetryPolicy { max_retries: 1, base_delay: Duration::from_millis(10), ..RetryPolicy::default() };
     let c = CozeClient::new(o).unwrap();
     let e = c.run(&req("1", json!({}))).await.unwrap_err();

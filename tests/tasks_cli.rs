@@ -187,13 +187,16 @@ async fn a_sigkilled_process_leaves_a_sound_ledger_that_is_taken_over() {
             };
             r.submit(new).await.unwrap();
         }
-        for _ in 0..200 {
+        let mut started = false;
+        for _ in 0..500 {
             let running = ledger.list(&TaskFilter { limit: N, ..Default::default() }).unwrap();
-            if running.iter().all(|t| t.execute_id.is_some()) {
+            started = running.iter().all(|t| t.execute_id.is_some());
+            if started {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        assert!(started, "every run got its execute id");
         r.shutdown().await;
     }
     // A second process takes them over, polling hard, and is killed mid-batch.

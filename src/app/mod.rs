@@ -130,6 +130,8 @@ pub enum Health {
     /// Reached Coze, but the token was refused.
     AuthFailed(String),
     Unreachable(String),
+    /// Reached Coze, but it answered with a server error or something unreadable.
+    Failing(String),
 }
 
 /// The account the dashboard talks to.
@@ -224,7 +226,11 @@ pub struct Detail {
     /// Streamed messages, appended as they arrive.
     pub event_lines: Vec<(LineKind, String)>,
     last_node: Option<String>,
+    /// The last message shown, so snapshots and live messages never repeat or drop one.
+    last_seq: Option<u64>,
     pub scroll: usize,
+    /// Rows the detail pane had when last drawn (for paging and following).
+    pub view_height: std::cell::Cell<usize>,
     /// Stay at the end as messages arrive.
     pub follow: bool,
     history: Vec<StatusChange>,
@@ -306,7 +312,9 @@ impl App {
                 lines: vec![],
                 event_lines: vec![],
                 last_node: None,
+                last_seq: None,
                 scroll: 0,
+                view_height: std::cell::Cell::new(20),
                 follow: true,
                 history: vec![],
                 node_outputs: None,
@@ -408,8 +416,18 @@ impl App {
                 vec![]
             }
             Msg::TasksLoaded(tasks) => {
+                // A snapshot can be older than live updates already applied: merge, newest wins.
                 self.tasks.remember(&task_key);
-                self.tasks.items = tasks.into_iter().map(Arc::new).collect();
+                let mut by_id: std::collections::HashMap<String, Arc<Task>> =
+                    self.tasks.items.drain(..).map(|t| (t.id.clone(), t)).collect();
+                for t in tasks {
+                    if by_id.get(&t.id).is_none_or(|cur| cur.updated_at <= t.updated_at) {
+                        by_id.insert(t.id.clone(), Arc::new(t));
+                    }
+                }
+                let mut items: Vec<Arc<Task>> = by_id.into_values().collect();
+                items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+                self.tasks.items = items;
                 self.refilter_tasks();
                 vec![]
             }
@@ -421,8 +439,6 @@ impl App {
             Msg::Detail { task_id, events, history } => {
                 if self.detail.subject == Subject::Task(task_id) {
                     self.detail.history = history;
-                    self.detail.event_lines.clear();
-                    self.detail.last_node = None;
                     for e in &events {
                         self.push_event_line(e);
                     }
@@ -682,7 +698,7 @@ impl App {
             Pane::Tasks => self.tasks.move_by(delta),
             Pane::Detail => {
                 // `scroll` is the top line; following shows the end, so scrolling starts there.
-                let view = self.size.1.saturating_sub(4) as usize;
+                let view = self.detail.view_height.get().max(1);
                 let last_top = self.detail.len().saturating_sub(view);
                 if self.detail.follow {
                     self.detail.scroll = last_top;
@@ -1064,6 +1080,7 @@ impl App {
         self.detail.subject = Subject::Task(id.to_string());
         self.detail.event_lines.clear();
         self.detail.last_node = None;
+        self.detail.last_seq = None;
         self.detail.history.clear();
         self.detail.node_outputs = None;
         self.detail.scroll = 0;
@@ -1080,9 +1097,10 @@ impl App {
     }
 
     fn push_event_line(&mut self, e: &TaskEvent) {
-        if self.detail.event_lines.len() >= MAX_EVENT_LINES {
+        if self.detail.last_seq.is_some_and(|s| e.seq <= s) || self.detail.event_lines.len() >= MAX_EVENT_LINES {
             return;
         }
+        self.detail.last_seq = Some(e.seq);
         if self.detail.event_lines.is_empty() {
             self.detail.event_lines.push((LineKind::Heading, "messages".into()));
         }

@@ -1,11 +1,10 @@
 //! `coze-tui demo`: the embedded simulator plus a guided tour of the plain commands.
-//! (The dashboard will open here once it lands; until then this shows the commands working.)
+//! (In a terminal, `demo` opens the dashboard instead; this tour is for pipes and CI.)
 
 use std::io::IsTerminal;
 
 use super::{Failure, GlobalArgs};
-use crate::config::{Profile, Settings, Source};
-use crate::secret::Secret;
+use crate::config::Settings;
 use crate::sim::{SimOptions, Simulator};
 use crate::tasks::{NewTask, RunMode};
 
@@ -14,19 +13,7 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::Usage(format!("cannot start the simulator: {e}")))?;
     // A fresh ledger each time: the demo never touches the user's own.
-    let data_dir = std::env::temp_dir().join(format!("coze-tui-demo-{}", std::process::id()));
-    let settings = Settings {
-        config_path: "(demo: no config file)".into(),
-        config_exists: false,
-        data_dir,
-        profile_name: "demo".into(),
-        profile: Profile { api_token: Secret::new(sim.token()), base_url: sim.url(), ..Profile::default() },
-        profile_names: vec![],
-        token_source: Source::Default,
-        base_url_source: Source::Default,
-        ui: Default::default(),
-        keys: Default::default(),
-    };
+    let settings = Settings::for_simulator(None, sim.url(), sim.token())?;
     let json = global.json;
     let client = super::client(&settings)?;
     let ws = sim.first_workspace_id();

@@ -737,8 +737,14 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
         }
         return Ok(());
     }
-    let filter =
-        TaskFilter { statuses: cmd.status, workflow_id: cmd.workflow, text: cmd.name, before: None, limit: cmd.limit };
+    let filter = TaskFilter {
+        profile: None,
+        statuses: cmd.status,
+        workflow_id: cmd.workflow,
+        text: cmd.name,
+        before: None,
+        limit: cmd.limit,
+    };
     run::print_list(&ledger.list(&filter)?, json);
     Ok(())
 }

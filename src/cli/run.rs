@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 use super::output::{Table, print_json, terminal_width, truncate};
 use super::{ExitCode, Failure};
 use crate::config::Settings;
-use crate::coze::ErrorKind;
+use crate::coze::{ErrorKind, is_end_node};
 use crate::tasks::*;
 
 impl From<LedgerError> for Failure {
@@ -33,34 +33,12 @@ pub fn exit_code(task: &Task) -> ExitCode {
         TaskStatus::Pending | TaskStatus::Running | TaskStatus::Succeeded => ExitCode::Success,
         TaskStatus::Interrupted => ExitCode::Interrupted,
         TaskStatus::Unknown => ExitCode::Network,
-        TaskStatus::Failed => match task.error.as_ref().and_then(|e| e.kind.as_deref()).and_then(kind_named) {
+        TaskStatus::Failed => match task.error.as_ref().and_then(|e| e.kind.as_deref()).and_then(ErrorKind::parse) {
             None | Some(ErrorKind::Api) => ExitCode::RunFailed,
             Some(k) if k.is_refusal() => ExitCode::Refused,
             Some(_) => ExitCode::Network,
         },
     }
-}
-
-fn kind_named(name: &str) -> Option<ErrorKind> {
-    use ErrorKind::*;
-    [
-        Auth,
-        Permission,
-        NotFound,
-        BadParams,
-        RateLimited,
-        QuotaExhausted,
-        AsyncUnavailable,
-        ExecutionNotFound,
-        AlreadyFinished,
-        Api,
-        Server,
-        Network,
-        Timeout,
-        Decode,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == name)
 }
 
 /// Opens the ledger and starts a runner for the active profile.
@@ -148,10 +126,6 @@ fn vanished(id: &str) -> Task {
         updated_at: now,
         finished_at: None,
     }
-}
-
-fn is_end_node(title: &str) -> bool {
-    title.is_empty() || title == "End"
 }
 
 /// Prints streamed messages as they arrive: a header per node, chunks appended. On stderr, so
@@ -259,9 +233,7 @@ fn pretty(v: &Value) -> String {
 }
 
 fn local(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+    super::output::local_time_ms(ms)
 }
 
 /// `coze-tui tasks`: newest first.
@@ -394,22 +366,26 @@ pub fn print_detail(task: &Task, events: &[TaskEvent], history: &[StatusChange],
     }
 }
 
-/// Parses `--before`: a date (`2026-11-01`, local midnight), a timestamp, or an age (`30d`, `12h`).
+/// Parses `--before`: a date (`2026-11-01`, local midnight), a timestamp, or an age in days,
+/// hours or weeks (`30d`, `12h`, `2w`).
 pub fn parse_before(s: &str) -> Result<i64, String> {
     let s = s.trim();
-    if let Some((n, unit)) = s.find(|c: char| !c.is_ascii_digit()).map(|i| s.split_at(i))
-        && let Ok(n) = n.parse::<i64>()
+    let bad = || {
+        format!(
+            "invalid --before {s:?}: use a date (2026-11-01), a timestamp (2026-11-01T12:00:00Z) or an age (30d, 12h, 2w)"
+        )
+    };
+    let unit_ms = |u: &str| match u {
+        "d" => Some(86_400_000i64),
+        "h" => Some(3_600_000),
+        "w" => Some(7 * 86_400_000),
+        _ => None,
+    };
+    if let Some((n, per)) = s.find(|c: char| !c.is_ascii_digit()).and_then(|i| Some((&s[..i], unit_ms(&s[i..])?)))
+        && !n.is_empty()
     {
-        let per = match unit {
-            "d" => 86_400_000,
-            "h" => 3_600_000,
-            "w" => 7 * 86_400_000,
-            "m" | "min" => 60_000,
-            _ => 0,
-        };
-        if per > 0 {
-            return Ok(now_ms() - n * per);
-        }
+        let age = n.parse::<i64>().ok().and_then(|n| n.checked_mul(per)).ok_or_else(bad)?;
+        return now_ms().checked_sub(age).ok_or_else(bad);
     }
     if let Ok(ts) = s.parse::<jiff::Timestamp>() {
         return Ok(ts.as_millisecond());
@@ -420,9 +396,7 @@ pub fn parse_before(s: &str) -> Result<i64, String> {
             .map(|z| z.timestamp().as_millisecond())
             .map_err(|e| format!("invalid date {s:?}: {e}"));
     }
-    Err(format!(
-        "invalid --before {s:?}: use a date (2026-11-01), a timestamp (2026-11-01T12:00:00Z) or an age (30d, 12h)"
-    ))
+    Err(bad())
 }
 
 /// `coze-tui watch`: follows unsettled tasks (its own and other processes') until none remain.
@@ -474,6 +448,9 @@ pub async fn watch(runner: &Runner, json: bool) -> Result<(), Failure> {
         watched.insert(t.id.clone(), t.clone());
     }
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Created once: a signal listener only hears signals sent after it exists.
+    let shutdown = super::wait_for_shutdown();
+    tokio::pin!(shutdown);
     loop {
         tokio::select! {
             msg = rx.recv() => if let Ok(TaskUpdate::Changed(t)) = msg {
@@ -496,7 +473,7 @@ pub async fn watch(runner: &Runner, json: bool) -> Result<(), Failure> {
                     break;
                 }
             }
-            _ = super::wait_for_shutdown() => break,
+            _ = &mut shutdown => break,
         }
     }
     if json {
@@ -518,5 +495,7 @@ mod tests {
         let week = parse_before("7d").unwrap();
         assert!((now_ms() - week - 7 * 86_400_000).abs() < 5_000);
         assert!(parse_before("last tuesday").is_err());
+        assert!(parse_before("6m").is_err(), "minutes or months? refused");
+        assert!(parse_before("99999999999999999d").is_err(), "no overflow");
     }
 }

@@ -163,6 +163,13 @@ impl CozeClient {
         &self.opts
     }
 
+    /// The same client (sharing its connections) with another retry policy.
+    pub fn with_retry(&self, retry: RetryPolicy) -> Self {
+        let mut c = self.clone();
+        c.opts.retry = retry;
+        c
+    }
+
     /// `base + /segments`, each segment percent-encoded (ids come from users).
     fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();

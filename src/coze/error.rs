@@ -57,6 +57,29 @@ impl ErrorKind {
         }
     }
 
+    /// The kind [`ErrorKind::as_str`] named.
+    pub fn parse(name: &str) -> Option<Self> {
+        use ErrorKind::*;
+        [
+            Auth,
+            Permission,
+            NotFound,
+            BadParams,
+            RateLimited,
+            QuotaExhausted,
+            AsyncUnavailable,
+            ExecutionNotFound,
+            AlreadyFinished,
+            Api,
+            Server,
+            Network,
+            Timeout,
+            Decode,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+    }
+
     /// Coze answered and refused (as opposed to a failed workflow or a broken connection).
     pub fn is_refusal(self) -> bool {
         !matches!(self, Self::Api | Self::Server | Self::Network | Self::Timeout | Self::Decode)
@@ -205,6 +228,14 @@ mod tests {
         assert_eq!(CozeError::from_code(720702002, "x", Some(200)).kind, ErrorKind::Api);
         assert_eq!(CozeError::from_code(1, "x", Some(429)).kind, ErrorKind::RateLimited);
         assert_eq!(CozeError::from_code(502, "x", Some(502)).kind, ErrorKind::Server);
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for k in [ErrorKind::Auth, ErrorKind::Api, ErrorKind::Decode, ErrorKind::AlreadyFinished] {
+            assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ErrorKind::parse("nope"), None);
     }
 
     #[test]

@@ -13,5 +13,5 @@ pub use error::{CozeError, Delivery, ErrorKind};
 pub use models::*;
 pub use retry::RetryPolicy;
 pub use stream::{
-    InterruptEvent, MessageEvent, StreamEnd, StreamErrorEvent, StreamEvent, WorkflowEvent, WorkflowStream,
+    InterruptEvent, MessageEvent, StreamEnd, StreamErrorEvent, StreamEvent, WorkflowEvent, WorkflowStream, is_end_node,
 };

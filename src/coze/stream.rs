@@ -120,6 +120,11 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// Whether a message came from the End node, whose final message carries the run's output.
+pub fn is_end_node(title: &str) -> bool {
+    title.is_empty() || title == "End"
+}
+
 /// How a stream ended (coze-api.md §9.4 step 5).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEnd {

@@ -77,8 +77,10 @@ const MIGRATIONS: &[&str] = &[
         updated_at INTEGER NOT NULL,
         PRIMARY KEY (profile, workflow_id)
     );",
-    // 2: find what changed since a moment, so a dashboard sees other processes' runs.
-    "CREATE INDEX tasks_by_updated ON tasks (updated_at);",
+    // 2: a revision bumped by every write, so a dashboard can follow what other processes
+    // change without missing or repeating anything.
+    "ALTER TABLE tasks ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tasks_by_rev ON tasks (rev);",
 ];
 
 const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
@@ -124,6 +126,8 @@ pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 /// Which tasks to list.
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter {
+    /// Only this profile's tasks.
+    pub profile: Option<String>,
     pub statuses: Vec<TaskStatus>,
     pub workflow_id: Option<String>,
     /// Case-insensitive text in the task or workflow name, or the task id.
@@ -161,14 +165,16 @@ impl Ledger {
         conn.busy_timeout(Duration::from_secs(15))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         let ledger = Self { path: path.to_path_buf(), conn: Mutex::new(conn) };
         ledger.migrate()?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            // Parameters and outputs can be private: keep the ledger to its owner.
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+            // Parameters and outputs can be private: keep the ledger (and its WAL) to its owner.
+            for suffix in ["", "-wal", "-shm"] {
+                let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600));
+            }
         }
         Ok(ledger)
     }
@@ -223,6 +229,7 @@ impl Ledger {
                         .chain([owner.to_string().into(), (now_ms() + lease.as_millis() as i64).into()]),
                 ),
             )?;
+            bump_rev(tx, &task.id)?;
             history(tx, &task.id, task.status, task.created_at, None)?;
             Ok(())
         })
@@ -232,6 +239,18 @@ impl Ledger {
     /// is gone or leased to someone else, in which case nothing was written. Saving a settled
     /// state gives the lease up.
     pub fn update(&self, task: &Task, owner: &str, note: Option<&str>) -> Result<bool> {
+        self.update_from(task, owner, note, None)
+    }
+
+    /// [`Ledger::update`] that only writes if the stored status is `expected` (when given): a
+    /// compare-and-set, so two callers cannot both move a task out of the same state.
+    pub fn update_from(
+        &self,
+        task: &Task,
+        owner: &str,
+        note: Option<&str>,
+        expected: Option<TaskStatus>,
+    ) -> Result<bool> {
         self.write(|tx| {
             let current: Option<(String, Option<String>, Option<i64>)> = tx
                 .query_row("SELECT status, lease_owner, lease_until FROM tasks WHERE id = ?1", [&task.id], |r| {
@@ -239,6 +258,9 @@ impl Ledger {
                 })
                 .optional()?;
             let Some((status, lease_owner, lease_until)) = current else { return Ok(false) };
+            if expected.is_some_and(|e| e.as_str() != status) {
+                return Ok(false);
+            }
             let held_by_other =
                 lease_owner.as_deref().is_some_and(|o| o != owner) && lease_until.unwrap_or(0) > now_ms();
             if held_by_other {
@@ -255,6 +277,7 @@ impl Ledger {
             if task.status.is_settled() {
                 tx.execute("UPDATE tasks SET lease_owner = NULL, lease_until = NULL WHERE id = ?1", [&task.id])?;
             }
+            bump_rev(tx, &task.id)?;
             if status != task.status.as_str() || note.is_some() {
                 history(tx, &task.id, task.status, task.updated_at, note)?;
             }
@@ -262,19 +285,24 @@ impl Ledger {
         })
     }
 
-    /// Appends streamed events and the task's counters in one transaction.
+    /// Appends streamed events and the task's counters in one transaction (nothing if the task
+    /// was deleted meanwhile).
     pub fn append_events(&self, task: &Task, events: &[TaskEvent]) -> Result<()> {
         self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE tasks SET event_count = ?2, events_dropped = ?3, last_message = ?4, updated_at = ?5 WHERE id = ?1",
+                params![task.id, task.event_count as i64, task.events_dropped as i64, task.last_message, task.updated_at],
+            )?;
+            if changed == 0 {
+                return Ok(());
+            }
+            bump_rev(tx, &task.id)?;
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO task_events (task_id, seq, node_title, node_seq_id, node_is_finish, content, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for e in events {
                 stmt.execute(params![task.id, e.seq as i64, e.node_title, e.node_seq_id, e.node_is_finish, e.content, e.at])?;
             }
-            tx.execute(
-                "UPDATE tasks SET event_count = ?2, events_dropped = ?3, last_message = ?4, updated_at = ?5 WHERE id = ?1",
-                params![task.id, task.event_count as i64, task.events_dropped as i64, task.last_message, task.updated_at],
-            )?;
             Ok(())
         })
     }
@@ -316,6 +344,10 @@ impl Ledger {
             sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
             args.extend(f.statuses.iter().map(|s| s.as_str().to_string().into()));
         }
+        if let Some(p) = &f.profile {
+            sql.push_str(" AND profile = ?");
+            args.push(p.clone().into());
+        }
         if let Some(w) = &f.workflow_id {
             sql.push_str(" AND workflow_id = ?");
             args.push(w.clone().into());
@@ -338,14 +370,32 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Tasks changed at or after `since_ms` (any process's), oldest change first.
-    pub fn changed_since(&self, since_ms: i64, limit: usize) -> Result<Vec<Task>> {
+    /// The latest revision: every write to a task bumps it.
+    pub fn revision(&self) -> Result<i64> {
+        Ok(self.conn().query_row("SELECT coalesce(max(rev), 0) FROM tasks", [], |r| r.get(0))?)
+    }
+
+    /// Tasks of `profile` written after revision `after` (by any process), oldest write first,
+    /// with the revision to continue from.
+    pub fn changed_since(&self, profile: &str, after: i64, limit: usize) -> Result<(Vec<Task>, i64)> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM tasks WHERE updated_at >= ?1 ORDER BY updated_at LIMIT ?2"
+            "SELECT {COLUMNS}, rev, profile = ?2 FROM tasks WHERE rev > ?1 ORDER BY rev LIMIT ?3"
         ))?;
-        let rows = stmt.query_map(params![since_ms, limit as i64], row_to_task)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut last = after;
+        let mut out = vec![];
+        let rows = stmt.query_map(params![after, profile, limit as i64], |r| {
+            let n = COLUMNS.split(", ").count();
+            Ok((row_to_task(r)?, r.get::<_, i64>(n)?, r.get::<_, bool>(n + 1)?))
+        })?;
+        for row in rows {
+            let (task, rev, mine) = row?;
+            last = last.max(rev);
+            if mine {
+                out.push(task);
+            }
+        }
+        Ok((out, last))
     }
 
     pub fn count(&self) -> Result<u64> {
@@ -413,7 +463,8 @@ impl Ledger {
         let now = now_ms();
         self.write(|tx| {
             let n = tx.execute(
-                "UPDATE tasks SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until IS NULL OR lease_until < ?4)",
+                "UPDATE tasks SET lease_owner = ?2, lease_until = ?3 WHERE id = ?1 AND status IN ('pending', 'running', 'interrupted')
+                 AND (lease_owner IS NULL OR lease_owner = ?2 OR lease_until IS NULL OR lease_until < ?4)",
                 params![id, owner, now + lease.as_millis() as i64, now],
             )?;
             Ok(n == 1)
@@ -444,13 +495,14 @@ impl Ledger {
         })
     }
 
-    /// Unsettled tasks nobody is watching: never leased, or their lease ran out.
-    pub fn orphans(&self) -> Result<Vec<Task>> {
+    /// Unsettled tasks of `profile` nobody is watching: never leased, or their lease ran out.
+    /// (Another profile's runs need that profile's token and region to be looked up.)
+    pub fn orphans(&self, profile: &str) -> Result<Vec<Task>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM tasks WHERE status IN ('pending', 'running') AND (lease_until IS NULL OR lease_until < ?1) ORDER BY created_at"
+            "SELECT {COLUMNS} FROM tasks WHERE status IN ('pending', 'running') AND profile = ?2 AND (lease_until IS NULL OR lease_until < ?1) ORDER BY created_at"
         ))?;
-        let rows = stmt.query_map([now_ms()], row_to_task)?;
+        let rows = stmt.query_map(params![now_ms(), profile], row_to_task)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -486,6 +538,13 @@ impl Ledger {
 
 fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Gives the task the next revision (inside the caller's write transaction, so revisions are
+/// unique and in commit order).
+fn bump_rev(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
+    tx.execute("UPDATE tasks SET rev = (SELECT coalesce(max(rev), 0) + 1 FROM tasks) WHERE id = ?1", [id])?;
+    Ok(())
 }
 
 fn history(tx: &rusqlite::Transaction, id: &str, status: TaskStatus, at: i64, note: Option<&str>) -> Result<()> {
@@ -652,11 +711,15 @@ mod tests {
         l.insert(&t, "a", LEASE).unwrap();
         assert!(!l.claim(&t.id, "b", LEASE).unwrap(), "a holds it");
         assert!(!l.update(&t, "b", None).unwrap(), "b may not write");
-        assert!(l.orphans().unwrap().is_empty());
+        assert!(l.orphans("default").unwrap().is_empty());
         l.release(&t.id, "a").unwrap();
-        assert_eq!(l.orphans().unwrap().len(), 1);
+        assert_eq!(l.orphans("default").unwrap().len(), 1);
+        assert!(l.orphans("other").unwrap().is_empty());
         assert!(l.claim(&t.id, "b", LEASE).unwrap());
         assert_eq!(l.renew("b", LEASE).unwrap(), vec![t.id.clone()]);
+        // Only the stored state counts: a compare-and-set from the wrong state writes nothing.
+        assert!(!l.update_from(&t, "b", None, Some(TaskStatus::Interrupted)).unwrap());
+        assert!(l.update_from(&t, "b", None, Some(TaskStatus::Pending)).unwrap());
         // An expired lease can be taken over.
         assert!(l.claim(&t.id, "b", Duration::ZERO).unwrap());
         std::thread::sleep(Duration::from_millis(5));
@@ -727,8 +790,12 @@ mod tests {
             ["c1", "c2"]
         );
         assert_eq!(l.get(&t.id).unwrap().event_count, 3);
-        assert_eq!(l.changed_since(1000, 10).unwrap().len(), 1);
-        assert!(l.changed_since(1001, 10).unwrap().is_empty());
+        let rev = l.revision().unwrap();
+        assert_eq!(rev, 2, "the insert and the events each bumped it");
+        let (changed, last) = l.changed_since("default", 0, 10).unwrap();
+        assert_eq!((changed.len(), last), (1, 2));
+        assert_eq!(l.changed_since("default", last, 10).unwrap(), (vec![], last), "nothing is sent twice");
+        assert_eq!(l.changed_since("other", 0, 10).unwrap(), (vec![], 2), "other profiles' writes are skipped");
         assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
         assert_eq!(l.integrity_check().unwrap(), "ok");
     }

@@ -78,6 +78,8 @@ pub enum RunnerError {
     NotInterrupted(String, TaskStatus),
     /// Another coze-tui process is driving this task.
     Busy(String),
+    /// The task ran under another profile (another token, maybe another region).
+    OtherProfile(String, String),
 }
 
 impl std::fmt::Display for RunnerError {
@@ -85,7 +87,10 @@ impl std::fmt::Display for RunnerError {
         match self {
             Self::Ledger(e) => e.fmt(f),
             Self::NotInterrupted(id, s) => write!(f, "task {id} is {}, not waiting for an answer", s.as_str()),
-            Self::Busy(id) => write!(f, "task {id} is being driven by another coze-tui process; try again in a moment"),
+            Self::Busy(id) => write!(f, "task {id} is being answered or driven elsewhere; try again in a moment"),
+            Self::OtherProfile(id, p) => {
+                write!(f, "task {id} belongs to profile {p:?}; use --profile {p} (or switch to it)")
+            }
         }
     }
 }
@@ -100,6 +105,9 @@ impl From<LedgerError> for RunnerError {
 
 struct Shared {
     client: CozeClient,
+    /// The same client without its own retries: the runner retries polls itself, each retry
+    /// taking a slot in the budget.
+    poll_client: CozeClient,
     ledger: Arc<Ledger>,
     cfg: RunnerConfig,
     /// Identifies this runner's leases in the ledger.
@@ -107,6 +115,8 @@ struct Shared {
     updates: broadcast::Sender<TaskUpdate>,
     budget: Budget,
     active: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// How many drivers this runner ever started (tests check who drove what).
+    driven: std::sync::atomic::AtomicUsize,
     stop: watch::Sender<bool>,
 }
 
@@ -132,6 +142,7 @@ impl Runner {
         let budget = Budget::new(cfg.poll.qps);
         let runner = Self {
             shared: Arc::new(Shared {
+                poll_client: client.with_retry(crate::coze::RetryPolicy { max_retries: 0, ..client.options().retry }),
                 client,
                 ledger,
                 cfg,
@@ -139,6 +150,7 @@ impl Runner {
                 updates,
                 budget,
                 active: Mutex::new(HashMap::new()),
+                driven: Default::default(),
                 stop,
             }),
         };
@@ -153,7 +165,9 @@ impl Runner {
                     _ = stopped.changed() => return,
                 }
                 let sh = r.shared.clone();
-                let _ = db(&r.shared.ledger, move |l| l.renew(&sh.owner, sh.cfg.lease)).await;
+                if let Ok(held) = db(&r.shared.ledger, move |l| l.renew(&sh.owner, sh.cfg.lease)).await {
+                    r.stop_lost(&held);
+                }
                 r.adopt_orphans().await;
             }
         });
@@ -175,6 +189,11 @@ impl Runner {
     /// Whether [`Runner::shutdown`] was called.
     pub fn is_stopped(&self) -> bool {
         *self.shared.stop.borrow()
+    }
+
+    /// How many drivers this runner has started in its life.
+    pub fn driven_count(&self) -> usize {
+        self.shared.driven.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many tasks this runner is driving right now.
@@ -242,6 +261,9 @@ impl Runner {
         let task = self.find(id).await?;
         if task.status != TaskStatus::Interrupted || task.interrupt.is_none() {
             return Err(RunnerError::NotInterrupted(task.id, task.status));
+        }
+        if task.profile != self.shared.cfg.profile {
+            return Err(RunnerError::OtherProfile(task.id, task.profile));
         }
         let (tid, owner, lease) = (task.id.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
         if !db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await? {
@@ -313,7 +335,8 @@ impl Runner {
         if !self.shared.cfg.adopt_orphans {
             return;
         }
-        let Ok(orphans) = db(&self.shared.ledger, |l| l.orphans()).await else { return };
+        let profile = self.shared.cfg.profile.clone();
+        let Ok(orphans) = db(&self.shared.ledger, move |l| l.orphans(&profile)).await else { return };
         for task in orphans {
             if self.shared.active.lock().map(|a| a.contains_key(&task.id)).unwrap_or(true) {
                 continue;
@@ -333,14 +356,33 @@ impl Runner {
         if let Some(old) = active.remove(&id) {
             old.abort();
         }
+        self.shared.driven.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let driver = Driver { runner: self.clone(), task };
         let handle = tokio::spawn(driver.run(job));
         active.insert(id, handle.abort_handle());
     }
 
+    /// Forgets a driver that ended, unless a newer one for the same task replaced it.
     fn finished(&self, id: &str) {
-        if let Ok(mut a) = self.shared.active.lock() {
+        let me = tokio::task::try_id();
+        if let Ok(mut a) = self.shared.active.lock()
+            && a.get(id).is_some_and(|h| Some(h.id()) == me)
+        {
             a.remove(id);
+        }
+    }
+
+    /// Stops driving tasks whose lease another process took over (after we went silent).
+    fn stop_lost(&self, held: &[String]) {
+        if let Ok(mut a) = self.shared.active.lock() {
+            a.retain(|id, h| {
+                let keep = held.contains(id);
+                if !keep {
+                    tracing::warn!(task = %id, "lease lost to another process; no longer watching");
+                    h.abort();
+                }
+                keep
+            });
         }
     }
 }
@@ -402,6 +444,11 @@ impl Driver {
     /// Commits the task (with `note` in its status history), then announces it.
     /// `Err(Gone)` stops the driver.
     async fn save(&mut self, note: Option<String>) -> Result<(), Gone> {
+        self.save_from(note, None).await
+    }
+
+    /// [`Driver::save`] only if the stored status is still `expected`.
+    async fn save_from(&mut self, note: Option<String>, expected: Option<TaskStatus>) -> Result<(), Gone> {
         let now = now_ms();
         self.task.updated_at = now;
         if self.task.status.is_settled()
@@ -411,7 +458,7 @@ impl Driver {
             self.task.finished_at = Some(now);
         }
         let (t, owner) = (self.task.clone(), self.sh().owner.clone());
-        match db(&self.sh().ledger, move |l| l.update(&t, &owner, note.as_deref())).await {
+        match db(&self.sh().ledger, move |l| l.update_from(&t, &owner, note.as_deref(), expected)).await {
             Ok(true) => {
                 self.runner.announce(TaskUpdate::Changed(Arc::new(self.task.clone())));
                 Ok(())
@@ -508,7 +555,9 @@ impl Driver {
         self.task.interrupt = Some(interrupt);
         self.task.error = None;
         self.task.finished_at = None;
-        self.set_status(TaskStatus::Running, Some(note)).await?;
+        // Compare-and-set: of two answers sent at once, only one moves the task on.
+        self.task.status = TaskStatus::Running;
+        self.save_from(Some(note), Some(TaskStatus::Interrupted)).await?;
         Ok(req)
     }
 
@@ -596,7 +645,7 @@ impl Driver {
                         if m.usage.is_some() {
                             self.task.usage = m.usage.clone();
                         }
-                        if (m.node_title.is_empty() || m.node_title == "End") && m.node_is_finish {
+                        if crate::coze::is_end_node(&m.node_title) && m.node_is_finish {
                             self.task.output = Some(m.content.clone());
                         }
                         self.task.last_message = Some(crate::coze::stream::clip(&m.content, 500));
@@ -673,7 +722,7 @@ impl Driver {
     async fn fetch_final_output(&mut self) {
         let Some(eid) = self.task.execute_id.clone() else { return };
         self.sh().budget.acquire().await;
-        if let Ok(reply) = self.sh().client.run_history(&self.task.workflow_id, &eid).await {
+        if let Ok(reply) = self.sh().poll_client.run_history(&self.task.workflow_id, &eid).await {
             self.task.output = reply.value.output.filter(|o| !o.is_empty());
             self.task.usage = reply.value.usage.or(self.task.usage.take());
         }
@@ -705,7 +754,7 @@ impl Driver {
         let age_before =
             Duration::from_millis((now_ms() - self.task.started_at.unwrap_or(self.task.created_at)).max(0) as u64);
         let mut interval = poll.initial_interval();
-        let client = self.sh().client.clone();
+        let client = self.sh().poll_client.clone();
         loop {
             tokio::time::sleep(interval).await;
             interval = next_interval(interval, age_before + watch_started.elapsed(), &poll);
@@ -744,7 +793,12 @@ impl Driver {
                 }
                 Err(e) if e.kind == ErrorKind::ExecutionNotFound && watch_started.elapsed() < grace => continue,
                 Err(e) if e.is_transient() => {
+                    // Retried on the poll schedule, each try within the budget; a rate limit's
+                    // Retry-After is waited out first.
                     tracing::warn!(task = %self.task.id, error = %e, "run history unavailable; will retry");
+                    if let Some(wait) = e.retry_after {
+                        tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
+                    }
                     continue;
                 }
                 Err(e) => {

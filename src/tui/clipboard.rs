@@ -5,11 +5,17 @@ use std::io::Write;
 /// Terminals cap OSC 52 payloads; beyond this the copy would be dropped silently.
 const MAX_BYTES: usize = 100_000;
 
-pub fn osc52(text: &str) {
-    let bytes = &text.as_bytes()[..text.len().min(MAX_BYTES)];
+/// Sends `text` to the terminal's clipboard. Returns how many bytes were sent (less than
+/// `text.len()` when it had to be cut, at a character boundary).
+pub fn osc52(text: &str) -> usize {
+    let mut end = text.len().min(MAX_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
     let mut out = std::io::stdout().lock();
-    let _ = write!(out, "\x1b]52;c;{}\x07", base64(bytes));
+    let _ = write!(out, "\x1b]52;c;{}\x07", base64(&text.as_bytes()[..end]));
     let _ = out.flush();
+    end
 }
 
 fn base64(input: &[u8]) -> String {

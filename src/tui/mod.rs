@@ -37,11 +37,12 @@ pub struct DashboardOptions {
 
 /// Runs the dashboard until the user quits.
 pub async fn run(opts: DashboardOptions) -> Result<(), String> {
-    let mut sim: Option<Simulator> = None;
+    // The demo's simulator and its throwaway data directory (removed on the way out).
+    let mut demo: Option<(Simulator, std::path::PathBuf)> = None;
     let mut settings = Settings::load(&opts.overrides, &opts.env).map_err(|e| e.0)?;
     if opts.demo {
         let (s, demo_settings) = start_demo(&settings).await?;
-        sim = Some(s);
+        demo = Some((s, demo_settings.data_dir.clone()));
         settings = demo_settings;
     }
     crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
@@ -50,6 +51,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     let mouse = settings.ui.mouse;
 
     let mut terminal = setup(mouse);
+    restore_on_panic(mouse);
     let tx = session.sender();
     let mut events = spawn_events(tx.clone());
     spawn_signals(tx.clone());
@@ -59,7 +61,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     let mut dirty = true;
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let result: Result<(), String> = loop {
+    let result: Result<(), String> = 'main: loop {
         if dirty {
             draw(&mut terminal, &session.app);
             dirty = false;
@@ -90,11 +92,18 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
         dirty = true;
         for cmd in commands {
             match cmd {
-                Command::Quit => break,
+                Command::Quit => break 'main Ok(()),
                 Command::Copy(text) => {
-                    let n = text.len();
-                    clipboard::osc52(&text);
-                    session.handle(Msg::Toast(format!("copied {n} bytes (OSC 52)")));
+                    let sent = clipboard::osc52(&text);
+                    let toast = if sent < text.len() {
+                        format!(
+                            "copied the first {sent} of {} bytes (terminals cap OSC 52); `coze-tui task ID --json` has it all",
+                            text.len()
+                        )
+                    } else {
+                        format!("copied {sent} bytes (OSC 52)")
+                    };
+                    session.handle(Msg::Toast(toast));
                 }
                 Command::OpenEditor(text) => {
                     events.abort();
@@ -120,13 +129,13 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                 }
                 Command::StartDemo => {
                     let started = match start_demo(&settings).await {
-                        Ok((s, demo)) => session.switch_to(&demo).await.map(|()| (s, demo)),
+                        Ok((s, d)) => session.switch_to(&d).await.map(|()| (s, d)),
                         Err(e) => Err(e),
                     };
                     match started {
-                        Ok((s, demo)) => {
-                            sim = Some(s);
-                            settings = demo;
+                        Ok((s, demo_settings)) => {
+                            demo = Some((s, demo_settings.data_dir.clone()));
+                            settings = demo_settings;
                         }
                         Err(e) => {
                             session.handle(Msg::Failed(e));
@@ -140,13 +149,14 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
             break Ok(());
         }
     };
-    session.shutdown().await;
+    // The terminal first: leaving must look instant even if the ledger is busy.
     teardown(mouse);
-    if let Some(s) = sim.take() {
+    session.shutdown().await;
+    if let Some((s, dir)) = demo.take() {
         s.stop().await;
-        // The demo's ledger was a throwaway.
-        let _ = std::fs::remove_dir_all(&settings.data_dir);
+        let _ = std::fs::remove_dir_all(dir);
     }
+    let _ = &settings;
     result
 }
 
@@ -155,15 +165,7 @@ async fn start_demo(base: &Settings) -> Result<(Simulator, Settings), String> {
     let sim = Simulator::start(SimOptions { slow_ms: 4000, ..SimOptions::default() }, "127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot start the simulator: {e}"))?;
-    let mut s = base.clone();
-    s.profile_name = "demo".into();
-    s.profile = crate::config::Profile {
-        api_token: crate::secret::Secret::new(sim.token()),
-        base_url: sim.url(),
-        ..crate::config::Profile::default()
-    };
-    s.profile_names = vec![];
-    s.data_dir = std::env::temp_dir().join(format!("coze-tui-demo-{}", std::process::id()));
+    let s = Settings::for_simulator(Some(base), sim.url(), sim.token()).map_err(|e| e.0)?;
     Ok((sim, s))
 }
 
@@ -178,6 +180,18 @@ fn setup(mouse: bool) -> DefaultTerminal {
     terminal
 }
 
+/// A panic anywhere (the UI or a background task) restores the terminal fully (mouse and
+/// paste modes too), prints the report, and ends the process: a half-working dashboard drawing
+/// over a cooked terminal helps no one.
+fn restore_on_panic(mouse: bool) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        teardown(mouse);
+        previous(info);
+        std::process::exit(101);
+    }));
+}
+
 /// Takes the terminal back after another program had it (the panic hook is already in place).
 fn resume(mouse: bool) -> DefaultTerminal {
     let _ = ratatui::crossterm::terminal::enable_raw_mode();
@@ -187,7 +201,8 @@ fn resume(mouse: bool) -> DefaultTerminal {
     }
     match ratatui::Terminal::new(ratatui::prelude::CrosstermBackend::new(stdout())) {
         Ok(t) => t,
-        Err(_) => setup(mouse),
+        // Only fails if the size cannot be read; a fresh init at least gets a terminal back.
+        Err(_) => ratatui::init(),
     }
 }
 
@@ -223,13 +238,16 @@ fn spawn_events(tx: mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
                 Err(_) => break,
             };
             if tx.send(msg).is_err() {
-                break;
+                return;
             }
         }
+        // No more input (the terminal went away): leave rather than run on unattended.
+        let _ = tx.send(Msg::Quit);
     })
 }
 
-/// SIGTERM and SIGHUP quit cleanly (the terminal is restored on the way out).
+/// SIGTERM and SIGHUP quit cleanly (the terminal is restored on the way out); a second one
+/// while quitting ends the process at once.
 fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
     #[cfg(unix)]
     tokio::spawn(async move {
@@ -237,11 +255,19 @@ fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
         let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
             return;
         };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
+        let mut seen = 0;
+        loop {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = hup.recv() => {}
+            }
+            seen += 1;
+            if seen > 1 {
+                teardown(false);
+                std::process::exit(143);
+            }
+            let _ = tx.send(Msg::Quit);
         }
-        let _ = tx.send(Msg::Quit);
     });
 }
 
@@ -275,6 +301,7 @@ async fn edit_with(editor: &str, text: &str) -> Result<String, String> {
     let status = tokio::process::Command::new(&program)
         .args(&args)
         .arg(&path)
+        .env_remove("COZE_API_TOKEN")
         .status()
         .await
         .map_err(|e| format!("cannot start the editor {program:?}: {e} (set $VISUAL or $EDITOR)"))?;

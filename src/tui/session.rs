@@ -51,10 +51,9 @@ impl Session {
     }
 
     /// (Re)connects to the profile in `settings`: a new client, ledger and runner.
+    /// The new backend is built completely before the old one stops, so a failure leaves the
+    /// current profile working.
     pub async fn connect(&mut self, settings: &Settings) -> Result<(), String> {
-        if let Some(old) = self.backend.take() {
-            old.runner.shutdown().await;
-        }
         let opts = settings.client_options().map_err(|e| e.0)?;
         let client = CozeClient::new(opts).map_err(|e| e.message)?;
         let dir = settings.data_dir.clone();
@@ -83,15 +82,17 @@ impl Session {
                 }
             }
         });
-        spawn_ledger_sync(&runner, self.tx.clone());
-        self.backend = Some(Backend { client, runner, profile: settings.profile_name.clone() });
+        spawn_ledger_sync(&runner, settings.profile_name.clone(), self.tx.clone());
+        if let Some(old) = self.backend.replace(Backend { client, runner, profile: settings.profile_name.clone() }) {
+            old.runner.shutdown().await;
+        }
         self.app.profile = profile_info(settings);
         self.app.first_run = None;
         Ok(())
     }
 
     /// Moves the whole dashboard to another profile (or the demo): a new backend and a fresh
-    /// app that reloads everything. On failure the current profile stays.
+    /// app that reloads everything. On failure the current profile stays, working.
     pub async fn switch_to(&mut self, settings: &Settings) -> Result<(), String> {
         self.connect(settings).await?;
         self.reset();
@@ -183,16 +184,16 @@ const LEDGER_SYNC: Duration = Duration::from_secs(2);
 
 /// Sends tasks changed in the ledger by anyone as task updates; the app keeps the newest state.
 /// Stops with the runner (when the profile is replaced or the dashboard quits).
-fn spawn_ledger_sync(runner: &Runner, tx: mpsc::UnboundedSender<Msg>) {
+fn spawn_ledger_sync(runner: &Runner, profile: String, tx: mpsc::UnboundedSender<Msg>) {
     let runner = runner.clone();
     tokio::spawn(async move {
-        let mut since = crate::tasks::now_ms();
+        let Ok(mut seen) = ledger(&runner, |l| l.revision()).await else { return };
         while !runner.is_stopped() {
             tokio::time::sleep(LEDGER_SYNC).await;
-            let from = since;
-            let Ok(tasks) = ledger(&runner, move |l| l.changed_since(from, 1000)).await else { continue };
+            let (after, p) = (seen, profile.clone());
+            let Ok((tasks, last)) = ledger(&runner, move |l| l.changed_since(&p, after, 1000)).await else { continue };
+            seen = last;
             for t in tasks {
-                since = since.max(t.updated_at);
                 if tx.send(Msg::Task(crate::tasks::TaskUpdate::Changed(Arc::new(t)))).is_err() {
                     return;
                 }
@@ -223,6 +224,8 @@ async fn timed<T>(
         Ok(_) => Health::Ok { latency_ms: started.elapsed().as_millis() as u64 },
         Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Permission) => Health::AuthFailed(e.to_string()),
         Err(e) if matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) => Health::Unreachable(e.to_string()),
+        Err(e) if matches!(e.kind, ErrorKind::Server | ErrorKind::Decode) => Health::Failing(e.to_string()),
+        // Coze answered (a refusal about this request, not about the connection).
         Err(_) => Health::Ok { latency_ms: started.elapsed().as_millis() as u64 },
     };
     let _ = tx.send(Msg::Health(health));
@@ -258,7 +261,8 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
             Msg::WorkflowInfo { workflow_id: id, result, last_params }
         }
         Command::LoadTasks => {
-            match ledger(&b.runner, |l| l.list(&TaskFilter { limit: TASKS_SHOWN, ..Default::default() })).await {
+            let filter = TaskFilter { profile: Some(b.profile.clone()), limit: TASKS_SHOWN, ..Default::default() };
+            match ledger(&b.runner, move |l| l.list(&filter)).await {
                 Ok(tasks) => Msg::TasksLoaded(tasks),
                 Err(e) => Msg::Failed(e),
             }

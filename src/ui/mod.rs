@@ -54,7 +54,7 @@ pub fn pane_at(app: &App, x: u16, y: u16) -> Option<Pane> {
         if y == 0 {
             let mut at = 0u16;
             for p in Pane::ALL {
-                let w = tab_label(p).width() as u16 + 1;
+                let w = tab_label(p).width() as u16;
                 if x >= at && x < at + w {
                     return Some(p);
                 }
@@ -378,6 +378,7 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;
+    app.detail.view_height.set(height);
     let total = app.detail.len();
     let following = app.detail.follow && matches!(app.detail.subject, crate::app::Subject::Task(_));
     let top = if following { total.saturating_sub(height) } else { app.detail.scroll.min(total.saturating_sub(1)) };
@@ -405,6 +406,7 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Health::Ok { latency_ms } => Span::styled(format!("● ok {latency_ms}ms"), theme.ok),
         Health::AuthFailed(_) => Span::styled("● auth refused", theme.error),
         Health::Unreachable(_) => Span::styled("● unreachable", theme.error),
+        Health::Failing(_) => Span::styled("● server errors", theme.warning),
     };
     let running = app.running_count();
     let mut left = vec![
