@@ -83,8 +83,10 @@ pub enum Msg {
     Task(TaskUpdate),
     /// A run the user started (or re-ran) is recorded.
     Submitted(Task),
+    /// A task in full (the list holds summaries), its messages and its status history.
     Detail {
         task_id: String,
+        task: Option<Task>,
         events: Vec<TaskEvent>,
         history: Vec<StatusChange>,
     },
@@ -421,7 +423,8 @@ impl App {
                 let mut by_id: std::collections::HashMap<String, Arc<Task>> =
                     self.tasks.items.drain(..).map(|t| (t.id.clone(), t)).collect();
                 for t in tasks {
-                    if by_id.get(&t.id).is_none_or(|cur| cur.updated_at <= t.updated_at) {
+                    // On a tie keep what is held: it may be the full task, the snapshot a summary.
+                    if by_id.get(&t.id).is_none_or(|cur| cur.updated_at < t.updated_at) {
                         by_id.insert(t.id.clone(), Arc::new(t));
                     }
                 }
@@ -436,7 +439,10 @@ impl App {
                 self.on_task_update(TaskUpdate::Changed(Arc::new(task.clone())));
                 self.submitted(&task)
             }
-            Msg::Detail { task_id, events, history } => {
+            Msg::Detail { task_id, task, events, history } => {
+                if let Some(full) = task {
+                    self.on_task_update(TaskUpdate::Changed(Arc::new(full)));
+                }
                 if self.detail.subject == Subject::Task(task_id) {
                     self.detail.history = history;
                     for e in &events {
@@ -1028,6 +1034,8 @@ impl App {
 
     fn on_task_update(&mut self, update: TaskUpdate) -> Vec<Command> {
         match update {
+            // Late news from a profile switched away from.
+            TaskUpdate::Changed(task) if task.profile != self.profile.name => {}
             TaskUpdate::Changed(task) => {
                 self.tasks.remember(&task_key);
                 let id = task.id.clone();

@@ -744,6 +744,7 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
         text: cmd.name,
         before: None,
         limit: cmd.limit,
+        summary: false,
     };
     run::print_list(&ledger.list(&filter)?, json);
     Ok(())

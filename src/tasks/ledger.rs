@@ -135,6 +135,8 @@ pub struct TaskFilter {
     /// Only tasks created before this task (a page cursor, newest first).
     pub before: Option<(i64, String)>,
     pub limit: usize,
+    /// Leave out each task's output and parameters (load one task in full with `get`).
+    pub summary: bool,
 }
 
 pub struct Ledger {
@@ -337,7 +339,13 @@ impl Ledger {
 
     /// Tasks, newest first. Uses the indexes: cost grows with `limit`, not with the ledger.
     pub fn list(&self, f: &TaskFilter) -> Result<Vec<Task>> {
-        let mut sql = format!("SELECT {COLUMNS} FROM tasks WHERE 1 = 1");
+        let columns = if f.summary {
+            // Outputs can be megabytes and parameters large: a list view does without them.
+            COLUMNS.replace("parameters,", "'{}' AS parameters,").replace(" output,", " NULL AS output,")
+        } else {
+            COLUMNS.to_string()
+        };
+        let mut sql = format!("SELECT {columns} FROM tasks WHERE 1 = 1");
         let mut args: Vec<rusqlite::types::Value> = vec![];
         if !f.statuses.is_empty() {
             let marks: Vec<&str> = f.statuses.iter().map(|_| "?").collect();
@@ -751,6 +759,9 @@ mod tests {
         assert_eq!(failed.len(), 1);
         let text = l.list(&TaskFilter { text: Some("翻译".into()), limit: 10, ..Default::default() }).unwrap();
         assert_eq!(text.len(), 1);
+        let summary = l.list(&TaskFilter { limit: 10, summary: true, ..Default::default() }).unwrap();
+        assert!(summary[0].parameters.is_empty() && summary[0].output.is_none());
+        assert_eq!((summary[0].id.as_str(), summary[0].status), ("abd000000003", TaskStatus::Failed));
         let page2 = l
             .list(&TaskFilter { before: Some((all[0].created_at, all[0].id.clone())), limit: 1, ..Default::default() })
             .unwrap();

@@ -261,7 +261,12 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
             Msg::WorkflowInfo { workflow_id: id, result, last_params }
         }
         Command::LoadTasks => {
-            let filter = TaskFilter { profile: Some(b.profile.clone()), limit: TASKS_SHOWN, ..Default::default() };
+            let filter = TaskFilter {
+                profile: Some(b.profile.clone()),
+                limit: TASKS_SHOWN,
+                summary: true,
+                ..Default::default()
+            };
             match ledger(&b.runner, move |l| l.list(&filter)).await {
                 Ok(tasks) => Msg::TasksLoaded(tasks),
                 Err(e) => Msg::Failed(e),
@@ -269,8 +274,10 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
         }
         Command::LoadDetail(id) => {
             let tid = id.clone();
-            match ledger(&b.runner, move |l| Ok((l.events(&tid, None, 50_000)?, l.history(&tid)?))).await {
-                Ok((events, history)) => Msg::Detail { task_id: id, events, history },
+            match ledger(&b.runner, move |l| Ok((l.get(&tid).ok(), l.events(&tid, None, 50_000)?, l.history(&tid)?)))
+                .await
+            {
+                Ok((task, events, history)) => Msg::Detail { task_id: id, task, events, history },
                 Err(e) => Msg::Failed(e),
             }
         }

@@ -37,4 +37,11 @@ grep -qw -- "icanon" "$out/after" && ! grep -qw -- "-icanon" "$out/after" || { e
 grep -qw -- "echo" "$out/after" && ! grep -qw -- "-echo" "$out/after" || { echo "smoke: echo left off" >&2; exit 1; }
 cmp -s <(tr ' ' '\n' < "$out/before" | sort) <(tr ' ' '\n' < "$out/after" | sort) || { echo "smoke: stty settings changed" >&2; diff "$out/before" "$out/after" >&2; exit 1; }
 if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard is still on screen" >&2; screen >&2; exit 1; fi
-echo "smoke: ok (ran a workflow in a real pty, quit, terminal restored)"
+
+# SIGTERM (a closed SSH session's shell passes on SIGHUP/SIGTERM) restores the terminal too.
+tm send-keys -t smoke "clear; $bin demo; stty -a > $out/after-term; echo TERM-DONE" Enter
+wait_for "Workflows 14/14" 20
+pkill -TERM -f "coze-tui demo" || { echo "smoke: no coze-tui process to signal" >&2; exit 1; }
+wait_for "TERM-DONE" 10
+grep -qw -- "icanon" "$out/after-term" && ! grep -qw -- "-icanon" "$out/after-term" || { echo "smoke: raw mode left after SIGTERM" >&2; exit 1; }
+echo "smoke: ok (ran a workflow in a real pty, quit, and SIGTERM; the terminal was restored each time)"
