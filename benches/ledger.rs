@@ -19,32 +19,22 @@ fn task(i: usize) -> Task {
         _ => TaskStatus::Succeeded,
     };
     Task {
-        id: new_task_id(created),
         name: i.is_multiple_of(100).then(|| format!("nightly report {i}")),
-        description: None,
-        profile: "default".into(),
-        workspace_id: None,
-        workflow_id: format!("75249661234567{:05}", i % 50),
         workflow_name: Some(format!("workflow_{}", i % 50)),
-        mode: RunMode::Async,
-        requested_mode: RunMode::Async,
         parameters: json!({"i": i, "text": "some input 输入"}).as_object().cloned().unwrap_or_default(),
         status,
         execute_id: Some(format!("74310409788058{:05}", i)),
         output: Some(json!({"Output": format!("result {i}")}).to_string()),
-        error: None,
         logid: Some("20260101000000ABCDEF".into()),
-        debug_url: None,
-        usage: None,
-        interrupt: None,
-        last_message: None,
-        event_count: 0,
-        events_dropped: 0,
-        notes: vec![],
-        created_at: created,
         started_at: Some(created),
-        updated_at: created,
         finished_at: Some(created + 500),
+        ..Task::pending(
+            new_task_id(created),
+            "default".into(),
+            format!("75249661234567{:05}", i % 50),
+            RunMode::Async,
+            created,
+        )
     }
 }
 

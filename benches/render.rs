@@ -16,32 +16,21 @@ use ratatui::backend::TestBackend;
 fn task(i: usize) -> Task {
     let created = 1_795_600_000_000 + i as i64 * 1000;
     Task {
-        id: format!("1m89k{i:07}"),
         name: i.is_multiple_of(7).then(|| format!("nightly 报告 {i}")),
-        description: None,
-        profile: "bench".into(),
-        workspace_id: None,
-        workflow_id: format!("75249661234567{:05}", i % 2000),
         workflow_name: Some(format!("workflow_{}_翻译", i % 2000)),
-        mode: RunMode::Async,
-        requested_mode: RunMode::Async,
-        parameters: Default::default(),
         status: if i.is_multiple_of(10) { TaskStatus::Running } else { TaskStatus::Succeeded },
         execute_id: Some(format!("7431040978805{i:06}")),
         output: Some("{\"output\":\"done\"}".into()),
-        error: None,
-        logid: None,
-        debug_url: None,
-        usage: None,
-        interrupt: None,
         last_message: Some("step 5/5 done 🦊".into()),
-        event_count: 0,
-        events_dropped: 0,
-        notes: vec![],
-        created_at: created,
         started_at: Some(created),
-        updated_at: created,
         finished_at: (!i.is_multiple_of(10)).then_some(created + 2000),
+        ..Task::pending(
+            format!("1m89k{i:07}"),
+            "bench".into(),
+            format!("75249661234567{:05}", i % 2000),
+            RunMode::Async,
+            created,
+        )
     }
 }
 

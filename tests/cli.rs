@@ -9,21 +9,7 @@ use std::process::Stdio;
 use common::*;
 use coze_tui::sim::{FAIL_CODE, SimOptions, Simulator};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
-    }
-}
 
 /// Runs the binary with a clean environment pointed at `base` (no config file, a temp data dir).
 async fn run_with(base: &str, token: Option<&str>, args: &[&str], stdin: Option<&str>, dir: &Path) -> Out {
@@ -35,25 +21,12 @@ async fn run_with(base: &str, token: Option<&str>, args: &[&str], stdin: Option<
         .env("COZE_API_BASE", base)
         .env("COZE_TUI_CONFIG", dir.join("config.toml"))
         .env("COZE_TUI_DATA_DIR", dir.join("data"))
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if let Some(t) = token {
         cmd.env("COZE_API_TOKEN", t);
     }
-    let mut child = cmd.spawn().expect("the binary starts");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(input.as_bytes()).await.unwrap();
-    }
-    let out = child.wait_with_output().await.unwrap();
-    let o = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!o.stdout.contains(TOKEN) && !o.stderr.contains(TOKEN), "the token leaked: {}{}", o.stdout, o.stderr);
-    o
+    output_of(cmd, stdin).await
 }
 
 struct Env {

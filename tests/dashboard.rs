@@ -11,8 +11,6 @@ use coze_tui::config::{Env, Overrides, Settings};
 use coze_tui::sim::{SimOptions, Simulator};
 use coze_tui::tasks::TaskStatus;
 use coze_tui::tui::Session;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -97,30 +95,6 @@ impl Harness {
         self.key(KeyCode::Enter);
         self.until("the schema", |a| !a.editor.loading && a.editor.info.is_some()).await;
     }
-}
-
-pub fn render(app: &coze_tui::app::App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| coze_tui::ui::draw(f, app)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        let mut skip = 0;
-        for x in 0..w {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            // A wide character covers the next cell too.
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-            line.push_str(sym);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

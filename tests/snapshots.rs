@@ -2,37 +2,16 @@
 //! loading and error states; each pane focused. Review changes with `cargo insta review`
 //! (or `INSTA_UPDATE=always cargo test --test snapshots` and read the diff).
 
+mod common;
+
 use std::sync::Arc;
+
+use common::render;
 
 use coze_tui::app::{App, Health, Keymap, Msg, Pane, ProfileInfo};
 use coze_tui::coze::{Workflow, WorkflowInfo, Workspace};
 use coze_tui::tasks::{Interrupt, RunMode, Task, TaskError, TaskStatus, TaskUpdate};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use serde_json::json;
-
-fn render(app: &App, w: u16, h: u16) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| coze_tui::ui::draw(f, app)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        let mut skip = 0;
-        for x in 0..w {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
-            line.push_str(sym);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
 
 fn profile() -> ProfileInfo {
     ProfileInfo {

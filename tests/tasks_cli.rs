@@ -15,19 +15,6 @@ use coze_tui::tasks::*;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
-    }
-}
-
 fn command(sim: &Simulator, dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
     cmd.args(args)
@@ -38,21 +25,13 @@ fn command(sim: &Simulator, dir: &Path, args: &[&str]) -> Command {
         .env("COZE_API_TOKEN", TOKEN)
         .env("COZE_TUI_CONFIG", dir.join("config.toml"))
         .env("COZE_TUI_DATA_DIR", dir.join("data"))
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
 }
 
 async fn run(sim: &Simulator, dir: &Path, args: &[&str]) -> Out {
-    let out = command(sim, dir, args).output().await.unwrap();
-    let o = Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    assert!(!o.stdout.contains(TOKEN) && !o.stderr.contains(TOKEN), "the token leaked");
-    o
+    output_of(command(sim, dir, args), None).await
 }
 
 /// A config whose profile polls fast and hands leases over quickly.

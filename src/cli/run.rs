@@ -97,34 +97,10 @@ pub async fn follow(
 
 /// A task deleted while being followed: report it as unknown rather than crash.
 fn vanished(id: &str) -> Task {
-    let now = now_ms();
     Task {
-        id: id.to_string(),
-        name: None,
-        description: None,
-        profile: String::new(),
-        workspace_id: None,
-        workflow_id: String::new(),
-        workflow_name: None,
-        mode: RunMode::Sync,
-        requested_mode: RunMode::Sync,
-        parameters: Default::default(),
         status: TaskStatus::Unknown,
-        execute_id: None,
-        output: None,
-        error: None,
-        logid: None,
-        debug_url: None,
-        usage: None,
-        interrupt: None,
-        last_message: None,
-        event_count: 0,
-        events_dropped: 0,
         notes: vec!["the task was deleted while it was being followed".into()],
-        created_at: now,
-        started_at: None,
-        updated_at: now,
-        finished_at: None,
+        ..Task::pending(id.to_string(), String::new(), String::new(), RunMode::Sync, now_ms())
     }
 }
 

@@ -653,32 +653,10 @@ mod tests {
 
     pub(crate) fn sample(id: &str, created: i64) -> Task {
         Task {
-            id: id.into(),
             name: Some("nightly 报告".into()),
-            description: None,
-            profile: "default".into(),
-            workspace_id: None,
-            workflow_id: "7524966123456700000".into(),
             workflow_name: Some("echo".into()),
-            mode: RunMode::Async,
-            requested_mode: RunMode::Async,
             parameters: json!({"input": "x"}).as_object().cloned().unwrap(),
-            status: TaskStatus::Pending,
-            execute_id: None,
-            output: None,
-            error: None,
-            logid: None,
-            debug_url: None,
-            usage: None,
-            interrupt: None,
-            last_message: None,
-            event_count: 0,
-            events_dropped: 0,
-            notes: vec![],
-            created_at: created,
-            started_at: None,
-            updated_at: created,
-            finished_at: None,
+            ..Task::pending(id.into(), "default".into(), "7524966123456700000".into(), RunMode::Async, created)
         }
     }
 

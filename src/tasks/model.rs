@@ -167,6 +167,38 @@ pub struct Task {
 }
 
 impl Task {
+    /// A new pending task: what it runs, and nothing learned about it yet.
+    pub fn pending(id: String, profile: String, workflow_id: String, mode: RunMode, now_ms: i64) -> Self {
+        Self {
+            id,
+            name: None,
+            description: None,
+            profile,
+            workspace_id: None,
+            workflow_id,
+            workflow_name: None,
+            mode,
+            requested_mode: mode,
+            parameters: Map::new(),
+            status: TaskStatus::Pending,
+            execute_id: None,
+            output: None,
+            error: None,
+            logid: None,
+            debug_url: None,
+            usage: None,
+            interrupt: None,
+            last_message: None,
+            event_count: 0,
+            events_dropped: 0,
+            notes: vec![],
+            created_at: now_ms,
+            started_at: None,
+            updated_at: now_ms,
+            finished_at: None,
+        }
+    }
+
     /// The output decoded for display: JSON-in-JSON unwrapped, else the text.
     pub fn decoded_output(&self) -> Option<Value> {
         self.output.as_deref().map(decode_output)

@@ -205,32 +205,12 @@ impl Runner {
     pub async fn submit(&self, new: NewTask) -> Result<Task, RunnerError> {
         let now = now_ms();
         let task = Task {
-            id: new_task_id(now),
             name: new.name.filter(|s| !s.trim().is_empty()),
             description: new.description.filter(|s| !s.trim().is_empty()),
-            profile: self.shared.cfg.profile.clone(),
             workspace_id: new.workspace_id,
-            workflow_id: new.workflow_id,
             workflow_name: new.workflow_name,
-            mode: new.mode,
-            requested_mode: new.mode,
             parameters: new.parameters,
-            status: TaskStatus::Pending,
-            execute_id: None,
-            output: None,
-            error: None,
-            logid: None,
-            debug_url: None,
-            usage: None,
-            interrupt: None,
-            last_message: None,
-            event_count: 0,
-            events_dropped: 0,
-            notes: vec![],
-            created_at: now,
-            started_at: None,
-            updated_at: now,
-            finished_at: None,
+            ..Task::pending(new_task_id(now), self.shared.cfg.profile.clone(), new.workflow_id, new.mode, now)
         };
         let (t, owner, lease) = (task.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
         db(&self.shared.ledger, move |l| l.insert(&t, &owner, lease)).await?;

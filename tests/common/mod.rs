@@ -43,3 +43,61 @@ pub fn client_with(sim: &Simulator, f: impl FnOnce(&mut ClientOptions)) -> CozeC
 pub fn wf(sim: &Simulator, name: &str) -> String {
     sim.workflow_id(name).unwrap_or_else(|| panic!("the catalogue has {name}"))
 }
+
+/// Draws the app into a test terminal and returns the screen as text (wide characters once).
+pub fn render(app: &coze_tui::app::App, w: u16, h: u16) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
+    t.draw(|f| coze_tui::ui::draw(f, app)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        let mut skip = 0;
+        for x in 0..w {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            // A wide character covers the next cell too.
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+            line.push_str(sym);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// What a run of the binary printed, and its exit code.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs a prepared command of the binary (feeding `stdin` if given; the command must pipe
+/// stdout and stderr) and checks that the token never shows.
+pub async fn output_of(mut cmd: tokio::process::Command, stdin: Option<&str>) -> Out {
+    use tokio::io::AsyncWriteExt;
+    cmd.stdin(if stdin.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() });
+    let mut child = cmd.spawn().expect("the binary starts");
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input.as_bytes()).await.unwrap();
+    }
+    let out = child.wait_with_output().await.expect("the binary runs");
+    let o = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!o.stdout.contains(TOKEN) && !o.stderr.contains(TOKEN), "the token leaked: {}{}", o.stdout, o.stderr);
+    o
+}
