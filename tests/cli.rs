@@ -82,6 +82,11 @@ async fn listings_print_tables_and_json() {
     assert!(out.stdout.contains("city") && out.stdout.contains("options.lang") && out.stdout.contains("yes"));
     let out = env.run(&["workflow", &env.id("needs_params"), "--json"]).await;
     assert_eq!(out.json()["input"]["parameters"]["days"]["type"], "integer");
+    let out = env.run(&["workflow", &env.id("echo"), "--versions"]).await;
+    assert_eq!(out.code, 0);
+    assert!(out.stdout.contains("v0.0.3") && out.stdout.contains("v0.0.1"), "{}", out.stdout);
+    let out = env.run(&["workflow", &env.id("echo"), "--versions", "--json"]).await;
+    assert_eq!(out.json().as_array().unwrap().len(), 3);
     let out = env.run(&["workflow", "7000000000000000001"]).await;
     assert_eq!(out.code, 3);
     assert!(out.stderr.contains("4200") && out.stderr.contains("logid"));

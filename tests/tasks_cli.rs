@@ -131,6 +131,16 @@ async fn detached_runs_are_followed_by_watch() {
         assert_eq!(t["status"], "running");
         ids.push(t["id"].as_str().unwrap().to_string());
     }
+    // A run of another profile (another token) is not this watch's to follow or wait for.
+    {
+        let ledger = Ledger::open_in(&d.join("data")).unwrap();
+        let other = Task {
+            status: TaskStatus::Running,
+            execute_id: Some("7431040978805899999".into()),
+            ..Task::pending(new_task_id(now_ms()), "other".into(), wf(&sim, "slow"), RunMode::Async, now_ms())
+        };
+        ledger.insert(&other, "nobody", Duration::ZERO).unwrap();
+    }
     let watched = run(&sim, d, &["watch", "--json"]).await;
     assert_eq!(watched.code, 0, "{}", watched.stderr);
     let list = watched.json();

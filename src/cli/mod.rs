@@ -100,7 +100,12 @@ pub enum Command {
         publish_status: PublishStatus,
     },
     /// Show a workflow's details and its input/output schema
-    Workflow { workflow_id: String },
+    Workflow {
+        workflow_id: String,
+        /// List its published versions instead
+        #[arg(long)]
+        versions: bool,
+    },
     /// Run a workflow (recorded as a task in the ledger)
     Run(RunCommand),
     /// List recorded tasks, newest first
@@ -315,7 +320,8 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
         Command::Workflows { workspace, publish_status } => {
             workflows(&client(settings)?, &workspace, publish_status, json).await
         }
-        Command::Workflow { workflow_id } => workflow(&client(settings)?, &workflow_id, json).await,
+        Command::Workflow { workflow_id, versions: false } => workflow(&client(settings)?, &workflow_id, json).await,
+        Command::Workflow { workflow_id, versions: true } => versions(&client(settings)?, &workflow_id, json).await,
         Command::Run(cmd) => run_command(cmd, settings, json).await,
         Command::Tasks(cmd) => tasks_command(cmd, settings, json),
         Command::Task { id } => {
@@ -339,7 +345,7 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
         }
         Command::Watch => {
             let runner = run::open_runner(settings, true).await?;
-            let result = run::watch(&runner, json).await;
+            let result = run::watch(&runner, &settings.profile_name, json).await;
             runner.shutdown().await;
             result
         }
@@ -652,6 +658,24 @@ async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
     if let Some(plan) = info.output.as_ref().and_then(|o| o.terminate_plan.as_deref()) {
         println!("  ends by: {plan}");
     }
+    Ok(())
+}
+
+async fn versions(client: &CozeClient, id: &str, json: bool) -> Result<(), Failure> {
+    let list = client.workflow_versions(id, PublishStatus::All).await?.value;
+    if json {
+        print_json(&list);
+        return Ok(());
+    }
+    if list.is_empty() {
+        eprintln!("no published versions (a draft has none until it is published)");
+        return Ok(());
+    }
+    let mut t = Table::new(&[("VERSION", 12), ("CREATED", 16), ("BY", 16), ("DESCRIPTION", 60)]);
+    for v in &list {
+        t.row(vec![v.version.clone(), local_time(v.created_at), v.creator.name.clone(), v.description.clone()]);
+    }
+    print!("{}", t.render(terminal_width()));
     Ok(())
 }
 

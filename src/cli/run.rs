@@ -376,15 +376,15 @@ pub fn parse_before(s: &str) -> Result<i64, String> {
 }
 
 /// `coze-tui watch`: follows unsettled tasks (its own and other processes') until none remain.
-pub async fn watch(runner: &Runner, json: bool) -> Result<(), Failure> {
+pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Failure> {
     let mut rx = runner.subscribe();
     let ledger = runner.ledger().clone();
-    let unsettled = |l: &Ledger| {
-        l.list(&TaskFilter {
-            statuses: vec![TaskStatus::Pending, TaskStatus::Running],
-            limit: 10_000,
-            ..Default::default()
-        })
+    // This profile's runs: another profile's need its token, and another process to watch them.
+    let unsettled = TaskFilter {
+        profile: Some(profile.to_string()),
+        statuses: vec![TaskStatus::Pending, TaskStatus::Running],
+        limit: 10_000,
+        ..Default::default()
     };
     let mut seen: HashMap<String, (TaskStatus, i64)> = HashMap::new();
     let mut watched: HashMap<String, Task> = HashMap::new();
@@ -408,9 +408,9 @@ pub async fn watch(runner: &Runner, json: bool) -> Result<(), Failure> {
             );
         }
     };
-    let l = ledger.clone();
+    let (l, f) = (ledger.clone(), unsettled.clone());
     let initial =
-        tokio::task::spawn_blocking(move || unsettled(&l)).await.map_err(|e| Failure::Usage(e.to_string()))??;
+        tokio::task::spawn_blocking(move || l.list(&f)).await.map_err(|e| Failure::Usage(e.to_string()))??;
     if initial.is_empty() && runner.active_count() == 0 {
         if json {
             print_json(&Vec::<Value>::new());
@@ -436,8 +436,8 @@ pub async fn watch(runner: &Runner, json: bool) -> Result<(), Failure> {
             _ = tick.tick() => {
                 // Tasks other processes drive change only in the ledger.
                 let ids: Vec<String> = watched.keys().cloned().collect();
-                let l = ledger.clone();
-                let fresh = tokio::task::spawn_blocking(move || (unsettled(&l), ids.iter().filter_map(|id| l.get(id).ok()).collect::<Vec<_>>())).await;
+                let (l, f) = (ledger.clone(), unsettled.clone());
+                let fresh = tokio::task::spawn_blocking(move || (l.list(&f), ids.iter().filter_map(|id| l.get(id).ok()).collect::<Vec<_>>())).await;
                 let Ok((still, known)) = fresh else { continue };
                 for t in known.into_iter().chain(still.unwrap_or_default()) {
                     if seen.get(&t.id).map(|s| s.1) != Some(t.updated_at) {
