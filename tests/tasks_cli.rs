@@ -141,14 +141,21 @@ async fn detached_runs_are_followed_by_watch() {
         };
         ledger.insert(&other, "nobody", Duration::ZERO).unwrap();
     }
+    let plain = run(&sim, d, &["run", &wf(&sim, "slow"), "--detach"]).await;
+    assert_eq!(plain.code, 0);
+    assert_eq!(plain.stdout.trim().len(), 12, "stdout is just the task id: {:?}", plain.stdout);
+    ids.push(plain.stdout.trim().to_string());
     let watched = run(&sim, d, &["watch", "--json"]).await;
     assert_eq!(watched.code, 0, "{}", watched.stderr);
     let list = watched.json();
-    assert_eq!(list.as_array().unwrap().len(), 3);
+    assert_eq!(list.as_array().unwrap().len(), 4);
     assert!(list.as_array().unwrap().iter().all(|t| t["status"] == "succeeded"), "{list}");
     let human = run(&sim, d, &["watch"]).await;
     assert!(human.stderr.contains("no running tasks"));
-    assert_eq!(sim.stats().runs_started, 3);
+    assert_eq!(sim.stats().runs_started, 4);
+    for id in ids {
+        assert_eq!(run(&sim, d, &["task", &id, "--json"]).await.json()["status"], "succeeded");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -745,6 +745,10 @@ async fn follow_and_print(
         print_json(&task.to_json());
     } else {
         run::print_outcome(&task);
+        // A detached run has no output yet: stdout gets its task id, for `id=$(coze-tui run … --detach)`.
+        if detach && task.status == crate::tasks::TaskStatus::Running {
+            println!("{}", task.id);
+        }
     }
     task
 }
