@@ -108,7 +108,7 @@ fn loaded_app() -> App {
         task("1m89kfvkqwwq", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Async, 2),
         task("1m89kftdw294", "needs_params", TaskStatus::Unknown, RunMode::Stream, 1),
     ];
-    app.update(Msg::TasksLoaded(tasks));
+    app.update(Msg::TasksLoaded { tasks, as_of: 0 });
     app
 }
 

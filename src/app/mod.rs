@@ -79,7 +79,13 @@ pub enum Msg {
     },
     /// The outcome and latency of the last call to Coze.
     Health(Health),
-    TasksLoaded(Vec<Task>),
+    /// This profile's tasks as the ledger had them at `as_of` (unix ms); summaries.
+    TasksLoaded {
+        tasks: Vec<Task>,
+        as_of: i64,
+    },
+    /// A task's output, loaded for copying.
+    OutputForCopy(Result<String, String>),
     Task(TaskUpdate),
     /// A run the user started (or re-ran) is recorded.
     Submitted(Task),
@@ -111,12 +117,21 @@ pub enum Command {
     LoadWorkflowInfo(String),
     LoadTasks,
     LoadDetail(String),
-    LoadNodeOutputs { task_id: String, workflow_id: String, execute_id: String },
+    LoadNodeOutputs {
+        task_id: String,
+        workflow_id: String,
+        execute_id: String,
+    },
     Submit(NewTask),
-    Resume { task_id: String, answer: String },
+    Resume {
+        task_id: String,
+        answer: String,
+    },
     Rerun(String),
     Delete(String),
     Copy(String),
+    /// Load a task's output from the ledger, then copy it.
+    LoadOutputForCopy(String),
     OpenEditor(String),
     SwitchProfile(String),
     StartDemo,
@@ -230,6 +245,9 @@ pub struct Detail {
     last_node: Option<String>,
     /// The last message shown, so snapshots and live messages never repeat or drop one.
     last_seq: Option<u64>,
+    /// Live messages since the subject was opened, replayed after the stored ones arrive
+    /// (they can come first: a message is announced as soon as it is stored).
+    live: Vec<TaskEvent>,
     pub scroll: usize,
     /// Rows the detail pane had when last drawn (for paging and following).
     pub view_height: std::cell::Cell<usize>,
@@ -315,6 +333,7 @@ impl App {
                 event_lines: vec![],
                 last_node: None,
                 last_seq: None,
+                live: vec![],
                 scroll: 0,
                 view_height: std::cell::Cell::new(20),
                 follow: true,
@@ -417,24 +436,33 @@ impl App {
                 self.health = h;
                 vec![]
             }
-            Msg::TasksLoaded(tasks) => {
-                // A snapshot can be older than live updates already applied: merge, newest wins.
+            Msg::TasksLoaded { tasks, as_of } => {
+                // The snapshot is the truth as of `as_of`; a task held here that is missing from it
+                // was deleted, unless it changed after the snapshot was taken (it is newer than that).
+                // A held copy at least as new as the snapshot's is kept: it may be the full task.
                 self.tasks.remember(&task_key);
-                let mut by_id: std::collections::HashMap<String, Arc<Task>> =
+                let mut held: std::collections::HashMap<String, Arc<Task>> =
                     self.tasks.items.drain(..).map(|t| (t.id.clone(), t)).collect();
-                for t in tasks {
-                    // On a tie keep what is held: it may be the full task, the snapshot a summary.
-                    if by_id.get(&t.id).is_none_or(|cur| cur.updated_at < t.updated_at) {
-                        by_id.insert(t.id.clone(), Arc::new(t));
+                let mut items: Vec<Arc<Task>> = Vec::with_capacity(tasks.len());
+                for t in tasks.into_iter().filter(|t| t.profile == self.profile.name) {
+                    match held.remove(&t.id) {
+                        Some(cur) if cur.updated_at >= t.updated_at => items.push(cur),
+                        _ => items.push(Arc::new(t)),
                     }
                 }
-                let mut items: Vec<Arc<Task>> = by_id.into_values().collect();
+                items.extend(held.into_values().filter(|t| t.updated_at > as_of));
                 items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
                 self.tasks.items = items;
                 self.refilter_tasks();
                 vec![]
             }
+            Msg::OutputForCopy(Ok(text)) => vec![Command::Copy(text)],
+            Msg::OutputForCopy(Err(e)) => {
+                self.toast(&e);
+                vec![]
+            }
             Msg::Task(update) => self.on_task_update(update),
+            Msg::Submitted(task) if task.profile != self.profile.name => vec![],
             Msg::Submitted(task) => {
                 self.on_task_update(TaskUpdate::Changed(Arc::new(task.clone())));
                 self.submitted(&task)
@@ -445,9 +473,15 @@ impl App {
                 }
                 if self.detail.subject == Subject::Task(task_id) {
                     self.detail.history = history;
-                    for e in &events {
+                    // The stored messages, then any live ones that came after them.
+                    self.detail.event_lines.clear();
+                    self.detail.last_node = None;
+                    self.detail.last_seq = None;
+                    let live = std::mem::take(&mut self.detail.live);
+                    for e in events.iter().chain(live.iter()) {
                         self.push_event_line(e);
                     }
+                    self.detail.live = live;
                     self.rebuild_detail();
                 }
                 vec![]
@@ -618,15 +652,17 @@ impl App {
                 }
                 vec![]
             }
-            Copy => match self.action_task().and_then(|t| t.decoded_output()) {
-                Some(v) => vec![Command::Copy(match v {
-                    Value::String(s) => s,
-                    v => params::pretty(&v),
-                })],
-                None => {
-                    self.toast("this task has no output yet");
-                    vec![]
-                }
+            Copy => match self.action_task() {
+                Some(t) => match t.decoded_output() {
+                    Some(v) => vec![Command::Copy(output_text(v))],
+                    // The list holds summaries: a finished task's output is fetched first.
+                    None if t.status == TaskStatus::Succeeded => vec![Command::LoadOutputForCopy(t.id.clone())],
+                    None => {
+                        self.toast("this task has no output");
+                        vec![]
+                    }
+                },
+                None => vec![],
             },
             DebugUrl => match self.action_task().and_then(|t| t.debug_url.clone()) {
                 Some(url) => {
@@ -1072,6 +1108,9 @@ impl App {
             TaskUpdate::Event { task_id, event } => {
                 if self.detail.subject == Subject::Task(task_id) {
                     self.push_event_line(&event);
+                    if self.detail.live.len() < MAX_EVENT_LINES {
+                        self.detail.live.push((*event).clone());
+                    }
                 }
             }
             TaskUpdate::Deleted(id) => {
@@ -1089,6 +1128,7 @@ impl App {
         self.detail.event_lines.clear();
         self.detail.last_node = None;
         self.detail.last_seq = None;
+        self.detail.live.clear();
         self.detail.history.clear();
         self.detail.node_outputs = None;
         self.detail.scroll = 0;
@@ -1291,6 +1331,14 @@ impl App {
     }
 }
 
+/// An output as text to copy: strings as they are, JSON pretty-printed.
+pub fn output_text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        v => params::pretty(&v),
+    }
+}
+
 fn task_key(t: &Arc<Task>) -> &str {
     &t.id
 }
@@ -1300,4 +1348,88 @@ fn single_line_input(placeholder: &str) -> TextArea<'static> {
     t.set_placeholder_text(placeholder.to_string());
     t.set_cursor_line_style(ratatui::style::Style::default());
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> App {
+        App::new(ProfileInfo { name: "p".into(), ..Default::default() }, Keymap::default())
+    }
+
+    fn task(id: &str, profile: &str, updated_at: i64) -> Task {
+        Task { updated_at, ..Task::pending(id.into(), profile.into(), "w".into(), RunMode::Stream, 1000) }
+    }
+
+    fn event(seq: u64) -> TaskEvent {
+        TaskEvent {
+            seq,
+            node_title: "n".into(),
+            node_seq_id: None,
+            node_is_finish: false,
+            content: format!("m{seq}"),
+            at: 0,
+        }
+    }
+
+    fn messages(app: &App) -> Vec<String> {
+        app.detail.event_lines.iter().filter(|(k, _)| *k == LineKind::Text).map(|(_, t)| t.trim().to_string()).collect()
+    }
+
+    #[test]
+    fn stored_and_live_messages_interleave_without_loss_or_repeats() {
+        let mut a = app();
+        a.update(Msg::TasksLoaded { tasks: vec![task("t", "p", 1)], as_of: 1 });
+        a.show_task("t");
+        // A live message stored after the snapshot was read arrives first...
+        a.update(Msg::Task(TaskUpdate::Event { task_id: "t".into(), event: Arc::new(event(3)) }));
+        // ...then the snapshot (0..=2), then a live one the snapshot also has.
+        let events = (0..3).map(event).collect();
+        a.update(Msg::Detail { task_id: "t".into(), task: None, events, history: vec![] });
+        a.update(Msg::Task(TaskUpdate::Event { task_id: "t".into(), event: Arc::new(event(2)) }));
+        a.update(Msg::Task(TaskUpdate::Event { task_id: "t".into(), event: Arc::new(event(4)) }));
+        assert_eq!(messages(&a), ["m0", "m1", "m2", "m3", "m4"]);
+    }
+
+    #[test]
+    fn a_late_snapshot_neither_loses_news_nor_keeps_the_deleted() {
+        let mut a = app();
+        a.update(Msg::TasksLoaded { tasks: vec![task("old", "p", 10), task("gone", "p", 10)], as_of: 10 });
+        // Live news newer than the next snapshot, and a task created after it.
+        a.update(Msg::Task(TaskUpdate::Changed(Arc::new(Task {
+            status: TaskStatus::Succeeded,
+            ..task("old", "p", 30)
+        }))));
+        a.update(Msg::Task(TaskUpdate::Changed(Arc::new(task("new", "p", 25)))));
+        a.update(Msg::TasksLoaded { tasks: vec![task("old", "p", 20), task("elsewhere", "q", 20)], as_of: 20 });
+        let ids: Vec<&str> = a.tasks.items.iter().map(|t| t.id.as_str()).collect();
+        assert!(ids.contains(&"old") && ids.contains(&"new"), "{ids:?}");
+        assert!(!ids.contains(&"gone"), "deleted by someone else before the snapshot");
+        assert!(!ids.contains(&"elsewhere"), "another profile's task");
+        assert_eq!(
+            a.tasks.items.iter().find(|t| t.id == "old").unwrap().status,
+            TaskStatus::Succeeded,
+            "newer news kept"
+        );
+        // Updates for another profile (late news after a switch) are ignored.
+        a.update(Msg::Task(TaskUpdate::Changed(Arc::new(task("stray", "q", 40)))));
+        assert!(a.tasks.items.iter().all(|t| t.profile == "p"));
+        assert_eq!(a.update(Msg::Submitted(task("stray", "q", 40))), vec![]);
+    }
+
+    #[test]
+    fn copying_a_summary_loads_the_output_first() {
+        let mut a = app();
+        a.update(Msg::TasksLoaded {
+            tasks: vec![Task { status: TaskStatus::Succeeded, ..task("t", "p", 1) }],
+            as_of: 1,
+        });
+        a.update(Msg::Key(KeyEvent::from(KeyCode::Char('4'))));
+        assert_eq!(
+            a.update(Msg::Key(KeyEvent::from(KeyCode::Char('y')))),
+            vec![Command::LoadOutputForCopy("t".into())]
+        );
+        assert_eq!(a.update(Msg::OutputForCopy(Ok("out".into()))), vec![Command::Copy("out".into())]);
+    }
 }

@@ -744,11 +744,9 @@ async fn follow_and_print(
     if json {
         print_json(&task.to_json());
     } else {
-        run::print_outcome(&task);
-        // A detached run has no output yet: stdout gets its task id, for `id=$(coze-tui run … --detach)`.
-        if detach && task.status == crate::tasks::TaskStatus::Running {
-            println!("{}", task.id);
-        }
+        // Detached, stdout is the task id (even if the run had to finish as a stream), for
+        // `id=$(coze-tui run … --detach)`.
+        run::print_outcome(&task, detach);
     }
     task
 }

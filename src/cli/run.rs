@@ -164,7 +164,8 @@ fn status_label(s: TaskStatus) -> String {
 }
 
 /// A finished run for people: the output on stdout, everything else on stderr.
-pub fn print_outcome(task: &Task) {
+/// With `id_only`, stdout gets the task id instead of the output (`run --detach`).
+pub fn print_outcome(task: &Task, id_only: bool) {
     let mut err = std::io::stderr().lock();
     let exec = task.execute_id.as_deref().map(|e| format!(" · execute id {e}")).unwrap_or_default();
     let logid = task.logid.as_deref().map(|l| format!(" · logid {l}")).unwrap_or_default();
@@ -196,7 +197,9 @@ pub fn print_outcome(task: &Task) {
         let _ = writeln!(err, "  debug: {url}");
     }
     drop(err);
-    if let Some(output) = task.decoded_output() {
+    if id_only {
+        println!("{}", task.id);
+    } else if let Some(output) = task.decoded_output() {
         println!("{}", pretty(&output));
     }
 }

@@ -78,9 +78,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (profile, workflow_id)
     );",
     // 2: a revision bumped by every write, so a dashboard can follow what other processes
-    // change without missing or repeating anything.
+    // change without missing or repeating anything. The counter lives apart from the tasks so
+    // it never goes back when the newest task is deleted.
     "ALTER TABLE tasks ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
-    CREATE INDEX tasks_by_rev ON tasks (rev);",
+    CREATE INDEX tasks_by_rev ON tasks (rev);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO counters (name, value) VALUES ('rev', 0);",
 ];
 
 const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
@@ -244,23 +247,26 @@ impl Ledger {
         self.update_from(task, owner, note, None)
     }
 
-    /// [`Ledger::update`] that only writes if the stored status is `expected` (when given): a
-    /// compare-and-set, so two callers cannot both move a task out of the same state.
+    /// [`Ledger::update`] that only writes if the stored task is still in the `expected` state
+    /// (status and `updated_at`, when given): a compare-and-set, so of two callers moving a task
+    /// on from the same state only one succeeds.
     pub fn update_from(
         &self,
         task: &Task,
         owner: &str,
         note: Option<&str>,
-        expected: Option<TaskStatus>,
+        expected: Option<(TaskStatus, i64)>,
     ) -> Result<bool> {
         self.write(|tx| {
-            let current: Option<(String, Option<String>, Option<i64>)> = tx
-                .query_row("SELECT status, lease_owner, lease_until FROM tasks WHERE id = ?1", [&task.id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+            let current: Option<(String, Option<String>, Option<i64>, i64)> = tx
+                .query_row(
+                    "SELECT status, lease_owner, lease_until, updated_at FROM tasks WHERE id = ?1",
+                    [&task.id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
                 .optional()?;
-            let Some((status, lease_owner, lease_until)) = current else { return Ok(false) };
-            if expected.is_some_and(|e| e.as_str() != status) {
+            let Some((status, lease_owner, lease_until, updated_at)) = current else { return Ok(false) };
+            if expected.is_some_and(|(s, at)| s.as_str() != status || at != updated_at) {
                 return Ok(false);
             }
             let held_by_other =
@@ -380,7 +386,7 @@ impl Ledger {
 
     /// The latest revision: every write to a task bumps it.
     pub fn revision(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT coalesce(max(rev), 0) FROM tasks", [], |r| r.get(0))?)
+        Ok(self.conn().query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?)
     }
 
     /// Tasks of `profile` written after revision `after` (by any process), oldest write first,
@@ -551,7 +557,8 @@ fn placeholders(n: usize) -> String {
 /// Gives the task the next revision (inside the caller's write transaction, so revisions are
 /// unique and in commit order).
 fn bump_rev(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
-    tx.execute("UPDATE tasks SET rev = (SELECT coalesce(max(rev), 0) + 1 FROM tasks) WHERE id = ?1", [id])?;
+    tx.execute("UPDATE counters SET value = value + 1 WHERE name = 'rev'", [])?;
+    tx.execute("UPDATE tasks SET rev = (SELECT value FROM counters WHERE name = 'rev') WHERE id = ?1", [id])?;
     Ok(())
 }
 
@@ -704,8 +711,9 @@ mod tests {
         assert!(l.claim(&t.id, "b", LEASE).unwrap());
         assert_eq!(l.renew("b", LEASE).unwrap(), vec![t.id.clone()]);
         // Only the stored state counts: a compare-and-set from the wrong state writes nothing.
-        assert!(!l.update_from(&t, "b", None, Some(TaskStatus::Interrupted)).unwrap());
-        assert!(l.update_from(&t, "b", None, Some(TaskStatus::Pending)).unwrap());
+        assert!(!l.update_from(&t, "b", None, Some((TaskStatus::Interrupted, t.updated_at))).unwrap());
+        assert!(!l.update_from(&t, "b", None, Some((TaskStatus::Pending, t.updated_at + 1))).unwrap());
+        assert!(l.update_from(&t, "b", None, Some((TaskStatus::Pending, t.updated_at))).unwrap());
         // An expired lease can be taken over.
         assert!(l.claim(&t.id, "b", Duration::ZERO).unwrap());
         std::thread::sleep(Duration::from_millis(5));
@@ -717,6 +725,7 @@ mod tests {
         let (_d, l) = ledger();
         for (i, id) in ["abc000000001", "abc000000002", "abd000000003"].iter().enumerate() {
             let mut t = sample(id, 1000 + i as i64);
+            t.output = Some("{\"a\": 1}".into());
             if i == 2 {
                 t.status = TaskStatus::Failed;
                 t.workflow_name = Some("翻译助手".into());
@@ -737,6 +746,8 @@ mod tests {
         assert_eq!(failed.len(), 1);
         let text = l.list(&TaskFilter { text: Some("翻译".into()), limit: 10, ..Default::default() }).unwrap();
         assert_eq!(text.len(), 1);
+        let full = l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap();
+        assert!(!full[0].parameters.is_empty() && full[0].output.is_some());
         let summary = l.list(&TaskFilter { limit: 10, summary: true, ..Default::default() }).unwrap();
         assert!(summary[0].parameters.is_empty() && summary[0].output.is_none());
         assert_eq!((summary[0].id.as_str(), summary[0].status), ("abd000000003", TaskStatus::Failed));
@@ -785,6 +796,9 @@ mod tests {
         assert_eq!((changed.len(), last), (1, 2));
         assert_eq!(l.changed_since("default", last, 10).unwrap(), (vec![], last), "nothing is sent twice");
         assert_eq!(l.changed_since("other", 0, 10).unwrap(), (vec![], 2), "other profiles' writes are skipped");
+        l.delete(&t.id).unwrap();
+        l.insert(&sample("aaaa0000002x", 2000), "me", LEASE).unwrap();
+        assert_eq!(l.revision().unwrap(), 3, "revisions never go back, even after a delete");
         assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
         assert_eq!(l.integrity_check().unwrap(), "ok");
     }

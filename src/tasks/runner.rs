@@ -114,7 +114,8 @@ struct Shared {
     owner: String,
     updates: broadcast::Sender<TaskUpdate>,
     budget: Budget,
-    active: Mutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// Drivers running, with when they started (to tell new ones from ones whose lease was lost).
+    active: Mutex<HashMap<String, (tokio::task::AbortHandle, tokio::time::Instant)>>,
     /// How many drivers this runner ever started (tests check who drove what).
     driven: std::sync::atomic::AtomicUsize,
     stop: watch::Sender<bool>,
@@ -165,8 +166,9 @@ impl Runner {
                     _ = stopped.changed() => return,
                 }
                 let sh = r.shared.clone();
+                let renewing = tokio::time::Instant::now();
                 if let Ok(held) = db(&r.shared.ledger, move |l| l.renew(&sh.owner, sh.cfg.lease)).await {
-                    r.stop_lost(&held);
+                    r.stop_lost(&held, renewing);
                 }
                 r.adopt_orphans().await;
             }
@@ -249,6 +251,11 @@ impl Runner {
         if !db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await? {
             return Err(RunnerError::Busy(task.id));
         }
+        // Read again now that we hold it: the question may have changed meanwhile.
+        let task = self.find(&task.id).await?;
+        if task.status != TaskStatus::Interrupted || task.interrupt.is_none() {
+            return Err(RunnerError::NotInterrupted(task.id, task.status));
+        }
         // Running is committed before this returns, so a caller waiting for the task to
         // settle cannot see the old interrupted state.
         let mut driver = Driver { runner: self.clone(), task };
@@ -261,7 +268,7 @@ impl Runner {
     /// Deletes a task from the ledger, stopping this runner's work on it.
     pub async fn delete(&self, id: &str) -> Result<bool, RunnerError> {
         let task = self.find(id).await?;
-        if let Some(h) = self.shared.active.lock().ok().and_then(|mut a| a.remove(&task.id)) {
+        if let Some((h, _)) = self.shared.active.lock().ok().and_then(|mut a| a.remove(&task.id)) {
             h.abort();
         }
         let tid = task.id.clone();
@@ -298,7 +305,7 @@ impl Runner {
     pub async fn shutdown(&self) {
         let _ = self.shared.stop.send(true);
         let handles: Vec<_> = self.shared.active.lock().map(|mut a| a.drain().collect()).unwrap_or_default();
-        for (id, h) in handles {
+        for (id, (h, _)) in handles {
             h.abort();
             let owner = self.shared.owner.clone();
             let _ = db(&self.shared.ledger, move |l| l.release(&id, &owner)).await;
@@ -333,30 +340,31 @@ impl Runner {
     fn spawn(&self, task: Task, job: Job) {
         let id = task.id.clone();
         let mut active = self.shared.active.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = active.remove(&id) {
+        if let Some((old, _)) = active.remove(&id) {
             old.abort();
         }
         self.shared.driven.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let driver = Driver { runner: self.clone(), task };
         let handle = tokio::spawn(driver.run(job));
-        active.insert(id, handle.abort_handle());
+        active.insert(id, (handle.abort_handle(), tokio::time::Instant::now()));
     }
 
     /// Forgets a driver that ended, unless a newer one for the same task replaced it.
     fn finished(&self, id: &str) {
         let me = tokio::task::try_id();
         if let Ok(mut a) = self.shared.active.lock()
-            && a.get(id).is_some_and(|h| Some(h.id()) == me)
+            && a.get(id).is_some_and(|(h, _)| Some(h.id()) == me)
         {
             a.remove(id);
         }
     }
 
     /// Stops driving tasks whose lease another process took over (after we went silent).
-    fn stop_lost(&self, held: &[String]) {
+    /// Drivers started after `renewing` began are kept: their lease may be newer than the read.
+    fn stop_lost(&self, held: &[String], renewing: tokio::time::Instant) {
         if let Ok(mut a) = self.shared.active.lock() {
-            a.retain(|id, h| {
-                let keep = held.contains(id);
+            a.retain(|id, (h, started)| {
+                let keep = held.contains(id) || *started >= renewing;
                 if !keep {
                     tracing::warn!(task = %id, "lease lost to another process; no longer watching");
                     h.abort();
@@ -427,8 +435,8 @@ impl Driver {
         self.save_from(note, None).await
     }
 
-    /// [`Driver::save`] only if the stored status is still `expected`.
-    async fn save_from(&mut self, note: Option<String>, expected: Option<TaskStatus>) -> Result<(), Gone> {
+    /// [`Driver::save`] only if the stored task is still in the `expected` (status, updated_at).
+    async fn save_from(&mut self, note: Option<String>, expected: Option<(TaskStatus, i64)>) -> Result<(), Gone> {
         let now = now_ms();
         self.task.updated_at = now;
         if self.task.status.is_settled()
@@ -523,6 +531,7 @@ impl Driver {
 
     /// Counts the answer and marks the task running again.
     async fn begin_resume(&mut self, answer: &str) -> Result<ResumeRequest, Gone> {
+        let read_at = self.task.updated_at;
         let Some(mut interrupt) = self.task.interrupt.clone() else { return Err(Gone) };
         interrupt.answers += 1;
         let req = ResumeRequest {
@@ -535,9 +544,10 @@ impl Driver {
         self.task.interrupt = Some(interrupt);
         self.task.error = None;
         self.task.finished_at = None;
-        // Compare-and-set: of two answers sent at once, only one moves the task on.
+        // Compare-and-set on the state read: of two answers sent at once, only one moves the
+        // task on, and none answers a question that was already replaced by another.
         self.task.status = TaskStatus::Running;
-        self.save_from(Some(note), Some(TaskStatus::Interrupted)).await?;
+        self.save_from(Some(note), Some((TaskStatus::Interrupted, read_at))).await?;
         Ok(req)
     }
 
@@ -702,7 +712,8 @@ impl Driver {
     async fn fetch_final_output(&mut self) {
         let Some(eid) = self.task.execute_id.clone() else { return };
         self.sh().budget.acquire().await;
-        if let Ok(reply) = self.sh().poll_client.run_history(&self.task.workflow_id, &eid).await {
+        // One request decides the output here, so let the client retry it.
+        if let Ok(reply) = self.sh().client.run_history(&self.task.workflow_id, &eid).await {
             self.task.output = reply.value.output.filter(|o| !o.is_empty());
             self.task.usage = reply.value.usage.or(self.task.usage.take());
         }

@@ -37,12 +37,12 @@ pub struct DashboardOptions {
 
 /// Runs the dashboard until the user quits.
 pub async fn run(opts: DashboardOptions) -> Result<(), String> {
-    // The demo's simulator and its throwaway data directory (removed on the way out).
-    let mut demo: Option<(Simulator, std::path::PathBuf)> = None;
+    // The demo's simulator and throwaway data directory, both gone when this is dropped.
+    let mut demo: Option<Demo> = None;
     let mut settings = Settings::load(&opts.overrides, &opts.env).map_err(|e| e.0)?;
     if opts.demo {
-        let (s, demo_settings) = start_demo(&settings).await?;
-        demo = Some((s, demo_settings.data_dir.clone()));
+        let (d, demo_settings) = start_demo(&settings).await?;
+        demo = Some(d);
         settings = demo_settings;
     }
     crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
@@ -54,7 +54,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     restore_on_panic(mouse);
     let tx = session.sender();
     let mut events = spawn_events(tx.clone());
-    spawn_signals(tx.clone());
+    spawn_signals(tx.clone(), mouse);
     let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
     session.handle(Msg::Resize(size.0, size.1));
 
@@ -133,8 +133,8 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                         Err(e) => Err(e),
                     };
                     match started {
-                        Ok((s, demo_settings)) => {
-                            demo = Some((s, demo_settings.data_dir.clone()));
+                        Ok((d, demo_settings)) => {
+                            demo = Some(d);
                             settings = demo_settings;
                         }
                         Err(e) => {
@@ -152,21 +152,32 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     // The terminal first: leaving must look instant even if the ledger is busy.
     teardown(mouse);
     session.shutdown().await;
-    if let Some((s, dir)) = demo.take() {
-        s.stop().await;
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    drop(demo);
     let _ = &settings;
     result
 }
 
 /// Starts the embedded simulator and settings pointing at it, with a throwaway ledger.
-async fn start_demo(base: &Settings) -> Result<(Simulator, Settings), String> {
+/// The embedded simulator of `coze-tui demo` and its data directory: dropping it stops the
+/// server and removes the directory, on every way out (errors included).
+struct Demo {
+    _sim: Simulator,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts the embedded simulator and settings pointing at it, with a throwaway ledger.
+async fn start_demo(base: &Settings) -> Result<(Demo, Settings), String> {
     let sim = Simulator::start(SimOptions { slow_ms: 4000, ..SimOptions::default() }, "127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot start the simulator: {e}"))?;
     let s = Settings::for_simulator(Some(base), sim.url(), sim.token()).map_err(|e| e.0)?;
-    Ok((sim, s))
+    Ok((Demo { _sim: sim, dir: s.data_dir.clone() }, s))
 }
 
 /// Raw mode, alternate screen, bracketed paste (and the mouse when asked). ratatui's init
@@ -248,7 +259,7 @@ fn spawn_events(tx: mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
 
 /// SIGTERM and SIGHUP quit cleanly (the terminal is restored on the way out); a second one
 /// while quitting ends the process at once.
-fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
+fn spawn_signals(tx: mpsc::UnboundedSender<Msg>, mouse: bool) {
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
@@ -263,7 +274,7 @@ fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
             }
             seen += 1;
             if seen > 1 {
-                teardown(false);
+                teardown(mouse);
                 std::process::exit(143);
             }
             let _ = tx.send(Msg::Quit);

@@ -82,7 +82,9 @@ impl Session {
                 }
             }
         });
-        spawn_ledger_sync(&runner, settings.profile_name.clone(), self.tx.clone());
+        // Where the change feed starts: read before the task list is, so nothing falls between.
+        let from = self::ledger(&runner, |l| l.revision()).await.unwrap_or(0);
+        spawn_ledger_sync(&runner, settings.profile_name.clone(), from, self.tx.clone());
         if let Some(old) = self.backend.replace(Backend { client, runner, profile: settings.profile_name.clone() }) {
             old.runner.shutdown().await;
         }
@@ -184,10 +186,10 @@ const LEDGER_SYNC: Duration = Duration::from_secs(2);
 
 /// Sends tasks changed in the ledger by anyone as task updates; the app keeps the newest state.
 /// Stops with the runner (when the profile is replaced or the dashboard quits).
-fn spawn_ledger_sync(runner: &Runner, profile: String, tx: mpsc::UnboundedSender<Msg>) {
+fn spawn_ledger_sync(runner: &Runner, profile: String, from: i64, tx: mpsc::UnboundedSender<Msg>) {
     let runner = runner.clone();
     tokio::spawn(async move {
-        let Ok(mut seen) = ledger(&runner, |l| l.revision()).await else { return };
+        let mut seen = from;
         while !runner.is_stopped() {
             tokio::time::sleep(LEDGER_SYNC).await;
             let (after, p) = (seen, profile.clone());
@@ -267,8 +269,9 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
                 summary: true,
                 ..Default::default()
             };
+            let as_of = crate::tasks::now_ms();
             match ledger(&b.runner, move |l| l.list(&filter)).await {
-                Ok(tasks) => Msg::TasksLoaded(tasks),
+                Ok(tasks) => Msg::TasksLoaded { tasks, as_of },
                 Err(e) => Msg::Failed(e),
             }
         }
@@ -315,6 +318,12 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
         Command::Delete(id) => match b.runner.delete(&id).await {
             Ok(_) => Msg::Toast(format!("deleted task {id}")),
             Err(e) => Msg::Failed(e.to_string()),
+        },
+        Command::LoadOutputForCopy(id) => match ledger(&b.runner, move |l| l.get(&id)).await {
+            Ok(t) => Msg::OutputForCopy(
+                t.decoded_output().map(crate::app::output_text).ok_or_else(|| "this task has no output".to_string()),
+            ),
+            Err(e) => Msg::OutputForCopy(Err(e)),
         },
         Command::Copy(_) | Command::OpenEditor(_) | Command::SwitchProfile(_) | Command::StartDemo | Command::Quit => {
             return None;
