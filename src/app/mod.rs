@@ -174,6 +174,8 @@ pub struct Editor {
     pub validation: params::Validation,
     /// The text was prefilled with the last parameters used for this workflow.
     pub from_last_run: bool,
+    /// Edited since it was filled in or last run (quitting then asks first).
+    pub dirty: bool,
 }
 
 impl Editor {
@@ -187,6 +189,7 @@ impl Editor {
             error: None,
             validation: params::validate("", None),
             from_last_run: false,
+            dirty: false,
         }
     }
 
@@ -204,6 +207,7 @@ impl Editor {
 
     fn set_text(&mut self, text: &str) {
         self.text = styled_textarea(text.lines().map(str::to_string).collect());
+        self.dirty = false;
         self.revalidate();
     }
 }
@@ -275,13 +279,37 @@ impl Detail {
 // There is at most one overlay at a time, so boxing its text areas would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Overlay {
-    Help { scroll: usize },
-    ConfirmDelete { task_id: String, label: String },
-    Answer { task_id: String, question: String, input: TextArea<'static> },
-    RunNamed { mode: RunMode, name: TextArea<'static>, description: TextArea<'static>, on_description: bool },
-    Filter { pane: Pane, input: String },
-    Profiles { selected: usize },
-    Message { title: String, text: String },
+    Help {
+        scroll: usize,
+    },
+    ConfirmDelete {
+        task_id: String,
+        label: String,
+    },
+    Answer {
+        task_id: String,
+        question: String,
+        input: TextArea<'static>,
+    },
+    RunNamed {
+        mode: RunMode,
+        name: TextArea<'static>,
+        description: TextArea<'static>,
+        on_description: bool,
+    },
+    Filter {
+        pane: Pane,
+        input: String,
+    },
+    Profiles {
+        selected: usize,
+    },
+    Message {
+        title: String,
+        text: String,
+    },
+    /// The editor has changes that were never run.
+    ConfirmQuit,
 }
 
 /// Detail lines kept for one output; beyond this, the rest is a key (y) away.
@@ -401,6 +429,7 @@ impl App {
                 if self.focus == Pane::Editor && self.overlay.is_none() {
                     self.editor.typing = true;
                     self.editor.text.insert_str(&text);
+                    self.editor.dirty = true;
                     self.editor.revalidate();
                 }
                 vec![]
@@ -499,6 +528,7 @@ impl App {
             }
             Msg::Edited(Ok(text)) => {
                 self.editor.set_text(&text);
+                self.editor.dirty = true;
                 self.toast = Some(("parameters read back from the editor".into(), Instant::now()));
                 vec![]
             }
@@ -541,7 +571,9 @@ impl App {
             if key.code == KeyCode::Esc {
                 self.editor.typing = false;
             } else {
-                self.editor.text.input(key);
+                if self.editor.text.input(key) {
+                    self.editor.dirty = true;
+                }
                 self.editor.revalidate();
             }
             return vec![];
@@ -554,6 +586,10 @@ impl App {
         use Action::*;
         let page = (self.size.1 as isize / 2).max(1);
         match action {
+            Quit if self.editor.dirty => {
+                self.overlay = Some(Overlay::ConfirmQuit);
+                vec![]
+            }
             Quit => {
                 self.quit = true;
                 vec![Command::Quit]
@@ -894,6 +930,8 @@ impl App {
             return vec![];
         }
         let Some(parameters) = self.editor.validation.params.clone() else { return vec![] };
+        // Run, so remembered in the ledger as this workflow's last parameters.
+        self.editor.dirty = false;
         // Focus stays in the editor (run again, tweak, run again); the task shows up selected.
         vec![Command::Submit(NewTask {
             workflow_id: wf.workflow_id.clone(),
@@ -950,6 +988,14 @@ impl App {
                 KeyCode::PageDown => (Some(Overlay::Help { scroll: scroll + 10 }), vec![]),
                 KeyCode::PageUp => (Some(Overlay::Help { scroll: scroll.saturating_sub(10) }), vec![]),
                 _ => (Some(Overlay::Help { scroll }), vec![]),
+            },
+            Overlay::ConfirmQuit => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('q') => {
+                    self.quit = true;
+                    (None, vec![Command::Quit])
+                }
+                KeyCode::Char('n') | KeyCode::Esc => (None, vec![]),
+                _ => (Some(Overlay::ConfirmQuit), vec![]),
             },
             Overlay::Message { title, text } => match key.code {
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => (None, vec![]),
@@ -1416,6 +1462,27 @@ mod tests {
         a.update(Msg::Task(TaskUpdate::Changed(Arc::new(task("stray", "q", 40)))));
         assert!(a.tasks.items.iter().all(|t| t.profile == "p"));
         assert_eq!(a.update(Msg::Submitted(task("stray", "q", 40))), vec![]);
+    }
+
+    #[test]
+    fn quitting_with_unrun_edits_asks_first() {
+        let mut a = app();
+        let key = |c: char| Msg::Key(KeyEvent::from(KeyCode::Char(c)));
+        a.update(key('3'));
+        a.update(key('i'));
+        a.update(key('x'));
+        a.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        assert!(a.editor.dirty);
+        assert_eq!(a.update(key('q')), vec![], "asks instead");
+        assert!(matches!(a.overlay, Some(Overlay::ConfirmQuit)));
+        assert_eq!(a.update(key('n')), vec![]);
+        assert!(a.overlay.is_none() && !a.quit);
+        a.update(key('q'));
+        assert_eq!(a.update(key('y')), vec![Command::Quit]);
+        // Ctrl-C never asks.
+        let mut b = app();
+        b.editor.dirty = true;
+        assert_eq!(b.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), vec![Command::Quit]);
     }
 
     #[test]

@@ -238,8 +238,8 @@ pub fn exit_code_for(e: &CozeError) -> ExitCode {
 pub fn main() -> std::process::ExitCode {
     // Readable panic reports; the dashboard wraps this hook to restore the terminal first.
     let _ = color_eyre::install();
-    let cli = Cli::parse();
     let env = Env::from_process();
+    let cli = parse_args(&env);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -279,6 +279,20 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
         Ok(()) => ExitCode::Success,
         Err(f) => report_failure(f, json),
     }
+}
+
+/// Parses the command line; `--version` also says where the config and the log are.
+fn parse_args(env: &Env) -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let settings = Settings::load(&Overrides::default(), env).ok();
+    let paths = match &settings {
+        Some(s) => format!("\nconfig: {}\nlog:    {}", s.config_path.display(), s.log_path().display()),
+        None => String::new(),
+    };
+    // clap wants a 'static string; this is built once per process.
+    let version: &'static str = Box::leak(format!("{}{paths}", env!("CARGO_PKG_VERSION")).into_boxed_str());
+    let matches = Cli::command().version(version).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 async fn dashboard(global: &GlobalArgs, env: Env, demo: bool) -> Result<(), Failure> {

@@ -562,6 +562,15 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             }
             f.render_widget(Paragraph::new(lines).block(dialog(" profile · Enter switches ".into())), r);
         }
+        Overlay::ConfirmQuit => {
+            let r = centered(area, 60, 5);
+            f.render_widget(Clear, r);
+            let text = vec![
+                Line::raw("The parameters were edited and never run."),
+                Line::styled("y / q quits anyway · n / Esc stays", theme.dim),
+            ];
+            f.render_widget(Paragraph::new(text).block(dialog(" quit? ".into())), r);
+        }
         Overlay::Message { title, text } => {
             let r = centered(area, 90, 6);
             f.render_widget(Clear, r);
