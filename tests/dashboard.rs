@@ -331,5 +331,8 @@ async fn runs_from_another_process_show_up() {
         a.tasks.items.iter().any(|x| x.id == t.id && x.status == TaskStatus::Succeeded)
     })
     .await;
+    // And when that process deletes it, it goes here too.
+    other.delete(&t.id).await.unwrap();
+    h.until("the other process's delete", |a| a.tasks.items.iter().all(|x| x.id != t.id)).await;
     other.shutdown().await;
 }

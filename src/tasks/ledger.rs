@@ -83,7 +83,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE tasks ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX tasks_by_rev ON tasks (rev);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    INSERT INTO counters (name, value) VALUES ('rev', 0);",
+    INSERT INTO counters (name, value) VALUES ('rev', 0);
+    CREATE TABLE deletions (task_id TEXT NOT NULL, profile TEXT NOT NULL, rev INTEGER NOT NULL);
+    CREATE INDEX deletions_by_rev ON deletions (rev);",
 ];
 
 const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
@@ -125,6 +127,15 @@ impl From<rusqlite::Error> for LedgerError {
 }
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+/// What [`Ledger::changed_since`] found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Changes {
+    pub tasks: Vec<Task>,
+    pub deleted: Vec<String>,
+    /// The revision to continue from.
+    pub last: i64,
+}
 
 /// Which tasks to list.
 #[derive(Debug, Clone, Default)]
@@ -389,27 +400,43 @@ impl Ledger {
         Ok(self.conn().query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?)
     }
 
-    /// Tasks of `profile` written after revision `after` (by any process), oldest write first,
-    /// with the revision to continue from.
-    pub fn changed_since(&self, profile: &str, after: i64, limit: usize) -> Result<(Vec<Task>, i64)> {
+    /// What changed for `profile` after revision `after` (by any process): tasks written, oldest
+    /// write first, and tasks deleted; with the revision to continue from.
+    pub fn changed_since(&self, profile: &str, after: i64, limit: usize) -> Result<Changes> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT {COLUMNS}, rev, profile = ?2 FROM tasks WHERE rev > ?1 ORDER BY rev LIMIT ?3"
         ))?;
-        let mut last = after;
-        let mut out = vec![];
+        let mut changes = Changes { tasks: vec![], deleted: vec![], last: after };
         let rows = stmt.query_map(params![after, profile, limit as i64], |r| {
             let n = COLUMNS.split(", ").count();
             Ok((row_to_task(r)?, r.get::<_, i64>(n)?, r.get::<_, bool>(n + 1)?))
         })?;
+        let mut seen = 0;
         for row in rows {
             let (task, rev, mine) = row?;
-            last = last.max(rev);
+            seen += 1;
+            changes.last = changes.last.max(rev);
             if mine {
-                out.push(task);
+                changes.tasks.push(task);
             }
         }
-        Ok((out, last))
+        // A full page stops at its last revision; otherwise every deletion so far counts.
+        let upto = if seen == limit { changes.last } else { i64::MAX };
+        let mut stmt = conn.prepare_cached(
+            "SELECT task_id, rev, profile = ?3 FROM deletions WHERE rev > ?1 AND rev <= ?2 ORDER BY rev",
+        )?;
+        let rows = stmt.query_map(params![after, upto, profile], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
+        })?;
+        for row in rows {
+            let (id, rev, mine) = row?;
+            changes.last = changes.last.max(rev);
+            if mine {
+                changes.deleted.push(id);
+            }
+        }
+        Ok(changes)
     }
 
     pub fn count(&self) -> Result<u64> {
@@ -455,6 +482,7 @@ impl Ledger {
     /// Deletes a task and everything recorded about it. Returns whether it existed.
     pub fn delete(&self, id: &str) -> Result<bool> {
         self.write(|tx| {
+            record_deletions(tx, "SELECT id, profile FROM tasks WHERE id = ?1", &[&id])?;
             tx.execute("DELETE FROM task_events WHERE task_id = ?1", [id])?;
             tx.execute("DELETE FROM task_history WHERE task_id = ?1", [id])?;
             Ok(tx.execute("DELETE FROM tasks WHERE id = ?1", [id])? > 0)
@@ -466,6 +494,11 @@ impl Ledger {
         self.write(|tx| {
             let settled = "status NOT IN ('pending', 'running')";
             let sub = format!("SELECT id FROM tasks WHERE created_at < ?1 AND {settled}");
+            record_deletions(
+                tx,
+                &format!("SELECT id, profile FROM tasks WHERE created_at < ?1 AND {settled}"),
+                &[&before_ms],
+            )?;
             tx.execute(&format!("DELETE FROM task_events WHERE task_id IN ({sub})"), [before_ms])?;
             tx.execute(&format!("DELETE FROM task_history WHERE task_id IN ({sub})"), [before_ms])?;
             Ok(tx.execute(&format!("DELETE FROM tasks WHERE created_at < ?1 AND {settled}"), [before_ms])?)
@@ -559,6 +592,17 @@ fn placeholders(n: usize) -> String {
 fn bump_rev(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
     tx.execute("UPDATE counters SET value = value + 1 WHERE name = 'rev'", [])?;
     tx.execute("UPDATE tasks SET rev = (SELECT value FROM counters WHERE name = 'rev') WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Notes the tasks `select` (id, profile) finds as deleted, under one new revision, so other
+/// processes' dashboards drop them too.
+fn record_deletions(tx: &rusqlite::Transaction, select: &str, args: &[&dyn rusqlite::ToSql]) -> Result<()> {
+    tx.execute("UPDATE counters SET value = value + 1 WHERE name = 'rev'", [])?;
+    tx.execute(
+        &format!("INSERT INTO deletions (task_id, profile, rev) SELECT d.id, d.profile, (SELECT value FROM counters WHERE name = 'rev') FROM ({select}) AS d"),
+        args,
+    )?;
     Ok(())
 }
 
@@ -792,13 +836,23 @@ mod tests {
         assert_eq!(l.get(&t.id).unwrap().event_count, 3);
         let rev = l.revision().unwrap();
         assert_eq!(rev, 2, "the insert and the events each bumped it");
-        let (changed, last) = l.changed_since("default", 0, 10).unwrap();
-        assert_eq!((changed.len(), last), (1, 2));
-        assert_eq!(l.changed_since("default", last, 10).unwrap(), (vec![], last), "nothing is sent twice");
-        assert_eq!(l.changed_since("other", 0, 10).unwrap(), (vec![], 2), "other profiles' writes are skipped");
+        let c = l.changed_since("default", 0, 10).unwrap();
+        assert_eq!((c.tasks.len(), c.last), (1, 2));
+        assert_eq!(
+            l.changed_since("default", c.last, 10).unwrap(),
+            Changes { last: 2, ..Default::default() },
+            "nothing twice"
+        );
+        assert_eq!(
+            l.changed_since("other", 0, 10).unwrap(),
+            Changes { last: 2, ..Default::default() },
+            "other profiles skipped"
+        );
         l.delete(&t.id).unwrap();
+        let gone = l.changed_since("default", 2, 10).unwrap();
+        assert_eq!((gone.deleted, gone.last), (vec![t.id.clone()], 3), "deletions are news too");
         l.insert(&sample("aaaa0000002x", 2000), "me", LEASE).unwrap();
-        assert_eq!(l.revision().unwrap(), 3, "revisions never go back, even after a delete");
+        assert_eq!(l.revision().unwrap(), 4, "revisions never go back, even after a delete");
         assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
         assert_eq!(l.integrity_check().unwrap(), "ok");
     }

@@ -7,6 +7,6 @@ pub mod model;
 pub mod runner;
 
 pub use budget::Budget;
-pub use ledger::{Ledger, LedgerError, TaskFilter};
+pub use ledger::{Changes, Ledger, LedgerError, TaskFilter};
 pub use model::*;
 pub use runner::{NewTask, Runner, RunnerConfig, RunnerError, TaskUpdate};

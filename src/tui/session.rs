@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::app::{App, Command, Health, Msg, ProfileInfo};
 use crate::config::Settings;
 use crate::coze::{CozeClient, CozeError, ErrorKind};
-use crate::tasks::{Ledger, Runner, RunnerConfig, TaskFilter};
+use crate::tasks::{Ledger, Runner, RunnerConfig, TaskFilter, TaskUpdate};
 
 /// Tasks loaded into the dashboard at start (newest first); older ones stay in the ledger.
 const TASKS_SHOWN: usize = 10_000;
@@ -193,10 +193,11 @@ fn spawn_ledger_sync(runner: &Runner, profile: String, from: i64, tx: mpsc::Unbo
         while !runner.is_stopped() {
             tokio::time::sleep(LEDGER_SYNC).await;
             let (after, p) = (seen, profile.clone());
-            let Ok((tasks, last)) = ledger(&runner, move |l| l.changed_since(&p, after, 1000)).await else { continue };
-            seen = last;
-            for t in tasks {
-                if tx.send(Msg::Task(crate::tasks::TaskUpdate::Changed(Arc::new(t)))).is_err() {
+            let Ok(changes) = ledger(&runner, move |l| l.changed_since(&p, after, 1000)).await else { continue };
+            seen = changes.last;
+            let updates = changes.tasks.into_iter().map(|t| TaskUpdate::Changed(Arc::new(t)));
+            for u in updates.chain(changes.deleted.into_iter().map(TaskUpdate::Deleted)) {
+                if tx.send(Msg::Task(u)).is_err() {
                     return;
                 }
             }
