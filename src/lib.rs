@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod coze;
+pub mod demo;
 pub mod logging;
 pub mod secret;
 pub mod sim;

@@ -4,18 +4,15 @@
 use std::io::IsTerminal;
 
 use super::{Failure, GlobalArgs};
-use crate::config::Settings;
-use crate::sim::{SimOptions, Simulator};
+use crate::demo::Demo;
 use crate::tasks::{NewTask, RunMode};
 
 pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
-    let sim = Simulator::start(SimOptions { slow_ms: 1500, ..SimOptions::default() }, "127.0.0.1:0")
-        .await
-        .map_err(|e| Failure::Usage(format!("cannot start the simulator: {e}")))?;
-    // A fresh ledger each time: the demo never touches the user's own.
-    let settings = Settings::for_simulator(None, sim.url(), sim.token())?;
+    // A fresh ledger each time, removed when `demo` is dropped: the user's own is never touched.
+    let demo = Demo::start(None, 1500).await.map_err(Failure::Usage)?;
+    let (sim, settings) = (&demo.sim, &demo.settings);
     let json = global.json;
-    let client = super::client(&settings)?;
+    let client = super::client(settings)?;
     let ws = sim.first_workspace_id();
     let step = |title: &str| {
         if !json {
@@ -24,7 +21,7 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
     };
     println!("coze-tui demo: an embedded Coze simulator is running at {} (no account, no network).", sim.url());
     step("coze-tui health");
-    let _ = super::health(&settings, json).await;
+    let _ = super::health(settings, json).await;
     step("coze-tui workspaces");
     super::workspaces(&client, json).await?;
     step(&format!("coze-tui workflows --workspace {ws}"));
@@ -39,7 +36,7 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
         ("asks", RunMode::Stream, "{}"),
         ("fails", RunMode::Sync, "{}"),
     ];
-    let runner = super::run::open_runner(&settings, false).await?;
+    let runner = super::run::open_runner(settings, false).await?;
     let mut asked = None;
     for (name, mode, params) in tour {
         step(&format!("coze-tui run {} --mode {} --params '{params}'   # {name}", id(name), mode.as_str()));
@@ -79,7 +76,5 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
         );
         super::wait_for_shutdown().await;
     }
-    sim.stop().await;
-    let _ = std::fs::remove_dir_all(&settings.data_dir);
     Ok(())
 }

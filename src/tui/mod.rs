@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::app::{Command, Keymap, Msg};
 use crate::config::{Env, Overrides, Settings};
-use crate::sim::{SimOptions, Simulator};
+use crate::demo::Demo;
 pub use session::Session;
 
 /// The spinner's rate while something runs; nothing ticks when idle.
@@ -41,9 +41,9 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     let mut demo: Option<Demo> = None;
     let mut settings = Settings::load(&opts.overrides, &opts.env).map_err(|e| e.0)?;
     if opts.demo {
-        let (d, demo_settings) = start_demo(&settings).await?;
+        let d = Demo::start(Some(&settings), 4000).await?;
+        settings = d.settings.clone();
         demo = Some(d);
-        settings = demo_settings;
     }
     crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
     let (keymap, problems) = Keymap::with_overrides(&settings.keys);
@@ -128,14 +128,14 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                     }
                 }
                 Command::StartDemo => {
-                    let started = match start_demo(&settings).await {
-                        Ok((s, d)) => session.switch_to(&d).await.map(|()| (s, d)),
+                    let started = match Demo::start(Some(&settings), 4000).await {
+                        Ok(d) => session.switch_to(&d.settings).await.map(|()| d),
                         Err(e) => Err(e),
                     };
                     match started {
-                        Ok((d, demo_settings)) => {
+                        Ok(d) => {
+                            settings = d.settings.clone();
                             demo = Some(d);
-                            settings = demo_settings;
                         }
                         Err(e) => {
                             session.handle(Msg::Failed(e));
@@ -158,28 +158,6 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
 }
 
 /// Starts the embedded simulator and settings pointing at it, with a throwaway ledger.
-/// The embedded simulator of `coze-tui demo` and its data directory: dropping it stops the
-/// server and removes the directory, on every way out (errors included).
-struct Demo {
-    _sim: Simulator,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Starts the embedded simulator and settings pointing at it, with a throwaway ledger.
-async fn start_demo(base: &Settings) -> Result<(Demo, Settings), String> {
-    let sim = Simulator::start(SimOptions { slow_ms: 4000, ..SimOptions::default() }, "127.0.0.1:0")
-        .await
-        .map_err(|e| format!("cannot start the simulator: {e}"))?;
-    let s = Settings::for_simulator(Some(base), sim.url(), sim.token()).map_err(|e| e.0)?;
-    Ok((Demo { _sim: sim, dir: s.data_dir.clone() }, s))
-}
-
 /// Raw mode, alternate screen, bracketed paste (and the mouse when asked). ratatui's init
 /// also installs a panic hook that restores the terminal before the report is printed.
 fn setup(mouse: bool) -> DefaultTerminal {
