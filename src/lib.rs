@@ -1,7 +1,11 @@
 //! coze-tui: run and debug Coze workflows from a terminal.
 //!
-//! Modules, in the direction data flows: `config` (profiles) → `coze` (the HTTP client) →
-//! `cli` (plain commands). `sim` is an embedded Coze-compatible server for the demo and tests.
+//! Data flows one way. `config` resolves the profile; `coze` talks to Coze; `tasks` records
+//! every run in the ledger and drives it in the background, announcing committed changes;
+//! `app` turns keys and those announcements into state and commands, `ui` draws the state and
+//! `tui` owns the terminal and carries the commands out; `cli` offers the same operations as
+//! plain commands. `sim` is an embedded Coze-compatible server (demo, tests, benchmarks) and
+//! `demo` wires it up with a throwaway ledger.
 
 pub mod app;
 pub mod cli;
