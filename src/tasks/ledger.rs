@@ -347,10 +347,14 @@ impl Ledger {
             conn.prepare(&format!("SELECT {COLUMNS} FROM tasks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6"))?;
         let upper = format!("{id}\u{10FFFF}");
         let found: Vec<Task> = stmt.query_map(params![id, upper], row_to_task)?.collect::<rusqlite::Result<_>>()?;
-        match found.len() {
-            0 => Err(LedgerError::NotFound(typed.to_string())),
-            1 => Ok(found.into_iter().next().expect("one")),
-            _ => Err(LedgerError::Ambiguous(typed.to_string(), found.into_iter().map(|t| t.id).collect())),
+        let mut found = found.into_iter();
+        match (found.next(), found.next()) {
+            (None, _) => Err(LedgerError::NotFound(typed.to_string())),
+            (Some(only), None) => Ok(only),
+            (Some(a), Some(b)) => {
+                let ids = [a, b].into_iter().chain(found).map(|t| t.id).collect();
+                Err(LedgerError::Ambiguous(typed.to_string(), ids))
+            }
         }
     }
 

@@ -153,7 +153,6 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     teardown(mouse);
     session.shutdown().await;
     drop(demo);
-    let _ = &settings;
     result
 }
 
