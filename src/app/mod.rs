@@ -1486,6 +1486,24 @@ mod tests {
     }
 
     #[test]
+    fn the_mouse_focuses_panes_and_scrolls() {
+        use ratatui::crossterm::event::{MouseButton, MouseEvent};
+        let mouse = |kind, column, row| Msg::Mouse(MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE });
+        let mut a = app();
+        a.update(Msg::Resize(120, 40));
+        a.update(Msg::TasksLoaded { tasks: (0..5).map(|i| task(&format!("t{i}"), "p", i)).collect(), as_of: 9 });
+        // The tasks pane is top right in the wide layout.
+        a.update(mouse(MouseEventKind::Down(MouseButton::Left), 100, 3));
+        assert_eq!(a.focus, Pane::Tasks);
+        a.update(mouse(MouseEventKind::ScrollDown, 100, 3));
+        assert_eq!(a.tasks.selected, 3, "the wheel moves three rows");
+        // In the compact layout, clicking a tab focuses its pane.
+        a.update(Msg::Resize(80, 24));
+        a.update(mouse(MouseEventKind::Down(MouseButton::Left), 15, 0));
+        assert_eq!(a.focus, Pane::Workflows);
+    }
+
+    #[test]
     fn copying_a_summary_loads_the_output_first() {
         let mut a = app();
         a.update(Msg::TasksLoaded {
