@@ -145,6 +145,10 @@ async fn detached_runs_are_followed_by_watch() {
     assert_eq!(plain.code, 0);
     assert_eq!(plain.stdout.trim().len(), 12, "stdout is just the task id: {:?}", plain.stdout);
     ids.push(plain.stdout.trim().to_string());
+    let mine = run(&sim, d, &["tasks", "--json"]).await.json();
+    assert!(mine.as_array().unwrap().iter().all(|t| t["profile"] == "default"), "the active profile's tasks");
+    let every = run(&sim, d, &["tasks", "--all-profiles", "--json"]).await.json();
+    assert!(every.as_array().unwrap().iter().any(|t| t["profile"] == "other"));
     let watched = run(&sim, d, &["watch", "--json"]).await;
     assert_eq!(watched.code, 0, "{}", watched.stderr);
     let list = watched.json();

@@ -174,6 +174,9 @@ pub struct TasksCommand {
     /// How many tasks to show
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Tasks of every profile, not just the active one
+    #[arg(long)]
+    pub all_profiles: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -778,7 +781,7 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
         return Ok(());
     }
     let filter = TaskFilter {
-        profile: None,
+        profile: (!cmd.all_profiles).then(|| settings.profile_name.clone()),
         statuses: cmd.status,
         workflow_id: cmd.workflow,
         text: cmd.name,
