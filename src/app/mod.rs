@@ -1121,9 +1121,9 @@ impl App {
             TaskUpdate::Changed(task) => {
                 self.tasks.remember(&task_key);
                 let id = task.id.clone();
-                let old_status = self.tasks.items.iter().find(|t| t.id == id).map(|t| t.status);
-                let status_changed = old_status != Some(task.status);
-                match self.tasks.items.iter().position(|t| t.id == id) {
+                let held = self.tasks.items.iter().position(|t| t.id == id);
+                let status_changed = held.map(|i| self.tasks.items[i].status) != Some(task.status);
+                match held {
                     // Messages can cross: never replace a newer state with an older one.
                     Some(i) if self.tasks.items[i].updated_at > task.updated_at => {}
                     Some(i) => self.tasks.items[i] = task,

@@ -67,11 +67,6 @@ impl SseParser {
         out
     }
 
-    /// Whether bytes of an incomplete event are buffered.
-    pub fn has_partial(&self) -> bool {
-        !self.line.is_empty() || self.data.is_some() || self.event.is_some()
-    }
-
     fn end_line(&mut self, out: &mut Vec<SseItem>) {
         let line = String::from_utf8_lossy(&self.line).into_owned();
         self.line.clear();
@@ -196,8 +191,8 @@ id:2\nevent:Done\ndata:{\"debug_url\":\"https://www.coze.cn/work_flow?execute_id
         let items = parse_all(b"id: 5\nevent: Interrupt\ndata: {\"interrupt_data\":{}}");
         assert_eq!(items, vec![ev(Some("5"), "Interrupt", "{\"interrupt_data\":{}}")]);
         let mut p = SseParser::new();
-        assert!(p.push(b"id: 1\nevent: Message\ndata: {\"a\"").is_empty());
-        assert!(p.has_partial());
+        assert!(p.push(b"id: 1\nevent: Message\ndata: {\"a\"").is_empty(), "nothing before the line ends");
+        assert_eq!(p.finish(), vec![ev(Some("1"), "Message", "{\"a\"")], "the rest comes out at the end");
     }
 
     #[test]

@@ -28,6 +28,8 @@ use super::runs::{self, Execution, Outcome, Step, unix_now};
 
 type Shared = State<Arc<SimState>>;
 type Params = Query<HashMap<String, String>>;
+/// A handler's answer: Coze's error envelopes travel as `Err`, so `?` returns them.
+type Reply = Result<Response, Response>;
 
 /// The log id of the request being answered (also sent as `x-tt-logid`).
 #[derive(Clone)]
@@ -423,35 +425,29 @@ async fn run(
     Extension(LogId(l)): Extension<LogId>,
     Extension(access): Extension<Access>,
     body: Bytes,
-) -> Response {
-    let (wf, params, parsed) = match runnable(&s, &l, access, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let (wf, params, parsed) = runnable(&s, &l, access, &body)?;
     let is_async = parsed.get("is_async").and_then(Value::as_bool).unwrap_or(false);
     if is_async && s.opts.free_plan {
-        return err(
+        return Err(err(
             &l,
             6003,
             "Workflow async execution is a premium feature available only to Coze Professional users",
-        );
+        ));
     }
-    let (exec, planned) = match start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, &l) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (exec, planned) = start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, &l)?;
     if is_async {
         // The async example omits `code` entirely.
         let mut m = Map::new();
         m.insert("execute_id".into(), json!(exec.id));
         m.insert("debug_url".into(), json!(exec.debug_url(&s.base_url)));
         m.insert("msg".into(), json!(""));
-        return envelope(StatusCode::OK, &l, m);
+        return Ok(envelope(StatusCode::OK, &l, m));
     }
     if wf.behaviour == super::Behaviour::Slow {
         tokio::time::sleep(planned.duration).await;
     }
-    sync_answer(&s, &l, &exec, &planned.outcome)
+    Ok(sync_answer(&s, &l, &exec, &planned.outcome))
 }
 
 async fn stream_run(
@@ -459,17 +455,11 @@ async fn stream_run(
     Extension(LogId(l)): Extension<LogId>,
     Extension(access): Extension<Access>,
     body: Bytes,
-) -> Response {
-    let (wf, params, _) = match runnable(&s, &l, access, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let (exec, planned) = match start_execution(&s, &wf, &params, 1, &l) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let (wf, params, _) = runnable(&s, &l, access, &body)?;
+    let (exec, planned) = start_execution(&s, &wf, &params, 1, &l)?;
     let steps = runs::stream_steps(&wf, &planned, &s.opts);
-    sse_response(s.clone(), &l, exec.id, steps, planned.outcome)
+    Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome))
 }
 
 #[derive(serde::Deserialize)]
@@ -512,19 +502,14 @@ async fn stream_resume(
     Extension(LogId(l)): Extension<LogId>,
     Extension(access): Extension<Access>,
     body: Bytes,
-) -> Response {
-    let (exec, outcome) = match apply_answer(&s, &l, access, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let Some(wf) = s.catalogue.workflow(&exec.workflow_id).cloned() else {
-        return err(&l, 4200, "workflow not found");
-    };
+) -> Reply {
+    let (exec, outcome) = apply_answer(&s, &l, access, &body)?;
+    let wf = s.catalogue.workflow(&exec.workflow_id).cloned().ok_or_else(|| err(&l, 4200, "workflow not found"))?;
     // The stream shows the run going on: the outcome becomes visible in history when it ends.
     s.lock().executions.entry(exec.id.clone()).and_modify(|e| e.outcome = Outcome::Running);
     let planned = runs::Planned { outcome: outcome.clone(), duration: Duration::ZERO, nodes: vec![] };
     let steps = runs::stream_steps(&wf, &planned, &s.opts);
-    sse_response(s.clone(), &l, exec.id, steps, outcome)
+    Ok(sse_response(s.clone(), &l, exec.id, steps, outcome))
 }
 
 async fn resume(
@@ -532,11 +517,8 @@ async fn resume(
     Extension(LogId(l)): Extension<LogId>,
     Extension(access): Extension<Access>,
     body: Bytes,
-) -> Response {
-    let (exec, outcome) = match apply_answer(&s, &l, access, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Reply {
+    let (exec, outcome) = apply_answer(&s, &l, access, &body)?;
     if exec.run_mode == 2 {
         // An async run goes on in the background after the answer.
         s.lock()
@@ -548,9 +530,9 @@ async fn resume(
         m.insert("msg".into(), json!(""));
         m.insert("execute_id".into(), json!(exec.id));
         m.insert("debug_url".into(), json!(exec.debug_url(&s.base_url)));
-        return envelope(StatusCode::OK, &l, m);
+        return Ok(envelope(StatusCode::OK, &l, m));
     }
-    sync_answer(&s, &l, &exec, &outcome)
+    Ok(sync_answer(&s, &l, &exec, &outcome))
 }
 
 /// Streams `steps` as SSE, then Done (unless the run interrupted or failed), and records the
