@@ -361,13 +361,85 @@ async fn gets_retry_5xx_and_dropped_connections_then_give_up() {
 }
 
 #[tokio::test]
-async fn malformed_bodies_are_decode_errors_and_not_retried() {
+async fn replies_cut_short_are_read_again() {
     let sim = sim().await;
     sim.inject(FaultRule::new("GET /v1/workflows", Fault::Malformed, 1));
+    let list = client(&sim).list_workflows(&sim.first_workspace_id(), PublishStatus::All, None).await.unwrap();
+    assert!(!list.value.is_empty());
+    assert_eq!(sim.stats().count("GET /v1/workflows"), 2, "the cut page is asked for once more");
+    sim.reset_stats();
+    sim.inject(FaultRule::new("GET /v1/workflows", Fault::Malformed, 10));
     let e = client(&sim).list_workflows(&sim.first_workspace_id(), PublishStatus::All, None).await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Decode);
+    assert_eq!((e.kind, e.unreadable), (ErrorKind::Decode, true));
     assert!(e.logid.is_some());
-    assert_eq!(sim.stats().count("GET /v1/workflows"), 1);
+    assert_eq!(sim.stats().count("GET /v1/workflows"), 4, "1 try + max_retries 3");
+}
+
+#[tokio::test]
+async fn a_run_reply_cut_short_keeps_the_execute_id() {
+    let sim = sim().await;
+    let c = client(&sim);
+    sim.inject(FaultRule::new("POST /v1/workflow/run", Fault::TruncateAfterProcessing, 1));
+    let e = c.run_async(&req(&wf(&sim, "echo"), json!({}))).await.unwrap_err();
+    assert_eq!((e.kind, e.unreadable), (ErrorKind::Decode, true));
+    assert!(e.is_ambiguous_for_run(), "the run started; it must not be sent again");
+    let eid = e.execute_id.clone().expect("the execute id is read from the partial body");
+    assert_eq!(c.run_history(&wf(&sim, "echo"), &eid).await.unwrap().value.execute_id, eid);
+    let stats = sim.stats();
+    assert_eq!((stats.count("POST /v1/workflow/run"), stats.runs_started), (1, 1));
+}
+
+#[tokio::test]
+async fn runs_refused_for_the_rate_are_sent_again() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let id = wf(&sim, "echo");
+    // (code, HTTP status, Retry-After): Coze did not start these runs.
+    for (code, status, after) in [(4009, 429, Some(0)), (4020, 200, None), (4013, 429, Some(0)), (1, 429, None)] {
+        sim.reset_stats();
+        sim.inject(FaultRule::new(
+            "POST /v1/workflow/run",
+            Fault::Refuse { code, http_status: status, retry_after: after },
+            2,
+        ));
+        let out = c.run(&req(&id, json!({"n": code}))).await.unwrap_or_else(|e| panic!("{code}/{status}: {e}"));
+        assert!(out.value.data.is_some());
+        let stats = sim.stats();
+        assert_eq!((stats.count("POST /v1/workflow/run"), stats.runs_started), (3, 1), "{code}/{status}");
+    }
+    // A stream start refused the same way.
+    sim.reset_stats();
+    sim.inject(FaultRule::new(
+        "POST /v1/workflow/stream_run",
+        Fault::Refuse { code: 4009, http_status: 429, retry_after: Some(0) },
+        1,
+    ));
+    let mut stream = c.stream_run(&req(&id, json!({}))).await.unwrap();
+    while stream.next_event().await.unwrap().is_some() {}
+    assert_eq!(sim.stats().count("POST /v1/workflow/stream_run"), 2);
+    // A model's limit (4013 without 429) and the daily quota are final.
+    for (code, kind) in [(4013, ErrorKind::RateLimited), (4008, ErrorKind::QuotaExhausted)] {
+        sim.reset_stats();
+        sim.inject(FaultRule::new(
+            "POST /v1/workflow/run",
+            Fault::Refuse { code, http_status: 200, retry_after: None },
+            1,
+        ));
+        let e = c.run(&req(&id, json!({}))).await.unwrap_err();
+        assert_eq!((e.kind, e.code), (kind, Some(code)));
+        assert_eq!(sim.stats().count("POST /v1/workflow/run"), 1, "{code} is not sent again");
+    }
+}
+
+#[tokio::test]
+async fn refused_runs_give_up_after_the_window_and_say_why() {
+    let sim = sim().await;
+    let c = client_with(&sim, |o| o.retry.refused_run_window = Duration::from_millis(300));
+    sim.inject(FaultRule::new("POST /v1/workflow/run", Fault::RateLimit { retry_after: Some(0) }, 1000));
+    let e = c.run(&req(&wf(&sim, "echo"), json!({}))).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimited);
+    assert!(e.message.contains("nothing ran"), "{e}");
+    assert_eq!(sim.stats().runs_started, 0);
 }
 
 #[tokio::test]
@@ -383,16 +455,14 @@ async fn a_run_is_never_sent_twice_after_an_ambiguous_failure() {
     let stats = sim.stats();
     assert_eq!((stats.count("POST /v1/workflow/run"), stats.runs_started), (1, 1));
 
-    // A 5xx answer to a run is final too, as is a dropped stream start and a rate limit.
+    // A 5xx answer to a run is final too, as is a dropped stream start.
     sim.reset_stats();
     sim.inject(FaultRule::new("POST /v1/workflow/run", Fault::BadGateway, 1));
     assert_eq!(c.run_async(&req(&id, json!({}))).await.unwrap_err().kind, ErrorKind::Server);
     sim.inject(FaultRule::new("POST /v1/workflow/stream_run", Fault::DropAfterProcessing, 1));
     assert!(c.stream_run(&req(&id, json!({}))).await.is_err());
-    sim.inject(FaultRule::new("POST /v1/workflow/run", Fault::RateLimit { retry_after: Some(0) }, 1));
-    assert_eq!(c.run(&req(&id, json!({}))).await.unwrap_err().kind, ErrorKind::RateLimited);
     let stats = sim.stats();
-    assert_eq!(stats.count("POST /v1/workflow/run"), 2);
+    assert_eq!(stats.count("POST /v1/workflow/run"), 1);
     assert_eq!(stats.count("POST /v1/workflow/stream_run"), 1);
 }
 

@@ -68,6 +68,7 @@ fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> T
         started_at: Some(created),
         updated_at: created + 1500,
         finished_at: Some(created + 1500),
+        queued: false,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Coze HTTP client: auth, timeouts, the response envelope, log ids, retries, endpoints.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -9,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::error::{CozeError, Delivery, ErrorKind, Result};
+use super::gate::{RequestGate, RequestKind};
 use super::models::*;
 use super::retry::RetryPolicy;
 use super::stream::{WorkflowStream, clip};
@@ -112,6 +114,8 @@ pub struct CozeClient {
     base: Url,
     token: Secret,
     opts: ClientOptions,
+    /// Paces every request (retries included); none means unpaced.
+    gate: Option<Arc<dyn RequestGate>>,
 }
 
 impl std::fmt::Debug for CozeClient {
@@ -152,7 +156,7 @@ impl CozeClient {
             .connect_timeout(opts.connect_timeout)
             .build()
             .map_err(|e| CozeError::new(ErrorKind::Network, format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, base, token: opts.token.clone(), opts })
+        Ok(Self { http, base, token: opts.token.clone(), opts, gate: None })
     }
 
     pub fn base_url(&self) -> &str {
@@ -168,6 +172,66 @@ impl CozeClient {
         let mut c = self.clone();
         c.opts.retry = retry;
         c
+    }
+
+    /// The same client (sharing its connections) with every request paced by `gate`.
+    pub fn with_gate(&self, gate: Arc<dyn RequestGate>) -> Self {
+        let mut c = self.clone();
+        c.gate = Some(gate);
+        c
+    }
+
+    pub fn has_gate(&self) -> bool {
+        self.gate.is_some()
+    }
+
+    /// Sends `attempt` until it succeeds or the retry policy gives up. Every try passes the
+    /// gate; every rate refusal slows the gate down. Reads retry transient errors; runs are
+    /// re-sent only when they never left or Coze refused them for the rate.
+    async fn with_retries<T, F: Future<Output = Result<T>>>(
+        &self,
+        kind: RequestKind,
+        path: &str,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T> {
+        let idempotent = kind != RequestKind::Run;
+        let first = tokio::time::Instant::now();
+        let (mut retries, mut refusals) = (0, 0);
+        loop {
+            if let Some(gate) = &self.gate {
+                gate.admit(kind).await?;
+            }
+            let err = match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            if let Some(gate) = self.gate.as_ref().filter(|_| err.is_start_refused()) {
+                gate.refused(err.retry_after).await;
+            }
+            let delay = if !idempotent && err.is_start_refused() {
+                refusals += 1;
+                self.opts.retry.delay_before_resend(refusals - 1, first.elapsed(), &err)
+            } else {
+                retries += 1;
+                self.opts.retry.delay_before_retry(retries - 1, &err, idempotent)
+            };
+            match delay {
+                Some(delay) => {
+                    tracing::debug!(path, retries, refusals, ?delay, error = %err, "sending again");
+                    tokio::time::sleep(delay).await;
+                }
+                None if refusals > 0 => {
+                    let mut err = err;
+                    err.message = format!(
+                        "{} (refused {refusals} times over {} s for the request rate; nothing ran)",
+                        err.message,
+                        first.elapsed().as_secs()
+                    );
+                    return Err(err);
+                }
+                None => return Err(err),
+            }
+        }
     }
 
     /// `base + /segments`, each segment percent-encoded (ids come from users).
@@ -199,25 +263,23 @@ impl CozeClient {
 
     /// GETs retry transient failures with backoff, honouring `Retry-After`.
     async fn get(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Reply<Map<String, Value>>> {
-        let url = self.url(segments);
-        let mut attempt = 0;
-        loop {
-            let req = self.request(Method::GET, url.clone()).query(query).timeout(self.opts.timeout);
-            match self.send_once(req).await {
-                Ok(reply) => return Ok(reply),
-                Err(e) => match self.opts.retry.delay_before_retry(attempt, &e, true) {
-                    Some(delay) => {
-                        tracing::debug!(path = url.path(), attempt, ?delay, error = %e, "retrying GET");
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                    }
-                    None => return Err(e),
-                },
-            }
-        }
+        self.get_as(RequestKind::Read, segments, query).await
     }
 
-    /// POSTs that start or resume runs are re-sent only when they provably never left.
+    async fn get_as(
+        &self,
+        kind: RequestKind,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<Reply<Map<String, Value>>> {
+        let url = self.url(segments);
+        self.with_retries(kind, url.path(), || {
+            self.send_once(self.request(Method::GET, url.clone()).query(query).timeout(self.opts.timeout))
+        })
+        .await
+    }
+
+    /// POSTs that start or resume runs: see [`CozeClient::with_retries`].
     async fn post(
         &self,
         segments: &[&str],
@@ -225,21 +287,10 @@ impl CozeClient {
         timeout: Duration,
     ) -> Result<Reply<Map<String, Value>>> {
         let url = self.url(segments);
-        let mut attempt = 0;
-        loop {
-            let req = self.request(Method::POST, url.clone()).json(body).timeout(timeout);
-            match self.send_once(req).await {
-                Ok(reply) => return Ok(reply),
-                Err(e) => match self.opts.retry.delay_before_retry(attempt, &e, false) {
-                    Some(delay) => {
-                        tracing::debug!(path = url.path(), attempt, error = %e, "re-sending a POST that never left");
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                    }
-                    None => return Err(e),
-                },
-            }
-        }
+        self.with_retries(RequestKind::Run, url.path(), || {
+            self.send_once(self.request(Method::POST, url.clone()).json(body).timeout(timeout))
+        })
+        .await
     }
 
     // ---- endpoints -------------------------------------------------------------------------
@@ -415,7 +466,8 @@ impl CozeClient {
 
     /// One execution's record. Works for sync, stream and async runs with a known execute id.
     pub async fn run_history(&self, workflow_id: &str, execute_id: &str) -> Result<Reply<RunHistory>> {
-        let reply = self.get(&["v1", "workflows", workflow_id, "run_histories", execute_id], &[]).await?;
+        let path = ["v1", "workflows", workflow_id, "run_histories", execute_id];
+        let reply = self.get_as(RequestKind::Poll, &path, &[]).await?;
         let list: Vec<RunHistory> = data_as(reply.value, &reply.logid)?;
         match list.into_iter().next() {
             Some(h) => Ok(Reply { value: h, logid: reply.logid }),
@@ -451,25 +503,20 @@ impl CozeClient {
 
     async fn open_stream(&self, segments: &[&str], body: &impl Serialize) -> Result<WorkflowStream> {
         let url = self.url(segments);
-        let mut attempt = 0;
-        let resp = loop {
-            // No total timeout: only the connect timeout here, then the idle timeout per chunk.
-            let req = self.request(Method::POST, url.clone()).json(body);
-            let sent = tokio::time::timeout(self.opts.stream_idle_timeout, req.send()).await;
-            let err = match sent {
-                Ok(Ok(resp)) => break resp,
-                Ok(Err(e)) => transport_error(&e, "starting the stream"),
-                Err(_) => CozeError {
+        self.with_retries(RequestKind::Run, url.path(), || self.open_stream_once(url.clone(), body)).await
+    }
+
+    async fn open_stream_once(&self, url: Url, body: &impl Serialize) -> Result<WorkflowStream> {
+        // No total timeout: only the connect timeout here, then the idle timeout per chunk.
+        let req = self.request(Method::POST, url).json(body);
+        let resp = match tokio::time::timeout(self.opts.stream_idle_timeout, req.send()).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => return Err(transport_error(&e, "starting the stream")),
+            Err(_) => {
+                return Err(CozeError {
                     delivery: Delivery::Unknown,
                     ..CozeError::new(ErrorKind::Timeout, "the stream did not start in time")
-                },
-            };
-            match self.opts.retry.delay_before_retry(attempt, &err, false) {
-                Some(delay) => {
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                None => return Err(err),
+                });
             }
         };
         let status = resp.status();
@@ -483,8 +530,11 @@ impl CozeClient {
             return Ok(WorkflowStream::new(Box::pin(resp.bytes_stream()), self.opts.stream_idle_timeout, logid));
         }
         // Errors before the stream starts come as an ordinary JSON envelope.
-        let body =
-            resp.bytes().await.map_err(|e| transport_error(&e, "reading the response").with_logid(logid.clone()))?;
+        let body = resp.bytes().await.map_err(|e| {
+            let mut err = transport_error(&e, "reading the response");
+            err.delivery = Delivery::Answered;
+            err.with_logid(logid.clone())
+        })?;
         match decode_envelope(status, &headers, &body) {
             Err(e) => Err(e),
             Ok(_) => {
@@ -520,7 +570,14 @@ pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u
             let text = String::from_utf8_lossy(body);
             let snippet = clip(text.trim(), 300);
             let mut err = if status.is_success() {
-                CozeError::new(ErrorKind::Decode, format!("the reply is not a JSON object (HTTP {status}): {snippet}"))
+                CozeError {
+                    unreadable: true,
+                    execute_id: execute_id_in(&text),
+                    ..CozeError::new(
+                        ErrorKind::Decode,
+                        format!("the reply could not be read as JSON (HTTP {status}): {snippet}"),
+                    )
+                }
             } else {
                 let kind = match status.as_u16() {
                     429 => ErrorKind::RateLimited,
@@ -578,6 +635,19 @@ pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u
         }
         None => Ok(obj),
     }
+}
+
+/// An `"execute_id": "digits"` in a reply too broken to decode, so a run that started can
+/// still be looked up.
+fn execute_id_in(text: &str) -> Option<String> {
+    let key = "\"execute_id\"";
+    let rest = &text[text.find(key)? + key.len()..];
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('"').unwrap_or(rest);
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    // A cut id is not an id: it must end where the string does.
+    let complete = rest[digits.len()..].starts_with(['"', ',', '}']);
+    (digits.len() >= 6 && complete).then_some(digits)
 }
 
 /// Decodes the envelope's `data` field.
@@ -655,7 +725,12 @@ mod tests {
         assert_eq!((e.kind, e.code, e.logid.as_deref()), (ErrorKind::Server, Some(502), Some("L")));
         assert!(e.message.contains("502 Bad Gateway"));
         let e = decode_envelope(StatusCode::OK, &hdrs(None), b"{\"code\":0,").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Decode);
+        assert_eq!((e.kind, e.unreadable, e.execute_id), (ErrorKind::Decode, true, None));
+        let cut = br#"{"code":0,"execute_id":"7431040978805850001","debug_url":"http://x/work_fl"#;
+        let e = decode_envelope(StatusCode::OK, &hdrs(None), cut).unwrap_err();
+        assert_eq!(e.execute_id.as_deref(), Some("7431040978805850001"));
+        let cut_in_id = br#"{"code":0,"execute_id":"74310409"#;
+        assert_eq!(decode_envelope(StatusCode::OK, &hdrs(None), cut_in_id).unwrap_err().execute_id, None);
         let e = decode_envelope(
             StatusCode::UNAUTHORIZED,
             &hdrs(None),

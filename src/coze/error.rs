@@ -110,6 +110,11 @@ pub struct CozeError {
     /// `Retry-After` as sent by the server.
     pub retry_after: Option<Duration>,
     pub delivery: Delivery,
+    /// The body could not be read as JSON at all (cut short, or not JSON): worth asking again
+    /// for a read, and ambiguous for a run.
+    pub unreadable: bool,
+    /// An execute id found in a reply that could not be decoded whole.
+    pub execute_id: Option<String>,
 }
 
 impl CozeError {
@@ -123,6 +128,8 @@ impl CozeError {
             debug_url: None,
             retry_after: None,
             delivery: Delivery::Answered,
+            unreadable: false,
+            execute_id: None,
         }
     }
 
@@ -142,6 +149,25 @@ impl CozeError {
     /// Whether a GET may be retried after this error.
     pub fn is_transient(&self) -> bool {
         matches!(self.kind, ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Network | ErrorKind::Timeout)
+            || (self.kind == ErrorKind::Decode && self.unreadable)
+    }
+
+    /// Coze refused to start (or resume) a run because of the request rate, so nothing ran and
+    /// the request may be sent again: HTTP 429 with any code, or the limit codes 4009 (system)
+    /// and 4020 (RPM quota) with any status. 4013 alone is a model's limit inside a run.
+    pub fn is_start_refused(&self) -> bool {
+        self.delivery == Delivery::Answered && (self.http_status == Some(429) || matches!(self.code, Some(4009 | 4020)))
+    }
+
+    /// After a request that starts a run failed like this, the run may or may not be running:
+    /// the connection broke after sending, a gateway answered for Coze, or the reply could not
+    /// be read.
+    pub fn is_ambiguous_for_run(&self) -> bool {
+        match self.kind {
+            ErrorKind::Network | ErrorKind::Timeout => self.delivery != Delivery::NotSent,
+            ErrorKind::Server | ErrorKind::Decode => !self.is_start_refused(),
+            _ => false,
+        }
     }
 
     /// What the user should do about it.
@@ -243,5 +269,24 @@ mod tests {
         let e = CozeError::from_code(4100, "authentication is invalid", None).with_logid(Some("L1".into()));
         assert_eq!(e.to_string(), "Coze error 4100: authentication is invalid (logid L1)");
         assert!(e.hint().contains("region"));
+    }
+
+    #[test]
+    fn refused_starts_and_ambiguous_runs() {
+        let refused = |code, status| CozeError::from_code(code, "x", Some(status)).is_start_refused();
+        assert!(refused(4009, 429) && refused(4009, 200) && refused(4020, 200) && refused(1, 429));
+        assert!(refused(4013, 429), "4013 with HTTP 429 is a refused request");
+        assert!(!refused(4013, 200), "4013 alone is a model's limit inside the run");
+        assert!(!refused(4008, 200), "a daily quota is not waited out");
+        let gateway = CozeError::from_code(502, "x", Some(502));
+        assert!(gateway.is_ambiguous_for_run() && !gateway.is_start_refused());
+        let lost = CozeError { delivery: Delivery::Unknown, ..CozeError::new(ErrorKind::Network, "x") };
+        assert!(lost.is_ambiguous_for_run());
+        let never_sent = CozeError { delivery: Delivery::NotSent, ..CozeError::new(ErrorKind::Network, "x") };
+        assert!(!never_sent.is_ambiguous_for_run());
+        assert!(!CozeError::from_code(4000, "x", Some(200)).is_ambiguous_for_run());
+        let cut = CozeError { unreadable: true, ..CozeError::new(ErrorKind::Decode, "x") };
+        assert!(cut.is_transient() && cut.is_ambiguous_for_run());
+        assert!(!CozeError::new(ErrorKind::Decode, "shape").is_transient());
     }
 }

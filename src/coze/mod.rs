@@ -3,6 +3,7 @@
 
 mod client;
 pub mod error;
+pub mod gate;
 pub mod models;
 pub mod retry;
 pub mod sse;
@@ -10,6 +11,7 @@ pub mod stream;
 
 pub use client::{ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeRequest, RunRequest, parse_base_url};
 pub use error::{CozeError, Delivery, ErrorKind};
+pub use gate::{GateFuture, RequestGate, RequestKind};
 pub use models::*;
 pub use retry::RetryPolicy;
 pub use stream::{

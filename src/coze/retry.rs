@@ -2,8 +2,9 @@
 //!
 //! Reads (GET) retry network errors, timeouts, 5xx and rate limits with exponential backoff and
 //! full jitter, or exactly the server's `Retry-After`. Requests that start or resume a run are
-//! re-sent only when they provably never reached the server: re-sending one that might have
-//! arrived could run (and bill) the workflow twice.
+//! re-sent only when they provably never reached the server, or when Coze answered that it
+//! refused them for the request rate (nothing ran): re-sending one that might have arrived
+//! could run (and bill) the workflow twice.
 
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// A `Retry-After` longer than this is not waited for; the error is returned instead.
     pub max_retry_after: Duration,
+    /// How long a run refused for the request rate keeps being re-sent (it never started, so
+    /// waiting costs nothing but time; a batch settles at what the server allows).
+    pub refused_run_window: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -26,6 +30,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(300),
             max_delay: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            refused_run_window: Duration::from_secs(300),
         }
     }
 }
@@ -44,6 +49,19 @@ impl RetryPolicy {
             return (after <= self.max_retry_after).then_some(after);
         }
         Some(self.backoff(attempt, err.kind == ErrorKind::RateLimited))
+    }
+
+    /// The wait before re-sending a run Coze refused for the request rate (`refused` times so
+    /// far, `waited` since the first try), or `None` once the window is spent.
+    pub fn delay_before_resend(&self, refused: u32, waited: Duration, err: &CozeError) -> Option<Duration> {
+        if !err.is_start_refused() {
+            return None;
+        }
+        let delay = match err.retry_after {
+            Some(after) => after.min(self.max_retry_after),
+            None => self.backoff(refused, true),
+        };
+        (waited + delay <= self.refused_run_window).then_some(delay)
     }
 
     /// Exponential backoff with full jitter: uniform in [d/2, d], d = base·2^attempt (capped).
@@ -84,6 +102,21 @@ mod tests {
         assert!(p.delay_before_retry(0, &err(ErrorKind::Timeout, Delivery::Unknown), false).is_none());
         assert!(p.delay_before_retry(0, &err(ErrorKind::Server, Delivery::Answered), false).is_none());
         assert!(p.delay_before_retry(0, &err(ErrorKind::RateLimited, Delivery::Answered), false).is_none());
+    }
+
+    #[test]
+    fn refused_runs_are_resent_within_a_window() {
+        let p = RetryPolicy::default();
+        let mut e = CozeError::from_code(4009, "limit", Some(429));
+        assert!(p.delay_before_resend(0, Duration::ZERO, &e).is_some());
+        assert!(p.delay_before_resend(40, Duration::from_secs(200), &e).is_some(), "many tries, not three");
+        assert_eq!(p.delay_before_resend(1, Duration::from_secs(299), &e), None, "the window is spent");
+        e.retry_after = Some(Duration::from_secs(7));
+        assert_eq!(p.delay_before_resend(0, Duration::ZERO, &e), Some(Duration::from_secs(7)));
+        let model_limit = CozeError::from_code(4013, "model busy", Some(200));
+        assert_eq!(p.delay_before_resend(0, Duration::ZERO, &model_limit), None);
+        let quota = CozeError::from_code(4008, "daily quota", Some(200));
+        assert_eq!(p.delay_before_resend(0, Duration::ZERO, &quota), None);
     }
 
     #[test]

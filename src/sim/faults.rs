@@ -26,6 +26,16 @@ pub enum Fault {
     DropAfterProcessing,
     /// HTTP 200 with a truncated JSON body.
     Malformed,
+    /// A refusal for the request rate with any code and status (4009 system limit, 4020 RPM
+    /// quota, 4013 a model's limit, 4008 the daily quota) and, when given, `Retry-After`.
+    Refuse { code: i64, http_status: u16, retry_after: Option<u64> },
+    /// Process the request (a run really starts), then answer with the first 60% of the body.
+    TruncateAfterProcessing,
+    /// A stream that ends without its `Done` event (the connection closes after the last
+    /// message).
+    StreamWithoutDone,
+    /// A stream cut after this many events.
+    CutStreamAfter(usize),
 }
 
 /// A fault applied to the next `times` requests whose route label starts with `route`
@@ -81,6 +91,32 @@ pub(crate) fn malformed(logid: &str) -> Response {
         r.headers_mut().insert("x-tt-logid", v);
     }
     r
+}
+
+/// The response with its body cut to the first 60%.
+pub(crate) async fn truncated(resp: Response) -> Response {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() * 6 / 10);
+    Response::from_parts(parts, Body::from(cut))
+}
+
+/// An event stream with some of its events left out: `keep` decides per event (frame index,
+/// frame text); the stream ends at the first frame `keep` refuses.
+pub(crate) fn filter_stream(resp: Response, keep: impl Fn(usize, &[u8]) -> bool + Send + 'static) -> Response {
+    use futures_util::StreamExt;
+    let (parts, body) = resp.into_parts();
+    let mut index = 0;
+    let frames = body.into_data_stream().take_while(move |chunk| {
+        // The simulator writes one event per chunk.
+        let go = match chunk {
+            Ok(bytes) => keep(index, bytes),
+            Err(_) => false,
+        };
+        index += 1;
+        std::future::ready(go)
+    });
+    Response::from_parts(parts, Body::from_stream(frames))
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
     if s.opts.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(s.opts.latency_ms)).await;
     }
-    let mut drop_after = false;
+    let mut after: Option<Fault> = None;
     match fault {
         Some(Fault::Latency(d)) => tokio::time::sleep(d).await,
         Some(Fault::BadGateway) => return faults::bad_gateway(&logid),
@@ -127,7 +127,15 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
         Some(Fault::RateLimit { retry_after }) => return rate_limited(&logid, retry_after),
         Some(Fault::Drop) => return faults::dropped(),
         Some(Fault::Malformed) => return faults::malformed(&logid),
-        Some(Fault::DropAfterProcessing) => drop_after = true,
+        Some(Fault::Refuse { code, http_status, retry_after }) => {
+            return refused(&logid, code, http_status, retry_after);
+        }
+        Some(
+            f @ (Fault::DropAfterProcessing
+            | Fault::TruncateAfterProcessing
+            | Fault::StreamWithoutDone
+            | Fault::CutStreamAfter(_)),
+        ) => after = Some(f),
         None => {}
     }
     if let Some(qps) = s.opts.rate_limit_qps {
@@ -155,9 +163,15 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
     req.extensions_mut().insert(LogId(logid.clone()));
     req.extensions_mut().insert(access);
     let resp = next.run(req).await;
-    if drop_after {
-        return faults::dropped();
-    }
+    let resp = match after {
+        Some(Fault::DropAfterProcessing) => return faults::dropped(),
+        Some(Fault::TruncateAfterProcessing) => faults::truncated(resp).await,
+        Some(Fault::StreamWithoutDone) => faults::filter_stream(resp, |_, frame| {
+            !String::from_utf8_lossy(frame).lines().any(|l| l.trim() == "event: Done")
+        }),
+        Some(Fault::CutStreamAfter(n)) => faults::filter_stream(resp, move |i, _| i < n),
+        _ => resp,
+    };
     if resp.headers().contains_key("x-tt-logid") { resp } else { with_logid(resp, &logid) }
 }
 
@@ -179,7 +193,23 @@ fn random_fault(s: &SimState, rng: &mut rand::rngs::StdRng) -> Option<Fault> {
 }
 
 fn rate_limited(logid: &str, retry_after: Option<u64>) -> Response {
-    let mut r = err(logid, 4009, "the request limit has been reached, please try again later");
+    refused(logid, 4009, 429, retry_after)
+}
+
+/// A refusal for the rate or a quota, as Coze words each code.
+fn refused(logid: &str, code: i64, http_status: u16, retry_after: Option<u64>) -> Response {
+    let msg = match code {
+        4009 => "the request limit has been reached, please try again later",
+        4020 => "the RPM quota of this account has been exceeded",
+        4013 => "the model is rate limited, please try again later",
+        4008 => "the daily request quota has been used up",
+        _ => "request refused",
+    };
+    let mut m = Map::new();
+    m.insert("code".into(), json!(code));
+    m.insert("msg".into(), json!(msg));
+    let status = StatusCode::from_u16(http_status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
+    let mut r = envelope(status, logid, m);
     if let Some(secs) = retry_after {
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }

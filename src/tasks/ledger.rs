@@ -13,7 +13,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde_json::{Map, Value};
 
+use super::budget::{Pace, unix_us};
 use super::model::*;
+use crate::coze::RequestKind;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -86,11 +88,29 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO counters (name, value) VALUES ('rev', 0);
     CREATE TABLE deletions (task_id TEXT NOT NULL, profile TEXT NOT NULL, rev INTEGER NOT NULL);
     CREATE INDEX deletions_by_rev ON deletions (rev);",
+    // 3: the request budget every process on this data directory shares (one pace per
+    // profile), requests counted per day, and tasks queued to be started by whichever
+    // process takes them up (`run --inputs … --detach`).
+    "CREATE TABLE request_pace (
+        profile TEXT PRIMARY KEY,
+        next_us INTEGER NOT NULL,
+        rate REAL NOT NULL,
+        rate_at_us INTEGER NOT NULL,
+        cut_at_us INTEGER NOT NULL
+    );
+    CREATE TABLE request_counts (
+        profile TEXT NOT NULL,
+        day TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (profile, day, kind)
+    ) WITHOUT ROWID;
+    ALTER TABLE tasks ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;",
 ];
 
 const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
      parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, interrupt, last_message, \
-     event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at";
+     event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, queued";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerError {
@@ -135,6 +155,29 @@ pub struct Changes {
     pub deleted: Vec<String>,
     /// The revision to continue from.
     pub last: i64,
+}
+
+/// What [`Ledger::reserve_request`] decided.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Admission {
+    /// Send at this time (Unix microseconds).
+    At(i64),
+    /// The profile's daily request limit is reached (this many requests today).
+    OverDailyLimit(u64),
+}
+
+/// Requests made on one day, by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct RequestCounts {
+    pub read: u64,
+    pub run: u64,
+    pub poll: u64,
+}
+
+impl RequestCounts {
+    pub fn total(&self) -> u64 {
+        self.read + self.run + self.poll
+    }
 }
 
 /// Which tasks to list.
@@ -233,22 +276,94 @@ impl Ledger {
 
     /// Records a new task, leased to `owner` (who is about to run it).
     pub fn insert(&self, task: &Task, owner: &str, lease: Duration) -> Result<()> {
+        self.insert_all(std::slice::from_ref(task), Some(owner), lease)
+    }
+
+    /// Records new tasks in one transaction, leased to `owner`, or to nobody (queued tasks
+    /// that whichever process takes them up will start).
+    pub fn insert_all(&self, tasks: &[Task], owner: Option<&str>, lease: Duration) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                &format!(
-                    "INSERT INTO tasks ({COLUMNS}, lease_owner, lease_until) VALUES ({})",
-                    placeholders(COLUMNS.split(", ").count() + 2)
-                ),
-                rusqlite::params_from_iter(
-                    task_values(task)
-                        .into_iter()
-                        .chain([owner.to_string().into(), (now_ms() + lease.as_millis() as i64).into()]),
-                ),
-            )?;
-            bump_rev(tx, &task.id)?;
-            history(tx, &task.id, task.status, task.created_at, None)?;
+            let sql = format!(
+                "INSERT INTO tasks ({COLUMNS}, lease_owner, lease_until) VALUES ({})",
+                placeholders(COLUMNS.split(", ").count() + 2)
+            );
+            let until = owner.map(|_| now_ms() + lease.as_millis() as i64);
+            for task in tasks {
+                tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(
+                    task_values(task).into_iter().chain([owner.map(str::to_string).into(), until.into()]),
+                ))?;
+                bump_rev(tx, &task.id)?;
+                history(tx, &task.id, task.status, task.created_at, None)?;
+            }
             Ok(())
         })
+    }
+
+    /// Takes the next request slot of `profile`'s budget (shared by every process on this
+    /// ledger) and counts the request, unless the daily limit is reached.
+    pub fn reserve_request(
+        &self,
+        profile: &str,
+        kind: RequestKind,
+        day: &str,
+        qps: f64,
+        daily_limit: Option<u64>,
+    ) -> Result<Admission> {
+        self.write(|tx| {
+            if let Some(limit) = daily_limit {
+                let today: i64 = tx
+                    .prepare_cached("SELECT coalesce(sum(n), 0) FROM request_counts WHERE profile = ?1 AND day = ?2")?
+                    .query_row(params![profile, day], |r| r.get(0))?;
+                if today as u64 >= limit {
+                    return Ok(Admission::OverDailyLimit(today as u64));
+                }
+            }
+            let now = unix_us();
+            let mut pace = load_pace(tx, profile, now, qps)?;
+            let slot = pace.reserve(now, qps);
+            store_pace(tx, profile, &pace)?;
+            tx.prepare_cached(
+                "INSERT INTO request_counts (profile, day, kind, n) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (profile, day, kind) DO UPDATE SET n = n + 1",
+            )?
+            .execute(params![profile, day, kind.as_str()])?;
+            Ok(Admission::At(slot))
+        })
+    }
+
+    /// Coze refused a request of `profile` for the rate: every process slows down.
+    pub fn request_refused(&self, profile: &str, qps: f64, retry_after: Option<Duration>) -> Result<()> {
+        self.write(|tx| {
+            let now = unix_us();
+            let mut pace = load_pace(tx, profile, now, qps)?;
+            pace.refused(now, qps, retry_after);
+            store_pace(tx, profile, &pace)
+        })
+    }
+
+    /// The rate `profile`'s budget allows now (below `qps` after refusals), requests per second.
+    pub fn request_rate(&self, profile: &str) -> Result<Option<f64>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT rate FROM request_pace WHERE profile = ?1", [profile], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Requests `profile` made on `day`, by kind.
+    pub fn requests_on(&self, profile: &str, day: &str) -> Result<RequestCounts> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT kind, n FROM request_counts WHERE profile = ?1 AND day = ?2")?;
+        let mut counts = RequestCounts::default();
+        for row in stmt.query_map(params![profile, day], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (kind, n) = row?;
+            let n = n.max(0) as u64;
+            match kind.as_str() {
+                "read" => counts.read += n,
+                "run" => counts.run += n,
+                _ => counts.poll += n,
+            }
+        }
+        Ok(counts)
     }
 
     /// Saves a task's new state. Only the lease holder may (`owner`); returns false if the task
@@ -304,16 +419,16 @@ impl Ledger {
         })
     }
 
-    /// Appends streamed events and the task's counters in one transaction (nothing if the task
-    /// was deleted meanwhile).
-    pub fn append_events(&self, task: &Task, events: &[TaskEvent]) -> Result<()> {
+    /// Appends streamed events and the task's counters in one transaction. False (and nothing
+    /// written) if the task was deleted meanwhile.
+    pub fn append_events(&self, task: &Task, events: &[TaskEvent]) -> Result<bool> {
         self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE tasks SET event_count = ?2, events_dropped = ?3, last_message = ?4, updated_at = ?5 WHERE id = ?1",
                 params![task.id, task.event_count as i64, task.events_dropped as i64, task.last_message, task.updated_at],
             )?;
             if changed == 0 {
-                return Ok(());
+                return Ok(false);
             }
             bump_rev(tx, &task.id)?;
             let mut stmt = tx.prepare_cached(
@@ -322,7 +437,7 @@ impl Ledger {
             for e in events {
                 stmt.execute(params![task.id, e.seq as i64, e.node_title, e.node_seq_id, e.node_is_finish, e.content, e.at])?;
             }
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -583,6 +698,27 @@ impl Ledger {
     }
 }
 
+fn load_pace(tx: &rusqlite::Transaction, profile: &str, now_us: i64, qps: f64) -> Result<Pace> {
+    let stored = tx
+        .prepare_cached("SELECT next_us, rate, rate_at_us, cut_at_us FROM request_pace WHERE profile = ?1")?
+        .query_row([profile], |r| {
+            Ok(Pace { next_us: r.get(0)?, rate: r.get(1)?, rate_at_us: r.get(2)?, cut_at_us: r.get(3)? })
+        })
+        .optional()?;
+    // A rate stored by another process with a higher qps (another config) is brought down.
+    Ok(stored.map(|p| Pace { rate: p.rate.min(qps), ..p }).unwrap_or_else(|| Pace::new(now_us, qps)))
+}
+
+fn store_pace(tx: &rusqlite::Transaction, profile: &str, p: &Pace) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO request_pace (profile, next_us, rate, rate_at_us, cut_at_us) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (profile) DO UPDATE SET next_us = excluded.next_us, rate = excluded.rate,
+         rate_at_us = excluded.rate_at_us, cut_at_us = excluded.cut_at_us",
+    )?
+    .execute(params![profile, p.next_us, p.rate, p.rate_at_us, p.cut_at_us])?;
+    Ok(())
+}
+
 fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
@@ -652,6 +788,7 @@ fn task_values(t: &Task) -> Vec<rusqlite::types::Value> {
         opt_i(t.started_at),
         V::Integer(t.updated_at),
         opt_i(t.finished_at),
+        V::Integer(t.queued as i64),
     ]
 }
 
@@ -694,6 +831,7 @@ fn row_to_task(r: &Row) -> rusqlite::Result<Task> {
         started_at: r.get(25)?,
         updated_at: r.get(26)?,
         finished_at: r.get(27)?,
+        queued: r.get(28)?,
     })
 }
 

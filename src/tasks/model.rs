@@ -164,6 +164,9 @@ pub struct Task {
     pub started_at: Option<i64>,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
+    /// Recorded to be started by whichever process takes it up (a detached batch); a pending
+    /// task that is not queued may have been sent by a process that died.
+    pub queued: bool,
 }
 
 impl Task {
@@ -196,6 +199,7 @@ impl Task {
             started_at: None,
             updated_at: now_ms,
             finished_at: None,
+            queued: false,
         }
     }
 

@@ -9,15 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Semaphore, broadcast, watch};
 
-use super::budget::Budget;
+use super::budget::SharedBudget;
 use super::ledger::{Ledger, LedgerError};
 use super::model::*;
 use crate::config::PollSettings;
 use crate::coze::{
-    CozeClient, CozeError, Delivery, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult,
-    StreamEnd, WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
+    CozeClient, CozeError, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult, StreamEnd,
+    WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
 };
 
 #[derive(Debug, Clone)]
@@ -35,6 +35,10 @@ pub struct RunnerConfig {
     /// Take up unsettled tasks nobody watches (the dashboard and `watch` do; one-shot
     /// commands leave them to those).
     pub adopt_orphans: bool,
+    /// How many queued tasks (batches) this runner starts at once.
+    pub concurrency: usize,
+    /// Requests a day this profile may make (the shared budget refuses more).
+    pub daily_request_limit: Option<u64>,
 }
 
 impl RunnerConfig {
@@ -47,6 +51,8 @@ impl RunnerConfig {
             max_event_bytes: 8 * 1024 * 1024,
             not_visible_grace: Duration::from_secs(15),
             adopt_orphans: true,
+            concurrency: 4,
+            daily_request_limit: None,
         }
     }
 }
@@ -105,15 +111,16 @@ impl From<LedgerError> for RunnerError {
 
 struct Shared {
     client: CozeClient,
-    /// The same client without its own retries: the runner retries polls itself, each retry
-    /// taking a slot in the budget.
+    /// The same client without its own retries: the runner retries polls itself, on its poll
+    /// schedule (each try still passes the client's gate).
     poll_client: CozeClient,
     ledger: Arc<Ledger>,
     cfg: RunnerConfig,
     /// Identifies this runner's leases in the ledger.
     owner: String,
     updates: broadcast::Sender<TaskUpdate>,
-    budget: Budget,
+    /// Queued tasks wait for one of these before they start.
+    start_slots: Arc<Semaphore>,
     /// Drivers running, with when they started (to tell new ones from ones whose lease was lost).
     active: Mutex<HashMap<String, (tokio::task::AbortHandle, tokio::time::Instant)>>,
     /// How many drivers this runner ever started (tests check who drove what).
@@ -129,18 +136,27 @@ pub struct Runner {
 
 enum Job {
     Start,
+    /// Start once a slot of the runner's concurrency is free.
+    Queued,
     Watch,
     Resume(ResumeRequest),
 }
 
 impl Runner {
     /// Starts the service: takes up unwatched runs left in the ledger, then keeps leases fresh
-    /// and adopts tasks of processes that died.
+    /// and adopts tasks of processes that died. Every request goes through the client's gate;
+    /// a client without one gets the profile's budget shared through the ledger.
     pub async fn start(client: CozeClient, ledger: Arc<Ledger>, cfg: RunnerConfig) -> Self {
         let (updates, _) = broadcast::channel(4096);
         let (stop, _) = watch::channel(false);
         let owner = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
-        let budget = Budget::new(cfg.poll.qps);
+        let client = if client.has_gate() {
+            client
+        } else {
+            let budget = SharedBudget::new(ledger.clone(), cfg.profile.clone(), cfg.poll.qps, cfg.daily_request_limit);
+            client.with_gate(Arc::new(budget))
+        };
+        let start_slots = Arc::new(Semaphore::new(cfg.concurrency.max(1)));
         let runner = Self {
             shared: Arc::new(Shared {
                 poll_client: client.with_retry(crate::coze::RetryPolicy { max_retries: 0, ..client.options().retry }),
@@ -149,7 +165,7 @@ impl Runner {
                 cfg,
                 owner,
                 updates,
-                budget,
+                start_slots,
                 active: Mutex::new(HashMap::new()),
                 driven: Default::default(),
                 stop,
@@ -221,6 +237,42 @@ impl Runner {
         self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
         self.spawn(task.clone(), Job::Start);
         Ok(task)
+    }
+
+    /// Records many tasks in one transaction, queued. Held, this runner starts them, as many
+    /// at once as its concurrency allows; not held, they wait in the ledger for whichever
+    /// process takes them up (`watch`, a dashboard) and this returns at once.
+    pub async fn submit_batch(&self, news: Vec<NewTask>, hold: bool) -> Result<Vec<Task>, RunnerError> {
+        let now = now_ms();
+        let tasks: Vec<Task> = news
+            .into_iter()
+            .enumerate()
+            .map(|(i, new)| Task {
+                name: new.name.filter(|s| !s.trim().is_empty()),
+                description: new.description.filter(|s| !s.trim().is_empty()),
+                workspace_id: new.workspace_id,
+                workflow_name: new.workflow_name,
+                parameters: new.parameters,
+                queued: true,
+                // Distinct creation times keep the batch in input order in every listing.
+                ..Task::pending(
+                    new_task_id(now + i as i64),
+                    self.shared.cfg.profile.clone(),
+                    new.workflow_id,
+                    new.mode,
+                    now + i as i64,
+                )
+            })
+            .collect();
+        let (all, owner, lease) = (tasks.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
+        db(&self.shared.ledger, move |l| l.insert_all(&all, hold.then_some(owner.as_str()), lease)).await?;
+        for task in &tasks {
+            self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
+            if hold {
+                self.spawn(task.clone(), Job::Queued);
+            }
+        }
+        Ok(tasks)
     }
 
     /// A new task with the same workflow, parameters, mode and name as `id`.
@@ -332,8 +384,9 @@ impl Runner {
             if !matches!(db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await, Ok(true)) {
                 continue;
             }
-            tracing::info!(task = %task.id, execute_id = ?task.execute_id, "taking up an unwatched task");
-            self.spawn(task, Job::Watch);
+            let job = if task.queued && task.status == TaskStatus::Pending { Job::Queued } else { Job::Watch };
+            tracing::info!(task = %task.id, execute_id = ?task.execute_id, queued = task.queued, "taking up an unwatched task");
+            self.spawn(task, job);
         }
     }
 
@@ -384,6 +437,11 @@ async fn db<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| LedgerError::Db(format!("ledger task failed: {e}")))?
 }
 
+/// Whether a run-history error may just mean "not visible yet".
+fn not_found(e: &CozeError) -> bool {
+    matches!(e.kind, ErrorKind::ExecutionNotFound | ErrorKind::NotFound | ErrorKind::Api)
+}
+
 /// The longest wait between polls of a long run.
 const LONG_RUN_MAX_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -404,6 +462,48 @@ struct Driver {
 /// The task can no longer be written by this runner (deleted, or taken over).
 struct Gone;
 
+/// Kept messages are saved this long after the first unsaved one at the latest...
+const SAVE_EVENTS_AFTER: Duration = Duration::from_millis(50);
+/// ...or as soon as this many wait.
+const SAVE_EVENTS_AT: usize = 256;
+/// Past the cap nothing is stored, but the counters reach the ledger (and other dashboards)
+/// this often.
+const SAVE_COUNTERS_EVERY: Duration = Duration::from_secs(1);
+
+/// Streamed messages and counters not yet in the ledger: a stream costs one transaction per
+/// batch, not per message.
+#[derive(Default)]
+struct Unsaved {
+    events: Vec<TaskEvent>,
+    /// The last message past the cap (becomes the task's `last_message` when saved).
+    last_dropped: Option<String>,
+    /// The counters changed since the last save.
+    dirty: bool,
+    /// When the oldest unsaved change happened.
+    since: Option<tokio::time::Instant>,
+}
+
+impl Unsaved {
+    fn touch(&mut self) {
+        self.dirty = true;
+        self.since.get_or_insert_with(tokio::time::Instant::now);
+    }
+
+    fn saved(&mut self) {
+        self.dirty = false;
+        self.since = None;
+    }
+
+    fn due_at(&self) -> Option<tokio::time::Instant> {
+        let since = self.since?;
+        Some(since + if self.events.is_empty() { SAVE_COUNTERS_EVERY } else { SAVE_EVENTS_AFTER })
+    }
+
+    fn due(&self) -> bool {
+        self.events.len() >= SAVE_EVENTS_AT || self.due_at().is_some_and(|at| at <= tokio::time::Instant::now())
+    }
+}
+
 impl Driver {
     fn sh(&self) -> &Shared {
         &self.runner.shared
@@ -413,6 +513,12 @@ impl Driver {
         let id = self.task.id.clone();
         let outcome = match job {
             Job::Start => self.start().await,
+            Job::Queued => {
+                let slots = self.sh().start_slots.clone();
+                // Held until the run settles, so at most `concurrency` queued runs are in flight.
+                let _permit = slots.acquire_owned().await;
+                self.start().await
+            }
             Job::Watch => self.recover().await,
             Job::Resume(req) => self.resume(req).await,
         };
@@ -475,7 +581,6 @@ impl Driver {
     async fn start(&mut self) -> Result<(), Gone> {
         self.task.started_at = Some(now_ms());
         self.set_status(TaskStatus::Running, None).await?;
-        self.sh().budget.acquire().await;
         let client = self.sh().client.clone();
         match self.task.mode {
             RunMode::Sync => match client.run(&self.request()).await {
@@ -497,7 +602,6 @@ impl Driver {
                     self.task.mode = RunMode::Stream;
                     let note = self.noted("async runs need a paid Coze plan (6003): running it as a stream instead");
                     self.save(note).await?;
-                    self.sh().budget.acquire().await;
                     match client.stream_run(&self.request()).await {
                         Ok(stream) => self.consume(stream).await,
                         Err(e) => self.refused_or_unknown(e).await,
@@ -552,7 +656,6 @@ impl Driver {
     }
 
     async fn resume(&mut self, req: ResumeRequest) -> Result<(), Gone> {
-        self.sh().budget.acquire().await;
         let client = self.sh().client.clone();
         match self.task.mode {
             RunMode::Stream => match client.stream_resume(&req).await {
@@ -600,79 +703,101 @@ impl Driver {
     }
 
     /// A request that failed: refused by Coze (nothing ran, or the workflow failed), or
-    /// ambiguous (it may have started): then unknown, or watched if the execute id is known.
+    /// ambiguous (it may have started): then watched if the execute id is known, else unknown.
     async fn refused_or_unknown(&mut self, e: CozeError) -> Result<(), Gone> {
         self.task.logid = e.logid.clone().or(self.task.logid.take());
         if self.task.debug_url.is_none() {
             self.task.debug_url = e.debug_url.clone();
         }
         if self.task.execute_id.is_none() {
-            self.task.execute_id = e.debug_url.as_deref().and_then(execute_id_from_debug_url);
+            self.task.execute_id =
+                e.execute_id.clone().or_else(|| e.debug_url.as_deref().and_then(execute_id_from_debug_url));
         }
         self.task.error = Some(TaskError::from_coze(&e));
-        let ambiguous = matches!(e.kind, ErrorKind::Network | ErrorKind::Timeout) && e.delivery != Delivery::NotSent;
-        if ambiguous {
+        if e.is_ambiguous_for_run() {
+            let what = match e.kind {
+                ErrorKind::Decode => "its reply could not be read",
+                ErrorKind::Server => "Coze answered with a server error",
+                _ => "the connection failed after the run was sent",
+            };
             if self.task.execute_id.is_some() {
-                let note = self.noted(format!("lost contact ({}); watching run history instead", e.message));
+                let note = self.noted(format!("{what} ({}); watching run history instead", e.message));
                 self.save(note).await?;
                 return self.watch().await;
             }
-            let note = self.noted("the connection failed after the run was sent; it may still be running on Coze");
+            let note = self.noted(format!("{what}; it may still be running on Coze (it was not sent again)"));
             return self.set_status(TaskStatus::Unknown, note).await;
         }
         self.set_status(TaskStatus::Failed, Some(e.hint().to_string())).await
     }
 
-    /// Reads a workflow stream to its end, recording messages as they arrive.
+    /// Reads a workflow stream to its end, recording messages as they arrive: kept messages in
+    /// batches (see [`Unsaved`]), and everything before the final state.
     async fn consume(&mut self, mut stream: WorkflowStream) -> Result<(), Gone> {
         self.task.logid = stream.logid.clone().or(self.task.logid.take());
+        let (max_events, max_bytes) = (self.sh().cfg.max_events, self.sh().cfg.max_event_bytes);
         let mut event_bytes: u64 = 0;
+        let mut unsaved = Unsaved::default();
+        // The End node's final message carries the whole output.
+        let mut output_complete = false;
         let mut lost: Option<CozeError> = None;
         loop {
-            match stream.next_event().await {
-                Ok(Some(ev)) => match ev.event {
+            let next = match unsaved.due_at() {
+                // Something waits to be saved: save it on time even if the stream goes quiet.
+                Some(at) => tokio::select! {
+                    biased;
+                    ev = stream.next_event() => Some(ev),
+                    _ = tokio::time::sleep_until(at) => None,
+                },
+                None => Some(stream.next_event().await),
+            };
+            match next {
+                None => self.save_events(&mut unsaved).await?,
+                Some(Ok(Some(ev))) => match ev.event {
                     WorkflowEvent::Message(m) => {
                         if m.usage.is_some() {
-                            self.task.usage = m.usage.clone();
+                            self.task.usage = m.usage;
                         }
                         if crate::coze::is_end_node(&m.node_title) && m.node_is_finish {
                             self.task.output = Some(m.content.clone());
+                            output_complete = true;
                         }
-                        self.task.last_message = Some(crate::coze::stream::clip(&m.content, 500));
-                        self.task.updated_at = now_ms();
-                        let event = TaskEvent {
-                            seq: self.task.event_count + self.task.events_dropped,
-                            node_title: m.node_title,
-                            node_seq_id: m.node_seq_id,
-                            node_is_finish: m.node_is_finish,
-                            content: m.content,
-                            at: now_ms(),
-                        };
-                        event_bytes += event.content.len() as u64;
-                        let keep = self.task.event_count < self.sh().cfg.max_events
-                            && event_bytes <= self.sh().cfg.max_event_bytes;
-                        if keep {
+                        let now = now_ms();
+                        self.task.updated_at = now;
+                        event_bytes += m.content.len() as u64;
+                        let seq = self.task.event_count + self.task.events_dropped;
+                        if self.task.event_count < max_events && event_bytes <= max_bytes {
                             self.task.event_count += 1;
+                            self.task.last_message = Some(crate::coze::stream::clip(&m.content, 500));
+                            unsaved.events.push(TaskEvent {
+                                seq,
+                                node_title: m.node_title,
+                                node_seq_id: m.node_seq_id,
+                                node_is_finish: m.node_is_finish,
+                                content: m.content,
+                                at: now,
+                            });
                         } else {
+                            // Past the cap only counters change; the last message is still news.
                             self.task.events_dropped += 1;
+                            unsaved.last_dropped = Some(m.content);
                         }
-                        let (t, stored) = (self.task.clone(), keep.then(|| event.clone()));
-                        let saved = db(&self.sh().ledger, move |l| l.append_events(&t, stored.as_slice())).await;
-                        if saved.is_ok() && keep {
-                            self.runner
-                                .announce(TaskUpdate::Event { task_id: self.task.id.clone(), event: Arc::new(event) });
+                        unsaved.touch();
+                        if unsaved.due() {
+                            self.save_events(&mut unsaved).await?;
                         }
                     }
                     WorkflowEvent::Done { debug_url: Some(url) } => self.task.debug_url = Some(url),
                     _ => {}
                 },
-                Ok(None) => break,
-                Err(e) => {
+                Some(Ok(None)) => break,
+                Some(Err(e)) => {
                     lost = Some(e);
                     break;
                 }
             }
         }
+        self.save_events(&mut unsaved).await?;
         if self.task.events_dropped > 0 {
             self.task.notes.push(format!(
                 "the stream had {} messages; the first {} were kept",
@@ -680,11 +805,12 @@ impl Driver {
                 self.task.event_count
             ));
         }
-        if let Some(e) = lost {
-            return self.stream_lost(Some(e)).await;
-        }
-        match stream.end() {
-            StreamEnd::Completed { execute_id, debug_url } => {
+        let end = match lost {
+            Some(e) => Err(e),
+            None => Ok(stream.end()),
+        };
+        match end {
+            Ok(StreamEnd::Completed { execute_id, debug_url }) => {
                 self.task.execute_id = execute_id.or(self.task.execute_id.take());
                 self.task.debug_url = debug_url.or(self.task.debug_url.take());
                 if self.task.output.is_none() {
@@ -693,25 +819,62 @@ impl Driver {
                 self.task.interrupt = None;
                 self.set_status(TaskStatus::Succeeded, None).await
             }
-            StreamEnd::Interrupted(i) => {
+            Ok(StreamEnd::Interrupted(i)) => {
                 if self.task.execute_id.is_none() {
                     self.task.execute_id =
                         i.interrupt_data.event_id.split('/').next().filter(|s| !s.is_empty()).map(str::to_string);
                 }
                 self.interrupted(&i.interrupt_data, &i.node_title).await
             }
-            StreamEnd::Failed(err) => {
+            Ok(StreamEnd::Failed(err)) => {
                 self.task.error = Some(TaskError::workflow(err.error_code, err.error_message));
                 self.set_status(TaskStatus::Failed, None).await
             }
-            StreamEnd::Lost => self.stream_lost(None).await,
+            Ok(StreamEnd::Lost) | Err(_) if output_complete => {
+                // Coze had sent the End node's final message: the run is done, only Done is missing.
+                self.task.interrupt = None;
+                let note = self.noted(
+                    "the stream ended without Done, after the End node's final message (the output is complete)",
+                );
+                self.set_status(TaskStatus::Succeeded, note).await
+            }
+            Ok(StreamEnd::Lost) => self.stream_lost(None).await,
+            Err(e) => self.stream_lost(Some(e)).await,
+        }
+    }
+
+    /// Commits the unsaved messages and counters in one transaction, then announces them.
+    async fn save_events(&mut self, unsaved: &mut Unsaved) -> Result<(), Gone> {
+        if !unsaved.dirty {
+            return Ok(());
+        }
+        if let Some(last) = unsaved.last_dropped.take() {
+            self.task.last_message = Some(crate::coze::stream::clip(&last, 500));
+        }
+        let events = std::mem::take(&mut unsaved.events);
+        unsaved.saved();
+        let (t, stored) = (self.task.clone(), events);
+        let saved =
+            db(&self.sh().ledger, move |l| l.append_events(&t, &stored).map(|kept| kept.then_some(stored))).await;
+        match saved {
+            Ok(Some(events)) => {
+                for event in events {
+                    self.runner.announce(TaskUpdate::Event { task_id: self.task.id.clone(), event: Arc::new(event) });
+                }
+                Ok(())
+            }
+            Ok(None) => Err(Gone),
+            Err(e) => {
+                // Messages are a record, not the result: the run goes on and its end is saved.
+                tracing::warn!(task = %self.task.id, error = %e, "cannot save streamed messages");
+                Ok(())
+            }
         }
     }
 
     /// The run history's output, when the stream did not carry it.
     async fn fetch_final_output(&mut self) {
         let Some(eid) = self.task.execute_id.clone() else { return };
-        self.sh().budget.acquire().await;
         // One request decides the output here, so let the client retry it.
         if let Ok(reply) = self.sh().client.run_history(&self.task.workflow_id, &eid).await {
             self.task.output = reply.value.output.filter(|o| !o.is_empty());
@@ -749,7 +912,6 @@ impl Driver {
         loop {
             tokio::time::sleep(interval).await;
             interval = next_interval(interval, age_before + watch_started.elapsed(), &poll);
-            self.sh().budget.acquire().await;
             match client.run_history(&self.task.workflow_id, &eid).await {
                 Ok(reply) => {
                     let h = reply.value;
@@ -782,10 +944,15 @@ impl Driver {
                         }
                     }
                 }
-                Err(e) if e.kind == ErrorKind::ExecutionNotFound && watch_started.elapsed() < grace => continue,
+                // Right after a start the run may not be visible yet, and Coze's code for that
+                // is documented nowhere: any "not found" of a young run is waited out.
+                Err(e) if not_found(&e) && age_before + watch_started.elapsed() < grace => {
+                    tracing::debug!(task = %self.task.id, error = %e, "the run is not visible yet");
+                    continue;
+                }
                 Err(e) if e.is_transient() => {
-                    // Retried on the poll schedule, each try within the budget; a rate limit's
-                    // Retry-After is waited out first.
+                    // Retried on the poll schedule, each try passing the gate; a rate limit's
+                    // Retry-After is waited out first. A reply cut short counts here too.
                     tracing::warn!(task = %self.task.id, error = %e, "run history unavailable; will retry");
                     if let Some(wait) = e.retry_after {
                         tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
