@@ -282,3 +282,78 @@ async fn rerun_and_delete() {
     assert!(matches!(r.find(&t.id).await, Err(RunnerError::Ledger(LedgerError::NotFound(_)))));
     assert_eq!(r.ledger().last_params("default", &wf(&sim, "echo")).unwrap().unwrap()["k"], "v");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_refused_for_the_rate_are_sent_again_and_the_budget_settles_at_what_the_server_allows() {
+    const TASKS: usize = 20;
+    // The profile allows 40 requests a second, the server 8: refusals halve the shared rate.
+    let sim = sim_with(SimOptions { rate_limit_qps: Some(8), async_ms: 200, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let poll =
+        PollSettings { initial_interval_ms: 300, backoff: 1.5, max_interval_ms: 1000, qps: 40.0, lease_secs: 30 };
+    let r = runner_on(&sim, dir.path(), poll).await;
+    let news = (0..TASKS).map(|i| new_task(&sim, "echo", RunMode::Async, json!({"i": i}))).collect();
+    let tasks = r.submit_batch(news, true).await.unwrap();
+    for t in &tasks {
+        let t = tokio::time::timeout(Duration::from_secs(60), r.wait_settled(&t.id)).await.unwrap().unwrap();
+        assert_eq!(t.status, TaskStatus::Succeeded, "{t:?}");
+    }
+    let stats = sim.stats();
+    assert_eq!(stats.runs_started, TASKS as u64, "every run started once");
+    assert!(stats.rate_limited > 0, "the server did refuse some");
+    let runs = stats.count("POST /v1/workflow/run");
+    assert!(runs < 3 * TASKS as u64, "{runs} run requests: the budget slowed down instead of spending retries");
+    let rate = Ledger::open_in(dir.path()).unwrap().request_rate("default").unwrap().unwrap();
+    assert!(rate < 40.0, "the shared rate came down: {rate}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreadable_replies_never_fail_a_run_that_started() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    // The start's reply is cut: the execute id in what arrived is watched to the end.
+    sim.inject(FaultRule::new("POST /v1/workflow/run", Fault::TruncateAfterProcessing, 1));
+    let t = run_to_end(&r, &sim, "echo", RunMode::Async, json!({"n": 1})).await;
+    assert_eq!(t.status, TaskStatus::Succeeded, "{t:?}");
+    assert!(t.notes.iter().any(|n| n.contains("could not be read")), "{:?}", t.notes);
+    // History replies cut short are polled again.
+    sim.inject(FaultRule::new("GET /v1/workflows/{id}/run_histories", Fault::Malformed, 3));
+    let t = run_to_end(&r, &sim, "echo", RunMode::Async, json!({"n": 2})).await;
+    assert_eq!(t.status, TaskStatus::Succeeded, "{t:?}");
+    // A gateway's error page: the run may have started, so it is unknown, and never re-sent.
+    sim.inject(FaultRule::new("POST /v1/workflow/run", Fault::BadGateway, 1));
+    let t = run_to_end(&r, &sim, "echo", RunMode::Sync, json!({"n": 3})).await;
+    assert_eq!(t.status, TaskStatus::Unknown, "{t:?}");
+    assert_eq!(sim.stats().count("POST /v1/workflow/run"), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_not_visible_yet_is_waited_for_whatever_the_code() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    for code in [4314, 4200, 720701013] {
+        let refuse = Fault::Refuse { code, http_status: 200, retry_after: None };
+        sim.inject(FaultRule::new("GET /v1/workflows/{id}/run_histories", refuse, 2));
+        let t = run_to_end(&r, &sim, "echo", RunMode::Async, json!({})).await;
+        assert_eq!(t.status, TaskStatus::Succeeded, "{code}: {t:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_ends_without_done_after_the_end_message_succeeded() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let r = runner_on(&sim, dir.path(), fast_poll()).await;
+    sim.inject(FaultRule::new("POST /v1/workflow/stream_run", Fault::StreamWithoutDone, 1));
+    let t = run_to_end(&r, &sim, "chatty", RunMode::Stream, json!({})).await;
+    assert_eq!(t.status, TaskStatus::Succeeded, "{t:?}");
+    assert!(t.notes.iter().any(|n| n.contains("without Done")), "{:?}", t.notes);
+    assert!(t.decoded_output().unwrap()["output"].as_str().unwrap().contains("chunk 39"));
+    // Cut before the End node spoke: nothing says how the run ended.
+    sim.inject(FaultRule::new("POST /v1/workflow/stream_run", Fault::CutStreamAfter(3), 1));
+    let t = run_to_end(&r, &sim, "chatty", RunMode::Stream, json!({})).await;
+    assert_eq!(t.status, TaskStatus::Unknown, "{t:?}");
+    assert_eq!(t.event_count, 3);
+}
