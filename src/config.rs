@@ -68,6 +68,8 @@ pub struct Profile {
     pub stream_idle_timeout: u64,
     /// Retries for reads; runs are never re-sent once they may have arrived.
     pub max_retries: u32,
+    /// Requests a day (all processes, all kinds) after which coze-tui sends nothing more.
+    pub daily_request_limit: Option<u64>,
     pub poll: PollSettings,
 }
 
@@ -80,6 +82,7 @@ impl Default for Profile {
             run_timeout: 120,
             stream_idle_timeout: 300,
             max_retries: 3,
+            daily_request_limit: None,
             poll: PollSettings::default(),
         }
     }
@@ -95,7 +98,8 @@ pub struct PollSettings {
     pub backoff: f64,
     /// ...up to this many milliseconds.
     pub max_interval_ms: u64,
-    /// Requests per second across all runs being started and watched.
+    /// Requests per second to Coze for this profile, shared by every coze-tui process on the
+    /// data directory (reads, run starts and polls alike).
     pub qps: f64,
     /// Seconds a coze-tui process may go silent before another one takes over watching its
     /// runs (two SSH logins on one ledger; a killed process).
@@ -390,6 +394,9 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         }
         if p.max_retries > 10 {
             return fail("max_retries", format!("{} is too many; use at most 10", p.max_retries));
+        }
+        if p.daily_request_limit.is_some_and(|n| !(1..=100_000_000).contains(&n)) {
+            return fail("daily_request_limit", "must be between 1 and 100000000 (leave it out for no limit)".into());
         }
         let poll = &p.poll;
         if poll.initial_interval_ms < 100 || poll.max_interval_ms < poll.initial_interval_ms {

@@ -1,6 +1,7 @@
 //! Argument parsing and the plain commands, with human tables or `--json`, and the exit codes
 //! of DESIGN.md §3.
 
+pub mod batch;
 mod demo;
 pub mod output;
 pub mod params;
@@ -152,9 +153,16 @@ pub struct RunCommand {
     /// A description for this run
     #[arg(long)]
     pub description: Option<String>,
-    /// Start an async run and return at once with its task id; `watch` follows it
+    /// Start an async run and return at once with its task id; `watch` follows it. With
+    /// --inputs: record the runs and return; `watch` or the dashboard starts and follows them
     #[arg(long)]
     pub detach: bool,
+    /// Many runs: one JSON object of parameters per line of FILE (- for stdin), each a task
+    #[arg(long, value_name = "FILE.jsonl|-", conflicts_with = "params")]
+    pub inputs: Option<String>,
+    /// With --inputs: how many runs go at once (1-64; all stay within the profile's qps)
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64), requires = "inputs")]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, Args)]
@@ -370,9 +378,32 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
     }
 }
 
-fn client(settings: &Settings) -> Result<CozeClient, Failure> {
+/// A client without a request gate (a runner installs the profile's shared budget itself).
+fn plain_client(settings: &Settings) -> Result<CozeClient, Failure> {
     let opts = settings.client_options()?;
     CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))
+}
+
+/// A client whose requests pass the profile's budget shared by every process on the data
+/// directory, and count toward the day's requests.
+fn client(settings: &Settings) -> Result<CozeClient, Failure> {
+    Ok(plain_client(settings)?.with_gate(shared_gate(settings)))
+}
+
+fn shared_gate(settings: &Settings) -> std::sync::Arc<dyn crate::coze::RequestGate> {
+    let (p, qps) = (&settings.profile, settings.profile.poll.qps);
+    match crate::tasks::Ledger::open_in(&settings.data_dir) {
+        Ok(ledger) => std::sync::Arc::new(crate::tasks::SharedBudget::new(
+            std::sync::Arc::new(ledger),
+            settings.profile_name.clone(),
+            qps,
+            p.daily_request_limit,
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "no ledger for the shared request budget; pacing this process alone");
+            std::sync::Arc::new(crate::tasks::LocalBudget::new(qps))
+        }
+    }
 }
 
 async fn run_sim(addr: &str, opts: SimOptions) -> Result<(), Failure> {
@@ -499,15 +530,23 @@ struct Health {
     workspaces: Option<i64>,
     logid: Option<String>,
     error: Option<Value>,
+    /// Requests this profile made today (every process on the data directory, this one included).
+    requests_today: Option<u64>,
+    /// The same by kind: `read`, `run`, `poll`.
+    requests_today_by_kind: Option<crate::tasks::RequestCounts>,
+    daily_request_limit: Option<u64>,
 }
 
 async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
     let mut opts = settings.client_options()?;
     // One honest attempt: retries would hide the latency and delay the verdict.
     opts.retry = RetryPolicy { max_retries: 0, ..opts.retry };
-    let client = CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))?;
+    let client = CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))?.with_gate(shared_gate(settings));
     let started = Instant::now();
     let result = client.workspaces_page(1, 1).await;
+    let counts = crate::tasks::Ledger::open_in(&settings.data_dir)
+        .and_then(|l| l.requests_on(&settings.profile_name, &crate::tasks::budget::today()))
+        .ok();
     let latency = started.elapsed().as_millis() as u64;
     let mut h = Health {
         profile: settings.profile_name.clone(),
@@ -519,6 +558,9 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         workspaces: None,
         logid: None,
         error: None,
+        requests_today: counts.map(|c| c.total()),
+        requests_today_by_kind: counts,
+        daily_request_limit: settings.profile.daily_request_limit,
     };
     let code = match &result {
         Ok(reply) => {
@@ -562,6 +604,16 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         }
         if let Some(l) = &h.logid {
             println!("logid:      {l}");
+        }
+        if let Some(c) = &h.requests_today_by_kind {
+            let limit = h.daily_request_limit.map(|n| format!(" of {n} allowed")).unwrap_or_default();
+            println!(
+                "requests:   {} today{limit} ({} reads, {} run starts, {} polls)",
+                c.total(),
+                c.read,
+                c.run,
+                c.poll
+            );
         }
         if let Err(e) = &result {
             eprintln!("error: {e}");
@@ -699,6 +751,21 @@ async fn versions(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
 // ---- run ------------------------------------------------------------------------------------
 
 async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
+    if let Some(inputs) = &cmd.inputs {
+        // Every line is checked before anything is sent.
+        let inputs = batch::read_inputs(inputs).map_err(Failure::Usage)?;
+        let mode = cmd.mode.unwrap_or(if cmd.detach { RunMode::Async } else { RunMode::Sync });
+        let b = batch::Batch {
+            workflow_id: cmd.workflow_id,
+            inputs,
+            mode,
+            concurrency: cmd.concurrency as usize,
+            detach: cmd.detach,
+            name: cmd.name,
+            description: cmd.description,
+        };
+        return batch::run_batch(b, settings, json).await;
+    }
     let mode = match (cmd.mode, cmd.detach) {
         (None, true) | (Some(RunMode::Async), _) => RunMode::Async,
         (Some(m), true) => return Err(Failure::Usage(format!("--detach needs --mode async, not {}", m.as_str()))),

@@ -43,15 +43,19 @@ pub fn exit_code(task: &Task) -> ExitCode {
 
 /// Opens the ledger and starts a runner for the active profile.
 pub async fn open_runner(settings: &Settings, adopt_orphans: bool) -> Result<Runner, Failure> {
-    let client = super::client(settings)?;
+    open_runner_with(settings, |cfg| cfg.adopt_orphans = adopt_orphans).await
+}
+
+/// [`open_runner`] with the runner's settings adjusted by `adjust`.
+pub async fn open_runner_with(settings: &Settings, adjust: impl FnOnce(&mut RunnerConfig)) -> Result<Runner, Failure> {
+    let client = super::plain_client(settings)?;
     let dir = settings.data_dir.clone();
     let ledger = tokio::task::spawn_blocking(move || Ledger::open_in(&dir))
         .await
         .map_err(|e| Failure::Usage(format!("cannot open the ledger: {e}")))??;
-    let cfg = RunnerConfig {
-        adopt_orphans,
-        ..RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone())
-    };
+    let mut cfg = RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone());
+    cfg.daily_request_limit = settings.profile.daily_request_limit;
+    adjust(&mut cfg);
     Ok(Runner::start(client, Arc::new(ledger), cfg).await)
 }
 

@@ -620,6 +620,29 @@ impl Ledger {
         })
     }
 
+    /// Marks queued tasks that were never sent as failed ("cancelled"), unless a process holds
+    /// them. Returns the ids cancelled.
+    pub fn cancel_queued(&self, ids: &[String], why: &str) -> Result<Vec<String>> {
+        let now = now_ms();
+        self.write(|tx| {
+            let mut cancelled = vec![];
+            for id in ids {
+                let n = tx.execute(
+                    "UPDATE tasks SET status = 'failed', error_message = ?2, error_kind = 'cancelled', error_code = NULL,
+                     updated_at = ?3, finished_at = ?3
+                     WHERE id = ?1 AND status = 'pending' AND queued = 1 AND (lease_until IS NULL OR lease_until < ?3)",
+                    params![id, why, now],
+                )?;
+                if n == 1 {
+                    bump_rev(tx, id)?;
+                    history(tx, id, TaskStatus::Failed, now, Some(why))?;
+                    cancelled.push(id.clone());
+                }
+            }
+            Ok(cancelled)
+        })
+    }
+
     /// Takes (or renews) the lease on a task: true if `owner` now holds it.
     pub fn claim(&self, id: &str, owner: &str, lease: Duration) -> Result<bool> {
         let now = now_ms();

@@ -275,6 +275,15 @@ impl Runner {
         Ok(tasks)
     }
 
+    /// Stops this runner (see [`Runner::shutdown`]) and marks the given queued tasks that were
+    /// never sent as failed, so no other process starts them later. Returns those cancelled.
+    pub async fn cancel_queued(&self, ids: Vec<String>) -> Result<Vec<String>, RunnerError> {
+        self.shutdown().await;
+        let why = "cancelled before it was sent: the batch was stopped";
+        let cancelled = db(&self.shared.ledger, move |l| l.cancel_queued(&ids, why)).await?;
+        Ok(cancelled)
+    }
+
     /// A new task with the same workflow, parameters, mode and name as `id`.
     pub async fn rerun(&self, id: &str) -> Result<Task, RunnerError> {
         let old = self.find(id).await?;

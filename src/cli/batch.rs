@@ -1,0 +1,257 @@
+//! `coze-tui run WORKFLOW_ID --inputs FILE.jsonl`: one run per line of parameters, in one
+//! process, a few at a time, every run a task under the profile's shared request budget.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use super::output::{Table, print_json, terminal_width};
+use super::{ExitCode, Failure, params, run};
+use crate::config::Settings;
+use crate::tasks::*;
+
+/// The most input a batch reads (a file or stdin): a bigger one is refused before any run.
+pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+/// The most runs one batch starts at once.
+pub const MAX_CONCURRENCY: usize = 64;
+
+/// One run's parameters per non-empty line. `Err` names the origin and line (exit 2).
+pub fn parse_inputs(text: &str, origin: &str) -> Result<Vec<Map<String, Value>>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut all = vec![];
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = format!("{origin}:{}", i + 1);
+        all.push(params::parse(line, &at).map_err(|e| {
+            // One line is one document: its own line number is always 1.
+            e.replace(" at line 1, column", " at column")
+        })?);
+    }
+    if all.is_empty() {
+        return Err(format!("{origin} has no inputs: write one JSON object of parameters per line"));
+    }
+    Ok(all)
+}
+
+/// Reads `--inputs`: a file, or `-` for stdin, up to [`MAX_INPUT_BYTES`].
+pub fn read_inputs(arg: &str) -> Result<Vec<Map<String, Value>>, String> {
+    let too_big = |origin: &str| format!("{origin} is larger than {} MiB; split it", MAX_INPUT_BYTES >> 20);
+    let (mut reader, origin): (Box<dyn Read>, String) = if arg == "-" {
+        (Box::new(std::io::stdin()), "stdin".into())
+    } else {
+        let file = std::fs::File::open(arg).map_err(|e| format!("cannot read --inputs {arg}: {e}"))?;
+        (Box::new(file), arg.to_string())
+    };
+    let mut bytes = vec![];
+    reader
+        .by_ref()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read --inputs {origin}: {e}"))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_big(&origin));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| format!("{origin} is not UTF-8 text: {e}"))?;
+    parse_inputs(&text, &origin)
+}
+
+/// What the batch command was asked.
+pub struct Batch {
+    pub workflow_id: String,
+    pub inputs: Vec<Map<String, Value>>,
+    pub mode: RunMode,
+    pub concurrency: usize,
+    pub detach: bool,
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), Failure> {
+    let runner = run::open_runner_with(settings, |cfg| {
+        cfg.adopt_orphans = false;
+        cfg.concurrency = b.concurrency;
+    })
+    .await?;
+    // One lookup for the whole batch; the name is for people, so a failure does not stop it.
+    let workflow_name =
+        runner.client().workflow_info(&b.workflow_id, false).await.ok().map(|r| r.value.workflow_detail.workflow_name);
+    let count = b.inputs.len();
+    let news: Vec<NewTask> = b
+        .inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, parameters)| NewTask {
+            workflow_id: b.workflow_id.clone(),
+            workflow_name: workflow_name.clone(),
+            workspace_id: None,
+            parameters,
+            mode: b.mode,
+            name: Some(match &b.name {
+                Some(n) => format!("{n} #{}", i + 1),
+                None => format!("#{} of {count}", i + 1),
+            }),
+            description: b.description.clone(),
+        })
+        .collect();
+    let rx = runner.subscribe();
+    let tasks = runner.submit_batch(news, !b.detach).await?;
+    if b.detach {
+        runner.shutdown().await;
+        if json {
+            print_json(&tasks.iter().map(Task::to_json).collect::<Vec<_>>());
+        } else {
+            for t in &tasks {
+                println!("{}", t.id);
+            }
+        }
+        eprintln!(
+            "{count} runs queued. `coze-tui watch` (or the dashboard) starts them, {} at a time, and follows them; \
+             `coze-tui tasks` lists them",
+            RunnerConfig::new("", Default::default()).concurrency
+        );
+        return Ok(());
+    }
+    let ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
+    let started = std::time::Instant::now();
+    let finished = tokio::select! {
+        done = follow_all(&runner, rx, &ids, !json) => Some(done),
+        _ = super::wait_for_shutdown() => None,
+    };
+    let Some(done) = finished else {
+        let cancelled = runner.cancel_queued(ids).await?;
+        eprintln!(
+            "stopped: {} runs not yet sent were cancelled; runs already started go on in Coze (`coze-tui watch` follows them)",
+            cancelled.len()
+        );
+        return Err(Failure::Exit(ExitCode::RunFailed));
+    };
+    runner.shutdown().await;
+    if json {
+        print_json(&done.iter().map(Task::to_json).collect::<Vec<_>>());
+    } else {
+        print_summary(&done, started.elapsed());
+    }
+    if done.iter().all(|t| t.status == TaskStatus::Succeeded) { Ok(()) } else { Err(Failure::Exit(ExitCode::RunFailed)) }
+}
+
+/// Waits until every task settles, with a progress bar on a terminal. Returns them in order.
+async fn follow_all(runner: &Runner, mut rx: broadcast::Receiver<TaskUpdate>, ids: &[String], human: bool) -> Vec<Task> {
+    let bar = progress_bar(ids.len() as u64, human);
+    let mut latest: HashMap<String, Task> = HashMap::new();
+    let mut settled = 0usize;
+    let note = |latest: &HashMap<String, Task>, bar: &ProgressBar| {
+        let (mut running, mut failed) = (0, 0);
+        for t in latest.values() {
+            match t.status {
+                TaskStatus::Running => running += 1,
+                TaskStatus::Succeeded | TaskStatus::Pending => {}
+                _ => failed += 1,
+            }
+        }
+        bar.set_message(format!("{running} running · {failed} not succeeded"));
+    };
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    // The tasks may have moved on before we subscribed: start from the ledger.
+    for id in ids {
+        if let Ok(t) = runner.find(id).await {
+            latest.insert(t.id.clone(), t);
+        }
+    }
+    loop {
+        let now_settled = latest.values().filter(|t| t.status.is_settled()).count();
+        if now_settled != settled {
+            settled = now_settled;
+            bar.set_position(settled as u64);
+            note(&latest, &bar);
+        }
+        if settled == ids.len() {
+            break;
+        }
+        match rx.recv().await {
+            Ok(TaskUpdate::Changed(t)) if wanted.contains(t.id.as_str()) => {
+                latest.insert(t.id.clone(), (*t).clone());
+            }
+            Ok(TaskUpdate::Deleted(id)) if wanted.contains(id.as_str()) => {
+                if let Some(t) = latest.get_mut(&id) {
+                    t.status = TaskStatus::Unknown;
+                    t.notes.push("deleted while the batch ran".into());
+                }
+            }
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                for id in ids {
+                    if let Ok(t) = runner.find(id).await {
+                        latest.insert(t.id.clone(), t);
+                    }
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+    }
+    bar.finish_and_clear();
+    ids.iter().filter_map(|id| latest.remove(id)).collect()
+}
+
+fn progress_bar(len: u64, human: bool) -> ProgressBar {
+    if !human || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} settled · {msg} · {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(500));
+    bar
+}
+
+/// A table of the runs in input order on stdout, and a one-line count on stderr.
+fn print_summary(tasks: &[Task], took: Duration) {
+    let mut t = Table::new(&[("#", 5), ("ID", 12), ("STATUS", 13), ("TIME", 8), ("OUTPUT OR ERROR", 80)]);
+    let mut counts: Vec<(TaskStatus, usize)> = vec![];
+    for (i, task) in tasks.iter().enumerate() {
+        match counts.iter_mut().find(|(s, _)| *s == task.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((task.status, 1)),
+        }
+        let detail = match (&task.error, task.decoded_output()) {
+            (Some(e), _) => e.message.clone(),
+            (None, Some(Value::String(s))) => s,
+            (None, Some(v)) => v.to_string(),
+            (None, None) => task.notes.last().cloned().unwrap_or_default(),
+        };
+        t.row(vec![
+            (i + 1).to_string(),
+            task.id.clone(),
+            format!("{} {}", task.status.symbol(), task.status.as_str()),
+            human_duration(task.elapsed_ms(task.finished_at.unwrap_or_else(now_ms))),
+            detail.replace('\n', " "),
+        ]);
+    }
+    print!("{}", t.render(terminal_width()));
+    counts.sort_by_key(|(s, _)| TaskStatus::ALL.iter().position(|a| a == s));
+    let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect();
+    eprintln!("{} runs: {} · {}", tasks.len(), parts.join(", "), human_duration(took.as_millis() as i64));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_object_per_line_with_located_errors() {
+        let ok = parse_inputs("\u{feff}{\"a\": 1}\n\n  \n{\"a\": 2}\r\n", "in.jsonl").unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1]["a"], 2);
+        let e = parse_inputs("{\"a\": 1}\n{\"a\": }\n", "in.jsonl").unwrap_err();
+        assert!(e.contains("in.jsonl:2") && e.contains("column 7"), "{e}");
+        let e = parse_inputs("{\"a\": 1}\n[1, 2]\n", "in.jsonl").unwrap_err();
+        assert!(e.contains("in.jsonl:2") && e.contains("an array"), "{e}");
+        assert!(parse_inputs("\n\n", "stdin").unwrap_err().contains("no inputs"));
+    }
+}
