@@ -137,11 +137,20 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
     } else {
         print_summary(&done, started.elapsed());
     }
-    if done.iter().all(|t| t.status == TaskStatus::Succeeded) { Ok(()) } else { Err(Failure::Exit(ExitCode::RunFailed)) }
+    if done.iter().all(|t| t.status == TaskStatus::Succeeded) {
+        Ok(())
+    } else {
+        Err(Failure::Exit(ExitCode::RunFailed))
+    }
 }
 
 /// Waits until every task settles, with a progress bar on a terminal. Returns them in order.
-async fn follow_all(runner: &Runner, mut rx: broadcast::Receiver<TaskUpdate>, ids: &[String], human: bool) -> Vec<Task> {
+async fn follow_all(
+    runner: &Runner,
+    mut rx: broadcast::Receiver<TaskUpdate>,
+    ids: &[String],
+    human: bool,
+) -> Vec<Task> {
     let bar = progress_bar(ids.len() as u64, human);
     let mut latest: HashMap<String, Task> = HashMap::new();
     let mut settled = 0usize;
