@@ -383,7 +383,7 @@ async fn a_run_reply_cut_short_keeps_the_execute_id() {
     let e = c.run_async(&req(&wf(&sim, "echo"), json!({}))).await.unwrap_err();
     assert_eq!((e.kind, e.unreadable), (ErrorKind::Decode, true));
     assert!(e.is_ambiguous_for_run(), "the run started; it must not be sent again");
-    let eid = e.execute_id.clone().expect("the execute id is read from the partial body");
+    let eid = e.execute_id.as_deref().expect("the execute id is read from the partial body").to_string();
     assert_eq!(c.run_history(&wf(&sim, "echo"), &eid).await.unwrap().value.execute_id, eid);
     let stats = sim.stats();
     assert_eq!((stats.count("POST /v1/workflow/run"), stats.runs_started), (1, 1));

@@ -572,7 +572,7 @@ pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u
             let mut err = if status.is_success() {
                 CozeError {
                     unreadable: true,
-                    execute_id: execute_id_in(&text),
+                    execute_id: execute_id_in(&text).map(String::into_boxed_str),
                     ..CozeError::new(
                         ErrorKind::Decode,
                         format!("the reply could not be read as JSON (HTTP {status}): {snippet}"),
@@ -629,7 +629,7 @@ pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u
     match err.take() {
         Some(mut e) => {
             e.http_status = http_status;
-            e.debug_url = debug_url;
+            e.debug_url = debug_url.map(String::into_boxed_str);
             e.retry_after = retry_after(headers);
             Err(e.with_logid(logid))
         }

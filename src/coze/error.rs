@@ -106,15 +106,16 @@ pub struct CozeError {
     pub http_status: Option<u16>,
     /// From the `x-tt-logid` header, else the body's `detail.logid`.
     pub logid: Option<String>,
-    pub debug_url: Option<String>,
+    pub debug_url: Option<Box<str>>,
     /// `Retry-After` as sent by the server.
     pub retry_after: Option<Duration>,
     pub delivery: Delivery,
     /// The body could not be read as JSON at all (cut short, or not JSON): worth asking again
     /// for a read, and ambiguous for a run.
     pub unreadable: bool,
-    /// An execute id found in a reply that could not be decoded whole.
-    pub execute_id: Option<String>,
+    /// An execute id found in a reply that could not be decoded whole (boxed: errors travel
+    /// in every `Result`, so they stay small).
+    pub execute_id: Option<Box<str>>,
 }
 
 impl CozeError {

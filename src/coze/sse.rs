@@ -38,22 +38,25 @@ impl SseParser {
     /// Feeds bytes; returns every item completed by them.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<SseItem> {
         let mut out = Vec::new();
-        for &b in chunk {
-            if self.after_cr {
-                self.after_cr = false;
-                if b == b'\n' {
-                    continue;
+        let mut rest = chunk;
+        if std::mem::take(&mut self.after_cr) && rest.first() == Some(&b'\n') {
+            rest = &rest[1..];
+        }
+        // Whole runs of line bytes at a time: a megabyte-long data line is one copy.
+        while let Some(i) = memchr::memchr2(b'\n', b'\r', rest) {
+            self.line.extend_from_slice(&rest[..i]);
+            self.end_line(&mut out);
+            let cr = rest[i] == b'\r';
+            rest = &rest[i + 1..];
+            if cr {
+                match rest.first() {
+                    Some(b'\n') => rest = &rest[1..],
+                    None => self.after_cr = true,
+                    Some(_) => {}
                 }
-            }
-            match b {
-                b'\n' => self.end_line(&mut out),
-                b'\r' => {
-                    self.end_line(&mut out);
-                    self.after_cr = true;
-                }
-                _ => self.line.push(b),
             }
         }
+        self.line.extend_from_slice(rest);
         out
     }
 
@@ -68,8 +71,10 @@ impl SseParser {
     }
 
     fn end_line(&mut self, out: &mut Vec<SseItem>) {
-        let line = String::from_utf8_lossy(&self.line).into_owned();
-        self.line.clear();
+        let line = match String::from_utf8(std::mem::take(&mut self.line)) {
+            Ok(line) => line,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         if line.is_empty() {
             self.dispatch(out);
             return;

@@ -146,15 +146,32 @@ pub struct WorkflowStream {
     parser: SseParser,
     pending: VecDeque<SseItem>,
     idle_timeout: Duration,
+    /// One timer for the whole stream, moved on lazily: re-arming a timer per chunk would cost
+    /// more than parsing the chunk.
+    idle: Pin<Box<tokio::time::Sleep>>,
+    last_chunk: tokio::time::Instant,
     eof: bool,
     /// The response's `x-tt-logid`.
     pub logid: Option<String>,
+    /// The last event that decides how the stream ended (messages only as "a message": the
+    /// End node's can be megabytes).
     last: Option<WorkflowEvent>,
 }
 
 impl WorkflowStream {
     pub(crate) fn new(body: ByteStream, idle_timeout: Duration, logid: Option<String>) -> Self {
-        Self { body, parser: SseParser::new(), pending: VecDeque::new(), idle_timeout, eof: false, logid, last: None }
+        let now = tokio::time::Instant::now();
+        Self {
+            body,
+            parser: SseParser::new(),
+            pending: VecDeque::new(),
+            idle_timeout,
+            idle: Box::pin(tokio::time::sleep_until(now + idle_timeout)),
+            last_chunk: now,
+            eof: false,
+            logid,
+            last: None,
+        }
     }
 
     /// The next event; `Ok(None)` at the end of the stream. PINGs are returned too, so callers
@@ -167,29 +184,47 @@ impl WorkflowStream {
                     SseItem::BareJson(line) => Err(bare_json_error(&line)),
                 }
                 .map_err(|e| e.with_logid(self.logid.clone()))?;
-                if !matches!(ev.event, WorkflowEvent::Ping | WorkflowEvent::Unknown { .. }) {
-                    self.last = Some(ev.event.clone());
+                match &ev.event {
+                    WorkflowEvent::Ping | WorkflowEvent::Unknown { .. } => {}
+                    WorkflowEvent::Message(_) => self.last = Some(WorkflowEvent::Message(MessageEvent::default())),
+                    other => self.last = Some(other.clone()),
                 }
                 return Ok(Some(ev));
             }
             if self.eof {
                 return Ok(None);
             }
-            match tokio::time::timeout(self.idle_timeout, self.body.next()).await {
-                Err(_) => {
+            let next = loop {
+                tokio::select! {
+                    biased;
+                    next = self.body.next() => break Some(next),
+                    _ = self.idle.as_mut() => {
+                        let deadline = self.last_chunk + self.idle_timeout;
+                        if deadline <= tokio::time::Instant::now() {
+                            break None;
+                        }
+                        self.idle.as_mut().reset(deadline);
+                    }
+                }
+            };
+            match next {
+                None => {
                     return Err(CozeError::new(
                         ErrorKind::Timeout,
                         format!("the stream sent nothing for {} s", self.idle_timeout.as_secs()),
                     )
                     .with_logid(self.logid.clone()));
                 }
-                Ok(Some(Ok(chunk))) => self.pending.extend(self.parser.push(&chunk)),
-                Ok(Some(Err(e))) => {
+                Some(Some(Ok(chunk))) => {
+                    self.last_chunk = tokio::time::Instant::now();
+                    self.pending.extend(self.parser.push(&chunk));
+                }
+                Some(Some(Err(e))) => {
                     let mut err = super::client::transport_error(&e, "reading the event stream");
                     err.delivery = super::error::Delivery::Answered;
                     return Err(err.with_logid(self.logid.clone()));
                 }
-                Ok(None) => {
+                Some(None) => {
                     self.eof = true;
                     self.pending.extend(self.parser.finish());
                 }

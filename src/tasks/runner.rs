@@ -490,10 +490,13 @@ struct Unsaved {
     dirty: bool,
     /// When the oldest unsaved change happened.
     since: Option<tokio::time::Instant>,
+    /// Messages seen.
+    seen: u32,
 }
 
 impl Unsaved {
     fn touch(&mut self) {
+        self.seen = self.seen.wrapping_add(1);
         self.dirty = true;
         self.since.get_or_insert_with(tokio::time::Instant::now);
     }
@@ -508,8 +511,11 @@ impl Unsaved {
         Some(since + if self.events.is_empty() { SAVE_COUNTERS_EVERY } else { SAVE_EVENTS_AFTER })
     }
 
+    /// Checked after every message; the clock is read every 16th (the timer covers a quiet
+    /// stream).
     fn due(&self) -> bool {
-        self.events.len() >= SAVE_EVENTS_AT || self.due_at().is_some_and(|at| at <= tokio::time::Instant::now())
+        self.events.len() >= SAVE_EVENTS_AT
+            || (self.seen.is_multiple_of(16) && self.due_at().is_some_and(|at| at <= tokio::time::Instant::now()))
     }
 }
 
@@ -716,11 +722,14 @@ impl Driver {
     async fn refused_or_unknown(&mut self, e: CozeError) -> Result<(), Gone> {
         self.task.logid = e.logid.clone().or(self.task.logid.take());
         if self.task.debug_url.is_none() {
-            self.task.debug_url = e.debug_url.clone();
+            self.task.debug_url = e.debug_url.as_deref().map(str::to_string);
         }
         if self.task.execute_id.is_none() {
-            self.task.execute_id =
-                e.execute_id.clone().or_else(|| e.debug_url.as_deref().and_then(execute_id_from_debug_url));
+            self.task.execute_id = e
+                .execute_id
+                .as_deref()
+                .map(str::to_string)
+                .or_else(|| e.debug_url.as_deref().and_then(execute_id_from_debug_url));
         }
         self.task.error = Some(TaskError::from_coze(&e));
         if e.is_ambiguous_for_run() {
@@ -750,13 +759,22 @@ impl Driver {
         // The End node's final message carries the whole output.
         let mut output_complete = false;
         let mut lost: Option<CozeError> = None;
+        // One timer, moved only when the save deadline moves (a new timer per message would
+        // cost more than the message).
+        let mut save_timer = Box::pin(tokio::time::sleep(Duration::ZERO));
+        let mut timer_at = None;
         loop {
-            let next = match unsaved.due_at() {
+            let due_at = unsaved.due_at();
+            if let Some(at) = due_at.filter(|at| timer_at != Some(*at)) {
+                save_timer.as_mut().reset(at);
+            }
+            timer_at = due_at;
+            let next = match due_at {
                 // Something waits to be saved: save it on time even if the stream goes quiet.
-                Some(at) => tokio::select! {
+                Some(_) => tokio::select! {
                     biased;
                     ev = stream.next_event() => Some(ev),
-                    _ = tokio::time::sleep_until(at) => None,
+                    _ = save_timer.as_mut() => None,
                 },
                 None => Some(stream.next_event().await),
             };
@@ -777,7 +795,6 @@ impl Driver {
                         let seq = self.task.event_count + self.task.events_dropped;
                         if self.task.event_count < max_events && event_bytes <= max_bytes {
                             self.task.event_count += 1;
-                            self.task.last_message = Some(crate::coze::stream::clip(&m.content, 500));
                             unsaved.events.push(TaskEvent {
                                 seq,
                                 node_title: m.node_title,
@@ -857,8 +874,9 @@ impl Driver {
         if !unsaved.dirty {
             return Ok(());
         }
-        if let Some(last) = unsaved.last_dropped.take() {
-            self.task.last_message = Some(crate::coze::stream::clip(&last, 500));
+        let last = unsaved.last_dropped.take();
+        if let Some(last) = last.as_deref().or(unsaved.events.last().map(|e| e.content.as_str())) {
+            self.task.last_message = Some(crate::coze::stream::clip(last, 500));
         }
         let events = std::mem::take(&mut unsaved.events);
         unsaved.saved();
