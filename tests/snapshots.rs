@@ -179,3 +179,29 @@ fn live_updates_do_not_move_the_selection() {
     assert_eq!(app.focus, Pane::Tasks, "nor the focus");
     assert_eq!(app.tasks.items[0].id, "1m89kfzzzzzz", "newest first");
 }
+
+#[test]
+fn runs_in_flight_tick_once_a_second_with_one_indicator() {
+    let mut app = loaded_app();
+    app.update(Msg::Resize(120, 40));
+    app.update(Msg::Key(key('4')));
+    assert_eq!(app.tick_every(), None, "nothing runs: the clock stands still");
+    let now = coze_tui::tasks::now_ms();
+    for i in 0..3 {
+        let mut t = task(&format!("1m89kg00000{i}"), "slow", TaskStatus::Running, RunMode::Async, 9);
+        (t.created_at, t.started_at, t.finished_at) = (now - 12_400, Some(now - 12_400), None);
+        app.update(Msg::Task(TaskUpdate::Changed(Arc::new(t))));
+    }
+    app.update(Msg::RequestsToday(137));
+    assert_eq!(app.tick_every(), Some(std::time::Duration::from_secs(1)));
+    let before = render(&app, 120, 40);
+    let rows: Vec<&str> = before.lines().filter(|l| l.contains("▶ running")).collect();
+    assert_eq!(rows.len(), 3, "{before}");
+    assert!(rows.iter().all(|r| r.contains(" 12s ")), "whole seconds: {rows:?}");
+    assert!(before.contains("3 running") && before.contains("137 req today"), "{before}");
+    app.update(Msg::Tick);
+    let after = render(&app, 120, 40);
+    let changed: Vec<(&str, &str)> = before.lines().zip(after.lines()).filter(|(a, b)| a != b).collect();
+    assert_eq!(changed.len(), 1, "a tick changes the activity indicator alone: {changed:?}");
+    assert!(changed[0].0.contains("3 running"));
+}

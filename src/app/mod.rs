@@ -65,8 +65,10 @@ pub enum Msg {
     Mouse(MouseEvent),
     Paste(String),
     Resize(u16, u16),
-    /// The spinner's clock; sent only while something is in progress.
+    /// The clock; sent only while something is in progress (see [`App::tick_every`]).
     Tick,
+    /// Requests this profile made today, by every process on the data directory.
+    RequestsToday(u64),
     Workspaces(Result<Vec<Workspace>, String>),
     Workflows {
         workspace_id: String,
@@ -337,6 +339,8 @@ pub struct App {
     pub first_run: Option<String>,
     pub quit: bool,
     pub spinner: usize,
+    /// Requests this profile made today (all processes), when known.
+    pub requests_today: Option<u64>,
     pub size: (u16, u16),
     /// Problems to show once at start (bad key bindings, config warnings).
     pub warnings: Vec<String>,
@@ -374,6 +378,7 @@ impl App {
             first_run: None,
             quit: false,
             spinner: 0,
+            requests_today: None,
             size: (80, 24),
             warnings: vec![],
         };
@@ -395,7 +400,20 @@ impl App {
 
     /// Whether something is in progress (the spinner should tick).
     pub fn busy(&self) -> bool {
-        self.workspaces.loading || self.workflows.loading || self.editor.loading || self.running > 0
+        self.tick_every().is_some()
+    }
+
+    /// How often the clock should tick: quickly while something loads (a spinner), once a
+    /// second while runs go on (their times are in whole seconds), never when idle. A slow SSH
+    /// link gets a few bytes a second from a dashboard with a hundred runs in flight.
+    pub fn tick_every(&self) -> Option<std::time::Duration> {
+        if self.workspaces.loading || self.workflows.loading || self.editor.loading {
+            Some(std::time::Duration::from_millis(250))
+        } else if self.running > 0 {
+            Some(std::time::Duration::from_secs(1))
+        } else {
+            None
+        }
     }
 
     /// Tasks not yet settled (kept up to date as tasks change, so drawing stays cheap).
@@ -440,6 +458,10 @@ impl App {
             }
             Msg::Tick => {
                 self.spinner = self.spinner.wrapping_add(1);
+                vec![]
+            }
+            Msg::RequestsToday(n) => {
+                self.requests_today = Some(n);
                 vec![]
             }
             Msg::Workspaces(result) => {

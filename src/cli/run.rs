@@ -383,16 +383,12 @@ pub fn parse_before(s: &str) -> Result<i64, String> {
 }
 
 /// `coze-tui watch`: follows unsettled tasks (its own and other processes') until none remain.
+/// It follows the ledger's change feed, so its cost grows with the changes, not with the
+/// number of tasks watched.
 pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Failure> {
     let mut rx = runner.subscribe();
     let ledger = runner.ledger().clone();
-    // This profile's runs: another profile's need its token, and another process to watch them.
-    let unsettled = TaskFilter {
-        profile: Some(profile.to_string()),
-        statuses: vec![TaskStatus::Pending, TaskStatus::Running],
-        limit: 10_000,
-        ..Default::default()
-    };
+    let profile = profile.to_string();
     let mut seen: HashMap<String, (TaskStatus, i64)> = HashMap::new();
     let mut watched: HashMap<String, Task> = HashMap::new();
     let report = |t: &Task, seen: &mut HashMap<String, (TaskStatus, i64)>| {
@@ -415,9 +411,21 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
             );
         }
     };
-    let (l, f) = (ledger.clone(), unsettled.clone());
-    let initial =
-        tokio::task::spawn_blocking(move || l.list(&f)).await.map_err(|e| Failure::Usage(e.to_string()))??;
+    // This profile's runs: another profile's need its token, and another process to watch them.
+    // The feed starts before the list is read, so nothing falls between the two.
+    let (l, p) = (ledger.clone(), profile.clone());
+    let (mut rev, initial) = tokio::task::spawn_blocking(move || {
+        let rev = l.revision()?;
+        let unsettled = TaskFilter {
+            profile: Some(p),
+            statuses: vec![TaskStatus::Pending, TaskStatus::Running],
+            limit: 100_000,
+            ..Default::default()
+        };
+        Ok::<_, LedgerError>((rev, l.list(&unsettled)?))
+    })
+    .await
+    .map_err(|e| Failure::Usage(e.to_string()))??;
     if initial.is_empty() && runner.active_count() == 0 {
         if json {
             print_json(&Vec::<Value>::new());
@@ -426,9 +434,9 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
         }
         return Ok(());
     }
-    for t in &initial {
-        report(t, &mut seen);
-        watched.insert(t.id.clone(), t.clone());
+    for t in initial {
+        report(&t, &mut seen);
+        watched.insert(t.id.clone(), t);
     }
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     // Created once: a signal listener only hears signals sent after it exists.
@@ -441,16 +449,25 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
                 watched.insert(t.id.clone(), (*t).clone());
             },
             _ = tick.tick() => {
-                // Tasks other processes drive change only in the ledger.
-                let ids: Vec<String> = watched.keys().cloned().collect();
-                let (l, f) = (ledger.clone(), unsettled.clone());
-                let fresh = tokio::task::spawn_blocking(move || (l.list(&f), ids.iter().filter_map(|id| l.get(id).ok()).collect::<Vec<_>>())).await;
-                let Ok((still, known)) = fresh else { continue };
-                for t in known.into_iter().chain(still.unwrap_or_default()) {
+                // Tasks other processes drive change only in the ledger: read what changed.
+                let (l, p, after) = (ledger.clone(), profile.clone(), rev);
+                let Ok(Ok(changes)) = tokio::task::spawn_blocking(move || l.changed_since(&p, after, 10_000)).await
+                else {
+                    continue;
+                };
+                rev = changes.last;
+                for t in changes.tasks {
+                    // New runs (another terminal's) join the watch; settled strangers do not.
+                    if !watched.contains_key(&t.id) && t.status.is_settled() {
+                        continue;
+                    }
                     if seen.get(&t.id).map(|s| s.1) != Some(t.updated_at) {
                         report(&t, &mut seen);
                     }
                     watched.insert(t.id.clone(), t);
+                }
+                for id in changes.deleted {
+                    watched.remove(&id);
                 }
                 if watched.values().all(|t| t.status.is_settled()) && runner.active_count() == 0 {
                     break;

@@ -269,6 +269,17 @@ pub fn human_duration(ms: i64) -> String {
     }
 }
 
+/// A duration in whole seconds (`0s`, `42s`, `3m04s`, `2h05m`), for clocks that tick once a
+/// second.
+pub fn whole_seconds(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }

@@ -24,8 +24,8 @@ use crate::config::{Env, Overrides, Settings};
 use crate::demo::Demo;
 pub use session::Session;
 
-/// The spinner's rate while something runs; nothing ticks when idle.
-const TICK: Duration = Duration::from_millis(250);
+/// The longest the screen goes without a frame while messages keep coming.
+const DRAW_AT_LEAST: Duration = Duration::from_millis(100);
 
 /// Options for one dashboard run.
 pub struct DashboardOptions {
@@ -59,17 +59,24 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     session.handle(Msg::Resize(size.0, size.1));
 
     let mut dirty = true;
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut next_tick = tokio::time::Instant::now();
+    let mut last_draw = std::time::Instant::now();
     let result: Result<(), String> = 'main: loop {
-        if dirty {
+        // Draw when the queue is empty: a burst of updates (a stream's batch of messages, a
+        // batch of runs settling) is one frame. A queue that never empties still gets a frame
+        // every DRAW_AT_LEAST.
+        if dirty && (session.queued() == 0 || last_draw.elapsed() >= DRAW_AT_LEAST) {
             draw(&mut terminal, &session.app);
             dirty = false;
+            last_draw = std::time::Instant::now();
         }
-        let busy = session.app.busy();
+        let tick_every = session.app.tick_every();
         let msg = tokio::select! {
             m = session.next(Duration::from_secs(3600)) => m,
-            _ = ticker.tick(), if busy => Some(Msg::Tick),
+            _ = tokio::time::sleep_until(next_tick), if tick_every.is_some() => {
+                next_tick = tokio::time::Instant::now() + tick_every.unwrap_or_default();
+                Some(Msg::Tick)
+            }
         };
         let Some(msg) = msg else { continue };
         // Ctrl-Z: hand the terminal back to the shell, stop, and take it again on resume.

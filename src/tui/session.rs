@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::app::{App, Command, Health, Msg, ProfileInfo};
 use crate::config::Settings;
 use crate::coze::{CozeClient, CozeError, ErrorKind};
-use crate::tasks::{Ledger, Runner, RunnerConfig, TaskFilter, TaskUpdate};
+use crate::tasks::{Ledger, Runner, RunnerConfig, SharedBudget, TaskFilter, TaskUpdate};
 
 /// Tasks loaded into the dashboard at start (newest first); older ones stay in the ledger.
 const TASKS_SHOWN: usize = 10_000;
@@ -55,14 +55,19 @@ impl Session {
     /// current profile working.
     pub async fn connect(&mut self, settings: &Settings) -> Result<(), String> {
         let opts = settings.client_options().map_err(|e| e.0)?;
-        let client = CozeClient::new(opts).map_err(|e| e.message)?;
         let dir = settings.data_dir.clone();
         let ledger = tokio::task::spawn_blocking(move || Ledger::open_in(&dir))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let cfg = RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone());
-        let runner = Runner::start(client.clone(), Arc::new(ledger), cfg).await;
+        let ledger = Arc::new(ledger);
+        // Listings and runs alike pass the profile's budget, shared with every other process.
+        let (profile, p) = (settings.profile_name.clone(), &settings.profile);
+        let budget = SharedBudget::new(ledger.clone(), profile, p.poll.qps, p.daily_request_limit);
+        let client = CozeClient::new(opts).map_err(|e| e.message)?.with_gate(Arc::new(budget));
+        let mut cfg = RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone());
+        cfg.daily_request_limit = p.daily_request_limit;
+        let runner = Runner::start(client.clone(), ledger, cfg).await;
         // Every committed task change reaches the app as a message.
         let mut updates = runner.subscribe();
         let tx = self.tx.clone();
@@ -141,6 +146,11 @@ impl Session {
         left
     }
 
+    /// Messages waiting to be handled.
+    pub fn queued(&self) -> usize {
+        self.rx.len()
+    }
+
     /// The next message, waiting at most `timeout`.
     pub async fn next(&mut self, timeout: Duration) -> Option<Msg> {
         tokio::time::timeout(timeout, self.rx.recv()).await.ok().flatten()
@@ -184,16 +194,28 @@ impl Session {
 /// `coze-tui run` in another terminal).
 const LEDGER_SYNC: Duration = Duration::from_secs(2);
 
-/// Sends tasks changed in the ledger by anyone as task updates; the app keeps the newest state.
-/// Stops with the runner (when the profile is replaced or the dashboard quits).
+/// Sends tasks changed in the ledger by anyone as task updates (the app keeps the newest
+/// state), and today's request count when it changed. Stops with the runner (when the profile
+/// is replaced or the dashboard quits).
 fn spawn_ledger_sync(runner: &Runner, profile: String, from: i64, tx: mpsc::UnboundedSender<Msg>) {
     let runner = runner.clone();
     tokio::spawn(async move {
         let mut seen = from;
+        let mut requests = None;
+        let mut first = true;
         while !runner.is_stopped() {
-            tokio::time::sleep(LEDGER_SYNC).await;
+            if !std::mem::take(&mut first) {
+                tokio::time::sleep(LEDGER_SYNC).await;
+            }
             let (after, p) = (seen, profile.clone());
-            let Ok(changes) = ledger(&runner, move |l| l.changed_since(&p, after, 1000)).await else { continue };
+            let read = ledger(&runner, move |l| {
+                Ok((l.changed_since(&p, after, 1000)?, l.requests_on(&p, &crate::tasks::budget::today())?.total()))
+            });
+            let Ok((changes, today)) = read.await else { continue };
+            if requests != Some(today) {
+                requests = Some(today);
+                let _ = tx.send(Msg::RequestsToday(today));
+            }
             seen = changes.last;
             let updates = changes.tasks.into_iter().map(|t| TaskUpdate::Changed(Arc::new(t)));
             for u in updates.chain(changes.deleted.into_iter().map(TaskUpdate::Deleted)) {

@@ -340,7 +340,8 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let now = crate::tasks::now_ms();
     let width = block.inner(area).width as usize;
     draw_picker(f, area, block, &app.tasks, app.focus == Pane::Tasks, theme, |t: &std::sync::Arc<Task>| {
-        let symbol = if t.status.is_settled() { t.status.symbol() } else { SPINNER[app.spinner % SPINNER.len()] };
+        // No spinner per row: the status bar has the one activity indicator.
+        let symbol = t.status.symbol();
         let name = t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone());
         let label = match &t.name {
             Some(n) => format!("{name} · {n}"),
@@ -357,7 +358,12 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // Fixed columns first (status, mode, time); the name and the last message share the rest.
         let rest = width.saturating_sub(2 + 14 + 7 + 8);
         let label_w = if rest < 24 { rest } else { (rest / 2).min(40) };
-        let time = crate::tasks::human_duration(t.elapsed_ms(now));
+        // Runs still going show whole seconds, so a row changes at most once a second.
+        let time = if t.status.is_settled() {
+            crate::tasks::human_duration(t.elapsed_ms(now))
+        } else {
+            crate::tasks::whole_seconds(t.elapsed_ms(now))
+        };
         let mut spans = vec![
             Span::styled(format!("{symbol} {:<12}", t.status.as_str()), status_style(t.status, theme)),
             Span::raw(pad(&truncate(&label, label_w.saturating_sub(1)), label_w)),
@@ -413,7 +419,12 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::styled(format!(" {} ", app.profile.name), theme.focus_title),
         Span::raw(format!(" {} ", app.profile.region)),
         health,
-        Span::raw(if running > 0 { format!("  ▶ {running} running") } else { String::new() }),
+        Span::raw(if running > 0 {
+            format!("  {} {running} running", SPINNER[app.spinner % SPINNER.len()])
+        } else {
+            String::new()
+        }),
+        Span::styled(app.requests_today.map(|n| format!("  {n} req today")).unwrap_or_default(), theme.dim),
         Span::raw("  │ "),
     ];
     if let Some((toast, _)) = &app.toast {
