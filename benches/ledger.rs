@@ -1,4 +1,5 @@
-//! Ledger speed with 100,000 tasks: listing the newest page, filtering, paging, prefix lookup.
+//! Ledger speed with 100,000 tasks: listing the newest page, filtering, paging, prefix lookup;
+//! and what the shared request budget costs per request (one short write transaction).
 //!
 //!     cargo bench --bench ledger
 //!
@@ -94,6 +95,15 @@ fn main() {
             }),
         ),
         ("id prefix lookup", median(|| assert_eq!(ledger.find(&mid.id[..10]).unwrap().id, mid.id))),
+        (
+            "a request slot from the shared budget (counted for the day)",
+            median(|| {
+                let day = coze_tui::tasks::budget::today();
+                let slot =
+                    ledger.reserve_request("bench", coze_tui::coze::RequestKind::Poll, &day, 1e6, Some(u64::MAX));
+                assert!(matches!(slot, Ok(Admission::At(_))));
+            }),
+        ),
     ];
     println!("{TASKS} tasks inserted in {:.1} s (one transaction each).\n", insert.as_secs_f64());
     println!("| query | median |");

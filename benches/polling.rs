@@ -28,7 +28,8 @@ async fn measure(run_for: Duration, poll: &PollSettings) -> (f64, Duration) {
     // out of the way so only the poll schedule decides.
     opts.timeout = Duration::from_secs(86_400);
     opts.connect_timeout = Duration::from_secs(86_400);
-    let client = CozeClient::new(opts).expect("client");
+    // The budget in memory: tokio's paused clock cannot move the wall clock the shared one uses.
+    let client = CozeClient::new(opts).expect("client").with_gate(Arc::new(LocalBudget::new(poll.qps)));
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = Arc::new(Ledger::open_in(dir.path()).expect("ledger"));
     let runner = Runner::start(client, ledger, RunnerConfig::new("bench", poll.clone())).await;

@@ -28,6 +28,16 @@ fn cpu_ms(pid: u32) -> u64 {
     (fields[0] + fields[1]) * 1000 / ticks_per_s
 }
 
+/// Prints the CPU the process used over [`MEASURE`].
+fn measure(child: &mut std::process::Child, label: &str) {
+    let before = cpu_ms(child.id());
+    std::thread::sleep(MEASURE);
+    let used = cpu_ms(child.id()) - before;
+    // A watch that quit (a ledger it cannot open, nothing to watch) would measure nothing.
+    assert!(matches!(child.try_wait(), Ok(None)), "coze-tui watch exited early");
+    println!("| {label} | {used} ms |");
+}
+
 fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
@@ -64,16 +74,9 @@ fn main() {
         .expect("coze-tui watch starts");
     std::thread::sleep(Duration::from_secs(2));
 
-    let pid = child.id();
-    let measure = |label: &str| {
-        let before = cpu_ms(pid);
-        std::thread::sleep(MEASURE);
-        let used = cpu_ms(pid) - before;
-        println!("| {label} | {used} ms |");
-    };
     println!("| `coze-tui watch` following {TASKS} runs, 10 s of | CPU time |");
     println!("|---|---|");
-    measure("no changes");
+    measure(&mut child, "no changes");
 
     let writing = Arc::new(AtomicBool::new(true));
     let writer = {
@@ -92,7 +95,7 @@ fn main() {
             }
         })
     };
-    measure("10 task changes a second (another process)");
+    measure(&mut child, "10 task changes a second (another process)");
     writing.store(false, Ordering::Relaxed);
     let _ = writer.join();
     let _ = child.kill();

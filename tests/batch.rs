@@ -145,3 +145,23 @@ async fn processes_on_one_data_directory_share_one_request_budget() {
     let peak = stats.peak_per_second("");
     assert!(peak <= QPS, "the server saw {peak} requests in one second; the profile allows {QPS}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_request_limit_stops_coze_tui_before_it_sends_more() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), "[profiles.default]\ndaily_request_limit = 3\n").unwrap();
+    let echo = wf(&sim, "echo");
+    // A run costs two requests here: the workflow lookup (for its name) and the run.
+    let first = run(&sim, dir.path(), &["run", &echo, "--params", "{}"], None).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = run(&sim, dir.path(), &["run", &echo, "--params", "{}"], None).await;
+    assert_eq!(second.code, 3, "{}", second.stderr);
+    assert!(second.stderr.contains("daily_request_limit"), "{}", second.stderr);
+    let third = run(&sim, dir.path(), &["run", &echo, "--params", "{}", "--json"], None).await;
+    assert_eq!(third.code, 3);
+    assert!(third.json()["error"]["message"].as_str().unwrap().contains("daily_request_limit"));
+    let health = run(&sim, dir.path(), &["health", "--json"], None).await;
+    assert_eq!(health.json()["requests_today"], 3);
+    assert_eq!(sim.stats().by_route.values().sum::<u64>(), 3, "nothing past the limit reached the server");
+}

@@ -399,7 +399,7 @@ async fn runs_refused_for_the_rate_are_sent_again() {
         sim.reset_stats();
         sim.inject(FaultRule::new(
             "POST /v1/workflow/run",
-            Fault::Refuse { code, http_status: status, retry_after: after },
+            Fault::ErrorCode { code, http_status: status, retry_after: after },
             2,
         ));
         let out = c.run(&req(&id, json!({"n": code}))).await.unwrap_or_else(|e| panic!("{code}/{status}: {e}"));
@@ -411,7 +411,7 @@ async fn runs_refused_for_the_rate_are_sent_again() {
     sim.reset_stats();
     sim.inject(FaultRule::new(
         "POST /v1/workflow/stream_run",
-        Fault::Refuse { code: 4009, http_status: 429, retry_after: Some(0) },
+        Fault::ErrorCode { code: 4009, http_status: 429, retry_after: Some(0) },
         1,
     ));
     let mut stream = c.stream_run(&req(&id, json!({}))).await.unwrap();
@@ -422,7 +422,7 @@ async fn runs_refused_for_the_rate_are_sent_again() {
         sim.reset_stats();
         sim.inject(FaultRule::new(
             "POST /v1/workflow/run",
-            Fault::Refuse { code, http_status: 200, retry_after: None },
+            Fault::ErrorCode { code, http_status: 200, retry_after: None },
             1,
         ));
         let e = c.run(&req(&id, json!({}))).await.unwrap_err();

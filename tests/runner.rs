@@ -334,7 +334,7 @@ async fn a_run_not_visible_yet_is_waited_for_whatever_the_code() {
     let dir = tempfile::tempdir().unwrap();
     let r = runner_on(&sim, dir.path(), fast_poll()).await;
     for code in [4314, 4200, 720701013] {
-        let refuse = Fault::Refuse { code, http_status: 200, retry_after: None };
+        let refuse = Fault::ErrorCode { code, http_status: 200, retry_after: None };
         sim.inject(FaultRule::new("GET /v1/workflows/{id}/run_histories", refuse, 2));
         let t = run_to_end(&r, &sim, "echo", RunMode::Async, json!({})).await;
         assert_eq!(t.status, TaskStatus::Succeeded, "{code}: {t:?}");
@@ -356,4 +356,65 @@ async fn a_stream_that_ends_without_done_after_the_end_message_succeeded() {
     let t = run_to_end(&r, &sim, "chatty", RunMode::Stream, json!({})).await;
     assert_eq!(t.status, TaskStatus::Unknown, "{t:?}");
     assert_eq!(t.event_count, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_taking_up_one_detached_batch_send_each_run_once() {
+    const TASKS: usize = 12;
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let poll = PollSettings { lease_secs: 2, ..fast_poll() };
+    let ledger = Arc::new(Ledger::open_in(dir.path()).unwrap());
+    // Recorded by a process that does not run them (`run --inputs … --detach`).
+    let recorder = Runner::start(
+        client(&sim),
+        ledger.clone(),
+        RunnerConfig { adopt_orphans: false, ..RunnerConfig::new("default", poll.clone()) },
+    )
+    .await;
+    // `asks` stops at a question: settled but answerable, which frees its lease at once.
+    let news = (0..TASKS).map(|i| new_task(&sim, "asks", RunMode::Stream, json!({"i": i}))).collect();
+    let tasks = recorder.submit_batch(news, false).await.unwrap();
+    recorder.shutdown().await;
+    let a = Runner::start(client(&sim), ledger.clone(), RunnerConfig::new("default", poll.clone())).await;
+    let b = Runner::start(client(&sim), ledger.clone(), RunnerConfig::new("default", poll.clone())).await;
+    for t in &tasks {
+        let t = tokio::time::timeout(Duration::from_secs(30), a.wait_settled(&t.id)).await.unwrap().unwrap();
+        assert_eq!(t.status, TaskStatus::Interrupted, "{t:?}");
+        assert!(!t.queued, "a started task is no longer queued");
+    }
+    // Several adoption rounds of both runners later, nothing was sent again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sim.stats().runs_started, TASKS as u64);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_batch_is_never_started_later() {
+    let sim = sim_with(SimOptions { slow_ms: 400, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Arc::new(Ledger::open_in(dir.path()).unwrap());
+    let cfg = RunnerConfig { adopt_orphans: false, concurrency: 1, ..RunnerConfig::new("default", fast_poll()) };
+    let r = Runner::start(client(&sim), ledger.clone(), cfg).await;
+    let news = (0..5).map(|i| new_task(&sim, "slow", RunMode::Sync, json!({"i": i}))).collect();
+    let tasks = r.submit_batch(news, true).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let cancelled = r.cancel_queued(tasks.iter().map(|t| t.id.clone()).collect()).await.unwrap();
+    let states: Vec<(TaskStatus, bool)> = ledger
+        .list(&TaskFilter { limit: 10, ..Default::default() })
+        .unwrap()
+        .iter()
+        .map(|t| (t.status, t.queued))
+        .collect();
+    assert_eq!(cancelled.len(), 4, "the first was sent; the other four were cancelled: {states:?}");
+    let watcher = runner_on(&sim, dir.path(), fast_poll()).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in &cancelled {
+        let t = watcher.find(id).await.unwrap();
+        assert_eq!(t.status, TaskStatus::Failed);
+        assert!(t.error.unwrap().message.contains("cancelled before it was sent"));
+    }
+    assert_eq!(sim.stats().runs_started, 1);
+    watcher.shutdown().await;
 }

@@ -113,7 +113,7 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
         eprintln!(
             "{count} runs queued. `coze-tui watch` (or the dashboard) starts them, {} at a time, and follows them; \
              `coze-tui tasks` lists them",
-            RunnerConfig::new("", Default::default()).concurrency
+            DEFAULT_CONCURRENCY
         );
         return Ok(());
     }
@@ -167,10 +167,8 @@ async fn follow_all(
     };
     let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
     // The tasks may have moved on before we subscribed: start from the ledger.
-    for id in ids {
-        if let Ok(t) = runner.find(id).await {
-            latest.insert(t.id.clone(), t);
-        }
+    for t in runner.find_all(ids.to_vec()).await.unwrap_or_default() {
+        latest.insert(t.id.clone(), t);
     }
     loop {
         let now_settled = latest.values().filter(|t| t.status.is_settled()).count();
@@ -194,10 +192,8 @@ async fn follow_all(
             }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                for id in ids {
-                    if let Ok(t) = runner.find(id).await {
-                        latest.insert(t.id.clone(), t);
-                    }
+                for t in runner.find_all(ids.to_vec()).await.unwrap_or_default() {
+                    latest.insert(t.id.clone(), t);
                 }
             }
             Err(broadcast::error::RecvError::Closed) => break,

@@ -160,8 +160,9 @@ pub struct RunCommand {
     /// Many runs: one JSON object of parameters per line of FILE (- for stdin), each a task
     #[arg(long, value_name = "FILE.jsonl|-", conflicts_with = "params")]
     pub inputs: Option<String>,
-    /// With --inputs: how many runs go at once (1-64; all stay within the profile's qps)
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64), requires = "inputs")]
+    /// With --inputs: how many runs go at once (1-64; all stay within the profile's qps). Not
+    /// with --detach: the process that takes detached runs up starts 4 at a time
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64), requires = "inputs", conflicts_with = "detach")]
     pub concurrency: u16,
 }
 

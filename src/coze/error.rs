@@ -156,8 +156,16 @@ impl CozeError {
     /// Coze refused to start (or resume) a run because of the request rate, so nothing ran and
     /// the request may be sent again: HTTP 429 with any code, or the limit codes 4009 (system)
     /// and 4020 (RPM quota) with any status. 4013 alone is a model's limit inside a run.
+    /// A daily quota (4008 and its kin) is not waited out, whatever its status.
     pub fn is_start_refused(&self) -> bool {
-        self.delivery == Delivery::Answered && (self.http_status == Some(429) || matches!(self.code, Some(4009 | 4020)))
+        self.delivery == Delivery::Answered
+            && self.kind != ErrorKind::QuotaExhausted
+            && (self.http_status == Some(429) || matches!(self.code, Some(4009 | 4020)))
+    }
+
+    /// coze-tui's own `daily_request_limit` stopped the request before it was sent.
+    pub fn is_local_limit(&self) -> bool {
+        self.kind == ErrorKind::QuotaExhausted && self.delivery == Delivery::NotSent
     }
 
     /// After a request that starts a run failed like this, the run may or may not be running:
@@ -173,6 +181,9 @@ impl CozeError {
 
     /// What the user should do about it.
     pub fn hint(&self) -> &'static str {
+        if self.is_local_limit() {
+            return "coze-tui's daily_request_limit for this profile stopped it (nothing was sent): raise the limit in the config, or wait until tomorrow";
+        }
         match self.kind {
             ErrorKind::Auth => {
                 "check the token, that it has not expired (PATs last at most a month), and that the base URL's region matches it: coze.cn tokens need https://api.coze.cn, coze.com tokens https://api.coze.com (COZE_API_BASE or base_url)"
@@ -278,7 +289,7 @@ mod tests {
         assert!(refused(4009, 429) && refused(4009, 200) && refused(4020, 200) && refused(1, 429));
         assert!(refused(4013, 429), "4013 with HTTP 429 is a refused request");
         assert!(!refused(4013, 200), "4013 alone is a model's limit inside the run");
-        assert!(!refused(4008, 200), "a daily quota is not waited out");
+        assert!(!refused(4008, 200) && !refused(4008, 429), "a daily quota is not waited out");
         let gateway = CozeError::from_code(502, "x", Some(502));
         assert!(gateway.is_ambiguous_for_run() && !gateway.is_start_refused());
         let lost = CozeError { delivery: Delivery::Unknown, ..CozeError::new(ErrorKind::Network, "x") };

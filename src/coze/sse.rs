@@ -39,6 +39,9 @@ impl SseParser {
     pub fn push(&mut self, chunk: &[u8]) -> Vec<SseItem> {
         let mut out = Vec::new();
         let mut rest = chunk;
+        if rest.is_empty() {
+            return out;
+        }
         if std::mem::take(&mut self.after_cr) && rest.first() == Some(&b'\n') {
             rest = &rest[1..];
         }

@@ -26,9 +26,10 @@ pub enum Fault {
     DropAfterProcessing,
     /// HTTP 200 with a truncated JSON body.
     Malformed,
-    /// A refusal for the request rate with any code and status (4009 system limit, 4020 RPM
-    /// quota, 4013 a model's limit, 4008 the daily quota) and, when given, `Retry-After`.
-    Refuse { code: i64, http_status: u16, retry_after: Option<u64> },
+    /// An error envelope with any code and status instead of the answer: the rate and quota
+    /// refusals (4009 system limit, 4020 RPM quota, 4013 a model's limit, 4008 the daily quota,
+    /// with `Retry-After` when given) or any other code (4200, 4314 for "not found").
+    ErrorCode { code: i64, http_status: u16, retry_after: Option<u64> },
     /// Process the request (a run really starts), then answer with the first 60% of the body.
     TruncateAfterProcessing,
     /// A stream that ends without its `Done` event (the connection closes after the last

@@ -127,7 +127,7 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
         Some(Fault::RateLimit { retry_after }) => return rate_limited(&logid, retry_after),
         Some(Fault::Drop) => return faults::dropped(),
         Some(Fault::Malformed) => return faults::malformed(&logid),
-        Some(Fault::Refuse { code, http_status, retry_after }) => {
+        Some(Fault::ErrorCode { code, http_status, retry_after }) => {
             return refused(&logid, code, http_status, retry_after);
         }
         Some(
@@ -203,6 +203,7 @@ fn refused(logid: &str, code: i64, http_status: u16, retry_after: Option<u64>) -
         4020 => "the RPM quota of this account has been exceeded",
         4013 => "the model is rate limited, please try again later",
         4008 => "the daily request quota has been used up",
+        4200 | 4314 => "not found",
         _ => "request refused",
     };
     let mut m = Map::new();

@@ -24,9 +24,11 @@ const CUT_EVERY_US: i64 = 1_000_000;
 pub const RECOVER_SECS: f64 = 20.0;
 /// The lowest rate refusals bring a budget to, as a share of `qps`.
 const FLOOR: f64 = 1.0 / 32.0;
-/// No slot is handed out further ahead than this (a wall clock that jumped back, a huge
-/// `Retry-After`).
+/// No slot is handed out further ahead than this.
 const MAX_AHEAD_US: i64 = 600_000_000;
+/// The longest one `Retry-After` holds everyone back (the client does not wait longer ones
+/// out either).
+const MAX_HOLD_US: i64 = 60_000_000;
 
 /// The budget's state; times in microseconds on the owner's clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,7 +48,19 @@ impl Pace {
         Self { next_us: now_us, rate: qps, rate_at_us: now_us, cut_at_us: i64::MIN }
     }
 
+    /// A wall clock that went back (NTP, a resumed VM) would leave every slot far ahead: move
+    /// the pace back with it.
+    fn rebase(&mut self, now_us: i64) {
+        let back = self.rate_at_us.saturating_sub(now_us);
+        if back > 1_000_000 {
+            self.next_us = self.next_us.saturating_sub(back);
+            self.cut_at_us = self.cut_at_us.saturating_sub(back);
+            self.rate_at_us = now_us;
+        }
+    }
+
     fn recover(&mut self, now_us: i64, qps: f64) {
+        self.rebase(now_us);
         let elapsed = now_us.saturating_sub(self.rate_at_us).max(0) as f64 / 1e6;
         self.rate = (self.rate + qps * elapsed / RECOVER_SECS).min(qps).max(qps * FLOOR);
         self.rate_at_us = now_us;
@@ -71,7 +85,7 @@ impl Pace {
             self.rate = (self.rate / 2.0).max(qps * FLOOR);
             self.cut_at_us = now_us;
         }
-        let hold = retry_after.map_or(self.spacing_us(), |d| d.as_micros().min(MAX_AHEAD_US as u128) as i64);
+        let hold = retry_after.map_or(self.spacing_us(), |d| d.as_micros().min(MAX_HOLD_US as u128) as i64);
         self.next_us = self.next_us.max(now_us + hold).min(now_us + MAX_AHEAD_US);
     }
 }
@@ -81,18 +95,34 @@ fn sane_qps(qps: f64) -> f64 {
     if qps.is_finite() && qps > 0.0 { qps } else { 5.0 }
 }
 
+/// Polls of one process take their slots one at a time: slots are handed out in order, so a
+/// thousand polls booked ahead would make a listing the user asked for wait behind all of
+/// them. With this, reads and run starts wait for at most one poll per process.
+#[derive(Debug, Default)]
+struct PollQueue(tokio::sync::Mutex<()>);
+
+impl PollQueue {
+    async fn turn(&self, kind: RequestKind) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match kind {
+            RequestKind::Poll => Some(self.0.lock().await),
+            RequestKind::Read | RequestKind::Run => None,
+        }
+    }
+}
+
 /// A budget for one process, on tokio's clock (so paused-time tests and benchmarks work).
 #[derive(Debug)]
 pub struct LocalBudget {
     qps: f64,
     epoch: Instant,
     pace: Mutex<Pace>,
+    polls: PollQueue,
 }
 
 impl LocalBudget {
     pub fn new(qps: f64) -> Self {
         let qps = sane_qps(qps);
-        Self { qps, epoch: Instant::now(), pace: Mutex::new(Pace::new(0, qps)) }
+        Self { qps, epoch: Instant::now(), pace: Mutex::new(Pace::new(0, qps)), polls: PollQueue::default() }
     }
 
     fn now_us(&self) -> i64 {
@@ -113,8 +143,9 @@ impl LocalBudget {
 }
 
 impl RequestGate for LocalBudget {
-    fn admit(&self, _kind: RequestKind) -> GateFuture<'_, Result<(), CozeError>> {
+    fn admit(&self, kind: RequestKind) -> GateFuture<'_, Result<(), CozeError>> {
         Box::pin(async move {
+            let _turn = self.polls.turn(kind).await;
             self.acquire().await;
             Ok(())
         })
@@ -136,12 +167,20 @@ pub struct SharedBudget {
     daily_limit: Option<u64>,
     /// Used when the ledger cannot be written (a full disk): pacing goes on in this process.
     fallback: LocalBudget,
+    polls: PollQueue,
 }
 
 impl SharedBudget {
     pub fn new(ledger: Arc<Ledger>, profile: impl Into<String>, qps: f64, daily_limit: Option<u64>) -> Self {
         let qps = sane_qps(qps);
-        Self { ledger, profile: profile.into(), qps, daily_limit, fallback: LocalBudget::new(qps) }
+        Self {
+            ledger,
+            profile: profile.into(),
+            qps,
+            daily_limit,
+            fallback: LocalBudget::new(qps),
+            polls: PollQueue::default(),
+        }
     }
 }
 
@@ -155,9 +194,18 @@ pub fn today() -> String {
     jiff::Zoned::now().date().to_string()
 }
 
+impl SharedBudget {
+    async fn alone(&self, why: &(dyn std::fmt::Display + Sync)) -> Result<(), CozeError> {
+        tracing::warn!(error = %why, "the shared request budget is unavailable; pacing this process alone");
+        self.fallback.acquire().await;
+        Ok(())
+    }
+}
+
 impl RequestGate for SharedBudget {
     fn admit(&self, kind: RequestKind) -> GateFuture<'_, Result<(), CozeError>> {
         Box::pin(async move {
+            let _turn = self.polls.turn(kind).await;
             let (ledger, profile, qps, limit) = (self.ledger.clone(), self.profile.clone(), self.qps, self.daily_limit);
             let day = today();
             let admitted =
@@ -179,16 +227,8 @@ impl RequestGate for SharedBudget {
                         ),
                     )
                 }),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "the shared request budget is unavailable; pacing this process alone");
-                    self.fallback.acquire().await;
-                    Ok(())
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the shared request budget is unavailable; pacing this process alone");
-                    self.fallback.acquire().await;
-                    Ok(())
-                }
+                Ok(Err(e)) => self.alone(&e).await,
+                Err(e) => self.alone(&e).await,
             }
         })
     }
@@ -252,9 +292,14 @@ mod tests {
 
     #[test]
     fn a_clock_that_jumped_back_does_not_stall_the_budget() {
-        let mut p = Pace::new(10_000_000_000, 5.0);
-        p.reserve(10_000_000_000, 5.0);
-        let slot = p.reserve(1_000, 5.0);
-        assert!(slot <= 1_000 + MAX_AHEAD_US);
+        let hour = 3_600_000_000;
+        let mut p = Pace::new(10 * hour, 5.0);
+        p.reserve(10 * hour, 5.0);
+        p.reserve(10 * hour, 5.0);
+        let now = 9 * hour;
+        let slot = p.reserve(now, 5.0);
+        assert!(slot - now <= 2 * p.spacing_us(), "the pace moved back with the clock: {}", slot - now);
+        p.refused(now, 5.0, Some(Duration::from_secs(86_400)));
+        assert!(p.reserve(now, 5.0) - now <= MAX_HOLD_US, "a day-long Retry-After holds a minute at most");
     }
 }

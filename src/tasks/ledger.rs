@@ -120,6 +120,8 @@ pub enum LedgerError {
     Ambiguous(String, Vec<String>),
     /// The ledger file was written by a newer coze-tui.
     TooNew(u32),
+    /// A new task's id is already taken (ids carry random bits; draw new ones and try again).
+    IdTaken,
     Db(String),
 }
 
@@ -133,6 +135,7 @@ impl std::fmt::Display for LedgerError {
             Self::TooNew(v) => {
                 write!(f, "the ledger has schema version {v}, newer than this coze-tui knows; upgrade coze-tui")
             }
+            Self::IdTaken => write!(f, "a new task id was already taken"),
             Self::Db(m) => write!(f, "ledger error: {m}"),
         }
     }
@@ -289,9 +292,13 @@ impl Ledger {
             );
             let until = owner.map(|_| now_ms() + lease.as_millis() as i64);
             for task in tasks {
-                tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(
-                    task_values(task).into_iter().chain([owner.map(str::to_string).into(), until.into()]),
-                ))?;
+                let values = task_values(task).into_iter().chain([owner.map(str::to_string).into(), until.into()]);
+                match tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values)) {
+                    Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+                        return Err(LedgerError::IdTaken);
+                    }
+                    other => other?,
+                };
                 bump_rev(tx, &task.id)?;
                 history(tx, &task.id, task.status, task.created_at, None)?;
             }
@@ -1016,6 +1023,40 @@ mod tests {
         assert_eq!(l.revision().unwrap(), 4, "revisions never go back, even after a delete");
         assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
         assert_eq!(l.integrity_check().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_taken_id_is_reported_and_nothing_of_the_batch_is_written() {
+        let (_d, l) = ledger();
+        l.insert(&sample("aaaa0000001x", 1000), "me", LEASE).unwrap();
+        let batch = [sample("aaaa0000002x", 1001), sample("aaaa0000001x", 1002)];
+        assert_eq!(l.insert_all(&batch, None, LEASE), Err(LedgerError::IdTaken));
+        assert!(matches!(l.get("aaaa0000002x"), Err(LedgerError::NotFound(_))), "all or nothing");
+    }
+
+    #[test]
+    fn the_shared_budget_counts_requests_and_stops_at_the_daily_limit() {
+        let (_d, l) = ledger();
+        for kind in [RequestKind::Read, RequestKind::Run, RequestKind::Poll, RequestKind::Poll] {
+            assert!(matches!(l.reserve_request("p", kind, "2026-11-29", 1000.0, Some(4)), Ok(Admission::At(_))));
+        }
+        assert_eq!(
+            l.reserve_request("p", RequestKind::Read, "2026-11-29", 1000.0, Some(4)),
+            Ok(Admission::OverDailyLimit(4))
+        );
+        assert_eq!(l.requests_on("p", "2026-11-29").unwrap(), RequestCounts { read: 1, run: 1, poll: 2 });
+        assert!(matches!(
+            l.reserve_request("p", RequestKind::Read, "2026-11-30", 1000.0, Some(4)),
+            Ok(Admission::At(_))
+        ));
+        assert_eq!(l.requests_on("other", "2026-11-29").unwrap().total(), 0);
+        // Slots are spaced by the rate, whoever asks.
+        let a = l.reserve_request("q", RequestKind::Read, "d", 10.0, None).unwrap();
+        let b = l.reserve_request("q", RequestKind::Read, "d", 10.0, None).unwrap();
+        let (Admission::At(a), Admission::At(b)) = (a, b) else { panic!() };
+        assert!(b - a >= 100_000, "{a} {b}");
+        l.request_refused("q", 10.0, None).unwrap();
+        assert!(l.request_rate("q").unwrap().unwrap() < 6.0, "a refusal halves the rate");
     }
 
     #[test]

@@ -9,4 +9,4 @@ pub mod runner;
 pub use budget::{LocalBudget, SharedBudget};
 pub use ledger::{Admission, Changes, Ledger, LedgerError, RequestCounts, TaskFilter};
 pub use model::*;
-pub use runner::{NewTask, Runner, RunnerConfig, RunnerError, TaskUpdate};
+pub use runner::{DEFAULT_CONCURRENCY, NewTask, Runner, RunnerConfig, RunnerError, TaskUpdate};

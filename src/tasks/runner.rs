@@ -16,9 +16,12 @@ use super::ledger::{Ledger, LedgerError};
 use super::model::*;
 use crate::config::PollSettings;
 use crate::coze::{
-    CozeClient, CozeError, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult, StreamEnd,
-    WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
+    CozeClient, CozeError, Delivery, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult,
+    StreamEnd, WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
 };
+
+/// How many queued tasks a runner starts at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -51,7 +54,7 @@ impl RunnerConfig {
             max_event_bytes: 8 * 1024 * 1024,
             not_visible_grace: Duration::from_secs(15),
             adopt_orphans: true,
-            concurrency: 4,
+            concurrency: DEFAULT_CONCURRENCY,
             daily_request_limit: None,
         }
     }
@@ -230,8 +233,7 @@ impl Runner {
             parameters: new.parameters,
             ..Task::pending(new_task_id(now), self.shared.cfg.profile.clone(), new.workflow_id, new.mode, now)
         };
-        let (t, owner, lease) = (task.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
-        db(&self.shared.ledger, move |l| l.insert(&t, &owner, lease)).await?;
+        let task = self.record(vec![task], true).await?.remove(0);
         let (p, w, params) = (self.shared.cfg.profile.clone(), task.workflow_id.clone(), task.parameters.clone());
         let _ = db(&self.shared.ledger, move |l| l.save_last_params(&p, &w, &params)).await;
         self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
@@ -264,8 +266,7 @@ impl Runner {
                 )
             })
             .collect();
-        let (all, owner, lease) = (tasks.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
-        db(&self.shared.ledger, move |l| l.insert_all(&all, hold.then_some(owner.as_str()), lease)).await?;
+        let tasks = self.record(tasks, hold).await?;
         for task in &tasks {
             self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
             if hold {
@@ -282,6 +283,23 @@ impl Runner {
         let why = "cancelled before it was sent: the batch was stopped";
         let cancelled = db(&self.shared.ledger, move |l| l.cancel_queued(&ids, why)).await?;
         Ok(cancelled)
+    }
+
+    /// Inserts new tasks (leased to this runner when `hold`), drawing new ids if one was taken
+    /// (two batches recorded in the same milliseconds). Returns them as recorded.
+    async fn record(&self, mut tasks: Vec<Task>, hold: bool) -> Result<Vec<Task>, RunnerError> {
+        for _ in 0..5 {
+            let (all, owner, lease) = (tasks.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
+            match db(&self.shared.ledger, move |l| l.insert_all(&all, hold.then_some(owner.as_str()), lease)).await {
+                Err(LedgerError::IdTaken) => {
+                    for t in &mut tasks {
+                        t.id = new_task_id(t.created_at);
+                    }
+                }
+                other => return other.map(|()| tasks).map_err(RunnerError::from),
+            }
+        }
+        Err(RunnerError::Ledger(LedgerError::IdTaken))
     }
 
     /// A new task with the same workflow, parameters, mode and name as `id`.
@@ -319,7 +337,7 @@ impl Runner {
         }
         // Running is committed before this returns, so a caller waiting for the task to
         // settle cannot see the old interrupted state.
-        let mut driver = Driver { runner: self.clone(), task };
+        let mut driver = Driver { runner: self.clone(), task, accepted_at: None };
         let req = driver.begin_resume(answer).await.map_err(|Gone| RunnerError::Busy(driver.task.id.clone()))?;
         let task = driver.task.clone();
         self.spawn(task.clone(), Job::Resume(req));
@@ -336,6 +354,12 @@ impl Runner {
         let existed = db(&self.shared.ledger, move |l| l.delete(&tid)).await?;
         self.announce(TaskUpdate::Deleted(task.id));
         Ok(existed)
+    }
+
+    /// The tasks with these ids as the ledger has them now (one read), in the same order;
+    /// deleted ones are left out.
+    pub async fn find_all(&self, ids: Vec<String>) -> Result<Vec<Task>, RunnerError> {
+        Ok(db(&self.shared.ledger, move |l| Ok(ids.iter().filter_map(|id| l.get(id).ok()).collect())).await?)
     }
 
     pub async fn find(&self, id: &str) -> Result<Task, RunnerError> {
@@ -365,12 +389,16 @@ impl Runner {
     /// at once. Runs in flight keep running on Coze.
     pub async fn shutdown(&self) {
         let _ = self.shared.stop.send(true);
+        // Taken before anything wakes a driver: one that ends forgets itself, and its lease.
         let handles: Vec<_> = self.shared.active.lock().map(|mut a| a.drain().collect()).unwrap_or_default();
-        for (id, (h, _)) in handles {
+        // Queued tasks waiting for a slot must not take the slots the aborted ones free.
+        self.shared.start_slots.close();
+        // Every driver is stopped before the first await: none may start a run meanwhile.
+        for (_, (h, _)) in &handles {
             h.abort();
-            let owner = self.shared.owner.clone();
-            let _ = db(&self.shared.ledger, move |l| l.release(&id, &owner)).await;
         }
+        let (ids, owner) = (handles.into_iter().map(|(id, _)| id).collect::<Vec<_>>(), self.shared.owner.clone());
+        let _ = db(&self.shared.ledger, move |l| ids.iter().try_for_each(|id| l.release(id, &owner))).await;
     }
 
     fn announce(&self, update: TaskUpdate) {
@@ -393,7 +421,19 @@ impl Runner {
             if !matches!(db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await, Ok(true)) {
                 continue;
             }
-            let job = if task.queued && task.status == TaskStatus::Pending { Job::Queued } else { Job::Watch };
+            // The list is older than the claim: decide from the task as it is now (another
+            // process may have started, interrupted or finished it meanwhile).
+            let tid = task.id.clone();
+            let Ok(task) = db(&self.shared.ledger, move |l| l.get(&tid)).await else { continue };
+            let job = match task.status {
+                TaskStatus::Pending if task.queued => Job::Queued,
+                TaskStatus::Pending | TaskStatus::Running => Job::Watch,
+                _ => {
+                    let (tid, owner) = (task.id.clone(), self.shared.owner.clone());
+                    let _ = db(&self.shared.ledger, move |l| l.release(&tid, &owner)).await;
+                    continue;
+                }
+            };
             tracing::info!(task = %task.id, execute_id = ?task.execute_id, queued = task.queued, "taking up an unwatched task");
             self.spawn(task, job);
         }
@@ -406,7 +446,7 @@ impl Runner {
             old.abort();
         }
         self.shared.driven.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let driver = Driver { runner: self.clone(), task };
+        let driver = Driver { runner: self.clone(), task, accepted_at: None };
         let handle = tokio::spawn(driver.run(job));
         active.insert(id, (handle.abort_handle(), tokio::time::Instant::now()));
     }
@@ -424,9 +464,10 @@ impl Runner {
     /// Stops driving tasks whose lease another process took over (after we went silent).
     /// Drivers started after `renewing` began are kept: their lease may be newer than the read.
     fn stop_lost(&self, held: &[String], renewing: tokio::time::Instant) {
+        let held: std::collections::HashSet<&str> = held.iter().map(String::as_str).collect();
         if let Ok(mut a) = self.shared.active.lock() {
             a.retain(|id, (h, started)| {
-                let keep = held.contains(id) || *started >= renewing;
+                let keep = held.contains(id.as_str()) || *started >= renewing;
                 if !keep {
                     tracing::warn!(task = %id, "lease lost to another process; no longer watching");
                     h.abort();
@@ -445,6 +486,9 @@ async fn db<T: Send + 'static>(
     let l = ledger.clone();
     tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| LedgerError::Db(format!("ledger task failed: {e}")))?
 }
+
+/// How long a watch waits when coze-tui's own daily request limit holds its polls back.
+const LOCAL_LIMIT_RETRY: Duration = Duration::from_secs(300);
 
 /// Whether a run-history error may just mean "not visible yet".
 fn not_found(e: &CozeError) -> bool {
@@ -466,6 +510,9 @@ fn next_interval(current: Duration, age: Duration, poll: &PollSettings) -> Durat
 struct Driver {
     runner: Runner,
     task: Task,
+    /// When Coze accepted this driver's start of the run (its "not visible yet" grace
+    /// counts from here, not from the wait for a request slot).
+    accepted_at: Option<tokio::time::Instant>,
 }
 
 /// The task can no longer be written by this runner (deleted, or taken over).
@@ -531,8 +578,11 @@ impl Driver {
             Job::Queued => {
                 let slots = self.sh().start_slots.clone();
                 // Held until the run settles, so at most `concurrency` queued runs are in flight.
-                let _permit = slots.acquire_owned().await;
-                self.start().await
+                match slots.acquire_owned().await {
+                    Ok(_permit) => self.start_queued().await,
+                    // The runner is shutting down: the task stays queued for another process.
+                    Err(_) => Ok(()),
+                }
             }
             Job::Watch => self.recover().await,
             Job::Resume(req) => self.resume(req).await,
@@ -593,9 +643,24 @@ impl Driver {
         }
     }
 
+    /// Starts a queued task only if it is still queued as this driver read it: of two
+    /// processes that took it up (or a batch cancelled meanwhile), one sends it, once.
+    async fn start_queued(&mut self) -> Result<(), Gone> {
+        let read = (TaskStatus::Pending, self.task.updated_at);
+        self.task.queued = false;
+        self.task.started_at = Some(now_ms());
+        self.task.status = TaskStatus::Running;
+        self.save_from(None, Some(read)).await?;
+        self.send_start().await
+    }
+
     async fn start(&mut self) -> Result<(), Gone> {
         self.task.started_at = Some(now_ms());
         self.set_status(TaskStatus::Running, None).await?;
+        self.send_start().await
+    }
+
+    async fn send_start(&mut self) -> Result<(), Gone> {
         let client = self.sh().client.clone();
         match self.task.mode {
             RunMode::Sync => match client.run(&self.request()).await {
@@ -607,6 +672,7 @@ impl Driver {
             },
             RunMode::Async => match client.run_async(&self.request()).await {
                 Ok(reply) => {
+                    self.accepted_at = Some(tokio::time::Instant::now());
                     self.task.logid = reply.logid;
                     self.task.execute_id = reply.value.execute_id();
                     self.task.debug_url = reply.value.debug_url;
@@ -675,20 +741,33 @@ impl Driver {
         match self.task.mode {
             RunMode::Stream => match client.stream_resume(&req).await {
                 Ok(stream) => self.consume(stream).await,
-                Err(e) => self.refused_or_unknown(e).await,
+                Err(e) => self.answer_failed(e).await,
             },
             RunMode::Sync => match client.resume(&req).await {
                 Ok(reply) => self.apply_result(reply.value).await,
-                Err(e) => self.refused_or_unknown(e).await,
+                Err(e) => self.answer_failed(e).await,
             },
             RunMode::Async => match client.resume(&req).await {
                 Ok(reply) => match reply.value.interrupt_data.filter(|i| !i.event_id.is_empty()) {
                     Some(i) => self.interrupted(&i, "").await,
                     None => self.watch().await,
                 },
-                Err(e) => self.refused_or_unknown(e).await,
+                Err(e) => self.answer_failed(e).await,
             },
         }
+    }
+
+    /// An answer that never left (no connection, coze-tui's own daily limit) leaves the
+    /// question open, to be answered again; any other failure is the run's.
+    async fn answer_failed(&mut self, e: CozeError) -> Result<(), Gone> {
+        if e.delivery != Delivery::NotSent {
+            return self.refused_or_unknown(e).await;
+        }
+        if let Some(i) = &mut self.task.interrupt {
+            i.answers = i.answers.saturating_sub(1);
+        }
+        let note = self.noted(format!("the answer was not sent ({}); answer again", e.message));
+        self.set_status(TaskStatus::Interrupted, note).await
     }
 
     /// A sync run's (or sync resume's) answer.
@@ -739,6 +818,7 @@ impl Driver {
                 _ => "the connection failed after the run was sent",
             };
             if self.task.execute_id.is_some() {
+                self.accepted_at.get_or_insert_with(tokio::time::Instant::now);
                 let note = self.noted(format!("{what} ({}); watching run history instead", e.message));
                 self.save(note).await?;
                 return self.watch().await;
@@ -756,7 +836,8 @@ impl Driver {
         let (max_events, max_bytes) = (self.sh().cfg.max_events, self.sh().cfg.max_event_bytes);
         let mut event_bytes: u64 = 0;
         let mut unsaved = Unsaved::default();
-        // The End node's final message carries the whole output.
+        // The End node's messages make up the output; its final one completes it.
+        let mut end_output = String::new();
         let mut output_complete = false;
         let mut lost: Option<CozeError> = None;
         // One timer, moved only when the save deadline moves (a new timer per message would
@@ -785,9 +866,17 @@ impl Driver {
                         if m.usage.is_some() {
                             self.task.usage = m.usage;
                         }
-                        if crate::coze::is_end_node(&m.node_title) && m.node_is_finish {
-                            self.task.output = Some(m.content.clone());
-                            output_complete = true;
+                        if crate::coze::is_end_node(&m.node_title) {
+                            // An End node that streams its answer sends it in chunks (seq 0, 1, …)
+                            // and marks the last; one that does not sends it whole, marked.
+                            if m.node_seq_id.unwrap_or(0) == 0 {
+                                end_output.clear();
+                            }
+                            end_output.push_str(&m.content);
+                            if m.node_is_finish {
+                                self.task.output = Some(std::mem::take(&mut end_output));
+                                output_complete = true;
+                            }
                         }
                         let now = now_ms();
                         self.task.updated_at = now;
@@ -924,6 +1013,12 @@ impl Driver {
         self.set_status(TaskStatus::Unknown, note).await
     }
 
+    /// How long ago Coze accepted the run: measured from our start's answer when this driver
+    /// started it, else `since_start` (a task taken up from the ledger).
+    fn run_age(&self, since_start: Duration) -> Duration {
+        self.accepted_at.map_or(since_start, |at| at.elapsed())
+    }
+
     /// Polls run history until the run settles: fast at first, backing off, within the
     /// shared budget. Transient errors are waited out; the watch never gives up on them.
     async fn watch(&mut self) -> Result<(), Gone> {
@@ -973,8 +1068,14 @@ impl Driver {
                 }
                 // Right after a start the run may not be visible yet, and Coze's code for that
                 // is documented nowhere: any "not found" of a young run is waited out.
-                Err(e) if not_found(&e) && age_before + watch_started.elapsed() < grace => {
+                Err(e) if not_found(&e) && self.run_age(age_before + watch_started.elapsed()) < grace => {
                     tracing::debug!(task = %self.task.id, error = %e, "the run is not visible yet");
+                    continue;
+                }
+                Err(e) if e.is_local_limit() => {
+                    // Our own daily limit, not Coze's: the run goes on there; look again later.
+                    tracing::warn!(task = %self.task.id, error = %e, "not polling: the daily request limit is reached");
+                    tokio::time::sleep(LOCAL_LIMIT_RETRY).await;
                     continue;
                 }
                 Err(e) if e.is_transient() => {

@@ -207,15 +207,16 @@ fn spawn_ledger_sync(runner: &Runner, profile: String, from: i64, tx: mpsc::Unbo
             if !std::mem::take(&mut first) {
                 tokio::time::sleep(LEDGER_SYNC).await;
             }
-            let (after, p) = (seen, profile.clone());
-            let read = ledger(&runner, move |l| {
-                Ok((l.changed_since(&p, after, 1000)?, l.requests_on(&p, &crate::tasks::budget::today())?.total()))
-            });
-            let Ok((changes, today)) = read.await else { continue };
-            if requests != Some(today) {
+            let p = profile.clone();
+            let today = ledger(&runner, move |l| l.requests_on(&p, &crate::tasks::budget::today())).await;
+            if let Ok(today) = today.map(|c| c.total())
+                && requests != Some(today)
+            {
                 requests = Some(today);
                 let _ = tx.send(Msg::RequestsToday(today));
             }
+            let (after, p) = (seen, profile.clone());
+            let Ok(changes) = ledger(&runner, move |l| l.changed_since(&p, after, 1000)).await else { continue };
             seen = changes.last;
             let updates = changes.tasks.into_iter().map(|t| TaskUpdate::Changed(Arc::new(t)));
             for u in updates.chain(changes.deleted.into_iter().map(TaskUpdate::Deleted)) {
