@@ -28,6 +28,7 @@ tm send-keys -t smoke "stty -a > $out/before; $bin demo; stty -a > $out/after; e
 wait_for "Workflows 14/14" 20
 tm send-keys -t smoke 2 g Enter          # focus Workflows, first one (echo), open it
 wait_for "Parameters · echo" 10
+wait_for "input: string" 10              # its schema (requests are paced by the profile's qps)
 tm send-keys -t smoke w                  # run it streaming
 wait_for "✔ succeeded" 20
 screen | grep -qF '"input": "hello"' || { echo "smoke: no output shown" >&2; screen >&2; exit 1; }
