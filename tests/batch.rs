@@ -101,14 +101,21 @@ async fn a_detached_batch_is_recorded_at_once_and_watch_runs_it() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
     config(dir.path(), 100.0);
-    let out = run(&sim, dir.path(), &["run", &wf(&sim, "echo"), "--inputs", "-", "--detach"], Some(&lines(6))).await;
+    let out = run(
+        &sim,
+        dir.path(),
+        &["run", &wf(&sim, "echo"), "--inputs", "-", "--detach", "--concurrency", "2"],
+        Some(&lines(6)),
+    )
+    .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("coze-tui watch --concurrency 2"), "{}", out.stderr);
     let ids: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(ids.len(), 6);
     assert_eq!(sim.stats().runs_started, 0, "recorded, not sent");
     let pending = run(&sim, dir.path(), &["tasks", "--status", "pending", "--json"], None).await.json();
     assert_eq!(pending.as_array().unwrap().len(), 6);
-    let watched = run(&sim, dir.path(), &["watch", "--json"], None).await;
+    let watched = run(&sim, dir.path(), &["watch", "--concurrency", "2", "--json"], None).await;
     assert_eq!(watched.code, 0, "{}", watched.stderr);
     let tasks = run(&sim, dir.path(), &["tasks", "--json"], None).await.json();
     let statuses: Vec<&Value> = tasks.as_array().unwrap().iter().map(|t| &t["status"]).collect();

@@ -110,10 +110,14 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
                 println!("{}", t.id);
             }
         }
+        // The runs go at the pace of whoever takes them up: say how to keep the one asked for.
+        let watch = match b.concurrency {
+            DEFAULT_CONCURRENCY => "`coze-tui watch`".to_string(),
+            n => format!("`coze-tui watch --concurrency {n}`"),
+        };
         eprintln!(
-            "{count} runs queued. `coze-tui watch` (or the dashboard) starts them, {} at a time, and follows them; \
-             `coze-tui tasks` lists them",
-            DEFAULT_CONCURRENCY
+            "{count} runs queued. {watch} starts them and follows them (a dashboard of this profile starts them \
+             {DEFAULT_CONCURRENCY} at a time); `coze-tui tasks` lists them"
         );
         return Ok(());
     }

@@ -129,8 +129,13 @@ pub enum Command {
         /// Task id or a unique prefix of it
         id: String,
     },
-    /// Follow running tasks (also those left by other or earlier coze-tui processes) until they end
-    Watch,
+    /// Follow running tasks (also those left by other or earlier coze-tui processes) until they
+    /// end, and start queued ones (`run --inputs … --detach`)
+    Watch {
+        /// How many queued runs to start at once (1-64)
+        #[arg(long, default_value_t = crate::tasks::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64))]
+        concurrency: u16,
+    },
     /// Show or create the config file
     Config {
         #[command(subcommand)]
@@ -160,10 +165,10 @@ pub struct RunCommand {
     /// Many runs: one JSON object of parameters per line of FILE (- for stdin), each a task
     #[arg(long, value_name = "FILE.jsonl|-", conflicts_with = "params")]
     pub inputs: Option<String>,
-    /// With --inputs: how many runs go at once (1-64; all stay within the profile's qps). Not
-    /// with --detach: the process that takes detached runs up starts 4 at a time
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64), requires = "inputs", conflicts_with = "detach")]
-    pub concurrency: u16,
+    /// With --inputs: how many runs go at once (1-64; all stay within the profile's qps). With
+    /// --detach it is a hint for `coze-tui watch --concurrency N`, which starts them
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64), requires = "inputs")]
+    pub concurrency: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -376,8 +381,12 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
             let task = runner.rerun(&id).await?;
             finish_run(&runner, rx, &task.id, json, false).await
         }
-        Command::Watch => {
-            let runner = run::open_runner(settings, true).await?;
+        Command::Watch { concurrency } => {
+            let runner = run::open_runner_with(settings, |cfg| {
+                cfg.adopt_orphans = true;
+                cfg.concurrency = concurrency as usize;
+            })
+            .await?;
             let result = run::watch(&runner, &settings.profile_name, json).await;
             runner.shutdown().await;
             result
@@ -767,7 +776,7 @@ async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result
             workflow_id: cmd.workflow_id,
             inputs,
             mode,
-            concurrency: cmd.concurrency as usize,
+            concurrency: cmd.concurrency.map_or(crate::tasks::DEFAULT_CONCURRENCY, usize::from),
             detach: cmd.detach,
             name: cmd.name,
             description: cmd.description,

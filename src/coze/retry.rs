@@ -110,7 +110,7 @@ mod tests {
         let mut e = CozeError::from_code(4009, "limit", Some(429));
         assert!(p.delay_before_resend(0, Duration::ZERO, &e).is_some());
         assert!(p.delay_before_resend(40, Duration::from_secs(200), &e).is_some(), "many tries, not three");
-        assert_eq!(p.delay_before_resend(1, Duration::from_secs(299), &e), None, "the window is spent");
+        assert_eq!(p.delay_before_resend(3, Duration::from_secs(299), &e), None, "the window is spent");
         e.retry_after = Some(Duration::from_secs(7));
         assert_eq!(p.delay_before_resend(0, Duration::ZERO, &e), Some(Duration::from_secs(7)));
         let model_limit = CozeError::from_code(4013, "model busy", Some(200));
