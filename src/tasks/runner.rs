@@ -1078,9 +1078,11 @@ impl Driver {
                     tokio::time::sleep(LOCAL_LIMIT_RETRY).await;
                     continue;
                 }
-                Err(e) if e.is_transient() => {
+                // A reply this tool cannot read (cut short, or a shape it does not know) says
+                // nothing about the run: keep watching, at the poll schedule's slow pace.
+                Err(e) if e.is_transient() || e.kind == ErrorKind::Decode => {
                     // Retried on the poll schedule, each try passing the gate; a rate limit's
-                    // Retry-After is waited out first. A reply cut short counts here too.
+                    // Retry-After is waited out first.
                     tracing::warn!(task = %self.task.id, error = %e, "run history unavailable; will retry");
                     if let Some(wait) = e.retry_after {
                         tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
