@@ -282,8 +282,7 @@ impl Settings {
     pub fn for_simulator(base: Option<&Settings>, base_url: String, token: &str) -> Result<Self, ConfigError> {
         let data_dir =
             std::env::temp_dir().join(format!("coze-tui-demo-{}-{:08x}", std::process::id(), rand::random::<u32>()));
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| ConfigError(format!("cannot create {}: {e}", data_dir.display())))?;
+        create_private_dir(&data_dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", data_dir.display())))?;
         Ok(Self {
             config_path: base.map(|b| b.config_path.clone()).unwrap_or_else(|| "(demo: no config file)".into()),
             config_exists: base.is_some_and(|b| b.config_exists),
@@ -483,12 +482,43 @@ pub fn init(path: &Path, force: bool) -> Result<(), ConfigError> {
         return Err(ConfigError(format!("{} already exists; pass --force to replace it", path.display())));
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+        create_private_dir(dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
     }
     write_private(path, EXAMPLE.as_bytes()).map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Writes a file created with mode 0600 (it may hold a token).
+/// Creates `dir` and the parents it needs, each one created here 0700 (ledgers, logs and
+/// configs are private). Directories that exist are left as they are.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Opens `path` for appending, created 0600 (and tightened to 0600 if it was wider).
+pub fn append_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        let f = opts.open(path)?;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(f)
+    }
+    #[cfg(not(unix))]
+    {
+        opts.open(path)
+    }
+}
+
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();

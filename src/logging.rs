@@ -8,10 +8,11 @@ use std::sync::Mutex;
 /// problem must never stop a command.
 pub fn init_file(path: &Path, filter: Option<&str>) {
     let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
+    // The log holds workflow names, ids and errors: private, like the ledger.
+    if crate::config::create_private_dir(dir).is_err() {
         return;
     }
-    let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else { return };
+    let Ok(file) = crate::config::append_private(path) else { return };
     let filter = tracing_subscriber::EnvFilter::try_new(filter.unwrap_or("coze_tui=info"))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("coze_tui=info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(Mutex::new(file)).try_init();

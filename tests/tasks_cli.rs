@@ -105,14 +105,38 @@ async fn tasks_are_listed_shown_answered_rerun_and_pruned() {
     assert_ne!(again["id"], failed["id"]);
     assert_eq!(again["workflow_id"], failed["workflow_id"]);
 
-    // Prune: finished tasks before a cut-off go, the rest stay.
+    // Prune: finished tasks before a cut-off go; a question still waiting for its answer stays.
+    let waiting = run(&sim, d, &["run", &wf(&sim, "asks"), "--mode", "stream", "--json"]).await.json();
     let pruned = run(&sim, d, &["tasks", "prune", "--before", "2000-01-01", "--json"]).await.json();
     assert_eq!(pruned["deleted"], 0);
+    let dry = run(&sim, d, &["tasks", "prune", "--before", "0d", "--dry-run", "--json"]).await.json();
+    assert_eq!((dry["deleted"].as_u64(), dry["tasks"].as_array().map(Vec::len)), (Some(0), Some(4)));
+    assert_eq!(
+        run(&sim, d, &["tasks", "--json"]).await.json().as_array().unwrap().len(),
+        5,
+        "a dry run deletes nothing"
+    );
+    let failed_only = run(&sim, d, &["tasks", "prune", "--before", "0d", "--status", "failed"]).await;
+    assert!(failed_only.stderr.contains("deleted 2 finished task(s)"), "{}", failed_only.stderr);
+    assert_eq!(failed_only.stdout.matches("✘ failed").count(), 2, "what was deleted is listed: {}", failed_only.stdout);
     let pruned = run(&sim, d, &["tasks", "prune", "--before", "0d", "--json"]).await.json();
-    assert_eq!(pruned["deleted"], 4);
-    assert_eq!(run(&sim, d, &["tasks", "--json"]).await.json(), json!([]));
+    assert_eq!(pruned["deleted"], 2);
+    let left = run(&sim, d, &["tasks", "--json"]).await.json();
+    assert_eq!(left.as_array().map(|l| l.iter().map(id).collect::<Vec<_>>()), Some(vec![id(&waiting)]));
     assert_eq!(run(&sim, d, &["tasks", "prune", "--before", "someday"]).await.code, 2);
-    assert_eq!(sim.stats().runs_started, 4, "run ×3 and rerun ×1; nothing twice");
+    assert_eq!(sim.stats().runs_started, 5, "run ×4 and rerun ×1; nothing twice");
+
+    // Everything coze-tui keeps is private: directories 0700, files 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let data = d.join("data");
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join("logs")), 0o700);
+        assert_eq!(mode(&data.join("logs/coze-tui.log")), 0o600);
+        assert_eq!(mode(&data.join("ledger.db")), 0o600);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -195,11 +195,18 @@ pub struct TasksCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TasksAction {
-    /// Delete finished tasks created before a date
+    /// Delete finished tasks (succeeded, failed, unknown) created before a date; tasks waiting
+    /// for an answer, pending or running are never deleted
     Prune {
         /// A date (2026-11-01), a timestamp, or an age (30d, 12h)
         #[arg(long)]
         before: String,
+        /// Only finished tasks with this status (repeatable)
+        #[arg(long, value_enum)]
+        status: Vec<TaskStatus>,
+        /// List what would be deleted, and delete nothing
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -854,13 +861,19 @@ async fn follow_and_print(
 
 fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
     let ledger = run::open_ledger(settings)?;
-    if let Some(TasksAction::Prune { before }) = cmd.action {
+    if let Some(TasksAction::Prune { before, status, dry_run }) = cmd.action {
         let cutoff = run::parse_before(&before).map_err(Failure::Usage)?;
-        let n = ledger.prune(cutoff)?;
+        let pruned = ledger.prune(cutoff, &status, dry_run)?;
         if json {
-            print_json(&json!({"deleted": n}));
+            print_json(&json!({
+                "deleted": if dry_run { 0 } else { pruned.len() },
+                "dry_run": dry_run,
+                "tasks": pruned.iter().map(crate::tasks::Task::to_json).collect::<Vec<_>>(),
+            }));
         } else {
-            println!("deleted {n} finished task(s) created before {}", crate::tasks::rfc3339(cutoff));
+            run::print_list(&pruned, false);
+            let verb = if dry_run { "would delete" } else { "deleted" };
+            eprintln!("{verb} {} finished task(s) created before {}", pruned.len(), crate::tasks::rfc3339(cutoff));
         }
         return Ok(());
     }

@@ -216,7 +216,7 @@ pub const FILE_NAME: &str = "ledger.db";
 impl Ledger {
     /// Opens (creating and migrating if needed) the ledger in `data_dir`.
     pub fn open_in(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir)
+        crate::config::create_private_dir(data_dir)
             .map_err(|e| LedgerError::Db(format!("cannot create {}: {e}", data_dir.display())))?;
         Self::open(&data_dir.join(FILE_NAME))
     }
@@ -611,19 +611,33 @@ impl Ledger {
         })
     }
 
-    /// Deletes settled tasks created before `before_ms`. Returns how many.
-    pub fn prune(&self, before_ms: i64) -> Result<usize> {
+    /// Finished tasks (succeeded, failed, unknown: never interrupted ones, which still wait
+    /// for an answer, nor pending or running ones) created before `before_ms`, narrowed to
+    /// `statuses` when given, oldest first. Deleted too unless `dry_run`. Returns them.
+    pub fn prune(&self, before_ms: i64, statuses: &[TaskStatus], dry_run: bool) -> Result<Vec<Task>> {
+        let finished = [TaskStatus::Succeeded, TaskStatus::Failed, TaskStatus::Unknown];
+        let wanted: Vec<&str> =
+            finished.iter().filter(|s| statuses.is_empty() || statuses.contains(s)).map(|s| s.as_str()).collect();
+        if wanted.is_empty() {
+            return Ok(vec![]);
+        }
+        let list = wanted.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+        let which = format!("created_at < ?1 AND status IN ({list})");
         self.write(|tx| {
-            let settled = "status NOT IN ('pending', 'running')";
-            let sub = format!("SELECT id FROM tasks WHERE created_at < ?1 AND {settled}");
-            record_deletions(
-                tx,
-                &format!("SELECT id, profile FROM tasks WHERE created_at < ?1 AND {settled}"),
-                &[&before_ms],
-            )?;
+            // The summary columns: outputs can be megabytes, and only the list is shown.
+            let columns = COLUMNS.replace("parameters,", "'{}' AS parameters,").replace(" output,", " NULL AS output,");
+            let mut stmt = tx.prepare(&format!("SELECT {columns} FROM tasks WHERE {which} ORDER BY created_at"))?;
+            let tasks: Vec<Task> = stmt.query_map([before_ms], row_to_task)?.collect::<rusqlite::Result<_>>()?;
+            drop(stmt);
+            if dry_run || tasks.is_empty() {
+                return Ok(tasks);
+            }
+            let sub = format!("SELECT id FROM tasks WHERE {which}");
+            record_deletions(tx, &format!("SELECT id, profile FROM tasks WHERE {which}"), &[&before_ms])?;
             tx.execute(&format!("DELETE FROM task_events WHERE task_id IN ({sub})"), [before_ms])?;
             tx.execute(&format!("DELETE FROM task_history WHERE task_id IN ({sub})"), [before_ms])?;
-            Ok(tx.execute(&format!("DELETE FROM tasks WHERE created_at < ?1 AND {settled}"), [before_ms])?)
+            tx.execute(&format!("DELETE FROM tasks WHERE {which}"), [before_ms])?;
+            Ok(tasks)
         })
     }
 
@@ -967,10 +981,21 @@ mod tests {
             .list(&TaskFilter { before: Some((all[0].created_at, all[0].id.clone())), limit: 1, ..Default::default() })
             .unwrap();
         assert_eq!(page2[0].id, "abc000000002");
-        assert_eq!(l.prune(1002).unwrap(), 0, "pending tasks are not pruned");
-        assert_eq!(l.prune(2000).unwrap(), 1);
+        assert_eq!(l.prune(1002, &[], false).unwrap().len(), 0, "pending tasks are not pruned");
+        let dry = l.prune(2000, &[], true).unwrap();
+        assert_eq!(dry.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["abd000000003"]);
+        assert!(l.get("abd000000003").is_ok(), "a dry run deletes nothing");
+        assert!(l.prune(2000, &[TaskStatus::Succeeded], false).unwrap().is_empty(), "--status narrows");
+        assert_eq!(l.prune(2000, &[], false).unwrap().len(), 1);
+        let mut asking = sample("abe000000004", 1500);
+        asking.status = TaskStatus::Interrupted;
+        l.insert(&asking, "me", LEASE).unwrap();
+        assert!(l.prune(9999, &[], false).unwrap().is_empty(), "a question still waiting for an answer is kept");
+        assert!(l.prune(9999, &[TaskStatus::Interrupted], false).unwrap().is_empty(), "even when asked for");
         assert!(l.delete("abc000000001").unwrap());
-        assert_eq!(l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap().len(), 1);
+        let left: Vec<String> =
+            l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(left, ["abe000000004", "abc000000002"]);
     }
 
     #[test]
