@@ -323,3 +323,33 @@ async fn sim_command_announces_its_address_first() {
     assert_eq!(body["data"]["total_count"], 5);
     child.kill().await.unwrap();
 }
+
+/// `coze-tui task ID | head -c 100`: the reader goes away early; coze-tui ends as `ls | head`
+/// does (SIGPIPE), with no panic report.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use tokio::io::AsyncReadExt;
+    let env = Env::new().await;
+    let big = env.run(&["run", &env.id("big"), "--json"]).await;
+    assert_eq!(big.code, 0, "{}", big.stderr);
+    let id = big.json()["id"].as_str().unwrap().to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
+    cmd.args(["task", &id])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .env("COZE_TUI_CONFIG", env.dir.path().join("config.toml"))
+        .env("COZE_TUI_DATA_DIR", env.dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut head = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut head).await.unwrap(); // then the pipe closes
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "status {:?}; stderr: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

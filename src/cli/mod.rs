@@ -260,17 +260,25 @@ pub fn exit_code_for(e: &CozeError) -> ExitCode {
 
 /// Parses arguments and runs the command. The binary's whole `main`.
 pub fn main() -> std::process::ExitCode {
-    // Readable panic reports; the dashboard wraps this hook to restore the terminal first.
-    let _ = color_eyre::install();
+    // Readable panic reports, in colour only on a terminal; the dashboard wraps this hook to
+    // restore the terminal first.
+    let theme = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        color_eyre::config::Theme::dark()
+    } else {
+        color_eyre::config::Theme::new()
+    };
+    let _ = color_eyre::config::HookBuilder::default().theme(theme).install();
     let env = Env::from_process();
     let cli = parse_args(&env);
+    let plain = !matches!(cli.command, None | Some(Command::Demo) | Some(Command::Sim { .. }));
+    if plain {
+        end_quietly_on_a_closed_pipe();
+    }
     // The dashboard and the simulator serve many things at once; a plain command is one flow
     // of I/O, and on one thread it costs a fraction of the CPU (no wake-ups across threads:
     // a 100,000-message stream makes 77,000 context switches on the multi-threaded runtime).
-    let builder = match cli.command {
-        None | Some(Command::Demo) | Some(Command::Sim { .. }) => tokio::runtime::Builder::new_multi_thread(),
-        Some(_) => tokio::runtime::Builder::new_current_thread(),
-    };
+    let builder =
+        if plain { tokio::runtime::Builder::new_current_thread() } else { tokio::runtime::Builder::new_multi_thread() };
     let runtime = match { builder }.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -279,6 +287,18 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     runtime.block_on(dispatch(cli, env)).into()
+}
+
+/// `coze-tui task ID | head`: when the reader goes away, end the way `ls | head` does (killed
+/// by SIGPIPE, status 141 in the shell) instead of a panic from `println!`. Rust ignores
+/// SIGPIPE by default; a plain command has nothing to clean up that the ledger does not
+/// survive (a run in flight is taken up by the next `watch` or dashboard).
+fn end_quietly_on_a_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start, before any thread is spawned; restores the default action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 async fn dispatch(cli: Cli, env: Env) -> ExitCode {
