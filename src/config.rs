@@ -229,11 +229,26 @@ impl Settings {
         let profile_names: Vec<String> = file.profiles.keys().cloned().collect();
         let mut profile = match file.profiles.get(&profile_name) {
             Some(p) => p.clone(),
-            None if (explicit || file.default_profile.is_some()) && !file.profiles.is_empty() => {
+            // Only the built-in "default" may be missing from the file: any other name is a
+            // typo, and its tasks would be recorded under it.
+            None if profile_name != DEFAULT_PROFILE => {
+                let origin = match (&overrides.profile, explicit) {
+                    (Some(_), _) => "--profile",
+                    (None, true) => "COZE_TUI_PROFILE",
+                    (None, false) => "default_profile",
+                };
+                let has = if profile_names.is_empty() {
+                    if config_exists {
+                        "it defines no profiles".to_string()
+                    } else {
+                        "it does not exist yet".to_string()
+                    }
+                } else {
+                    format!("it has: {}", profile_names.join(", "))
+                };
                 return Err(ConfigError(format!(
-                    "no profile {profile_name:?} in {}; it has: {}",
-                    config_path.display(),
-                    profile_names.join(", ")
+                    "{origin}: no profile {profile_name:?} in {} ({has}); add a [profiles.{profile_name}] table, or leave the profile out",
+                    config_path.display()
                 )));
             }
             None => Profile::default(),
@@ -252,6 +267,19 @@ impl Settings {
         if let Some(base) = &overrides.base_url {
             profile.base_url = base.clone();
             base_url_source = Source::Flag;
+        }
+        // A token goes into an HTTP header: printable ASCII without spaces. Never echoed.
+        if profile.api_token.expose().chars().any(|c| !c.is_ascii_graphic()) {
+            let origin = match token_source {
+                Source::Env => "COZE_API_TOKEN".to_string(),
+                _ => format!("api_token of profile {profile_name:?} in {}", config_path.display()),
+            };
+            return Err(ConfigError(format!(
+                "{origin}: the token has a space, a line break or a non-ASCII character; copy it again from the Coze PAT page"
+            )));
+        }
+        if let Some(filter) = env.get("COZE_TUI_LOG") {
+            crate::logging::check_filter(filter).map_err(|e| ConfigError(format!("COZE_TUI_LOG: {e}")))?;
         }
         if let Err(m) = parse_base_url(&profile.base_url) {
             let origin = match base_url_source {
@@ -381,15 +409,14 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         if let Err(m) = parse_base_url(&p.base_url) {
             return fail("base_url", m);
         }
-        if p.timeout == 0 || p.run_timeout == 0 || p.stream_idle_timeout == 0 {
-            let key = if p.timeout == 0 {
-                "timeout"
-            } else if p.run_timeout == 0 {
-                "run_timeout"
-            } else {
-                "stream_idle_timeout"
-            };
-            return fail(key, "must be at least 1 second".into());
+        for (key, value, max) in [
+            ("timeout", p.timeout, 3600),
+            ("run_timeout", p.run_timeout, 3600),
+            ("stream_idle_timeout", p.stream_idle_timeout, 86_400),
+        ] {
+            if !(1..=max).contains(&value) {
+                return fail(key, format!("{value} seconds: use 1 to {max}"));
+            }
         }
         if p.max_retries > 10 {
             return fail("max_retries", format!("{} is too many; use at most 10", p.max_retries));
@@ -398,8 +425,11 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
             return fail("daily_request_limit", "must be between 1 and 100000000 (leave it out for no limit)".into());
         }
         let poll = &p.poll;
-        if poll.initial_interval_ms < 100 || poll.max_interval_ms < poll.initial_interval_ms {
-            return fail("poll", "need 100 <= initial_interval_ms <= max_interval_ms".into());
+        if poll.initial_interval_ms < 100
+            || poll.max_interval_ms < poll.initial_interval_ms
+            || poll.max_interval_ms > 3_600_000
+        {
+            return fail("poll", "need 100 <= initial_interval_ms <= max_interval_ms <= 3600000".into());
         }
         if !(poll.backoff.is_finite() && (1.0..=10.0).contains(&poll.backoff)) {
             return fail("poll", format!("backoff {} must be between 1 and 10", poll.backoff));

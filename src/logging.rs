@@ -4,6 +4,14 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+/// Checks a `COZE_TUI_LOG` filter (`info`, `debug`, `coze_tui=trace`, …).
+pub fn check_filter(filter: &str) -> Result<(), String> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(filter)
+        .map(|_| ())
+        .map_err(|e| format!("invalid log filter {filter:?} ({e}); use e.g. info, debug or coze_tui=trace"))
+}
+
 /// Starts logging to `path` (appending). Without a usable file, logging stays off: a log
 /// problem must never stop a command.
 pub fn init_file(path: &Path, filter: Option<&str>) {

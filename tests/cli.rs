@@ -197,9 +197,75 @@ async fn bad_parameters_exit_2_and_send_nothing() {
     )
     .await;
     assert_eq!(out.json()["output"]["from"], "stdin");
+    // Checked against the input schema before sending, as the editor does.
+    let before = env.sim.stats().count("POST /v1/workflow/run");
     let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x"}"#]).await;
-    assert_eq!(out.code, 3, "Coze's own 4000 is a refusal");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("missing required input \"days\""), "{}", out.stderr);
+    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x", "days": "two"}"#]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("\"days\" should be"), "{}", out.stderr);
+    assert_eq!(env.sim.stats().count("POST /v1/workflow/run"), before, "nothing was sent");
+    let out = env.run(&["run", &env.id("echo"), "--params", r#"{"input": "x", "extra": 1}"#]).await;
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("warning: --params: \"extra\" is not an input"), "{}", out.stderr);
+    // --no-validate sends it anyway, and Coze's own 4000 is a refusal.
+    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x"}"#, "--no-validate"]).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("4000") && out.stderr.contains("days"));
+}
+
+/// Bad input from every source: exit 2, a message naming the flag, variable or file, the
+/// token never echoed, and not a single request sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_before_anything_is_sent() {
+    let env = Env::new().await;
+    let echo = env.id("echo");
+    let dir = env.dir.path();
+    let huge = dir.join("huge.toml");
+    std::fs::write(&huge, "[profiles.default]\ntimeout = 18446744073709551615\n").unwrap();
+    let big_timeout = dir.join("big.toml");
+    std::fs::write(&big_timeout, "[profiles.default]\nrun_timeout = 99999\n").unwrap();
+    let newline_token = format!("{TOKEN}\nX");
+    // (arguments, extra environment, what the message must name)
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec!["--profile", "nope", "workspaces"], vec![], "--profile"),
+        (vec!["workspaces"], vec![("COZE_TUI_PROFILE", "nope")], "COZE_TUI_PROFILE"),
+        (vec!["workspaces"], vec![("COZE_API_TOKEN", &newline_token)], "COZE_API_TOKEN"),
+        (vec!["workspaces"], vec![("COZE_API_TOKEN", "pat_密钥")], "COZE_API_TOKEN"),
+        (vec!["run", "abc"], vec![], "WORKFLOW_ID"),
+        (vec!["run", ""], vec![], "WORKFLOW_ID"),
+        (vec!["workflows", "--workspace", "abc"], vec![], "--workspace"),
+        (vec!["workspaces"], vec![("COZE_TUI_LOG", "[[[==")], "COZE_TUI_LOG"),
+        (vec!["--config", huge.to_str().unwrap(), "workspaces"], vec![], "timeout"),
+        (vec!["--config", big_timeout.to_str().unwrap(), "workspaces"], vec![], "run_timeout"),
+        (vec!["run", &echo, "--params", "@/dev/zero"], vec![], "larger than 16 MiB"),
+        (vec!["tasks", "--limit", "-1"], vec![], "--limit"),
+        (vec!["run", &echo, "--inputs", "-", "--concurrency", "65"], vec![], "--concurrency"),
+    ];
+    for (args, vars, expect) in cases {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
+        cmd.args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("COZE_API_BASE", env.sim.url())
+            .env("COZE_API_TOKEN", TOKEN)
+            .env("COZE_TUI_CONFIG", dir.join("config.toml"))
+            .env("COZE_TUI_DATA_DIR", dir.join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &vars {
+            cmd.env(k, v);
+        }
+        let out = output_of(cmd, None).await;
+        assert_eq!(out.code, 2, "{args:?} {vars:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expect), "{args:?} {vars:?} should name {expect}: {}", out.stderr);
+        // output_of checks the simulator's token; the bad one must not be echoed either.
+        assert!(!out.stderr.contains("密钥"), "the token was echoed: {}", out.stderr);
+    }
+    assert_eq!(env.sim.stats().by_route.values().sum::<u64>(), 0, "not a single request was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

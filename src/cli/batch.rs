@@ -2,7 +2,7 @@
 //! process, a few at a time, every run a task under the profile's shared request budget.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -20,7 +20,7 @@ pub const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_CONCURRENCY: usize = 64;
 
 /// One run's parameters per non-empty line. `Err` names the origin and line (exit 2).
-pub fn parse_inputs(text: &str, origin: &str) -> Result<Vec<Map<String, Value>>, String> {
+pub fn parse_inputs(text: &str, origin: &str) -> Result<Vec<Input>, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut all = vec![];
     for (i, line) in text.lines().enumerate() {
@@ -28,10 +28,11 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Vec<Map<String, Value>>,
             continue;
         }
         let at = format!("{origin}:{}", i + 1);
-        all.push(params::parse(line, &at).map_err(|e| {
+        let params = params::parse(line, &at).map_err(|e| {
             // One line is one document: its own line number is always 1.
             e.replace(" at line 1, column", " at column")
-        })?);
+        })?;
+        all.push(Input { params, at });
     }
     if all.is_empty() {
         return Err(format!("{origin} has no inputs: write one JSON object of parameters per line"));
@@ -39,37 +40,35 @@ pub fn parse_inputs(text: &str, origin: &str) -> Result<Vec<Map<String, Value>>,
     Ok(all)
 }
 
+/// One run's parameters and where they came from (`cases.jsonl:3`).
+#[derive(Debug)]
+pub struct Input {
+    pub params: Map<String, Value>,
+    pub at: String,
+}
+
 /// Reads `--inputs`: a file, or `-` for stdin, up to [`MAX_INPUT_BYTES`].
-pub fn read_inputs(arg: &str) -> Result<Vec<Map<String, Value>>, String> {
-    let too_big = |origin: &str| format!("{origin} is larger than {} MiB; split it", MAX_INPUT_BYTES >> 20);
-    let (mut reader, origin): (Box<dyn Read>, String) = if arg == "-" {
-        (Box::new(std::io::stdin()), "stdin".into())
+pub fn read_inputs(arg: &str) -> Result<Vec<Input>, String> {
+    let text = if arg == "-" {
+        params::read_limited(std::io::stdin(), MAX_INPUT_BYTES, "--inputs on stdin")?
     } else {
         let file = std::fs::File::open(arg).map_err(|e| format!("cannot read --inputs {arg}: {e}"))?;
-        (Box::new(file), arg.to_string())
+        params::read_limited(file, MAX_INPUT_BYTES, &format!("--inputs {arg}"))?
     };
-    let mut bytes = vec![];
-    reader
-        .by_ref()
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read --inputs {origin}: {e}"))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(too_big(&origin));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| format!("{origin} is not UTF-8 text: {e}"))?;
-    parse_inputs(&text, &origin)
+    parse_inputs(&text, if arg == "-" { "stdin" } else { arg })
 }
 
 /// What the batch command was asked.
 pub struct Batch {
     pub workflow_id: String,
-    pub inputs: Vec<Map<String, Value>>,
+    pub inputs: Vec<Input>,
     pub mode: RunMode,
     pub concurrency: usize,
     pub detach: bool,
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Check every input against the workflow's input schema before sending any.
+    pub validate: bool,
 }
 
 pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), Failure> {
@@ -78,19 +77,39 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
         cfg.concurrency = b.concurrency;
     })
     .await?;
-    // One lookup for the whole batch; the name is for people, so a failure does not stop it.
-    let workflow_name =
-        runner.client().workflow_info(&b.workflow_id, false).await.ok().map(|r| r.value.workflow_detail.workflow_name);
+    // One lookup for the whole batch: the name (for people; a failure does not stop the batch)
+    // and the input schema every line is checked against before any run is sent.
+    let info = runner.client().workflow_info(&b.workflow_id, true).await.ok().map(|r| r.value);
+    if let Some(info) = info.as_ref().filter(|_| b.validate) {
+        let schema = info.input.as_ref().map(|i| &i.parameters);
+        let mut problems = vec![];
+        for input in &b.inputs {
+            match params::check_schema(&input.params, schema, &input.at) {
+                Ok(warnings) => warnings.iter().for_each(|w| eprintln!("warning: {w}")),
+                Err(e) => problems.push(e),
+            }
+        }
+        if !problems.is_empty() {
+            runner.shutdown().await;
+            let more = problems.len().saturating_sub(5);
+            let mut msg = problems.into_iter().take(5).collect::<Vec<_>>().join("\n  ");
+            if more > 0 {
+                msg.push_str(&format!("\n  … and {more} more lines"));
+            }
+            return Err(Failure::Usage(format!("no run was sent:\n  {msg}")));
+        }
+    }
+    let workflow_name = info.map(|i| i.workflow_detail.workflow_name);
     let count = b.inputs.len();
     let news: Vec<NewTask> = b
         .inputs
         .into_iter()
         .enumerate()
-        .map(|(i, parameters)| NewTask {
+        .map(|(i, input)| NewTask {
             workflow_id: b.workflow_id.clone(),
             workflow_name: workflow_name.clone(),
             workspace_id: None,
-            parameters,
+            parameters: input.params,
             mode: b.mode,
             name: Some(match &b.name {
                 Some(n) => format!("{n} #{}", i + 1),
@@ -256,7 +275,7 @@ mod tests {
     fn one_object_per_line_with_located_errors() {
         let ok = parse_inputs("\u{feff}{\"a\": 1}\n\n  \n{\"a\": 2}\r\n", "in.jsonl").unwrap();
         assert_eq!(ok.len(), 2);
-        assert_eq!(ok[1]["a"], 2);
+        assert_eq!((ok[1].params["a"].as_i64(), ok[1].at.as_str()), (Some(2), "in.jsonl:4"));
         let e = parse_inputs("{\"a\": 1}\n{\"a\": }\n", "in.jsonl").unwrap_err();
         assert!(e.contains("in.jsonl:2") && e.contains("column 7"), "{e}");
         let e = parse_inputs("{\"a\": 1}\n[1, 2]\n", "in.jsonl").unwrap_err();

@@ -7,7 +7,7 @@ pub mod output;
 pub mod params;
 pub mod run;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -94,7 +94,7 @@ pub enum Command {
     /// List the workflows of a workspace
     Workflows {
         /// Workspace id (see `coze-tui workspaces`)
-        #[arg(long)]
+        #[arg(long, value_parser = coze_id)]
         workspace: String,
         /// Which workflows to list; `all` marks drafts
         #[arg(long, value_enum, default_value = "all")]
@@ -102,6 +102,7 @@ pub enum Command {
     },
     /// Show a workflow's details and its input/output schema
     Workflow {
+        #[arg(value_parser = coze_id)]
         workflow_id: String,
         /// List its published versions instead
         #[arg(long)]
@@ -145,6 +146,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunCommand {
+    #[arg(value_parser = coze_id)]
     pub workflow_id: String,
     /// Parameters: a JSON object, @FILE, or - for stdin
     #[arg(long, value_name = "JSON|@FILE|-")]
@@ -165,6 +167,9 @@ pub struct RunCommand {
     /// Many runs: one JSON object of parameters per line of FILE (- for stdin), each a task
     #[arg(long, value_name = "FILE.jsonl|-", conflicts_with = "params")]
     pub inputs: Option<String>,
+    /// Send the parameters even if they do not match the workflow's input schema
+    #[arg(long)]
+    pub no_validate: bool,
     /// With --inputs: how many runs go at once (1-64; all stay within the profile's qps). With
     /// --detach it is a hint for `coze-tui watch --concurrency N`, which starts them
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64), requires = "inputs")]
@@ -185,9 +190,9 @@ pub struct TasksCommand {
     /// Only tasks whose name or workflow name contains this text
     #[arg(long)]
     pub name: Option<String>,
-    /// How many tasks to show
-    #[arg(long, default_value_t = 20)]
-    pub limit: usize,
+    /// How many tasks to show (1-100000)
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
     /// Tasks of every profile, not just the active one
     #[arg(long)]
     pub all_profiles: bool,
@@ -222,6 +227,17 @@ pub enum ConfigAction {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// Coze's workspace and workflow ids are decimal digits: anything else is refused before a
+/// request (or a task) is made.
+fn coze_id(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err("Coze ids are decimal digits, like 7524966123456700006".into())
+    }
 }
 
 /// A command's failure: what to print and which exit code.
@@ -807,6 +823,7 @@ async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result
             detach: cmd.detach,
             name: cmd.name,
             description: cmd.description,
+            validate: !cmd.no_validate,
         };
         return batch::run_batch(b, settings, json).await;
     }
@@ -817,19 +834,23 @@ async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result
         (None, false) => RunMode::Sync,
     };
     // Parameters are checked before anything is sent.
-    let parameters = params::load(cmd.params.as_deref(), || {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).map(|_| s)
-    })
-    .map_err(Failure::Usage)?;
+    let parameters = params::load(cmd.params.as_deref(), std::io::stdin()).map_err(Failure::Usage)?;
     let runner = run::open_runner(settings, false).await?;
     // The name is for people: a failed lookup must not stop the run (the run reports the error).
-    let workflow_name = runner
-        .client()
-        .workflow_info(&cmd.workflow_id, false)
-        .await
-        .ok()
-        .map(|r| r.value.workflow_detail.workflow_name);
+    // One lookup: the name (for people) and the input schema (to check the parameters). When
+    // it fails the run goes ahead and reports what Coze says.
+    let info = runner.client().workflow_info(&cmd.workflow_id, true).await.ok().map(|r| r.value);
+    if let Some(info) = info.as_ref().filter(|_| !cmd.no_validate) {
+        let schema = info.input.as_ref().map(|i| &i.parameters);
+        match params::check_schema(&parameters, schema, "--params") {
+            Ok(warnings) => warnings.iter().for_each(|w| eprintln!("warning: {w}")),
+            Err(e) => {
+                runner.shutdown().await;
+                return Err(Failure::Usage(e));
+            }
+        }
+    }
+    let workflow_name = info.map(|i| i.workflow_detail.workflow_name);
     let rx = runner.subscribe();
     let new = NewTask {
         workflow_id: cmd.workflow_id,
@@ -903,7 +924,7 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
         workflow_id: cmd.workflow,
         text: cmd.name,
         before: None,
-        limit: cmd.limit,
+        limit: cmd.limit as usize,
         summary: false,
     };
     run::print_list(&ledger.list(&filter)?, json);
