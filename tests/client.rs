@@ -205,7 +205,7 @@ async fn async_run_is_polled_to_success_and_node_outputs_are_fetched() {
     let fid = wf(&sim, "fails");
     let eid = c.run_async(&req(&fid, json!({}))).await.unwrap().value.execute_id().unwrap();
     let h = wait_for_history(&c, &fid, &eid).await;
-    assert_eq!((h.execute_status, h.error_code), (ExecuteStatus::Fail, Some(FAIL_CODE)));
+    assert_eq!((h.error_code_number(), h.execute_status), (Some(FAIL_CODE), ExecuteStatus::Fail));
 }
 
 #[tokio::test]

@@ -69,6 +69,7 @@ fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> T
         updated_at: created + 1500,
         finished_at: Some(created + 1500),
         queued: false,
+        node_outputs: None,
     }
 }
 

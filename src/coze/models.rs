@@ -66,6 +66,33 @@ pub fn decode_output(raw: &str) -> Value {
     decode_nested_json(&Value::String(raw.to_string()))
 }
 
+/// A run history's `output` is `{"Output": <the End node's output>, "<message node title>": …}`,
+/// where the runs of `run` and `stream_run` give the End node's output alone. Splits it into
+/// that output (as the other modes give it, unwrapped from `{"content_type", "data",
+/// "type_for_model"}` when the docs' wrapper is there) and the other nodes' outputs.
+pub fn split_history_output(raw: &str) -> (Option<String>, Option<Map<String, Value>>) {
+    let Ok(Value::Object(mut all)) = serde_json::from_str::<Value>(raw) else {
+        return (Some(raw.to_string()), None);
+    };
+    let Some(end) = all.remove("Output") else {
+        return (Some(raw.to_string()), None);
+    };
+    let text = |v: Value| match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let mut end = text(end);
+    if let Ok(Value::Object(mut wrapper)) = serde_json::from_str::<Value>(&end)
+        && wrapper.len() == 3
+        && wrapper.contains_key("content_type")
+        && wrapper.contains_key("type_for_model")
+        && let Some(data) = wrapper.remove("data")
+    {
+        end = text(data);
+    }
+    (Some(end), (!all.is_empty()).then_some(all))
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Usage {
@@ -412,9 +439,10 @@ pub struct RunHistory {
     pub create_time: Option<i64>,
     #[serde(deserialize_with = "int_lenient")]
     pub update_time: Option<i64>,
-    /// `""` on success, a numeric string (or number) on failure.
-    #[serde(deserialize_with = "int_lenient")]
-    pub error_code: Option<i64>,
+    /// `""` on success, a numeric string (or number) on failure; kept as text, since not every
+    /// server sends a number (see [`RunHistory::error_code_number`]).
+    #[serde(deserialize_with = "string_lenient")]
+    pub error_code: Option<String>,
     #[serde(deserialize_with = "null_default")]
     pub error_message: String,
     pub debug_url: Option<String>,
@@ -435,6 +463,19 @@ pub struct RunHistory {
 }
 
 impl RunHistory {
+    /// The error code when it is a number.
+    pub fn error_code_number(&self) -> Option<i64> {
+        self.error_code.as_deref().and_then(|c| c.trim().parse().ok())
+    }
+
+    /// The error message, led by the error code when that is not a number (so it is not lost).
+    pub fn error_message_with_code(&self) -> String {
+        match self.error_code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(code) if self.error_code_number().is_none() => format!("{code}: {}", self.error_message),
+            _ => self.error_message.clone(),
+        }
+    }
+
     /// Node statuses keyed by node title, decoded leniently (bad entries are skipped).
     pub fn nodes(&self) -> Vec<(String, NodeExecuteStatus)> {
         self.node_execute_status
@@ -479,11 +520,27 @@ mod tests {
             [(json!(""), None), (json!("720702002"), Some(720702002)), (json!(0), Some(0)), (Value::Null, None)]
         {
             let h: RunHistory = serde_json::from_value(json!({"error_code": raw, "execute_status": "Paused"})).unwrap();
-            assert_eq!(h.error_code, want);
+            assert_eq!(h.error_code_number(), want);
             assert_eq!(h.execute_status, ExecuteStatus::Other("Paused".into()));
         }
         let h: RunHistory = serde_json::from_value(json!({})).unwrap();
         assert!(!h.is_output_trimmed);
+        let h: RunHistory = serde_json::from_value(json!({"error_code": "E_TIMEOUT", "error_message": "m"})).unwrap();
+        assert_eq!((h.error_code_number(), h.error_message_with_code().as_str()), (None, "E_TIMEOUT: m"));
+    }
+
+    #[test]
+    fn history_output_splits_into_the_end_output_and_the_other_nodes() {
+        let end = json!({"answer": "杭州"}).to_string();
+        let raw = json!({"Output": end, "Message": "progress"}).to_string();
+        let (out, nodes) = split_history_output(&raw);
+        assert_eq!(out.as_deref(), Some(end.as_str()), "the same text a sync run gives");
+        assert_eq!(nodes.unwrap()["Message"], "progress");
+        let wrapped = json!({"content_type": 1, "data": end, "type_for_model": 2}).to_string();
+        let (out, nodes) = split_history_output(&json!({"Output": wrapped}).to_string());
+        assert_eq!((out.as_deref(), nodes), (Some(end.as_str()), None), "the docs' wrapper is unwrapped");
+        assert_eq!(split_history_output("plain").0.as_deref(), Some("plain"));
+        assert_eq!(split_history_output("{\"a\": 1}").0.as_deref(), Some("{\"a\": 1}"), "no Output: kept whole");
     }
 
     #[test]

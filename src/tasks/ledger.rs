@@ -106,11 +106,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (profile, day, kind)
     ) WITHOUT ROWID;
     ALTER TABLE tasks ADD COLUMN queued INTEGER NOT NULL DEFAULT 0;",
+    // 4: the outputs of a run's other nodes (message nodes) from run history, apart from the
+    // End node's output, so `output` has one shape in every mode.
+    "ALTER TABLE tasks ADD COLUMN node_outputs TEXT;",
 ];
 
 const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
      parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, interrupt, last_message, \
-     event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, queued";
+     event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, queued, node_outputs";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerError {
@@ -482,12 +485,7 @@ impl Ledger {
 
     /// Tasks, newest first. Uses the indexes: cost grows with `limit`, not with the ledger.
     pub fn list(&self, f: &TaskFilter) -> Result<Vec<Task>> {
-        let columns = if f.summary {
-            // Outputs can be megabytes and parameters large: a list view does without them.
-            COLUMNS.replace("parameters,", "'{}' AS parameters,").replace(" output,", " NULL AS output,")
-        } else {
-            COLUMNS.to_string()
-        };
+        let columns = if f.summary { summary_columns() } else { COLUMNS.to_string() };
         let mut sql = format!("SELECT {columns} FROM tasks WHERE 1 = 1");
         let mut args: Vec<rusqlite::types::Value> = vec![];
         if !f.statuses.is_empty() {
@@ -624,8 +622,8 @@ impl Ledger {
         let list = wanted.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
         let which = format!("created_at < ?1 AND status IN ({list})");
         self.write(|tx| {
-            // The summary columns: outputs can be megabytes, and only the list is shown.
-            let columns = COLUMNS.replace("parameters,", "'{}' AS parameters,").replace(" output,", " NULL AS output,");
+            // Only the list is shown: outputs can be megabytes.
+            let columns = summary_columns();
             let mut stmt = tx.prepare(&format!("SELECT {columns} FROM tasks WHERE {which} ORDER BY created_at"))?;
             let tasks: Vec<Task> = stmt.query_map([before_ms], row_to_task)?.collect::<rusqlite::Result<_>>()?;
             drop(stmt);
@@ -763,6 +761,15 @@ fn store_pace(tx: &rusqlite::Transaction, profile: &str, p: &Pace) -> Result<()>
     Ok(())
 }
 
+/// The columns without the big ones (outputs can be megabytes, parameters large), for lists;
+/// load one task in full with `get`.
+fn summary_columns() -> String {
+    COLUMNS
+        .replace("parameters,", "'{}' AS parameters,")
+        .replace(" output,", " NULL AS output,")
+        .replace(" node_outputs", " NULL AS node_outputs")
+}
+
 fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
 }
@@ -833,6 +840,7 @@ fn task_values(t: &Task) -> Vec<rusqlite::types::Value> {
         V::Integer(t.updated_at),
         opt_i(t.finished_at),
         V::Integer(t.queued as i64),
+        opt(&t.node_outputs.as_ref().map(|m| Value::Object(m.clone()).to_string())),
     ]
 }
 
@@ -876,6 +884,7 @@ fn row_to_task(r: &Row) -> rusqlite::Result<Task> {
         updated_at: r.get(26)?,
         finished_at: r.get(27)?,
         queued: r.get(28)?,
+        node_outputs: r.get::<_, Option<String>>(29)?.and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 

@@ -167,6 +167,8 @@ pub struct Task {
     /// Recorded to be started by whichever process takes it up (a detached batch); a pending
     /// task that is not queued may have been sent by a process that died.
     pub queued: bool,
+    /// Other nodes' outputs (message nodes) from run history, by node title.
+    pub node_outputs: Option<Map<String, Value>>,
 }
 
 impl Task {
@@ -200,6 +202,7 @@ impl Task {
             updated_at: now_ms,
             finished_at: None,
             queued: false,
+            node_outputs: None,
         }
     }
 
@@ -241,6 +244,11 @@ impl Task {
         }
         if !self.notes.is_empty() {
             extra.insert("notes".into(), serde_json::json!(self.notes));
+        }
+        if let Some(nodes) = &self.node_outputs {
+            let decoded: Map<String, Value> =
+                nodes.iter().map(|(k, v)| (k.clone(), crate::coze::decode_nested_json(v))).collect();
+            extra.insert("node_outputs".into(), Value::Object(decoded));
         }
         v
     }

@@ -988,12 +988,20 @@ impl Driver {
         }
     }
 
+    /// A run history's output in the shape the other modes give: the End node's output, and
+    /// the other nodes' apart.
+    fn set_history_output(&mut self, raw: Option<&str>) {
+        let (output, nodes) = raw.filter(|o| !o.is_empty()).map_or((None, None), crate::coze::split_history_output);
+        self.task.output = output;
+        self.task.node_outputs = nodes;
+    }
+
     /// The run history's output, when the stream did not carry it.
     async fn fetch_final_output(&mut self) {
         let Some(eid) = self.task.execute_id.clone() else { return };
         // One request decides the output here, so let the client retry it.
         if let Ok(reply) = self.sh().client.run_history(&self.task.workflow_id, &eid).await {
-            self.task.output = reply.value.output.filter(|o| !o.is_empty());
+            self.set_history_output(reply.value.output.as_deref());
             self.task.usage = reply.value.usage.or(self.task.usage.take());
         }
     }
@@ -1044,7 +1052,7 @@ impl Driver {
                     match h.execute_status {
                         ExecuteStatus::Running => continue,
                         ExecuteStatus::Success => {
-                            self.task.output = h.output.filter(|o| !o.is_empty());
+                            self.set_history_output(h.output.as_deref());
                             self.task.usage = h.usage.or(self.task.usage.take());
                             self.task.debug_url = h.debug_url.or(self.task.debug_url.take());
                             self.task.interrupt = None;
@@ -1057,7 +1065,8 @@ impl Driver {
                             return self.set_status(TaskStatus::Succeeded, None).await;
                         }
                         ExecuteStatus::Fail | ExecuteStatus::Other(_) => {
-                            self.task.error = Some(TaskError::workflow(h.error_code, h.error_message));
+                            self.task.error =
+                                Some(TaskError::workflow(h.error_code_number(), h.error_message_with_code()));
                             self.task.debug_url = h.debug_url.or(self.task.debug_url.take());
                             if let Some(l) = h.logid {
                                 self.task.logid = Some(l);
