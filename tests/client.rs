@@ -518,3 +518,31 @@ async fn the_token_never_appears_in_debug_output() {
         .unwrap_err();
     assert!(!format!("{e:?} {e}").contains("zzz-wrong"));
 }
+
+/// What the docs show, so the client's paths for them are exercised: a stream refused for its
+/// inputs is the stream's own Error event; log ids are 34 characters (`YYYYMMDDhhmmss` + 20
+/// hex); a workflow's timestamps are strings.
+#[tokio::test]
+async fn the_simulator_answers_as_the_docs_show() {
+    let sim = sim().await;
+    let c = client(&sim);
+    let mut stream = c.stream_run(&req(&wf(&sim, "needs_params"), json!({}))).await.unwrap();
+    let first = stream.next_event().await.unwrap().unwrap();
+    match first.event {
+        coze_tui::coze::WorkflowEvent::Error(e) => {
+            assert_eq!(e.error_code, Some(4000));
+            assert!(e.error_message.contains("city"), "{}", e.error_message);
+        }
+        other => panic!("expected an Error event, got {other:?}"),
+    }
+    assert!(stream.next_event().await.unwrap().is_none());
+    assert!(matches!(stream.end(), coze_tui::coze::StreamEnd::Failed(_)));
+    assert_eq!(sim.stats().runs_started, 0, "refused before it started");
+
+    let reply = c.workflow_info(&wf(&sim, "echo"), false).await.unwrap();
+    let logid = reply.logid.unwrap();
+    assert_eq!(logid.len(), 34, "{logid}");
+    assert!(logid[..14].bytes().all(|b| b.is_ascii_digit()) && logid[14..].bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(logid.starts_with("20"), "a UTC date and time first: {logid}");
+    assert!(reply.value.workflow_detail.created_at > Some(1_700_000_000), "a string timestamp is read as a number");
+}

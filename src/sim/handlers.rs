@@ -218,7 +218,7 @@ fn refused(logid: &str, code: i64, http_status: u16, retry_after: Option<u64>) -
 }
 
 async fn not_found(req: Request) -> Response {
-    let logid = format!("{}{:018X}", unix_now(), 0xF0F0u64);
+    let logid = runs::logid_with(0xF0F0);
     err(&logid, 4200, format!("no such endpoint: {} {}", req.method(), req.uri().path()))
 }
 
@@ -244,8 +244,9 @@ fn workspace_json(w: &super::catalogue::SimWorkspace) -> Value {
            "description": "", "joined_status": "joined"})
 }
 
-fn workflow_json(w: &SimWorkflow, timestamps_as_strings: bool) -> Value {
-    let ts = |t: i64| if timestamps_as_strings { json!(t.to_string()) } else { json!(t) };
+/// A workflow as listings and details show it: timestamps are strings there, as the docs show.
+fn workflow_json(w: &SimWorkflow) -> Value {
+    let ts = |t: i64| json!(t.to_string());
     json!({"workflow_id": w.id, "workflow_name": w.name, "description": w.description,
            "icon_url": "https://example.invalid/workflow.png", "app_id": "0",
            "created_at": ts(w.created_at), "updated_at": ts(w.created_at + 60),
@@ -287,7 +288,7 @@ async fn list_workflows(State(s): Shared, Extension(LogId(l)): Extension<LogId>,
     let matching: Vec<&SimWorkflow> =
         s.catalogue.workflows.iter().filter(|w| &w.workspace_id == ws && keep(w) && !chatflows_only).collect();
     let start = (page_num - 1) * page_size;
-    let items: Vec<Value> = matching.iter().skip(start).take(page_size).map(|w| workflow_json(w, true)).collect();
+    let items: Vec<Value> = matching.iter().skip(start).take(page_size).map(|w| workflow_json(w)).collect();
     ok(&l, json!({"has_more": start + page_size < matching.len(), "items": items}))
 }
 
@@ -300,7 +301,7 @@ async fn workflow_info(
     let Some(wf) = s.catalogue.workflow(&id) else {
         return err(&l, 4200, format!("workflow {id} not found"));
     };
-    let mut data = json!({"workflow_detail": workflow_json(wf, false)});
+    let mut data = json!({"workflow_detail": workflow_json(wf)});
     if q.get("include_input_output").is_some_and(|v| v == "true") {
         data["input"] = wf.input.clone();
         data["output"] = wf.output.clone();
@@ -488,9 +489,23 @@ async fn stream_run(
     body: Bytes,
 ) -> Reply {
     let (wf, params, _) = runnable(&s, &l, access, &body)?;
+    // Inputs that do not match the schema: the docs show the stream's own Error event, not a
+    // JSON error (the run is refused before it starts).
+    if let Err(m) = super::catalogue::validate_params(&wf.input, &params) {
+        let event = json!({"error_code": 4000, "error_message": m});
+        return Ok(with_logid(event_stream(format!("id: 0\nevent: Error\ndata: {event}\n\n")), &l));
+    }
     let (exec, planned) = start_execution(&s, &wf, &params, 1, &l)?;
     let steps = runs::stream_steps(&wf, &planned, &s.opts);
     Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome))
+}
+
+/// A complete event stream in one body.
+fn event_stream(body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
 }
 
 #[derive(serde::Deserialize)]

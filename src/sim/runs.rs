@@ -42,11 +42,18 @@ impl Inner {
         format!("7{:018}", 431_040_978_805_850_000u64 + self.next_id)
     }
 
-    /// A Coze-looking log id: a timestamp and hex digits.
+    /// A log id as Coze's look (34 characters): the UTC time as `YYYYMMDDhhmmss` and 20 hex
+    /// digits.
     pub fn new_logid(&mut self) -> String {
         self.next_id += 1;
-        format!("{}{:018X}", unix_now(), self.next_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 8)
+        logid_with((self.next_id as u128).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835))
     }
+}
+
+/// `YYYYMMDDhhmmss` (UTC) and the low 80 bits of `n` as 20 hex digits.
+pub fn logid_with(n: u128) -> String {
+    let now = jiff::Timestamp::now().strftime("%Y%m%d%H%M%S").to_string();
+    format!("{now}{:020X}", n & ((1u128 << 80) - 1))
 }
 
 pub fn unix_now() -> i64 {
