@@ -223,16 +223,29 @@ async fn a_sigkilled_process_leaves_a_sound_ledger_that_is_taken_over() {
         assert!(started, "every run got its execute id");
         r.shutdown().await;
     }
-    // A second process takes them over, polling hard, and is killed mid-batch.
+    // A second process takes them over, polling hard, and is killed mid-batch: once it holds
+    // every lease, so it dies with work in hand.
     let mut child = command(&sim, d, &["watch"]).kill_on_drop(true).spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    let ledger = Arc::new(Ledger::open_in(&data).unwrap());
+    let ids: Vec<String> =
+        ledger.list(&TaskFilter { limit: N, ..Default::default() }).unwrap().into_iter().map(|t| t.id).collect();
+    let mut held = false;
+    for _ in 0..250 {
+        held = ids.iter().all(|id| ledger.lease_owner(id).unwrap().is_some());
+        if held {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(held, "watch took up every run");
     assert!(child.try_wait().unwrap().is_none(), "watch is still following the batch");
     child.start_kill().unwrap();
     let status = child.wait().await.unwrap();
     assert!(!status.success());
-
-    let ledger = Arc::new(Ledger::open_in(&data).unwrap());
+    // Its leases outlive it (until they expire), and nothing it committed is lost or torn.
+    assert!(ids.iter().all(|id| ledger.lease_owner(id).unwrap().is_some()), "the dead process's leases still run");
     assert_eq!(ledger.integrity_check().unwrap(), "ok");
+    assert!(ids.iter().all(|id| !ledger.history(id).unwrap().is_empty()), "every task has its history");
     let tasks = ledger.list(&TaskFilter { limit: N, ..Default::default() }).unwrap();
     assert_eq!(tasks.len(), N, "no committed task was lost");
     // Once the dead process's leases expire, a new runner finishes the batch.

@@ -392,6 +392,7 @@ impl App {
             return vec![];
         }
         self.workspaces.loading = true;
+        self.tasks.loading = true;
         if let Some(w) = self.warnings.first().cloned() {
             self.toast = Some((w, Instant::now()));
         }
@@ -407,7 +408,7 @@ impl App {
     /// second while runs go on (their times are in whole seconds), never when idle. A slow SSH
     /// link gets a few bytes a second from a dashboard with a hundred runs in flight.
     pub fn tick_every(&self) -> Option<std::time::Duration> {
-        if self.workspaces.loading || self.workflows.loading || self.editor.loading {
+        if self.workspaces.loading || self.workflows.loading || self.editor.loading || self.tasks.loading {
             Some(std::time::Duration::from_millis(250))
         } else if self.running > 0 {
             Some(std::time::Duration::from_secs(1))
@@ -504,6 +505,7 @@ impl App {
                 items.extend(held.into_values().filter(|t| t.updated_at > as_of));
                 items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
                 self.tasks.items = items;
+                self.tasks.loading = false;
                 self.refilter_tasks();
                 vec![]
             }
@@ -544,7 +546,14 @@ impl App {
                 }
                 vec![]
             }
-            Msg::Failed(text) | Msg::Toast(text) => {
+            Msg::Failed(text) => {
+                // A failed task load comes back as a plain failure: stop its spinner (a later
+                // list or update fills the pane again).
+                self.tasks.loading = false;
+                self.toast = Some((text, Instant::now()));
+                vec![]
+            }
+            Msg::Toast(text) => {
                 self.toast = Some((text, Instant::now()));
                 vec![]
             }
@@ -865,7 +874,10 @@ impl App {
                 }
                 None => vec![],
             },
-            Pane::Tasks => vec![Command::LoadTasks],
+            Pane::Tasks => {
+                self.tasks.loading = true;
+                vec![Command::LoadTasks]
+            }
             Pane::Detail => match &self.detail.subject {
                 Subject::Task(id) => vec![Command::LoadDetail(id.clone())],
                 _ => vec![],

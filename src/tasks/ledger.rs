@@ -688,6 +688,19 @@ impl Ledger {
         })
     }
 
+    /// Which process watches a task now (its lease holder, while the lease runs), if any.
+    pub fn lease_owner(&self, id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT lease_owner FROM tasks WHERE id = ?1 AND lease_until >= ?2",
+                params![id, now_ms()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// Gives up the lease on a task (it is settled, or this process is leaving).
     pub fn release(&self, id: &str, owner: &str) -> Result<()> {
         self.write(|tx| {

@@ -126,8 +126,6 @@ struct Shared {
     start_slots: Arc<Semaphore>,
     /// Drivers running, with when they started (to tell new ones from ones whose lease was lost).
     active: Mutex<HashMap<String, (tokio::task::AbortHandle, tokio::time::Instant)>>,
-    /// How many drivers this runner ever started (tests check who drove what).
-    driven: std::sync::atomic::AtomicUsize,
     stop: watch::Sender<bool>,
 }
 
@@ -170,7 +168,6 @@ impl Runner {
                 updates,
                 start_slots,
                 active: Mutex::new(HashMap::new()),
-                driven: Default::default(),
                 stop,
             }),
         };
@@ -210,11 +207,6 @@ impl Runner {
     /// Whether [`Runner::shutdown`] was called.
     pub fn is_stopped(&self) -> bool {
         *self.shared.stop.borrow()
-    }
-
-    /// How many drivers this runner has started in its life.
-    pub fn driven_count(&self) -> usize {
-        self.shared.driven.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many tasks this runner is driving right now.
@@ -445,7 +437,6 @@ impl Runner {
         if let Some((old, _)) = active.remove(&id) {
             old.abort();
         }
-        self.shared.driven.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let driver = Driver { runner: self.clone(), task, accepted_at: None };
         let handle = tokio::spawn(driver.run(job));
         active.insert(id, (handle.abort_handle(), tokio::time::Instant::now()));

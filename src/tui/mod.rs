@@ -320,8 +320,24 @@ mod tests {
 
     #[tokio::test]
     async fn the_editor_edits_a_private_temp_file() {
-        let out = edit_with("sed -i s/hello/bye/", "{\"input\": \"hello\"}").await.unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        // An "editor" that notes the file's mode and path, then edits it.
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("editor.sh");
+        let d = dir.path().display();
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nstat -c %a \"$1\" > {d}/mode\nprintf %s \"$1\" > {d}/path\nsed -i s/hello/bye/ \"$1\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = edit_with(script.to_str().unwrap(), "{\"input\": \"hello\"}").await.unwrap();
         assert_eq!(out, "{\"input\": \"bye\"}");
+        assert_eq!(std::fs::read_to_string(dir.path().join("mode")).unwrap().trim(), "600", "private while edited");
+        let edited = std::fs::read_to_string(dir.path().join("path")).unwrap();
+        assert!(!std::path::Path::new(&edited).exists(), "{edited} is removed afterwards");
         assert!(edit_with("false", "{}").await.unwrap_err().contains("not changed"));
         assert!(edit_with("/nonexistent/editor", "{}").await.unwrap_err().contains("$EDITOR"));
     }

@@ -40,9 +40,12 @@ cmp -s <(tr ' ' '\n' < "$out/before" | sort) <(tr ' ' '\n' < "$out/after" | sort
 if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard is still on screen" >&2; screen >&2; exit 1; fi
 
 # SIGTERM (a closed SSH session's shell passes on SIGHUP/SIGTERM) restores the terminal too.
-tm send-keys -t smoke "clear; $bin demo; stty -a > $out/after-term; echo TERM-DONE" Enter
+# `exec` keeps the PID the shell wrote down, and the demo in the foreground of the terminal.
+tm send-keys -t smoke "clear; sh -c 'echo \$\$ > $out/pid; exec $bin demo'; stty -a > $out/after-term; echo TERM-DONE" Enter
 wait_for "Workflows 14/14" 20
-pkill -TERM -f "coze-tui demo" || { echo "smoke: no coze-tui process to signal" >&2; exit 1; }
+# This demo's own process, by its PID (never every matching process on the machine).
+pid=$(cat "$out/pid")
+kill -TERM "$pid" || { echo "smoke: no coze-tui process $pid to signal" >&2; exit 1; }
 wait_for "TERM-DONE" 10
 grep -qw -- "icanon" "$out/after-term" && ! grep -qw -- "-icanon" "$out/after-term" || { echo "smoke: raw mode left after SIGTERM" >&2; exit 1; }
 echo "smoke: ok (ran a workflow in a real pty, quit, and SIGTERM; the terminal was restored each time)"
