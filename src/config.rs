@@ -310,6 +310,7 @@ impl Settings {
     pub fn for_simulator(base: Option<&Settings>, base_url: String, token: &str) -> Result<Self, ConfigError> {
         let data_dir =
             std::env::temp_dir().join(format!("coze-tui-demo-{}-{:08x}", std::process::id(), rand::random::<u32>()));
+        // (The name carries the process id: a later demo removes it if this process dies.)
         create_private_dir(&data_dir).map_err(|e| ConfigError(format!("cannot create {}: {e}", data_dir.display())))?;
         Ok(Self {
             config_path: base.map(|b| b.config_path.clone()).unwrap_or_else(|| "(demo: no config file)".into()),

@@ -163,25 +163,44 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     result
 }
 
-/// Starts the embedded simulator and settings pointing at it, with a throwaway ledger.
-/// Raw mode, alternate screen, bracketed paste (and the mouse when asked). ratatui's init
-/// also installs a panic hook that restores the terminal before the report is printed.
+/// Raw mode, alternate screen, bracketed paste (and the mouse when asked). Done by hand rather
+/// than with `ratatui::init`, whose panic hook and restore print their own failures: with the
+/// terminal gone (a dropped SSH connection) that print panics inside the panic hook.
 fn setup(mouse: bool) -> DefaultTerminal {
-    let terminal = ratatui::init();
-    let _ = execute!(stdout(), EnableBracketedPaste);
+    let _ = ratatui::crossterm::terminal::enable_raw_mode();
+    let _ = execute!(stdout(), ratatui::crossterm::terminal::EnterAlternateScreen, EnableBracketedPaste);
     if mouse {
         let _ = execute!(stdout(), EnableMouseCapture);
     }
-    terminal
+    setup_terminal_only()
+}
+
+/// The ratatui terminal on stdout (the modes are already set).
+fn setup_terminal_only() -> DefaultTerminal {
+    match ratatui::Terminal::new(ratatui::prelude::CrosstermBackend::new(stdout())) {
+        Ok(t) => t,
+        // Only fails if the size cannot be read; a fixed size still draws something.
+        Err(_) => {
+            let fixed = ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, 80, 24));
+            match ratatui::Terminal::with_options(
+                ratatui::prelude::CrosstermBackend::new(stdout()),
+                ratatui::TerminalOptions { viewport: fixed },
+            ) {
+                Ok(t) => t,
+                Err(_) => std::process::exit(2),
+            }
+        }
+    }
 }
 
 /// A panic anywhere (the UI or a background task) restores the terminal fully (mouse and
-/// paste modes too), prints the report, and ends the process: a half-working dashboard drawing
-/// over a cooked terminal helps no one.
+/// paste modes too), removes the demo's throwaway directory, prints the report, and ends the
+/// process: a half-working dashboard drawing over a cooked terminal helps no one.
 fn restore_on_panic(mouse: bool) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         teardown(mouse);
+        crate::demo::remove_registered();
         previous(info);
         std::process::exit(101);
     }));
@@ -194,20 +213,18 @@ fn resume(mouse: bool) -> DefaultTerminal {
     if mouse {
         let _ = execute!(stdout(), EnableMouseCapture);
     }
-    match ratatui::Terminal::new(ratatui::prelude::CrosstermBackend::new(stdout())) {
-        Ok(t) => t,
-        // Only fails if the size cannot be read; a fresh init at least gets a terminal back.
-        Err(_) => ratatui::init(),
-    }
+    setup_terminal_only()
 }
 
-/// Leaves the terminal as it was found: cooked mode, main screen, cursor shown.
+/// Leaves the terminal as it was found: cooked mode, main screen, cursor shown. Every step is
+/// tried and failures are ignored: the terminal may be gone, and there is no one to tell.
 pub fn teardown(mouse: bool) {
     if mouse {
         let _ = execute!(stdout(), DisableMouseCapture);
     }
     let _ = execute!(stdout(), DisableBracketedPaste);
-    ratatui::restore();
+    let _ = ratatui::crossterm::terminal::disable_raw_mode();
+    let _ = execute!(stdout(), ratatui::crossterm::terminal::LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
 }
 
 fn draw(terminal: &mut DefaultTerminal, app: &crate::app::App) {
@@ -241,24 +258,23 @@ fn spawn_events(tx: mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// SIGTERM and SIGHUP quit cleanly (the terminal is restored on the way out); a second one
-/// while quitting ends the process at once.
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT from outside (in raw mode Ctrl-C is a key, not a
+/// signal) quit cleanly: the terminal is restored and the demo's directory removed on the way
+/// out. A second one while quitting ends the process at once, still restoring both.
 fn spawn_signals(tx: mpsc::UnboundedSender<Msg>, mouse: bool) {
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
-            return;
-        };
+        let kinds = [SignalKind::terminate(), SignalKind::hangup(), SignalKind::interrupt(), SignalKind::quit()];
+        let Ok(mut listeners) = kinds.map(signal).into_iter().collect::<Result<Vec<_>, _>>() else { return };
         let mut seen = 0;
         loop {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = hup.recv() => {}
-            }
+            let any = futures_util::future::select_all(listeners.iter_mut().map(|l| Box::pin(l.recv())));
+            let _ = any.await;
             seen += 1;
             if seen > 1 {
                 teardown(mouse);
+                crate::demo::remove_registered();
                 std::process::exit(143);
             }
             let _ = tx.send(Msg::Quit);

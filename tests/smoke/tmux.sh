@@ -23,7 +23,21 @@ wait_for() { # TEXT SECONDS
     return 1
 }
 
-tm new-session -d -s smoke -x 120 -y 40 "env -i PATH=$PATH HOME=$out TERM=xterm-256color bash --norc --noprofile"
+mkdir -p "$out/tmp"
+# A demo directory left by a process that is gone: the next demo removes it.
+mkdir -p "$out/tmp/coze-tui-demo-4194303-deadbeef"
+# The shell's own output line (the typed command shows the same words earlier).
+wait_line() { # LINE SECONDS
+    for _ in $(seq $(($2 * 10))); do
+        if screen | grep -qx -- "$1"; then return 0; fi
+        sleep 0.1
+    done
+    echo "smoke: timed out waiting for the line: $1" >&2
+    screen >&2
+    return 1
+}
+
+tm new-session -d -s smoke -x 120 -y 40 "env -i PATH=$PATH HOME=$out TMPDIR=$out/tmp TERM=xterm-256color bash --norc --noprofile"
 tm send-keys -t smoke "stty -a > $out/before; $bin demo; stty -a > $out/after; echo SMOKE-DONE" Enter
 wait_for "Workflows 14/14" 20
 tm send-keys -t smoke 2 g Enter          # focus Workflows, first one (echo), open it
@@ -33,7 +47,7 @@ tm send-keys -t smoke w                  # run it streaming
 wait_for "✔ succeeded" 20
 screen | grep -qF '"input": "hello"' || { echo "smoke: no output shown" >&2; screen >&2; exit 1; }
 tm send-keys -t smoke q
-wait_for "SMOKE-DONE" 10
+wait_line "SMOKE-DONE" 10
 grep -qw -- "icanon" "$out/after" && ! grep -qw -- "-icanon" "$out/after" || { echo "smoke: terminal left in raw mode" >&2; cat "$out/after" >&2; exit 1; }
 grep -qw -- "echo" "$out/after" && ! grep -qw -- "-echo" "$out/after" || { echo "smoke: echo left off" >&2; exit 1; }
 cmp -s <(tr ' ' '\n' < "$out/before" | sort) <(tr ' ' '\n' < "$out/after" | sort) || { echo "smoke: stty settings changed" >&2; diff "$out/before" "$out/after" >&2; exit 1; }
@@ -46,6 +60,26 @@ wait_for "Workflows 14/14" 20
 # This demo's own process, by its PID (never every matching process on the machine).
 pid=$(cat "$out/pid")
 kill -TERM "$pid" || { echo "smoke: no coze-tui process $pid to signal" >&2; exit 1; }
-wait_for "TERM-DONE" 10
+wait_line "TERM-DONE" 10
 grep -qw -- "icanon" "$out/after-term" && ! grep -qw -- "-icanon" "$out/after-term" || { echo "smoke: raw mode left after SIGTERM" >&2; exit 1; }
-echo "smoke: ok (ran a workflow in a real pty, quit, and SIGTERM; the terminal was restored each time)"
+[ ! -e "$out/tmp/coze-tui-demo-4194303-deadbeef" ] || { echo "smoke: a stale demo directory was left" >&2; exit 1; }
+
+# SIGINT and SIGQUIT from outside (in raw mode Ctrl-C is a key, so these come from `kill`).
+for sig in INT QUIT; do
+    tm send-keys -t smoke "clear; sh -c 'echo \$\$ > $out/pid; exec $bin demo'; stty -a > $out/after-$sig; echo $sig-DONE" Enter
+    wait_for "Workflows 14/14" 20
+    kill -"$sig" "$(cat "$out/pid")"
+    wait_line "$sig-DONE" 10
+    grep -qw -- "icanon" "$out/after-$sig" && ! grep -qw -- "-icanon" "$out/after-$sig" || { echo "smoke: raw mode left after SIG$sig" >&2; exit 1; }
+done
+leftover() { find "$out/tmp" -maxdepth 1 -name 'coze-tui-demo-*' | wc -l; }
+[ "$(leftover)" -eq 0 ] || { echo "smoke: a demo directory was left behind" >&2; ls "$out/tmp" >&2; exit 1; }
+
+# The terminal goes away (a dropped SSH connection): the demo ends and cleans up anyway.
+tm new-session -d -s vanish -x 100 -y 30 "env -i PATH=$PATH HOME=$out TMPDIR=$out/tmp TERM=xterm-256color $bin demo"
+for _ in $(seq 200); do tm capture-pane -p -t vanish 2>/dev/null | grep -qF "Workflows 14/14" && break; sleep 0.1; done
+[ "$(leftover)" -eq 1 ] || { echo "smoke: the demo did not start" >&2; exit 1; }
+tm kill-session -t vanish
+for _ in $(seq 100); do [ "$(leftover)" -eq 0 ] && break; sleep 0.1; done
+[ "$(leftover)" -eq 0 ] || { echo "smoke: the demo directory stayed after its terminal vanished" >&2; ls "$out/tmp" >&2; exit 1; }
+echo "smoke: ok (ran a workflow in a real pty; quit, SIGTERM, SIGINT and SIGQUIT restored the terminal; a vanished terminal and a stale demo left nothing behind)"
