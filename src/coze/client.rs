@@ -560,7 +560,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Coze's envelope rules (coze-api.md §3): the body decides, whatever the status; a missing
 /// `code` is 0; OAuth-style bodies carry `error_code`/`error`; non-JSON bodies become errors
 /// from the HTTP status. Returns the whole JSON object on success.
-pub(crate) fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>> {
+pub fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>> {
     let header_id = header_logid(headers);
     let http_status = Some(status.as_u16());
     let parsed: std::result::Result<Value, _> = serde_json::from_slice(body);

@@ -9,7 +9,9 @@ pub mod retry;
 pub mod sse;
 pub mod stream;
 
-pub use client::{ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeRequest, RunRequest, parse_base_url};
+pub use client::{
+    ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeRequest, RunRequest, decode_envelope, parse_base_url,
+};
 pub use error::{CozeError, Delivery, ErrorKind};
 pub use gate::{GateFuture, RequestGate, RequestKind};
 pub use models::*;
