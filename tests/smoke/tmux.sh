@@ -37,7 +37,8 @@ wait_line() { # LINE SECONDS
     return 1
 }
 
-tm new-session -d -s smoke -x 120 -y 40 "env -i PATH=$PATH HOME=$out TMPDIR=$out/tmp TERM=xterm-256color bash --norc --noprofile"
+# No history file: the shell writes one as it is killed, racing the cleanup.
+tm new-session -d -s smoke -x 120 -y 40 "env -i PATH=$PATH HOME=$out TMPDIR=$out/tmp HISTFILE=/dev/null TERM=xterm-256color bash --norc --noprofile"
 tm send-keys -t smoke "stty -a > $out/before; $bin demo; stty -a > $out/after; echo SMOKE-DONE" Enter
 wait_for "Workflows 14/14" 20
 tm send-keys -t smoke 2 g Enter          # focus Workflows, first one (echo), open it
