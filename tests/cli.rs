@@ -421,3 +421,32 @@ async fn a_closed_pipe_ends_a_command_quietly() {
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "status {:?}; stderr: {stderr}", out.status);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `coze-tui run … --mode stream 2>&1 | head`: the reader goes away mid-stream; the run still
+/// finishes and is recorded (only then may the process end).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_mid_stream_still_records_the_run() {
+    use tokio::io::AsyncReadExt;
+    let env = Env::with(SimOptions { chatty_messages: 400, chatty_interval_ms: 2, ..opts() }).await;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
+    cmd.args(["run", &env.id("chatty"), "--mode", "stream"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .env("COZE_API_BASE", env.sim.url())
+        .env("COZE_API_TOKEN", TOKEN)
+        .env("COZE_TUI_CONFIG", env.dir.path().join("config.toml"))
+        .env("COZE_TUI_DATA_DIR", env.dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut head = [0u8; 200];
+    child.stderr.take().unwrap().read_exact(&mut head).await.unwrap(); // the messages, then gone
+    drop(child.stdout.take());
+    let _ = child.wait().await.unwrap();
+    let tasks = env.run(&["tasks", "--json"]).await.json();
+    assert_eq!(tasks[0]["status"], "succeeded", "{tasks}");
+    assert!(tasks[0]["output"]["output"].as_str().unwrap().contains("chunk 399"));
+}

@@ -122,6 +122,7 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
     let tasks = runner.submit_batch(news, !b.detach).await?;
     if b.detach {
         runner.shutdown().await;
+        super::end_quietly_on_a_closed_pipe();
         if json {
             print_json(&tasks.iter().map(Task::to_json).collect::<Vec<_>>());
         } else {
@@ -155,6 +156,7 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
         return Err(Failure::Exit(ExitCode::RunFailed));
     };
     runner.shutdown().await;
+    super::end_quietly_on_a_closed_pipe();
     if json {
         print_json(&done.iter().map(Task::to_json).collect::<Vec<_>>());
     } else {

@@ -51,7 +51,8 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
             description: None,
         };
         let task = runner.submit(new).await?;
-        let task = super::follow_and_print(&runner, rx, &task.id, json, false).await;
+        let task = super::run::follow(&runner, rx, &task.id, !json, false).await;
+        super::print_task(&task, json, false);
         if name == "asks" {
             asked = Some(task.id);
         }
@@ -60,7 +61,8 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
         step(&format!("coze-tui resume {task_id} --answer 杭州"));
         let rx = runner.subscribe();
         runner.resume(&task_id, "杭州").await?;
-        super::follow_and_print(&runner, rx, &task_id, json, false).await;
+        let task = super::run::follow(&runner, rx, &task_id, !json, false).await;
+        super::print_task(&task, json, false);
     }
     step("coze-tui tasks");
     let list = runner.ledger().list(&crate::tasks::TaskFilter { limit: 10, ..Default::default() })?;

@@ -287,7 +287,16 @@ pub fn main() -> std::process::ExitCode {
     let env = Env::from_process();
     let cli = parse_args(&env);
     let plain = !matches!(cli.command, None | Some(Command::Demo) | Some(Command::Sim { .. }));
-    if plain {
+    // Commands that only read end at once when their reader goes away; the ones that run
+    // things do so only once the run is recorded (see `finish_run`). The piped demo tour may
+    // die too: the next demo removes its directory.
+    let only_reads = match &cli.command {
+        Some(Command::Demo) => !std::io::stdout().is_terminal() || cli.global.json,
+        Some(Command::Run(_) | Command::Resume { .. } | Command::Rerun { .. } | Command::Watch { .. }) => false,
+        Some(Command::Sim { .. }) | None => false,
+        Some(_) => true,
+    };
+    if only_reads {
         end_quietly_on_a_closed_pipe();
     }
     // The dashboard and the simulator serve many things at once; a plain command is one flow
@@ -307,9 +316,9 @@ pub fn main() -> std::process::ExitCode {
 
 /// `coze-tui task ID | head`: when the reader goes away, end the way `ls | head` does (killed
 /// by SIGPIPE, status 141 in the shell) instead of a panic from `println!`. Rust ignores
-/// SIGPIPE by default; a plain command has nothing to clean up that the ledger does not
-/// survive (a run in flight is taken up by the next `watch` or dashboard).
-fn end_quietly_on_a_closed_pipe() {
+/// SIGPIPE by default, which commands keep while they drive runs: a stream must not die
+/// half-read because `| head` had enough of its messages.
+pub(crate) fn end_quietly_on_a_closed_pipe() {
     #[cfg(unix)]
     // SAFETY: called once at start, before any thread is spawned; restores the default action.
     unsafe {
@@ -874,30 +883,25 @@ async fn finish_run(
     json: bool,
     detach: bool,
 ) -> Result<(), Failure> {
-    let task = follow_and_print(runner, rx, id, json, detach).await;
+    let task = run::follow(runner, rx, id, !json, detach).await;
+    // The run is recorded: a closed stdout may end the process now.
     runner.shutdown().await;
+    end_quietly_on_a_closed_pipe();
+    print_task(&task, json, detach);
     match run::exit_code(&task) {
         ExitCode::Success => Ok(()),
         code => Err(Failure::Exit(code)),
     }
 }
 
-async fn follow_and_print(
-    runner: &crate::tasks::Runner,
-    rx: tokio::sync::broadcast::Receiver<crate::tasks::TaskUpdate>,
-    id: &str,
-    json: bool,
-    detach: bool,
-) -> crate::tasks::Task {
-    let task = run::follow(runner, rx, id, !json, detach).await;
+fn print_task(task: &crate::tasks::Task, json: bool, detach: bool) {
     if json {
         print_json(&task.to_json());
     } else {
         // Detached, stdout is the task id (even if the run had to finish as a stream), for
         // `id=$(coze-tui run … --detach)`.
-        run::print_outcome(&task, detach);
+        run::print_outcome(task, detach);
     }
-    task
 }
 
 fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(), Failure> {

@@ -402,7 +402,9 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
                 }
                 _ => String::new(),
             };
-            println!(
+            // A closed stdout must not stop the watch: it drives runs.
+            let _ = writeln!(
+                std::io::stdout(),
                 "{}  {}  {:<8} {} {name}{extra}",
                 local(t.updated_at),
                 t.id,
@@ -476,6 +478,8 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
             _ = &mut shutdown => break,
         }
     }
+    runner.shutdown().await;
+    super::end_quietly_on_a_closed_pipe();
     if json {
         let mut tasks: Vec<&Task> = watched.values().collect();
         tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at));

@@ -82,10 +82,11 @@ pub fn split_history_output(raw: &str) -> (Option<String>, Option<Map<String, Va
         other => other.to_string(),
     };
     let mut end = text(end);
+    // The docs' example: {"content_type":1,"data":"…","original_result":null,"type_for_model":2}.
+    const WRAPPER: [&str; 4] = ["content_type", "data", "original_result", "type_for_model"];
     if let Ok(Value::Object(mut wrapper)) = serde_json::from_str::<Value>(&end)
-        && wrapper.len() == 3
         && wrapper.contains_key("content_type")
-        && wrapper.contains_key("type_for_model")
+        && wrapper.keys().all(|k| WRAPPER.contains(&k.as_str()))
         && let Some(data) = wrapper.remove("data")
     {
         end = text(data);
@@ -539,6 +540,9 @@ mod tests {
         let wrapped = json!({"content_type": 1, "data": end, "type_for_model": 2}).to_string();
         let (out, nodes) = split_history_output(&json!({"Output": wrapped}).to_string());
         assert_eq!((out.as_deref(), nodes), (Some(end.as_str()), None), "the docs' wrapper is unwrapped");
+        // Verbatim from the run-history docs.
+        let docs = r#"{"Output":"{\"content_type\":1,\"data\":\"来找姐姐有什么事呀\",\"original_result\":null,\"type_for_model\":2}"}"#;
+        assert_eq!(split_history_output(docs).0.as_deref(), Some("来找姐姐有什么事呀"));
         assert_eq!(split_history_output("plain").0.as_deref(), Some("plain"));
         assert_eq!(split_history_output("{\"a\": 1}").0.as_deref(), Some("{\"a\": 1}"), "no Output: kept whole");
     }
