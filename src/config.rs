@@ -152,6 +152,11 @@ impl Env {
         Self(pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
+    /// The same environment without these variables.
+    pub fn without(&self, keys: &[&str]) -> Self {
+        Self(self.0.iter().filter(|(k, _)| !keys.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+
     /// A non-empty value.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str).map(str::trim).filter(|v| !v.is_empty())

@@ -21,33 +21,56 @@ pub fn remove_registered() {
 /// The prefix of every demo directory's name in the temp directory.
 const DIR_PREFIX: &str = "coze-tui-demo-";
 
-/// Removes demo directories left by processes that are gone (killed before they could clean
-/// up). Their names carry the process id.
+/// The lock a live demo holds on its directory: the system releases it when the process ends,
+/// however it ends (unlike a process id, which another process may reuse, or which may belong
+/// to another PID namespace sharing this temp directory).
+const LOCK_FILE: &str = ".in-use";
+
+/// Removes demo directories of this user left by processes that are gone (killed before they
+/// could clean up): those whose lock can be taken.
 fn remove_stale(temp: &Path) {
     let Ok(entries) = std::fs::read_dir(temp) else { return };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(DIR_PREFIX)).and_then(|r| r.split('-').next()) else {
+        let is_demo = entry.file_name().to_str().is_some_and(|n| n.starts_with(DIR_PREFIX));
+        if !is_demo || !ours(&entry.path()) {
             continue;
-        };
-        if pid.parse::<u32>().is_ok_and(|pid| !process_alive(pid)) {
+        }
+        // Held while removing, so a demo starting meanwhile cannot take it.
+        if let Some(_lock) = lock(&entry.path().join(LOCK_FILE)) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
 
-fn process_alive(pid: u32) -> bool {
+/// A directory that belongs to this user.
+fn ours(dir: &Path) -> bool {
     #[cfg(unix)]
     {
-        // Signal 0 checks existence; EPERM means it exists but is someone else's.
-        // SAFETY: kill with signal 0 sends nothing.
-        let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-        r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: getuid has no preconditions.
+        std::fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir() && m.uid() == unsafe { libc::getuid() })
     }
     #[cfg(not(unix))]
     {
-        let _ = pid;
-        true
+        let _ = dir;
+        false
+    }
+}
+
+/// Takes the lock in `path` (created if missing) without waiting; `None` if someone holds it.
+fn lock(path: &Path) -> Option<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ok()?;
+        // SAFETY: flock on a descriptor we own; the lock goes when the file is closed.
+        let taken = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        taken.then_some(file)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -56,6 +79,8 @@ fn process_alive(pid: u32) -> bool {
 pub struct Demo {
     pub sim: Simulator,
     pub settings: Settings,
+    /// Held for the demo's life: tells later demos this directory is in use.
+    _in_use: Option<std::fs::File>,
 }
 
 impl Demo {
@@ -69,7 +94,8 @@ impl Demo {
         if let Ok(mut d) = REGISTERED.lock() {
             *d = Some(settings.data_dir.clone());
         }
-        Ok(Self { sim, settings })
+        let in_use = lock(&settings.data_dir.join(LOCK_FILE));
+        Ok(Self { sim, settings, _in_use: in_use })
     }
 }
 

@@ -201,9 +201,9 @@ async fn bad_parameters_exit_2_and_send_nothing() {
     assert_eq!(out.json()["output"]["from"], "stdin");
     // Checked against the input schema before sending, as the editor does.
     let before = env.sim.stats().count("POST /v1/workflow/run");
-    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x"}"#]).await;
+    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"days": 2}"#]).await;
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("missing required input \"days\""), "{}", out.stderr);
+    assert!(out.stderr.contains("missing required input \"city\""), "{}", out.stderr);
     let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x", "days": "two"}"#]).await;
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("\"days\" should be"), "{}", out.stderr);
@@ -211,10 +211,14 @@ async fn bad_parameters_exit_2_and_send_nothing() {
     let out = env.run(&["run", &env.id("echo"), "--params", r#"{"input": "x", "extra": 1}"#]).await;
     assert_eq!(out.code, 0);
     assert!(out.stderr.contains("warning: --params: \"extra\" is not an input"), "{}", out.stderr);
-    // --no-validate sends it anyway, and Coze's own 4000 is a refusal.
-    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x"}"#, "--no-validate"]).await;
+    // A required input with a default is only a warning (Coze may fill it in; this one does
+    // not, and its 4000 is a refusal); --no-validate sends even what the schema refuses.
+    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"city": "x"}"#]).await;
+    assert!(out.stderr.contains("warning: --params: missing required input \"days\""), "{}", out.stderr);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("4000") && out.stderr.contains("days"));
+    let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"days": 2}"#, "--no-validate"]).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
 }
 
 /// Bad input from every source: exit 2, a message naming the flag, variable or file, the

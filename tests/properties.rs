@@ -128,12 +128,26 @@ proptest! {
 
     #[test]
     fn the_validator_never_panics_and_passes_its_own_template(
-        names in prop::collection::btree_map("[a-z]{1,6}", (prop_oneof![Just("string"), Just("integer"), Just("number"), Just("boolean"), Just("object"), Just("array")], any::<bool>()), 0..6),
+        names in prop::collection::btree_map(
+            "[a-z]{1,6}",
+            (
+                prop_oneof![Just("string"), Just("integer"), Just("number"), Just("boolean"), Just("object"), Just("array")],
+                any::<bool>(),
+                prop::option::of(prop_oneof![Just(String::new()), Just("3".to_string()), Just("x".to_string()), Just("[1]".to_string()), "[ -~]{0,6}"]),
+            ),
+            0..6,
+        ),
         text in ".{0,80}",
     ) {
         let schema: serde_json::Map<String, Value> = names
             .iter()
-            .map(|(n, (kind, required))| (n.clone(), json!({"type": kind, "required": required})))
+            .map(|(n, (kind, required, default))| {
+                let mut p = json!({"type": kind, "required": required});
+                if let Some(d) = default {
+                    p["default_value"] = json!(d);
+                }
+                (n.clone(), p)
+            })
             .collect();
         let schema: OrderedParams = serde_json::from_value(Value::Object(schema)).unwrap();
         let _ = coze_tui::app::params::validate(&text, Some(&schema));

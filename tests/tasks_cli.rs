@@ -245,7 +245,6 @@ async fn a_sigkilled_process_leaves_a_sound_ledger_that_is_taken_over() {
     // Its leases outlive it (until they expire), and nothing it committed is lost or torn.
     assert!(ids.iter().all(|id| ledger.lease_owner(id).unwrap().is_some()), "the dead process's leases still run");
     assert_eq!(ledger.integrity_check().unwrap(), "ok");
-    assert!(ids.iter().all(|id| !ledger.history(id).unwrap().is_empty()), "every task has its history");
     let tasks = ledger.list(&TaskFilter { limit: N, ..Default::default() }).unwrap();
     assert_eq!(tasks.len(), N, "no committed task was lost");
     // Once the dead process's leases expire, a new runner finishes the batch.

@@ -86,6 +86,8 @@ pub enum Msg {
         tasks: Vec<Task>,
         as_of: i64,
     },
+    /// The task list could not be read from the ledger.
+    TasksFailed(String),
     /// A task's output, loaded for copying.
     OutputForCopy(Result<String, String>),
     Task(TaskUpdate),
@@ -546,14 +548,12 @@ impl App {
                 }
                 vec![]
             }
-            Msg::Failed(text) => {
-                // A failed task load comes back as a plain failure: stop its spinner (a later
-                // list or update fills the pane again).
+            Msg::TasksFailed(text) => {
                 self.tasks.loading = false;
                 self.toast = Some((text, Instant::now()));
                 vec![]
             }
-            Msg::Toast(text) => {
+            Msg::Failed(text) | Msg::Toast(text) => {
                 self.toast = Some((text, Instant::now()));
                 vec![]
             }

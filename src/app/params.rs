@@ -20,11 +20,15 @@ pub fn template(params: &OrderedParams) -> Value {
 /// A value for one parameter: its default (parsed per type) or an empty value of its type.
 fn example(p: &Parameter) -> Value {
     if let Some(d) = &p.default_value {
-        let parsed = match p.kind.as_str() {
-            "integer" | "number" | "boolean" | "object" | "array" => serde_json::from_str(d).ok(),
-            _ => None,
-        };
-        return parsed.unwrap_or_else(|| Value::String(d.clone()));
+        match p.kind.as_str() {
+            // A default that does not parse as its type (often "") gives way to an empty value.
+            "integer" | "number" | "boolean" | "object" | "array" => {
+                if let Some(v) = serde_json::from_str::<Value>(d).ok().filter(|v| type_matches(&p.kind, v)) {
+                    return v;
+                }
+            }
+            _ => return Value::String(d.clone()),
+        }
     }
     match p.kind.as_str() {
         "integer" | "number" => Value::from(0),
@@ -116,9 +120,13 @@ fn check(params: &Map<String, Value>, schema: &OrderedParams, prefix: &str, text
     for (name, p) in schema.iter() {
         let path = format!("{prefix}{name}");
         match params.get(name) {
+            // With a default declared, Coze may fill it in: said, not blocked.
             None | Some(Value::Null) if p.required => out.push(Problem {
-                severity: Severity::Error,
-                message: format!("missing required input \"{path}\" ({})", p.kind),
+                severity: if p.default_value.is_some() { Severity::Warning } else { Severity::Error },
+                message: match &p.default_value {
+                    Some(d) => format!("missing required input \"{path}\" ({}; its default is {d:?})", p.kind),
+                    None => format!("missing required input \"{path}\" ({})", p.kind),
+                },
                 line: None,
             }),
             None | Some(Value::Null) => {}
@@ -156,7 +164,8 @@ fn check(params: &Map<String, Value>, schema: &OrderedParams, prefix: &str, text
 fn type_matches(kind: &str, v: &Value) -> bool {
     match kind {
         "string" | "time" => v.is_string(),
-        "integer" => v.is_i64() || v.is_u64(),
+        // 3.0 is an integer too (Python's json writes whole floats so).
+        "integer" => v.is_i64() || v.is_u64() || v.as_f64().is_some_and(|f| f.fract() == 0.0),
         "number" => v.is_number(),
         "boolean" => v.is_boolean(),
         "object" => v.is_object(),

@@ -190,8 +190,8 @@ pub struct TasksCommand {
     /// Only tasks whose name or workflow name contains this text
     #[arg(long)]
     pub name: Option<String>,
-    /// How many tasks to show (1-100000)
-    #[arg(long, default_value_t = 20, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    /// How many tasks to show (at least 1)
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub limit: u32,
     /// Tasks of every profile, not just the active one
     #[arg(long)]
@@ -206,12 +206,15 @@ pub enum TasksAction {
         /// A date (2026-11-01), a timestamp, or an age (30d, 12h)
         #[arg(long)]
         before: String,
-        /// Only finished tasks with this status (repeatable)
+        /// Only finished tasks with this status (repeatable): succeeded, failed or unknown
         #[arg(long, value_enum)]
         status: Vec<TaskStatus>,
         /// List what would be deleted, and delete nothing
         #[arg(long)]
         dry_run: bool,
+        /// Tasks of every profile, not just the active one
+        #[arg(long)]
+        all_profiles: bool,
     },
 }
 
@@ -342,7 +345,18 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
                 data_dir: cli.global.data_dir.clone(),
                 base_url: cli.global.base_url.clone(),
             };
-            match Settings::load(&overrides, &env) {
+            // `config path` and `config init` only need to know where things go: a profile,
+            // token or log filter that does not check out must not stop them (`init` is how
+            // a missing profile gets its file).
+            let settings = match (&command, Settings::load(&overrides, &env)) {
+                (Command::Config { action: ConfigAction::Path | ConfigAction::Init { .. } }, Err(_)) => {
+                    let quiet = Overrides { profile: None, ..overrides.clone() };
+                    let env = env.without(&["COZE_TUI_PROFILE", "COZE_API_TOKEN", "COZE_TUI_LOG"]);
+                    Settings::load(&quiet, &env)
+                }
+                (_, loaded) => loaded,
+            };
+            match settings {
                 Ok(settings) => {
                     crate::logging::init_file(&settings.log_path(), env.get("COZE_TUI_LOG"));
                     execute(command, &settings, json).await
@@ -906,9 +920,18 @@ fn print_task(task: &crate::tasks::Task, json: bool, detach: bool) {
 
 fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
     let ledger = run::open_ledger(settings)?;
-    if let Some(TasksAction::Prune { before, status, dry_run }) = cmd.action {
+    if let Some(TasksAction::Prune { before, status, dry_run, all_profiles }) = cmd.action {
         let cutoff = run::parse_before(&before).map_err(Failure::Usage)?;
-        let pruned = ledger.prune(cutoff, &status, dry_run)?;
+        if let Some(s) =
+            status.iter().find(|s| !matches!(s, TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Unknown))
+        {
+            return Err(Failure::Usage(format!(
+                "--status {}: prune deletes finished tasks only (succeeded, failed, unknown)",
+                s.as_str()
+            )));
+        }
+        let profile = (!all_profiles).then_some(settings.profile_name.as_str());
+        let pruned = ledger.prune(cutoff, profile, &status, dry_run)?;
         if json {
             print_json(&json!({
                 "deleted": if dry_run { 0 } else { pruned.len() },

@@ -612,7 +612,14 @@ impl Ledger {
     /// Finished tasks (succeeded, failed, unknown: never interrupted ones, which still wait
     /// for an answer, nor pending or running ones) created before `before_ms`, narrowed to
     /// `statuses` when given, oldest first. Deleted too unless `dry_run`. Returns them.
-    pub fn prune(&self, before_ms: i64, statuses: &[TaskStatus], dry_run: bool) -> Result<Vec<Task>> {
+    /// Only `profile`'s tasks when given.
+    pub fn prune(
+        &self,
+        before_ms: i64,
+        profile: Option<&str>,
+        statuses: &[TaskStatus],
+        dry_run: bool,
+    ) -> Result<Vec<Task>> {
         let finished = [TaskStatus::Succeeded, TaskStatus::Failed, TaskStatus::Unknown];
         let wanted: Vec<&str> =
             finished.iter().filter(|s| statuses.is_empty() || statuses.contains(s)).map(|s| s.as_str()).collect();
@@ -620,21 +627,23 @@ impl Ledger {
             return Ok(vec![]);
         }
         let list = wanted.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
-        let which = format!("created_at < ?1 AND status IN ({list})");
+        // `?2` is the profile, or NULL for every profile.
+        let which = format!("created_at < ?1 AND status IN ({list}) AND (?2 IS NULL OR profile = ?2)");
         self.write(|tx| {
             // Only the list is shown: outputs can be megabytes.
             let columns = summary_columns();
             let mut stmt = tx.prepare(&format!("SELECT {columns} FROM tasks WHERE {which} ORDER BY created_at"))?;
-            let tasks: Vec<Task> = stmt.query_map([before_ms], row_to_task)?.collect::<rusqlite::Result<_>>()?;
+            let tasks: Vec<Task> =
+                stmt.query_map(params![before_ms, profile], row_to_task)?.collect::<rusqlite::Result<_>>()?;
             drop(stmt);
             if dry_run || tasks.is_empty() {
                 return Ok(tasks);
             }
             let sub = format!("SELECT id FROM tasks WHERE {which}");
-            record_deletions(tx, &format!("SELECT id, profile FROM tasks WHERE {which}"), &[&before_ms])?;
-            tx.execute(&format!("DELETE FROM task_events WHERE task_id IN ({sub})"), [before_ms])?;
-            tx.execute(&format!("DELETE FROM task_history WHERE task_id IN ({sub})"), [before_ms])?;
-            tx.execute(&format!("DELETE FROM tasks WHERE {which}"), [before_ms])?;
+            record_deletions(tx, &format!("SELECT id, profile FROM tasks WHERE {which}"), &[&before_ms, &profile])?;
+            tx.execute(&format!("DELETE FROM task_events WHERE task_id IN ({sub})"), params![before_ms, profile])?;
+            tx.execute(&format!("DELETE FROM task_history WHERE task_id IN ({sub})"), params![before_ms, profile])?;
+            tx.execute(&format!("DELETE FROM tasks WHERE {which}"), params![before_ms, profile])?;
             Ok(tasks)
         })
     }
@@ -1003,17 +1012,21 @@ mod tests {
             .list(&TaskFilter { before: Some((all[0].created_at, all[0].id.clone())), limit: 1, ..Default::default() })
             .unwrap();
         assert_eq!(page2[0].id, "abc000000002");
-        assert_eq!(l.prune(1002, &[], false).unwrap().len(), 0, "pending tasks are not pruned");
-        let dry = l.prune(2000, &[], true).unwrap();
+        assert_eq!(l.prune(1002, None, &[], false).unwrap().len(), 0, "pending tasks are not pruned");
+        let dry = l.prune(2000, None, &[], true).unwrap();
         assert_eq!(dry.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), ["abd000000003"]);
         assert!(l.get("abd000000003").is_ok(), "a dry run deletes nothing");
-        assert!(l.prune(2000, &[TaskStatus::Succeeded], false).unwrap().is_empty(), "--status narrows");
-        assert_eq!(l.prune(2000, &[], false).unwrap().len(), 1);
+        assert!(l.prune(2000, None, &[TaskStatus::Succeeded], false).unwrap().is_empty(), "--status narrows");
+        assert!(l.prune(2000, Some("other"), &[], false).unwrap().is_empty(), "another profile's are not touched");
+        assert_eq!(l.prune(2000, None, &[], false).unwrap().len(), 1);
         let mut asking = sample("abe000000004", 1500);
         asking.status = TaskStatus::Interrupted;
         l.insert(&asking, "me", LEASE).unwrap();
-        assert!(l.prune(9999, &[], false).unwrap().is_empty(), "a question still waiting for an answer is kept");
-        assert!(l.prune(9999, &[TaskStatus::Interrupted], false).unwrap().is_empty(), "even when asked for");
+        assert!(l.prune(9999, None, &[], false).unwrap().is_empty(), "a question still waiting for an answer is kept");
+        assert!(
+            l.prune(9999, Some("default"), &[TaskStatus::Interrupted], false).unwrap().is_empty(),
+            "even when asked for"
+        );
         assert!(l.delete("abc000000001").unwrap());
         let left: Vec<String> =
             l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap().into_iter().map(|t| t.id).collect();

@@ -39,12 +39,17 @@ pub struct DashboardOptions {
 pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     // The demo's simulator and throwaway data directory, both gone when this is dropped.
     let mut demo: Option<Demo> = None;
-    let mut settings = Settings::load(&opts.overrides, &opts.env).map_err(|e| e.0)?;
-    if opts.demo {
-        let d = Demo::start(Some(&settings), 4000).await?;
-        settings = d.settings.clone();
+    let loaded = Settings::load(&opts.overrides, &opts.env);
+    let mut settings = if opts.demo {
+        // The demo needs no account: a broken token, profile or config only loses the user's
+        // UI settings and keys for it.
+        let d = Demo::start(loaded.ok().as_ref(), 4000).await?;
+        let s = d.settings.clone();
         demo = Some(d);
-    }
+        s
+    } else {
+        loaded.map_err(|e| e.0)?
+    };
     crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
     let (keymap, problems) = Keymap::with_overrides(&settings.keys);
     let mut session = Session::start(&settings, problems, keymap).await?;

@@ -296,7 +296,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
             let as_of = crate::tasks::now_ms();
             match ledger(&b.runner, move |l| l.list(&filter)).await {
                 Ok(tasks) => Msg::TasksLoaded { tasks, as_of },
-                Err(e) => Msg::Failed(e),
+                Err(e) => Msg::TasksFailed(e),
             }
         }
         Command::LoadDetail(id) => {
