@@ -219,6 +219,10 @@ async fn bad_parameters_exit_2_and_send_nothing() {
     assert!(out.stderr.contains("4000") && out.stderr.contains("days"));
     let out = env.run(&["run", &env.id("needs_params"), "--params", r#"{"days": 2}"#, "--no-validate"]).await;
     assert_eq!(out.code, 3, "{}", out.stderr);
+    // Streamed, the same refusal comes as the stream's Error event: the same exit code.
+    let args = ["run", &env.id("needs_params"), "--mode", "stream", "--params", r#"{"days": 2}"#, "--no-validate"];
+    let out = env.run(&args).await;
+    assert_eq!(out.code, 3, "{}", out.stderr);
 }
 
 /// Bad input from every source: exit 2, a message naming the flag, variable or file, the

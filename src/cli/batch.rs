@@ -82,12 +82,19 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
     let info = runner.client().workflow_info(&b.workflow_id, true).await.ok().map(|r| r.value);
     if let Some(info) = info.as_ref().filter(|_| b.validate) {
         let schema = info.input.as_ref().map(|i| &i.parameters);
-        let mut problems = vec![];
+        let (mut problems, mut warnings) = (vec![], vec![]);
         for input in &b.inputs {
             match params::check_schema(&input.params, schema, &input.at) {
-                Ok(warnings) => warnings.iter().for_each(|w| eprintln!("warning: {w}")),
+                Ok(w) => warnings.extend(w),
                 Err(e) => problems.push(e),
             }
+        }
+        // A thousand lines with the same extra key say it five times, and count the rest.
+        for w in warnings.iter().take(5) {
+            eprintln!("warning: {w}");
+        }
+        if warnings.len() > 5 {
+            eprintln!("warning: … and {} more", warnings.len() - 5);
         }
         if !problems.is_empty() {
             runner.shutdown().await;

@@ -933,7 +933,18 @@ impl Driver {
                 self.interrupted(&i.interrupt_data, &i.node_title).await
             }
             Ok(StreamEnd::Failed(err)) => {
-                self.task.error = Some(TaskError::workflow(err.error_code, err.error_message));
+                let mut error = TaskError::workflow(err.error_code, err.error_message);
+                // An Error before any message is Coze refusing the run (bad inputs, a draft,
+                // auth), as a sync run's error envelope would: the same kind, the same exit code.
+                if self.task.event_count + self.task.events_dropped == 0
+                    && let Some(code) = err.error_code
+                {
+                    let kind = CozeError::from_code(code, "", None).kind;
+                    if kind.is_refusal() {
+                        error.kind = Some(kind.as_str().to_string());
+                    }
+                }
+                self.task.error = Some(error);
                 self.set_status(TaskStatus::Failed, None).await
             }
             Ok(StreamEnd::Lost) | Err(_) if output_complete => {
