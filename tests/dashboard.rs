@@ -342,3 +342,22 @@ async fn runs_from_another_process_show_up() {
     h.until("the other process's delete", |a| a.tasks.items.iter().all(|x| x.id != t.id)).await;
     other.shutdown().await;
 }
+
+/// A run asked for while the schema is still loading (requests are paced) starts once it has
+/// loaded, instead of being refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_asked_for_before_the_schema_loads_starts_when_it_has() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workflows", |a| !a.workflows.items.is_empty()).await;
+    h.key(KeyCode::Char('2'));
+    h.key(KeyCode::Char('g'));
+    assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "echo");
+    h.key(KeyCode::Enter);
+    assert!(h.session.app.editor.loading, "the schema is on its way");
+    h.key(KeyCode::Char('w'));
+    assert!(h.screen(120, 40).contains("runs as soon as"), "{}", h.screen(120, 40));
+    h.until("the run", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    assert_eq!(h.session.app.tasks.items[0].mode, coze_tui::tasks::RunMode::Stream);
+    assert!(h.session.app.editor.pending_run.is_none());
+}

@@ -180,6 +180,8 @@ pub struct Editor {
     pub from_last_run: bool,
     /// Edited since it was filled in or last run (quitting then asks first).
     pub dirty: bool,
+    /// A run asked for while the schema was loading: started once it has loaded and checks out.
+    pub pending_run: Option<(RunMode, Option<String>, Option<String>)>,
 }
 
 impl Editor {
@@ -194,6 +196,7 @@ impl Editor {
             validation: params::validate("", None),
             from_last_run: false,
             dirty: false,
+            pending_run: None,
         }
     }
 
@@ -484,7 +487,19 @@ impl App {
             }
             Msg::WorkflowInfo { workflow_id, result, last_params } => {
                 self.on_workflow_info(workflow_id, result, last_params);
-                vec![]
+                match self.editor.pending_run.take() {
+                    Some(pending) if self.editor.loading => {
+                        self.editor.pending_run = Some(pending);
+                        vec![]
+                    }
+                    Some(_) if self.editor.error.is_some() => {
+                        self.toast("not run: the workflow's schema did not load");
+                        vec![]
+                    }
+                    // Asked for before the schema arrived: now it can be checked and sent.
+                    Some((mode, name, description)) => self.run(mode, name, description),
+                    None => vec![],
+                }
             }
             Msg::Health(h) => {
                 self.health = h;
@@ -903,6 +918,7 @@ impl App {
     fn open_workflow(&mut self) -> Vec<Command> {
         let Some(wf) = self.workflows.current().cloned() else { return vec![] };
         self.editor.workflow = Some(wf.clone());
+        self.editor.pending_run = None;
         self.editor.info = None;
         self.editor.loading = true;
         self.editor.error = None;
@@ -951,7 +967,8 @@ impl App {
             return vec![];
         };
         if self.editor.loading {
-            self.toast("the workflow's schema is still loading");
+            self.toast("runs as soon as the workflow's schema has loaded");
+            self.editor.pending_run = Some((mode, name, description));
             return vec![];
         }
         if wf.is_published == Some(false) {
