@@ -220,7 +220,8 @@ impl CozeClient {
                     tracing::debug!(path, retries, refusals, ?delay, error = %err, "sending again");
                     tokio::time::sleep(delay).await;
                 }
-                None if refusals > 0 => {
+                // The last answer was a refusal too: nothing ran, and it says how hard we tried.
+                None if refusals > 0 && err.is_start_refused() => {
                     let mut err = err;
                     err.message = format!(
                         "{} (refused {refusals} times over {} s for the request rate; nothing ran)",
