@@ -4,30 +4,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 
 use common::*;
 use coze_tui::sim::{SimOptions, Simulator};
 use serde_json::Value;
-use tokio::process::Command;
-
-fn command(sim: &Simulator, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("COZE_API_BASE", sim.url())
-        .env("COZE_API_TOKEN", TOKEN)
-        .env("COZE_TUI_CONFIG", dir.join("config.toml"))
-        .env("COZE_TUI_DATA_DIR", dir.join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
 
 async fn run(sim: &Simulator, dir: &Path, args: &[&str], stdin: Option<&str>) -> Out {
-    output_of(command(sim, dir, args), stdin).await
+    output_of(coze_tui(sim, dir, args), stdin).await
 }
 
 fn config(dir: &Path, qps: f64) {
@@ -135,11 +118,11 @@ async fn processes_on_one_data_directory_share_one_request_budget() {
     let mut jobs = vec![];
     for i in 0..8 {
         let params = format!("{{\"job\": {i}}}");
-        let cmd = command(&sim, dir.path(), &["run", &echo, "--params", &params, "--detach"]);
+        let cmd = coze_tui(&sim, dir.path(), &["run", &echo, "--params", &params, "--detach"]);
         jobs.push(tokio::spawn(output_of(cmd, None)));
     }
     for _ in 0..2 {
-        let cmd = command(&sim, dir.path(), &["run", &echo, "--inputs", "-", "--mode", "sync"]);
+        let cmd = coze_tui(&sim, dir.path(), &["run", &echo, "--inputs", "-", "--mode", "sync"]);
         jobs.push(tokio::spawn(async move { output_of(cmd, Some(&lines(3))).await }));
     }
     for job in jobs {

@@ -255,17 +255,7 @@ async fn bad_input_is_refused_before_anything_is_sent() {
         (vec!["run", &echo, "--inputs", "-", "--concurrency", "65"], vec![], "--concurrency"),
     ];
     for (args, vars, expect) in cases {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
-        cmd.args(&args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir)
-            .env("COZE_API_BASE", env.sim.url())
-            .env("COZE_API_TOKEN", TOKEN)
-            .env("COZE_TUI_CONFIG", dir.join("config.toml"))
-            .env("COZE_TUI_DATA_DIR", dir.join("data"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut cmd = coze_tui(&env.sim, dir, &args);
         for (k, v) in &vars {
             cmd.env(k, v);
         }
@@ -411,17 +401,7 @@ async fn a_closed_pipe_ends_a_command_quietly() {
     let big = env.run(&["run", &env.id("big"), "--json"]).await;
     assert_eq!(big.code, 0, "{}", big.stderr);
     let id = big.json()["id"].as_str().unwrap().to_string();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
-    cmd.args(["task", &id])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("COZE_TUI_CONFIG", env.dir.path().join("config.toml"))
-        .env("COZE_TUI_DATA_DIR", env.dir.path().join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let mut child = coze_tui(&env.sim, env.dir.path(), &["task", &id]).stdin(Stdio::null()).spawn().unwrap();
     let mut head = [0u8; 100];
     child.stdout.take().unwrap().read_exact(&mut head).await.unwrap(); // then the pipe closes
     let out = child.wait_with_output().await.unwrap();
@@ -437,19 +417,8 @@ async fn a_closed_pipe_ends_a_command_quietly() {
 async fn a_closed_pipe_mid_stream_still_records_the_run() {
     use tokio::io::AsyncReadExt;
     let env = Env::with(SimOptions { chatty_messages: 400, chatty_interval_ms: 2, ..opts() }).await;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
-    cmd.args(["run", &env.id("chatty"), "--mode", "stream"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("COZE_API_BASE", env.sim.url())
-        .env("COZE_API_TOKEN", TOKEN)
-        .env("COZE_TUI_CONFIG", env.dir.path().join("config.toml"))
-        .env("COZE_TUI_DATA_DIR", env.dir.path().join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let args = ["run", &env.id("chatty"), "--mode", "stream"];
+    let mut child = coze_tui(&env.sim, env.dir.path(), &args).stdin(Stdio::null()).spawn().unwrap();
     let mut head = [0u8; 200];
     child.stderr.take().unwrap().read_exact(&mut head).await.unwrap(); // the messages, then gone
     drop(child.stdout.take());

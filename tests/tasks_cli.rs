@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,25 +12,9 @@ use coze_tui::config::PollSettings;
 use coze_tui::sim::{SimOptions, Simulator};
 use coze_tui::tasks::*;
 use serde_json::{Value, json};
-use tokio::process::Command;
-
-fn command(sim: &Simulator, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coze-tui"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("COZE_API_BASE", sim.url())
-        .env("COZE_API_TOKEN", TOKEN)
-        .env("COZE_TUI_CONFIG", dir.join("config.toml"))
-        .env("COZE_TUI_DATA_DIR", dir.join("data"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
 
 async fn run(sim: &Simulator, dir: &Path, args: &[&str]) -> Out {
-    output_of(command(sim, dir, args), None).await
+    output_of(coze_tui(sim, dir, args), None).await
 }
 
 /// A config whose profile polls fast and hands leases over quickly.
@@ -225,7 +208,7 @@ async fn a_sigkilled_process_leaves_a_sound_ledger_that_is_taken_over() {
     }
     // A second process takes them over, polling hard, and is killed mid-batch: once it holds
     // every lease, so it dies with work in hand.
-    let mut child = command(&sim, d, &["watch"]).kill_on_drop(true).spawn().unwrap();
+    let mut child = coze_tui(&sim, d, &["watch"]).kill_on_drop(true).spawn().unwrap();
     let ledger = Arc::new(Ledger::open_in(&data).unwrap());
     let ids: Vec<String> =
         ledger.list(&TaskFilter { limit: N, ..Default::default() }).unwrap().into_iter().map(|t| t.id).collect();

@@ -474,10 +474,18 @@ fn client(settings: &Settings) -> Result<CozeClient, Failure> {
 }
 
 fn shared_gate(settings: &Settings) -> std::sync::Arc<dyn crate::coze::RequestGate> {
+    gate_on(settings, crate::tasks::Ledger::open_in(&settings.data_dir).map(std::sync::Arc::new))
+}
+
+/// The profile's shared budget on `ledger`; without one, pacing in this process alone.
+fn gate_on(
+    settings: &Settings,
+    ledger: Result<std::sync::Arc<crate::tasks::Ledger>, crate::tasks::LedgerError>,
+) -> std::sync::Arc<dyn crate::coze::RequestGate> {
     let (p, qps) = (&settings.profile, settings.profile.poll.qps);
-    match crate::tasks::Ledger::open_in(&settings.data_dir) {
+    match ledger {
         Ok(ledger) => std::sync::Arc::new(crate::tasks::SharedBudget::new(
-            std::sync::Arc::new(ledger),
+            ledger,
             settings.profile_name.clone(),
             qps,
             p.daily_request_limit,
@@ -624,12 +632,13 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
     let mut opts = settings.client_options()?;
     // One honest attempt: retries would hide the latency and delay the verdict.
     opts.retry = RetryPolicy { max_retries: 0, ..opts.retry };
-    let client = CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))?.with_gate(shared_gate(settings));
+    // One ledger: the request goes through its budget, and its count is read from it after.
+    let ledger = crate::tasks::Ledger::open_in(&settings.data_dir).map(std::sync::Arc::new);
+    let client =
+        CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))?.with_gate(gate_on(settings, ledger.clone()));
     let started = Instant::now();
     let result = client.workspaces_page(1, 1).await;
-    let counts = crate::tasks::Ledger::open_in(&settings.data_dir)
-        .and_then(|l| l.requests_on(&settings.profile_name, &crate::tasks::budget::today()))
-        .ok();
+    let counts = ledger.ok().and_then(|l| l.requests_on(&settings.profile_name, &crate::tasks::budget::today()).ok());
     let latency = started.elapsed().as_millis() as u64;
     let mut h = Health {
         profile: settings.profile_name.clone(),
@@ -922,9 +931,7 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
     let ledger = run::open_ledger(settings)?;
     if let Some(TasksAction::Prune { before, status, dry_run, all_profiles }) = cmd.action {
         let cutoff = run::parse_before(&before).map_err(Failure::Usage)?;
-        if let Some(s) =
-            status.iter().find(|s| !matches!(s, TaskStatus::Succeeded | TaskStatus::Failed | TaskStatus::Unknown))
-        {
+        if let Some(s) = status.iter().find(|s| !s.is_finished()) {
             return Err(Failure::Usage(format!(
                 "--status {}: prune deletes finished tasks only (succeeded, failed, unknown)",
                 s.as_str()

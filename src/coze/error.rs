@@ -84,6 +84,30 @@ impl ErrorKind {
     pub fn is_refusal(self) -> bool {
         !matches!(self, Self::Api | Self::Server | Self::Network | Self::Timeout | Self::Decode)
     }
+
+    /// The kind of a Coze `code` (and the HTTP status, for codes Coze does not document).
+    pub fn for_code(code: i64, http_status: Option<u16>) -> ErrorKind {
+        match code {
+            4100 | 700012006 => ErrorKind::Auth,
+            4101 => ErrorKind::Permission,
+            4200 => ErrorKind::NotFound,
+            4000 => ErrorKind::BadParams,
+            4009 | 4013 | 4020 => ErrorKind::RateLimited,
+            4008 | 4011 | 4019 | 4022 => ErrorKind::QuotaExhausted,
+            6003 => ErrorKind::AsyncUnavailable,
+            4314 => ErrorKind::ExecutionNotFound,
+            4315 => ErrorKind::AlreadyFinished,
+            5000 => ErrorKind::Server,
+            _ => match http_status {
+                Some(429) => ErrorKind::RateLimited,
+                Some(401) => ErrorKind::Auth,
+                Some(403) => ErrorKind::Permission,
+                Some(404) => ErrorKind::NotFound,
+                Some(s) if s >= 500 => ErrorKind::Server,
+                _ => ErrorKind::Api,
+            },
+        }
+    }
 }
 
 /// How far a request got before it failed: decides whether a non-idempotent POST may be re-sent.
@@ -136,7 +160,7 @@ impl CozeError {
 
     /// An error from a Coze `code`/`msg` pair.
     pub fn from_code(code: i64, message: impl Into<String>, http_status: Option<u16>) -> Self {
-        let kind = kind_for_code(code, http_status);
+        let kind = ErrorKind::for_code(code, http_status);
         Self { code: Some(code), http_status, ..Self::new(kind, message) }
     }
 
@@ -210,29 +234,6 @@ impl CozeError {
             ErrorKind::Timeout => "Coze did not answer in time: try again, or raise `timeout` in the config",
             ErrorKind::Decode => "Coze sent a reply this tool does not understand: quote the log id when reporting it",
         }
-    }
-}
-
-fn kind_for_code(code: i64, http_status: Option<u16>) -> ErrorKind {
-    match code {
-        4100 | 700012006 => ErrorKind::Auth,
-        4101 => ErrorKind::Permission,
-        4200 => ErrorKind::NotFound,
-        4000 => ErrorKind::BadParams,
-        4009 | 4013 | 4020 => ErrorKind::RateLimited,
-        4008 | 4011 | 4019 | 4022 => ErrorKind::QuotaExhausted,
-        6003 => ErrorKind::AsyncUnavailable,
-        4314 => ErrorKind::ExecutionNotFound,
-        4315 => ErrorKind::AlreadyFinished,
-        5000 => ErrorKind::Server,
-        _ => match http_status {
-            Some(429) => ErrorKind::RateLimited,
-            Some(401) => ErrorKind::Auth,
-            Some(403) => ErrorKind::Permission,
-            Some(404) => ErrorKind::NotFound,
-            Some(s) if s >= 500 => ErrorKind::Server,
-            _ => ErrorKind::Api,
-        },
     }
 }
 

@@ -620,9 +620,11 @@ impl Ledger {
         statuses: &[TaskStatus],
         dry_run: bool,
     ) -> Result<Vec<Task>> {
-        let finished = [TaskStatus::Succeeded, TaskStatus::Failed, TaskStatus::Unknown];
-        let wanted: Vec<&str> =
-            finished.iter().filter(|s| statuses.is_empty() || statuses.contains(s)).map(|s| s.as_str()).collect();
+        let wanted: Vec<&str> = TaskStatus::ALL
+            .iter()
+            .filter(|s| s.is_finished() && (statuses.is_empty() || statuses.contains(s)))
+            .map(|s| s.as_str())
+            .collect();
         if wanted.is_empty() {
             return Ok(vec![]);
         }

@@ -37,6 +37,12 @@ impl TaskStatus {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
+    /// Over for good: succeeded, failed or unknown (an interrupted run still waits for its
+    /// answer).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Unknown)
+    }
+
     /// Nothing more will happen to it without the user.
     pub fn is_settled(self) -> bool {
         !matches!(self, Self::Pending | Self::Running)

@@ -216,21 +216,30 @@ impl Runner {
 
     /// Records a task and starts running it in the background.
     pub async fn submit(&self, new: NewTask) -> Result<Task, RunnerError> {
-        let now = now_ms();
-        let task = Task {
-            name: new.name.filter(|s| !s.trim().is_empty()),
-            description: new.description.filter(|s| !s.trim().is_empty()),
-            workspace_id: new.workspace_id,
-            workflow_name: new.workflow_name,
-            parameters: new.parameters,
-            ..Task::pending(new_task_id(now), self.shared.cfg.profile.clone(), new.workflow_id, new.mode, now)
-        };
-        let task = self.record(vec![task], true).await?.remove(0);
+        let task = self.record(vec![self.pending(new, now_ms())], true).await?.remove(0);
         let (p, w, params) = (self.shared.cfg.profile.clone(), task.workflow_id.clone(), task.parameters.clone());
         let _ = db(&self.shared.ledger, move |l| l.save_last_params(&p, &w, &params)).await;
         self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
         self.spawn(task.clone(), Job::Start);
         Ok(task)
+    }
+
+    /// A new pending task of this runner's profile, created at `created_at`.
+    fn pending(&self, new: NewTask, created_at: i64) -> Task {
+        Task {
+            name: new.name.filter(|s| !s.trim().is_empty()),
+            description: new.description.filter(|s| !s.trim().is_empty()),
+            workspace_id: new.workspace_id,
+            workflow_name: new.workflow_name,
+            parameters: new.parameters,
+            ..Task::pending(
+                new_task_id(created_at),
+                self.shared.cfg.profile.clone(),
+                new.workflow_id,
+                new.mode,
+                created_at,
+            )
+        }
     }
 
     /// Records many tasks in one transaction, queued. Held, this runner starts them, as many
@@ -241,22 +250,8 @@ impl Runner {
         let tasks: Vec<Task> = news
             .into_iter()
             .enumerate()
-            .map(|(i, new)| Task {
-                name: new.name.filter(|s| !s.trim().is_empty()),
-                description: new.description.filter(|s| !s.trim().is_empty()),
-                workspace_id: new.workspace_id,
-                workflow_name: new.workflow_name,
-                parameters: new.parameters,
-                queued: true,
-                // Distinct creation times keep the batch in input order in every listing.
-                ..Task::pending(
-                    new_task_id(now + i as i64),
-                    self.shared.cfg.profile.clone(),
-                    new.workflow_id,
-                    new.mode,
-                    now + i as i64,
-                )
-            })
+            // Distinct creation times keep the batch in input order in every listing.
+            .map(|(i, new)| Task { queued: true, ..self.pending(new, now + i as i64) })
             .collect();
         let tasks = self.record(tasks, hold).await?;
         for task in &tasks {
@@ -524,9 +519,7 @@ struct Unsaved {
     events: Vec<TaskEvent>,
     /// The last message past the cap (becomes the task's `last_message` when saved).
     last_dropped: Option<String>,
-    /// The counters changed since the last save.
-    dirty: bool,
-    /// When the oldest unsaved change happened.
+    /// When the oldest unsaved change happened (none: nothing to save).
     since: Option<tokio::time::Instant>,
     /// Messages seen.
     seen: u32,
@@ -535,13 +528,7 @@ struct Unsaved {
 impl Unsaved {
     fn touch(&mut self) {
         self.seen = self.seen.wrapping_add(1);
-        self.dirty = true;
         self.since.get_or_insert_with(tokio::time::Instant::now);
-    }
-
-    fn saved(&mut self) {
-        self.dirty = false;
-        self.since = None;
     }
 
     fn due_at(&self) -> Option<tokio::time::Instant> {
@@ -939,7 +926,7 @@ impl Driver {
                 if self.task.event_count + self.task.events_dropped == 0
                     && let Some(code) = err.error_code
                 {
-                    let kind = CozeError::from_code(code, "", None).kind;
+                    let kind = ErrorKind::for_code(code, None);
                     if kind.is_refusal() {
                         error.kind = Some(kind.as_str().to_string());
                     }
@@ -962,16 +949,14 @@ impl Driver {
 
     /// Commits the unsaved messages and counters in one transaction, then announces them.
     async fn save_events(&mut self, unsaved: &mut Unsaved) -> Result<(), Gone> {
-        if !unsaved.dirty {
+        if unsaved.since.take().is_none() {
             return Ok(());
         }
         let last = unsaved.last_dropped.take();
         if let Some(last) = last.as_deref().or(unsaved.events.last().map(|e| e.content.as_str())) {
             self.task.last_message = Some(crate::coze::stream::clip(last, 500));
         }
-        let events = std::mem::take(&mut unsaved.events);
-        unsaved.saved();
-        let (t, stored) = (self.task.clone(), events);
+        let (t, stored) = (self.task.clone(), std::mem::take(&mut unsaved.events));
         let saved =
             db(&self.sh().ledger, move |l| l.append_events(&t, &stored).map(|kept| kept.then_some(stored))).await;
         match saved {

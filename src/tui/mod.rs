@@ -94,7 +94,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
             events.abort();
             teardown(mouse);
             suspend_self();
-            terminal = resume(mouse);
+            terminal = setup(mouse);
             let _ = terminal.clear();
             events = spawn_events(tx.clone());
             dirty = true;
@@ -121,7 +121,7 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                     events.abort();
                     teardown(mouse);
                     let edited = edit_externally(&text).await;
-                    terminal = resume(mouse);
+                    terminal = setup(mouse);
                     let _ = terminal.clear();
                     events = spawn_events(tx.clone());
                     session.handle(Msg::Edited(edited));
@@ -170,18 +170,14 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
 
 /// Raw mode, alternate screen, bracketed paste (and the mouse when asked). Done by hand rather
 /// than with `ratatui::init`, whose panic hook and restore print their own failures: with the
-/// terminal gone (a dropped SSH connection) that print panics inside the panic hook.
+/// terminal gone (a dropped SSH connection) that print panics inside the panic hook. Also
+/// takes the terminal back after another program had it (`$EDITOR`, the shell after Ctrl-Z).
 fn setup(mouse: bool) -> DefaultTerminal {
     let _ = ratatui::crossterm::terminal::enable_raw_mode();
     let _ = execute!(stdout(), ratatui::crossterm::terminal::EnterAlternateScreen, EnableBracketedPaste);
     if mouse {
         let _ = execute!(stdout(), EnableMouseCapture);
     }
-    setup_terminal_only()
-}
-
-/// The ratatui terminal on stdout (the modes are already set).
-fn setup_terminal_only() -> DefaultTerminal {
     match ratatui::Terminal::new(ratatui::prelude::CrosstermBackend::new(stdout())) {
         Ok(t) => t,
         // Only fails if the size cannot be read; a fixed size still draws something.
@@ -209,16 +205,6 @@ fn restore_on_panic(mouse: bool) {
         previous(info);
         std::process::exit(101);
     }));
-}
-
-/// Takes the terminal back after another program had it (the panic hook is already in place).
-fn resume(mouse: bool) -> DefaultTerminal {
-    let _ = ratatui::crossterm::terminal::enable_raw_mode();
-    let _ = execute!(stdout(), ratatui::crossterm::terminal::EnterAlternateScreen, EnableBracketedPaste);
-    if mouse {
-        let _ = execute!(stdout(), EnableMouseCapture);
-    }
-    setup_terminal_only()
 }
 
 /// Leaves the terminal as it was found: cooked mode, main screen, cursor shown. Every step is

@@ -69,6 +69,23 @@ pub fn render(app: &coze_tui::app::App, w: u16, h: u16) -> String {
     out
 }
 
+/// The binary, in a clean environment pointed at `sim`, with its config file and data directory
+/// under `dir`; stdout and stderr piped.
+pub fn coze_tui(sim: &Simulator, dir: &std::path::Path, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_coze-tui"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("COZE_API_BASE", sim.url())
+        .env("COZE_API_TOKEN", TOKEN)
+        .env("COZE_TUI_CONFIG", dir.join("config.toml"))
+        .env("COZE_TUI_DATA_DIR", dir.join("data"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
 /// What a run of the binary printed, and its exit code.
 pub struct Out {
     pub code: i32,

@@ -13,30 +13,22 @@ cleanup() { tm kill-server 2>/dev/null || true; rm -rf "$out"; }
 trap cleanup EXIT
 
 screen() { tm capture-pane -p -t smoke; }
-wait_for() { # TEXT SECONDS
-    for _ in $(seq $(($2 * 10))); do
-        if screen | grep -qF -- "$1"; then return 0; fi
+wait_grep() { # GREP-FLAGS TEXT SECONDS
+    for _ in $(seq $(($3 * 10))); do
+        if screen | grep -q"$1" -- "$2"; then return 0; fi
         sleep 0.1
     done
-    echo "smoke: timed out waiting for: $1" >&2
+    echo "smoke: timed out waiting for: $2" >&2
     screen >&2
     return 1
 }
+wait_for() { wait_grep F "$@"; }   # TEXT SECONDS: the text anywhere on screen
+# The shell's own output line (the typed command shows the same words earlier).
+wait_line() { wait_grep x "$@"; }  # LINE SECONDS
 
 mkdir -p "$out/tmp"
 # A demo directory left by a process that is gone: the next demo removes it.
 mkdir -p "$out/tmp/coze-tui-demo-4194303-deadbeef"
-# The shell's own output line (the typed command shows the same words earlier).
-wait_line() { # LINE SECONDS
-    for _ in $(seq $(($2 * 10))); do
-        if screen | grep -qx -- "$1"; then return 0; fi
-        sleep 0.1
-    done
-    echo "smoke: timed out waiting for the line: $1" >&2
-    screen >&2
-    return 1
-}
-
 # No history file: the shell writes one as it is killed, racing the cleanup.
 tm new-session -d -s smoke -x 120 -y 40 "env -i PATH=$PATH HOME=$out TMPDIR=$out/tmp HISTFILE=/dev/null TERM=xterm-256color bash --norc --noprofile"
 tm send-keys -t smoke "stty -a > $out/before; $bin demo; stty -a > $out/after; echo SMOKE-DONE" Enter
