@@ -64,12 +64,12 @@ fn bench(c: &mut Criterion) {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         c.bench_function(&format!("draw {w}x{h}, 10 tasks, 10 workflows"), |b| {
             b.iter(|| {
-                term.draw(|f| coze_tui::ui::draw(f, black_box(&small))).unwrap();
+                term.draw(|f| drop(black_box(coze_tui::ui::draw(f, black_box(&small))))).unwrap();
             })
         });
         c.bench_function(&format!("draw {w}x{h}, 10000 tasks, 2000 workflows"), |b| {
             b.iter(|| {
-                term.draw(|f| coze_tui::ui::draw(f, black_box(&big))).unwrap();
+                term.draw(|f| drop(black_box(coze_tui::ui::draw(f, black_box(&big))))).unwrap();
             })
         });
     }

@@ -6,11 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use coze_tui::app::{Command, Keymap, Msg, Pane};
-use coze_tui::config::{Env, Overrides, Settings};
+use coze_tui::app::{Command, Msg, Pane};
+use coze_tui::config::{Env, Overrides};
+use coze_tui::session::{Session, SessionOptions};
 use coze_tui::sim::{SimOptions, Simulator};
 use coze_tui::tasks::TaskStatus;
-use coze_tui::tui::Session;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -18,7 +18,6 @@ const WAIT: Duration = Duration::from_secs(20);
 struct Harness {
     session: Session,
     dir: tempfile::TempDir,
-    base_url: String,
 }
 
 impl Harness {
@@ -37,38 +36,38 @@ impl Harness {
             format!("[profiles.default.poll]\n{poll}[profiles.other]\n[profiles.other.poll]\n{poll}"),
         )
         .unwrap();
-        let settings = Settings::load(&overrides, &env).unwrap();
-        let mut session = Session::start(&settings, vec![], Keymap::default()).await.unwrap();
-        session.handle(Msg::Resize(120, 40));
-        Self { session, dir, base_url: sim.url() }
+        let options = SessionOptions { overrides, env, demo: false, log_to_file: false };
+        let mut session = Session::open(options).await.unwrap();
+        session.handle(Msg::Resize(120, 40)).await;
+        Self { session, dir }
     }
 
-    fn key(&mut self, code: KeyCode) -> Vec<Command> {
+    async fn key(&mut self, code: KeyCode) -> Vec<Command> {
         let mods = match code {
             KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
             _ => KeyModifiers::NONE,
         };
-        self.session.handle(Msg::Key(KeyEvent::new(code, mods)))
+        self.session.handle(Msg::Key(KeyEvent::new(code, mods))).await
     }
 
-    fn ctrl(&mut self, c: char) -> Vec<Command> {
-        self.session.handle(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+    async fn ctrl(&mut self, c: char) -> Vec<Command> {
+        self.session.handle(Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))).await
     }
 
     /// Empties the editor with editing keys: to the end, then Backspace over everything.
-    fn clear_editor(&mut self) {
-        self.session.handle(Msg::Key(KeyEvent::new(KeyCode::Char('>'), KeyModifiers::ALT)));
-        self.key(KeyCode::End);
+    async fn clear_editor(&mut self) {
+        self.session.handle(Msg::Key(KeyEvent::new(KeyCode::Char('>'), KeyModifiers::ALT))).await;
+        self.key(KeyCode::End).await;
         for _ in 0..self.session.app.editor.content().chars().count() + 5 {
-            self.key(KeyCode::Backspace);
+            self.key(KeyCode::Backspace).await;
         }
         assert_eq!(self.session.app.editor.content(), "");
     }
 
-    fn typed(&mut self, text: &str) {
+    async fn typed(&mut self, text: &str) {
         for c in text.chars() {
             let code = if c == '\n' { KeyCode::Enter } else { KeyCode::Char(c) };
-            self.key(code);
+            self.key(code).await;
         }
     }
 
@@ -83,16 +82,16 @@ impl Harness {
     /// Selects the workflow with this name in the Workflows pane and opens it.
     async fn open_workflow(&mut self, name: &str) {
         self.until("workflows", |a| !a.workflows.items.is_empty()).await;
-        self.key(KeyCode::Char('2'));
-        self.key(KeyCode::Char('g'));
+        self.key(KeyCode::Char('2')).await;
+        self.key(KeyCode::Char('g')).await;
         for _ in 0..self.session.app.workflows.visible.len() {
             if self.session.app.workflows.current().is_some_and(|w| w.workflow_name == name) {
                 break;
             }
-            self.key(KeyCode::Char('j'));
+            self.key(KeyCode::Char('j')).await;
         }
         assert_eq!(self.session.app.workflows.current().unwrap().workflow_name, name);
-        self.key(KeyCode::Enter);
+        self.key(KeyCode::Enter).await;
         self.until("the schema", |a| !a.editor.loading && a.editor.info.is_some()).await;
     }
 }
@@ -103,7 +102,7 @@ async fn edit_validate_fix_and_stream_a_run() {
     let mut h = Harness::new(&sim).await;
     h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
     assert_eq!(h.session.app.focus, Pane::Workspaces, "loading does not move the focus");
-    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter).await;
     assert_eq!(h.session.app.focus, Pane::Workflows);
     h.open_workflow("needs_params").await;
 
@@ -114,31 +113,31 @@ async fn edit_validate_fix_and_stream_a_run() {
     assert!(h.screen(120, 40).contains("city: string required"), "the detail pane shows the schema");
 
     // Typing goes to the editor, never to global keys: `q` does not quit while typing.
-    h.key(KeyCode::Char('i'));
-    h.key(KeyCode::Char('q'));
-    assert!(!h.session.app.quit);
+    h.key(KeyCode::Char('i')).await;
+    assert_eq!(h.key(KeyCode::Char('q')).await, vec![], "typed, not quit");
     // Break the JSON: the run is blocked with the line and column.
-    h.clear_editor();
-    h.typed("{\n  \"city\": \"杭州\",\n  \"days\": 2,\n}");
-    h.key(KeyCode::Esc);
+    h.clear_editor().await;
+    h.typed("{\n  \"city\": \"杭州\",\n  \"days\": 2,\n}").await;
+    h.key(KeyCode::Esc).await;
     let blocker = h.session.app.editor.validation.blocker().expect("invalid JSON blocks").message.clone();
     assert!(blocker.contains("4:1"), "{blocker}");
     assert!(h.screen(120, 40).contains("invalid JSON at 4:1"));
-    let cmds = h.key(KeyCode::Char('w'));
+    let cmds = h.key(KeyCode::Char('w')).await;
     assert!(cmds.is_empty());
-    assert!(h.session.app.toast.as_ref().unwrap().0.contains("not run: invalid JSON at 4:1"));
-    assert!(h.session.app.tasks.items.is_empty(), "nothing was submitted");
+    assert!(h.session.app.toast.as_ref().unwrap().text.contains("not run: invalid JSON at 4:1"));
+    assert!(h.session.app.tasks.list.items.is_empty(), "nothing was submitted");
 
     // Fix it (remove the trailing comma) and stream the run.
-    h.key(KeyCode::Char('i'));
-    h.clear_editor();
-    h.typed("{\"city\": \"杭州\", \"days\": 2}");
-    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('i')).await;
+    h.clear_editor().await;
+    h.typed("{\"city\": \"杭州\", \"days\": 2}").await;
+    h.key(KeyCode::Esc).await;
     assert!(h.session.app.editor.validation.is_runnable());
-    h.key(KeyCode::Char('f'));
+    h.key(KeyCode::Char('f')).await;
     assert!(h.session.app.editor.content().contains("\n  \"city\": \"杭州\""), "formatted");
-    h.key(KeyCode::Char('w'));
-    h.until("the run to finish", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    h.key(KeyCode::Char('w')).await;
+    h.until("the run to finish", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded))
+        .await;
     let screen = h.screen(220, 60);
     assert!(screen.contains("succeeded") && screen.contains("needs_params"), "{screen}");
     assert!(screen.contains("Sunny in 杭州"), "the output shows in the detail pane\n{screen}");
@@ -146,17 +145,18 @@ async fn edit_validate_fix_and_stream_a_run() {
 
     // chatty streams its messages into the detail pane as they arrive.
     h.open_workflow("chatty").await;
-    h.key(KeyCode::Char('w'));
+    h.key(KeyCode::Char('w')).await;
     h.until("chatty", |a| {
         a.tasks
+            .list
             .items
             .first()
             .is_some_and(|t| t.workflow_name.as_deref() == Some("chatty") && t.status == TaskStatus::Succeeded)
     })
     .await;
     h.until("its messages", |a| a.detail.event_lines.len() > 30).await;
-    h.key(KeyCode::Char('5'));
-    h.key(KeyCode::Char('G'));
+    h.key(KeyCode::Char('5')).await;
+    h.key(KeyCode::Char('G')).await;
     assert!(h.screen(120, 40).contains("chunk 29"), "{}", h.screen(120, 40));
 }
 
@@ -166,18 +166,18 @@ async fn an_interrupt_is_answered_from_the_dashboard() {
     let mut h = Harness::new(&sim).await;
     h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
     h.open_workflow("asks").await;
-    h.key(KeyCode::Char('w'));
-    h.until("the question", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Interrupted)).await;
+    h.key(KeyCode::Char('w')).await;
+    h.until("the question", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Interrupted)).await;
     let screen = h.screen(120, 40);
     assert!(screen.contains("? interrupted") && screen.contains("Which city"), "{screen}");
     // Answer from the tasks list.
-    h.key(KeyCode::Char('4'));
-    h.key(KeyCode::Char('a'));
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('a')).await;
     assert!(h.screen(120, 40).contains("answer · Enter sends"));
-    h.typed("Berlin");
-    h.key(KeyCode::Enter);
+    h.typed("Berlin").await;
+    h.key(KeyCode::Enter).await;
     h.until("the answer to finish the run", |a| {
-        a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)
+        a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)
     })
     .await;
     assert!(h.screen(220, 60).contains("You said Berlin"), "{}", h.screen(220, 60));
@@ -189,33 +189,35 @@ async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
     let mut h = Harness::new(&sim).await;
     h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
     h.open_workflow("fails").await;
-    h.key(KeyCode::Char('s'));
-    h.until("the failure", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Failed)).await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the failure", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Failed)).await;
     assert_eq!(h.session.app.focus, Pane::Editor, "starting a run does not take the focus away");
-    h.key(KeyCode::Char('4'));
-    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Enter).await;
     let screen = h.screen(220, 60);
     assert!(
         screen.contains("720702002") && screen.contains("ZeroDivisionError") && screen.contains("logid"),
         "{screen}"
     );
     // Re-run from the detail pane; then delete the first with a confirmation.
-    h.key(KeyCode::Char('R'));
-    h.until("the re-run", |a| a.tasks.items.len() == 2 && a.tasks.items.iter().all(|t| t.status == TaskStatus::Failed))
-        .await;
-    h.key(KeyCode::Char('4'));
-    h.key(KeyCode::Char('d'));
+    h.key(KeyCode::Char('R')).await;
+    h.until("the re-run", |a| {
+        a.tasks.list.items.len() == 2 && a.tasks.list.items.iter().all(|t| t.status == TaskStatus::Failed)
+    })
+    .await;
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('d')).await;
     assert!(h.screen(120, 40).contains("y deletes"));
-    h.key(KeyCode::Char('n'));
-    assert_eq!(h.session.app.tasks.items.len(), 2, "n keeps it");
-    h.key(KeyCode::Char('d'));
-    h.key(KeyCode::Char('y'));
-    h.until("the delete", |a| a.tasks.items.len() == 1).await;
+    h.key(KeyCode::Char('n')).await;
+    assert_eq!(h.session.app.tasks.list.items.len(), 2, "n keeps it");
+    h.key(KeyCode::Char('d')).await;
+    h.key(KeyCode::Char('y')).await;
+    h.until("the delete", |a| a.tasks.list.items.len() == 1).await;
     assert_eq!(sim.stats().runs_started, 2);
     // Drafts explain themselves instead of failing.
     h.open_workflow("draft_only").await;
-    h.key(KeyCode::Char('s'));
-    assert!(h.session.app.toast.as_ref().unwrap().0.contains("draft"));
+    h.key(KeyCode::Char('s')).await;
+    assert!(h.session.app.toast.as_ref().unwrap().text.contains("draft"));
     assert_eq!(sim.stats().runs_started, 2);
 }
 
@@ -224,31 +226,31 @@ async fn filter_and_refresh_keep_the_selection_and_quit_asks_for_teardown() {
     let sim = sim().await;
     let mut h = Harness::new(&sim).await;
     h.until("workflows", |a| !a.workflows.items.is_empty()).await;
-    h.key(KeyCode::Char('2'));
+    h.key(KeyCode::Char('2')).await;
     for _ in 0..3 {
-        h.key(KeyCode::Char('j'));
+        h.key(KeyCode::Char('j')).await;
     }
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks");
-    h.key(KeyCode::Char('/'));
-    h.typed("ask");
-    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('/')).await;
+    h.typed("ask").await;
+    h.key(KeyCode::Enter).await;
     assert_eq!(h.session.app.workflows.visible.len(), 1);
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks");
     assert!(h.screen(120, 40).contains("/ask"), "the filter is shown");
-    h.key(KeyCode::Char('r'));
+    h.key(KeyCode::Char('r')).await;
     h.until("the refresh", |a| !a.workflows.loading).await;
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept across a refresh");
     assert_eq!(h.session.app.workflows.filter, "ask", "the filter is sticky");
-    h.key(KeyCode::Esc);
+    h.key(KeyCode::Esc).await;
     assert_eq!(h.session.app.workflows.visible.len(), 14);
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept when cleared");
     // Help is generated from the live key map and shows the paths.
-    h.key(KeyCode::Char('?'));
+    h.key(KeyCode::Char('?')).await;
     let help = h.screen(120, 40);
     assert!(help.contains("config.toml") && help.contains("coze-tui.log") && help.contains("run streaming"), "{help}");
-    h.key(KeyCode::Esc);
-    assert_eq!(h.key(KeyCode::Char('q')), vec![Command::Quit]);
-    assert_eq!(h.ctrl('c'), vec![Command::Quit]);
+    h.key(KeyCode::Esc).await;
+    assert_eq!(h.key(KeyCode::Char('q')).await, vec![Command::Quit]);
+    assert_eq!(h.ctrl('c').await, vec![Command::Quit]);
     h.session.shutdown().await;
 }
 
@@ -258,7 +260,7 @@ async fn no_size_panics() {
     let mut h = Harness::new(&sim).await;
     h.until("workflows", |a| !a.workflows.items.is_empty()).await;
     for (w, hh) in [(1, 1), (2, 50), (300, 2), (59, 15), (60, 15), (80, 24), (119, 29), (120, 30), (250, 80)] {
-        h.session.handle(Msg::Resize(w, hh));
+        h.session.handle(Msg::Resize(w, hh)).await;
         let screen = h.screen(w, hh);
         assert_eq!(screen.lines().count(), hh as usize, "{w}x{hh}");
         assert!(screen.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= w as usize), "{w}x{hh}: {screen}");
@@ -278,36 +280,46 @@ async fn named_runs_and_switching_profiles() {
     let mut h = Harness::new(&sim).await;
     h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
     h.open_workflow("echo").await;
-    h.key(KeyCode::Char('n'));
+    h.key(KeyCode::Char('n')).await;
     assert!(h.screen(120, 40).contains("Enter runs"));
-    h.typed("nightly 报告");
-    h.key(KeyCode::Tab);
-    h.typed("checks the echo");
-    h.key(KeyCode::Enter);
-    h.until("the named run", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
-    let t = h.session.app.tasks.items[0].clone();
+    h.typed("nightly 报告").await;
+    h.key(KeyCode::Tab).await;
+    h.typed("checks the echo").await;
+    h.key(KeyCode::Enter).await;
+    h.until("the named run", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    let t = h.session.app.tasks.list.items[0].clone();
     assert_eq!((t.name.as_deref(), t.description.as_deref()), (Some("nightly 报告"), Some("checks the echo")));
     assert!(h.screen(120, 40).contains("succeeded · nightly 报告"), "{}", h.screen(120, 40));
 
     // The profile switcher lists the config's profiles; choosing one reloads everything.
-    h.key(KeyCode::Char('p'));
+    h.key(KeyCode::Char('p')).await;
     assert!(h.screen(120, 40).contains("default (current)"));
-    h.key(KeyCode::Char('j'));
-    let cmds = h.key(KeyCode::Enter);
-    assert_eq!(cmds, vec![Command::SwitchProfile("other".into())]);
-    let overrides = Overrides {
-        profile: Some("other".into()),
-        config_path: Some(h.dir.path().join("config.toml")),
-        data_dir: Some(h.dir.path().join("other-data")),
-        base_url: Some(h.base_url.clone()),
-    };
-    let other = Settings::load(&overrides, &Env::from_pairs([("COZE_API_TOKEN", TOKEN)])).unwrap();
-    h.session.switch_to(&other).await.unwrap();
+    h.key(KeyCode::Char('j')).await;
+    // The session switches (the command never reaches the terminal).
+    assert_eq!(h.key(KeyCode::Enter).await, vec![]);
     assert_eq!(h.session.app.profile.name, "other");
     h.until("the other profile's workspaces", |a| !a.workspaces.items.is_empty()).await;
-    h.until("its task list", |a| !a.tasks.loading).await;
-    assert!(h.session.app.tasks.items.is_empty(), "another profile, another data dir: no tasks");
+    h.until("its task list", |a| !a.tasks.list.loading).await;
+    assert!(h.session.app.tasks.list.items.is_empty(), "another profile's tasks: none yet");
     assert!(h.screen(120, 40).contains(" other "));
+    // A profile that no longer loads (the config was broken meanwhile) leaves the current one
+    // working, and says why.
+    let config = h.dir.path().join("config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, good.replacen("qps = 100.0", "qps = -1.0", 1)).unwrap();
+    h.key(KeyCode::Char('p')).await;
+    h.key(KeyCode::Char('k')).await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.session.app.profile.name, "other");
+    let toast = h.session.app.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(toast.contains("qps -1 must be above 0"), "{toast}");
+    // Mended, back to the first profile: its run is there.
+    std::fs::write(&config, good).unwrap();
+    h.key(KeyCode::Char('p')).await;
+    h.key(KeyCode::Char('k')).await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.session.app.profile.name, "default");
+    h.until("its task list", |a| a.tasks.list.items.iter().any(|x| x.id == t.id)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -334,12 +346,12 @@ async fn runs_from_another_process_show_up() {
     let t = other.submit(new).await.unwrap();
     other.wait_settled(&t.id).await.unwrap();
     h.until("the other process's run", |a| {
-        a.tasks.items.iter().any(|x| x.id == t.id && x.status == TaskStatus::Succeeded)
+        a.tasks.list.items.iter().any(|x| x.id == t.id && x.status == TaskStatus::Succeeded)
     })
     .await;
     // And when that process deletes it, it goes here too.
     other.delete(&t.id).await.unwrap();
-    h.until("the other process's delete", |a| a.tasks.items.iter().all(|x| x.id != t.id)).await;
+    h.until("the other process's delete", |a| a.tasks.list.items.iter().all(|x| x.id != t.id)).await;
     other.shutdown().await;
 }
 
@@ -350,14 +362,14 @@ async fn a_run_asked_for_before_the_schema_loads_starts_when_it_has() {
     let sim = sim().await;
     let mut h = Harness::new(&sim).await;
     h.until("workflows", |a| !a.workflows.items.is_empty()).await;
-    h.key(KeyCode::Char('2'));
-    h.key(KeyCode::Char('g'));
+    h.key(KeyCode::Char('2')).await;
+    h.key(KeyCode::Char('g')).await;
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "echo");
-    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter).await;
     assert!(h.session.app.editor.loading, "the schema is on its way");
-    h.key(KeyCode::Char('w'));
+    h.key(KeyCode::Char('w')).await;
     assert!(h.screen(120, 40).contains("runs as soon as"), "{}", h.screen(120, 40));
-    h.until("the run", |a| a.tasks.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
-    assert_eq!(h.session.app.tasks.items[0].mode, coze_tui::tasks::RunMode::Stream);
+    h.until("the run", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    assert_eq!(h.session.app.tasks.list.items[0].mode, coze_tui::tasks::RunMode::Stream);
     assert!(h.session.app.editor.pending_run.is_none());
 }

@@ -150,9 +150,9 @@ proptest! {
             })
             .collect();
         let schema: OrderedParams = serde_json::from_value(Value::Object(schema)).unwrap();
-        let _ = coze_tui::app::params::validate(&text, Some(&schema));
-        let template = coze_tui::app::params::template(&schema).to_string();
-        let checked = coze_tui::app::params::validate(&template, Some(&schema));
+        let _ = coze_tui::params::validate(&text, Some(&schema));
+        let template = coze_tui::params::template(&schema).to_string();
+        let checked = coze_tui::params::validate(&template, Some(&schema));
         prop_assert!(checked.blocker().is_none(), "its own template is refused: {:?}", checked.problems);
     }
 }

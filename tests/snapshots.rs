@@ -76,6 +76,8 @@ fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> T
 /// An app with CJK, emoji and long-name fixtures, an open workflow and a few tasks.
 fn loaded_app() -> App {
     let mut app = App::new(profile(), Keymap::default());
+    // Three hours after the first fixture task, in UTC.
+    app.clock = coze_tui::text::Clock::fixed(1_795_600_000_000 + 3 * 3_600_000);
     app.health = Health::Ok { latency_ms: 42 };
     app.update(Msg::Workspaces(Ok(vec![
         workspace("1", "Demo workspace · 演示空间", "personal"),
@@ -90,6 +92,8 @@ fn loaded_app() -> App {
             workflow("11", "翻译助手_translate", true),
             workflow("12", "draft_only", false),
             workflow("13", "customer_feedback_classifier_with_a_very_long_descriptive_name_v2", true),
+            // Emoji with the presentation selector VS16, common in real names.
+            workflow("14", "☀️ weather report 🖼️ poster", true),
         ]),
     });
     app.update(Msg::Key(key('2')));
@@ -178,7 +182,7 @@ fn live_updates_do_not_move_the_selection() {
     app.update(Msg::Task(TaskUpdate::Changed(Arc::new(newer))));
     assert_eq!(app.selected_task().unwrap().id, selected, "a new task above does not move the selection");
     assert_eq!(app.focus, Pane::Tasks, "nor the focus");
-    assert_eq!(app.tasks.items[0].id, "1m89kfzzzzzz", "newest first");
+    assert_eq!(app.tasks.list.items[0].id, "1m89kfzzzzzz", "newest first");
 }
 
 #[test]
@@ -187,7 +191,7 @@ fn runs_in_flight_tick_once_a_second_with_one_indicator() {
     app.update(Msg::Resize(120, 40));
     app.update(Msg::Key(key('4')));
     assert_eq!(app.tick_every(), None, "nothing runs: the clock stands still");
-    let now = coze_tui::tasks::now_ms();
+    let now = app.clock.now_ms();
     for i in 0..3 {
         let mut t = task(&format!("1m89kg00000{i}"), "slow", TaskStatus::Running, RunMode::Async, 9);
         (t.created_at, t.started_at, t.finished_at) = (now - 12_400, Some(now - 12_400), None);
@@ -205,4 +209,45 @@ fn runs_in_flight_tick_once_a_second_with_one_indicator() {
     let changed: Vec<(&str, &str)> = before.lines().zip(after.lines()).filter(|(a, b)| a != b).collect();
     assert_eq!(changed.len(), 1, "a tick changes the activity indicator alone: {changed:?}");
     assert!(changed[0].0.contains("3 running"));
+}
+
+#[test]
+fn a_remapped_key_shows_in_the_footer_the_dialogs_and_the_help() {
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("run_sync".to_string(), vec!["x".to_string()]);
+    keys.insert("confirm".to_string(), vec!["ctrl-y".to_string()]);
+    let (keymap, problems) = Keymap::with_overrides(&keys);
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut app = loaded_app();
+    app.keymap = keymap;
+    app.update(Msg::Key(key('3')));
+    let screen = render(&app, 120, 40);
+    let footer = screen.lines().last().unwrap();
+    assert!(footer.contains("x sync") && !footer.contains("s sync"), "{footer}");
+    assert!(screen.contains("x sync · a async"), "the editor's own hint: {screen}");
+    app.update(Msg::Key(key('4')));
+    app.update(Msg::Key(key('d')));
+    assert!(render(&app, 120, 40).contains("Ctrl-y deletes · Esc keeps it"), "{}", render(&app, 120, 40));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Esc)));
+    app.update(Msg::Key(key('?')));
+    let help = render(&app, 120, 80);
+    assert!(help.lines().any(|l| l.contains(" x ") && l.contains("run (sync)")), "{help}");
+}
+
+#[test]
+fn config_problems_are_all_listed_in_the_help() {
+    let mut keys = std::collections::BTreeMap::new();
+    keys.insert("quit".to_string(), vec!["a".to_string()]);
+    keys.insert("fly".to_string(), vec!["z".to_string()]);
+    let (keymap, problems) = Keymap::with_overrides(&keys);
+    let mut app = App::new(profile(), keymap);
+    app.warnings = problems.clone();
+    app.init();
+    let toast = app.toast.as_ref().unwrap().text.clone();
+    assert_eq!(toast, format!("{} problems in the config (? lists them)", problems.len()));
+    app.update(Msg::Key(key('?')));
+    let help = render(&app, 120, 80);
+    for p in &problems {
+        assert!(help.contains(&p[..40.min(p.len())]), "{p} missing from {help}");
+    }
 }

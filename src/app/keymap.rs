@@ -14,6 +14,12 @@ pub enum Context {
     Editor,
     Tasks,
     Detail,
+    /// Dialogs (confirmations, the answer box, the run-named form, help, the profile list).
+    /// Keys not bound here fall back to `Global`; in dialogs with a text field, keys that type
+    /// a character type it.
+    Dialog,
+    /// The first-run screen (no token configured).
+    FirstRun,
 }
 
 impl Context {
@@ -24,6 +30,8 @@ impl Context {
             Self::Editor => "editor (not while typing)",
             Self::Tasks => "tasks",
             Self::Detail => "detail",
+            Self::Dialog => "dialogs",
+            Self::FirstRun => "first-run screen",
         }
     }
 }
@@ -66,6 +74,15 @@ pub enum Action {
     Follow,
     NodeOutputs,
     StatusFilter,
+    Suspend,
+    Confirm,
+    Cancel,
+    Accept,
+    NextField,
+    ModeSync,
+    ModeAsync,
+    ModeStream,
+    StartDemo,
 }
 
 impl Action {
@@ -109,6 +126,15 @@ impl Action {
             Follow => ("follow", "follow new messages"),
             NodeOutputs => ("node_outputs", "load node outputs"),
             StatusFilter => ("status_filter", "cycle the status filter"),
+            Suspend => ("suspend", "suspend to the shell (fg resumes)"),
+            Confirm => ("confirm", "yes (delete, quit)"),
+            Cancel => ("cancel", "no / close the dialog"),
+            Accept => ("accept", "send / run / choose"),
+            NextField => ("next_field", "next field"),
+            ModeSync => ("mode_sync", "run sync (run-named form)"),
+            ModeAsync => ("mode_async", "run async (run-named form)"),
+            ModeStream => ("mode_stream", "run streaming (run-named form)"),
+            StartDemo => ("start_demo", "open the demo"),
         }
     }
 
@@ -283,6 +309,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "r", Action::Refresh),
     (Context::Global, "f5", Action::Refresh),
     (Context::Global, "p", Action::Profiles),
+    (Context::Global, "ctrl-z", Action::Suspend),
     (Context::Editor, "i", Action::Edit),
     (Context::Editor, "enter", Action::Edit),
     (Context::Editor, "e", Action::ExternalEditor),
@@ -304,18 +331,37 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Detail, "o", Action::DebugUrl),
     (Context::Detail, "F", Action::Follow),
     (Context::Detail, "N", Action::NodeOutputs),
+    (Context::Dialog, "y", Action::Confirm),
+    (Context::Dialog, "Y", Action::Confirm),
+    (Context::Dialog, "esc", Action::Cancel),
+    (Context::Dialog, "n", Action::Cancel),
+    (Context::Dialog, "enter", Action::Accept),
+    (Context::Dialog, "tab", Action::NextField),
+    (Context::Dialog, "shift-tab", Action::NextField),
+    (Context::Dialog, "alt-1", Action::ModeSync),
+    (Context::Dialog, "alt-2", Action::ModeAsync),
+    (Context::Dialog, "alt-3", Action::ModeStream),
+    (Context::FirstRun, "d", Action::StartDemo),
 ];
+
+/// The contexts a global binding can be shadowed in.
+const PANE_CONTEXTS: [Context; 6] =
+    [Context::Lists, Context::Editor, Context::Tasks, Context::Detail, Context::Dialog, Context::FirstRun];
 
 /// The live key map.
 #[derive(Debug, Clone)]
 pub struct Keymap {
     bindings: BTreeMap<(Context, Key), Action>,
+    /// Every key ever bound, in the order bound (the defaults, then overrides): the first key
+    /// still bound to an action is the one hints name.
+    order: Vec<(Context, Key)>,
 }
 
 impl Default for Keymap {
     fn default() -> Self {
-        let bindings = DEFAULTS.iter().filter_map(|(c, k, a)| Some(((*c, Key::parse(k).ok()?), *a))).collect();
-        Self { bindings }
+        let listed: Vec<((Context, Key), Action)> =
+            DEFAULTS.iter().filter_map(|(c, k, a)| Some(((*c, Key::parse(k).ok()?), *a))).collect();
+        Self { order: listed.iter().map(|(ck, _)| *ck).collect(), bindings: listed.into_iter().collect() }
     }
 }
 
@@ -326,6 +372,7 @@ impl Keymap {
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> (Self, Vec<String>) {
         let mut map = Self::default();
         let mut problems = vec![];
+        let mut overridden = vec![];
         for (name, keys) in overrides {
             let Some(action) = Action::all().find(|a| a.describe().0 == name) else {
                 problems.push(format!("[keys] {name}: no such action"));
@@ -333,10 +380,12 @@ impl Keymap {
             };
             let contexts: Vec<Context> = DEFAULTS.iter().filter(|(_, _, a)| *a == action).map(|(c, _, _)| *c).collect();
             map.bindings.retain(|_, a| *a != action);
+            overridden.push(action);
             for k in keys {
                 match Key::parse(k) {
                     Ok(key) => {
                         for c in &contexts {
+                            map.order.push((*c, key));
                             if let Some(old) = map.bindings.insert((*c, key), action).filter(|old| *old != action) {
                                 problems.push(format!(
                                     "[keys] {name}: {key} was bound to {}; now {name}",
@@ -349,7 +398,28 @@ impl Keymap {
                 }
             }
         }
+        problems.extend(map.shadowed(&overridden));
         (map, problems)
+    }
+
+    /// Global bindings a pane or dialog binding hides, where one of the two was overridden
+    /// (the defaults shadow on purpose: Esc closes a dialog rather than going back).
+    fn shadowed(&self, overridden: &[Action]) -> Vec<String> {
+        let mut out = vec![];
+        for ((ctx, key), global) in self.bindings.iter().filter(|((c, _), _)| *c == Context::Global) {
+            debug_assert_eq!(*ctx, Context::Global);
+            for pane in PANE_CONTEXTS {
+                let Some(local) = self.bindings.get(&(pane, *key)).filter(|a| *a != global) else { continue };
+                if overridden.contains(global) || overridden.contains(local) {
+                    let (g, l) = (global.describe().0, local.describe().0);
+                    out.push(format!(
+                        "[keys] {key} is {g} everywhere but {l} in {}: {g} does not work there",
+                        pane.title()
+                    ));
+                }
+            }
+        }
+        out
     }
 
     /// The action for a key in a pane context, falling back to global bindings.
@@ -363,15 +433,34 @@ impl Keymap {
         self.bindings.get(&(ctx, k)).or_else(|| self.bindings.get(&(Context::Global, k))).copied()
     }
 
-    /// The keys bound to an action, for hints ("s", "Enter/l").
-    pub fn keys_for(&self, ctx: Context, action: Action) -> String {
-        let keys: Vec<String> = self
-            .bindings
-            .iter()
-            .filter(|((c, _), a)| (*c == ctx || *c == Context::Global) && **a == action)
-            .map(|((_, k), _)| k.to_string())
-            .collect();
-        keys.join("/")
+    /// The first key that does `action` in `ctx` (its own bindings, and global ones it does
+    /// not hide), for hints in running text: "press Enter".
+    pub fn key(&self, ctx: Context, action: Action) -> Option<String> {
+        self.keys(ctx, action).first().map(Key::to_string)
+    }
+
+    /// The keys that do `action` in `ctx`, the first bound first, each once.
+    fn keys(&self, ctx: Context, action: Action) -> Vec<Key> {
+        let mut keys: Vec<Key> = vec![];
+        for (c, k) in &self.order {
+            let does = self.bindings.get(&(*c, *k)) == Some(&action)
+                && (*c == ctx || (*c == Context::Global && !self.bindings.contains_key(&(ctx, *k))));
+            if does && !keys.contains(k) {
+                keys.push(*k);
+            }
+        }
+        keys
+    }
+
+    /// "key label" for a hint, naming the first key that does it (help lists them all), or
+    /// nothing when no key does it in `ctx`: a hint never names a key that does something else.
+    pub fn hint(&self, ctx: Context, action: Action, label: &str) -> Option<String> {
+        self.keys(ctx, action).first().map(|k| format!("{k} {label}"))
+    }
+
+    /// Hints joined with " · ", skipping actions no key does.
+    pub fn hints(&self, ctx: Context, actions: &[(Action, &str)]) -> String {
+        actions.iter().filter_map(|(a, label)| self.hint(ctx, *a, label)).collect::<Vec<_>>().join(" · ")
     }
 
     /// Help rows grouped by context: (context, keys, description).
@@ -435,5 +524,38 @@ mod tests {
         assert!(problems.iter().any(|p| p.contains("fly")));
         assert!(problems.iter().any(|p| p.contains("j was bound to down")), "{problems:?}");
         assert!(m.help_rows().iter().any(|(_, keys, d)| keys == "Ctrl-r" && *d == "refresh"));
+    }
+
+    #[test]
+    fn every_shadowed_binding_an_override_causes_is_reported() {
+        let mut o = BTreeMap::new();
+        o.insert("quit".to_string(), vec!["a".to_string()]);
+        o.insert("run_sync".to_string(), vec!["?".to_string()]);
+        let (m, problems) = Keymap::with_overrides(&o);
+        let about = |needle: &str| problems.iter().filter(|p| p.contains(needle)).count();
+        // `a` runs async in the editor and answers in tasks and detail: quit is hidden in all three.
+        assert_eq!(about("a is quit everywhere but"), 3, "{problems:?}");
+        assert_eq!(about("? is help everywhere but run_sync in editor"), 1, "{problems:?}");
+        assert_eq!(m.lookup(Context::Lists, &ev(KeyCode::Char('a'), KeyModifiers::NONE)), Some(Action::Quit));
+        // The defaults shadow on purpose (Esc cancels a dialog) and say nothing.
+        assert!(Keymap::with_overrides(&BTreeMap::new()).1.is_empty());
+    }
+
+    #[test]
+    fn hints_name_the_first_key_that_does_it_there_or_nothing() {
+        let mut o = BTreeMap::new();
+        o.insert("run_sync".to_string(), vec!["x".to_string(), "ctrl-x".to_string()]);
+        o.insert("help".to_string(), vec!["s".to_string()]);
+        let (m, _) = Keymap::with_overrides(&o);
+        assert_eq!(m.hint(Context::Editor, Action::RunSync, "sync").as_deref(), Some("x sync"));
+        assert_eq!(m.hint(Context::Lists, Action::Open, "open").as_deref(), Some("Enter open"));
+        // `s` is help everywhere but the editor has nothing on it any more, so it is help there too.
+        assert_eq!(m.hint(Context::Editor, Action::Help, "help").as_deref(), Some("s help"));
+        // `a` is the editor's own: a global action bound only to `a` has no key in the editor.
+        let mut o = BTreeMap::new();
+        o.insert("refresh".to_string(), vec!["a".to_string()]);
+        let (m, _) = Keymap::with_overrides(&o);
+        assert_eq!(m.hint(Context::Editor, Action::Refresh, "refresh"), None);
+        assert_eq!(m.hint(Context::Lists, Action::Refresh, "refresh").as_deref(), Some("a refresh"));
     }
 }

@@ -83,13 +83,6 @@ pub fn print_json<T: Serialize>(value: &T) {
     let _ = writeln!(out, "{text}");
 }
 
-/// Unix milliseconds as local `YYYY-MM-DD HH:MM:SS`.
-pub fn local_time_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
-}
-
 /// A Unix timestamp (seconds) as local `YYYY-MM-DD HH:MM`.
 pub fn local_time(secs: Option<i64>) -> String {
     let Some(secs) = secs.filter(|s| *s > 0) else { return "-".into() };

@@ -64,7 +64,7 @@ pub fn check_schema(
     schema: Option<&crate::coze::OrderedParams>,
     origin: &str,
 ) -> Result<Vec<String>, String> {
-    use crate::app::params::{Severity, validate};
+    use crate::params::{Severity, validate};
     let checked = validate(&Value::Object(params.clone()).to_string(), schema);
     let (errors, warnings): (Vec<_>, Vec<_>) =
         checked.problems.into_iter().partition(|p| p.severity == Severity::Error);

@@ -216,7 +216,7 @@ fn pretty(v: &Value) -> String {
 }
 
 fn local(ms: i64) -> String {
-    super::output::local_time_ms(ms)
+    crate::text::local_time(ms)
 }
 
 /// `coze-tui tasks`: newest first.
@@ -291,9 +291,10 @@ pub fn print_detail(task: &Task, events: &[TaskEvent], history: &[StatusChange],
     };
     field("mode", &mode);
     field("profile", &task.profile);
-    field("created", &local(task.created_at));
+    let clock = crate::text::Clock::system();
+    field("created", &clock.when(task.created_at));
     if let Some(f) = task.finished_at {
-        field("finished", &format!("{} (took {})", local(f), human_duration(task.elapsed_ms(f))));
+        field("finished", &format!("{} (took {})", clock.time(f), human_duration(task.elapsed_ms(f))));
     }
     for (k, v) in [("execute id", &task.execute_id), ("logid", &task.logid), ("debug url", &task.debug_url)] {
         if let Some(v) = v {

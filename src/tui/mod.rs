@@ -1,10 +1,9 @@
-//! The terminal driver: sets the terminal up and always restores it (quit, error, panic,
-//! SIGTERM, SIGHUP, Ctrl-Z), turns terminal events into messages, redraws only after a change
-//! (inside synchronized output), and carries out what only it can: clipboard, `$EDITOR`,
-//! profile switches and the demo.
+//! The terminal: sets it up and always restores it (quit, error, panic, SIGTERM, SIGHUP,
+//! SIGINT, SIGQUIT, Ctrl-Z), turns its events into messages for the session, redraws only
+//! after a change (inside synchronized output), and carries out what only it can: the
+//! clipboard (OSC 52), `$EDITOR`, and suspending to the shell.
 
 mod clipboard;
-mod session;
 
 use std::io::{Write, stdout};
 use std::time::Duration;
@@ -12,17 +11,15 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event, KeyCode, KeyEventKind,
-    KeyModifiers,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
 use tokio::sync::mpsc;
 
-use crate::app::{Command, Keymap, Msg};
-use crate::config::{Env, Overrides, Settings};
-use crate::demo::Demo;
-pub use session::Session;
+use crate::app::{Command, Msg};
+use crate::config::{Env, Overrides};
+use crate::session::{Session, SessionOptions};
 
 /// The longest the screen goes without a frame while messages keep coming.
 const DRAW_AT_LEAST: Duration = Duration::from_millis(100);
@@ -37,23 +34,9 @@ pub struct DashboardOptions {
 
 /// Runs the dashboard until the user quits.
 pub async fn run(opts: DashboardOptions) -> Result<(), String> {
-    // The demo's simulator and throwaway data directory, both gone when this is dropped.
-    let mut demo: Option<Demo> = None;
-    let loaded = Settings::load(&opts.overrides, &opts.env);
-    let mut settings = if opts.demo {
-        // The demo needs no account: a broken token, profile or config only loses the user's
-        // UI settings and keys for it.
-        let d = Demo::start(loaded.ok().as_ref(), 4000).await?;
-        let s = d.settings.clone();
-        demo = Some(d);
-        s
-    } else {
-        loaded.map_err(|e| e.0)?
-    };
-    crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
-    let (keymap, problems) = Keymap::with_overrides(&settings.keys);
-    let mut session = Session::start(&settings, problems, keymap).await?;
-    let mouse = settings.ui.mouse;
+    let options = SessionOptions { overrides: opts.overrides, env: opts.env, demo: opts.demo, log_to_file: true };
+    let mut session = Session::open(options).await?;
+    let mouse = session.settings().ui.mouse;
 
     let mut terminal = setup(mouse);
     restore_on_panic(mouse);
@@ -61,17 +44,17 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     let mut events = spawn_events(tx.clone());
     spawn_signals(tx.clone(), mouse);
     let size = terminal.size().map(|s| (s.width, s.height)).unwrap_or((80, 24));
-    session.handle(Msg::Resize(size.0, size.1));
+    session.handle(Msg::Resize(size.0, size.1)).await;
 
     let mut dirty = true;
     let mut next_tick = tokio::time::Instant::now();
     let mut last_draw = std::time::Instant::now();
-    let result: Result<(), String> = 'main: loop {
+    'main: loop {
         // Draw when the queue is empty: a burst of updates (a stream's batch of messages, a
         // batch of runs settling) is one frame. A queue that never empties still gets a frame
         // every DRAW_AT_LEAST.
         if dirty && (session.queued() == 0 || last_draw.elapsed() >= DRAW_AT_LEAST) {
-            draw(&mut terminal, &session.app);
+            session.app.drawn = draw(&mut terminal, &session.app);
             dirty = false;
             last_draw = std::time::Instant::now();
         }
@@ -84,27 +67,11 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
             }
         };
         let Some(msg) = msg else { continue };
-        // Ctrl-Z: hand the terminal back to the shell, stop, and take it again on resume.
-        if let Msg::Key(k) = &msg
-            && k.kind == KeyEventKind::Press
-            && k.code == KeyCode::Char('z')
-            && k.modifiers.contains(KeyModifiers::CONTROL)
-            && !(session.app.editor.typing && session.app.focus == crate::app::Pane::Editor)
-        {
-            events.abort();
-            teardown(mouse);
-            suspend_self();
-            terminal = setup(mouse);
-            let _ = terminal.clear();
-            events = spawn_events(tx.clone());
-            dirty = true;
-            continue;
-        }
-        let commands = session.handle(msg);
+        let commands = session.handle(msg).await;
         dirty = true;
         for cmd in commands {
             match cmd {
-                Command::Quit => break 'main Ok(()),
+                Command::Quit => break 'main,
                 Command::Copy(text) => {
                     let sent = clipboard::osc52(&text);
                     let toast = if sent < text.len() {
@@ -115,8 +82,10 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                     } else {
                         format!("copied {sent} bytes (OSC 52)")
                     };
-                    session.handle(Msg::Toast(toast));
+                    session.handle(Msg::Toast(toast)).await;
                 }
+                // Another program takes the terminal (the editor, the shell after Ctrl-Z);
+                // it is set up again afterwards.
                 Command::OpenEditor(text) => {
                     events.abort();
                     teardown(mouse);
@@ -124,48 +93,24 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                     terminal = setup(mouse);
                     let _ = terminal.clear();
                     events = spawn_events(tx.clone());
-                    session.handle(Msg::Edited(edited));
+                    session.handle(Msg::Edited(edited)).await;
                 }
-                Command::SwitchProfile(name) => {
-                    let o = Overrides { profile: Some(name), ..opts.overrides.clone() };
-                    let switched = match Settings::load(&o, &opts.env) {
-                        Ok(s) => session.switch_to(&s).await.map(|()| s),
-                        Err(e) => Err(e.0),
-                    };
-                    match switched {
-                        Ok(s) => settings = s,
-                        Err(e) => {
-                            session.handle(Msg::Failed(e));
-                        }
-                    }
-                }
-                Command::StartDemo => {
-                    let started = match Demo::start(Some(&settings), 4000).await {
-                        Ok(d) => session.switch_to(&d.settings).await.map(|()| d),
-                        Err(e) => Err(e),
-                    };
-                    match started {
-                        Ok(d) => {
-                            settings = d.settings.clone();
-                            demo = Some(d);
-                        }
-                        Err(e) => {
-                            session.handle(Msg::Failed(e));
-                        }
-                    }
+                Command::Suspend => {
+                    events.abort();
+                    teardown(mouse);
+                    suspend_self();
+                    terminal = setup(mouse);
+                    let _ = terminal.clear();
+                    events = spawn_events(tx.clone());
                 }
                 _ => {}
             }
         }
-        if session.app.quit {
-            break Ok(());
-        }
-    };
+    }
     // The terminal first: leaving must look instant even if the ledger is busy.
     teardown(mouse);
     session.shutdown().await;
-    drop(demo);
-    result
+    Ok(())
 }
 
 /// Raw mode, alternate screen, bracketed paste (and the mouse when asked). Done by hand rather
@@ -218,12 +163,15 @@ pub fn teardown(mouse: bool) {
     let _ = execute!(stdout(), ratatui::crossterm::terminal::LeaveAlternateScreen, ratatui::crossterm::cursor::Show);
 }
 
-fn draw(terminal: &mut DefaultTerminal, app: &crate::app::App) {
+/// Draws a frame and returns where things went (the app keeps it for clicks and paging).
+fn draw(terminal: &mut DefaultTerminal, app: &crate::app::App) -> crate::app::Areas {
+    let mut drawn = app.drawn.clone();
     // One frame appears at once: no tearing over slow links.
     let _ = execute!(stdout(), BeginSynchronizedUpdate);
-    let _ = terminal.draw(|f| crate::ui::draw(f, app));
+    let _ = terminal.draw(|f| drawn = crate::ui::draw(f, app));
     let _ = execute!(stdout(), EndSynchronizedUpdate);
     let _ = stdout().flush();
+    drawn
 }
 
 /// Terminal events become messages, in a task that is stopped while another program (the

@@ -8,9 +8,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::app::{App, Context, Health, LineKind, Overlay, Pane, Picker, params::Severity};
+use crate::app::{Action, App, Areas, Context, Health, LineKind, Overlay, Pane, Picker};
+use crate::params::Severity;
 use crate::tasks::{Task, TaskStatus};
 use crate::text::{pad, truncate};
 pub use theme::Theme;
@@ -45,85 +46,109 @@ pub fn layout(area: Rect) -> Vec<(Pane, Rect)> {
     }
 }
 
-/// The pane under a screen position (for mouse clicks).
-pub fn pane_at(app: &App, x: u16, y: u16) -> Option<Pane> {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    let panes = layout(area);
-    if panes.is_empty() {
-        // Compact mode: the tab bar is the first row.
-        if y == 0 {
-            let mut at = 0u16;
-            for p in Pane::ALL {
-                let w = tab_label(p).width() as u16;
-                if x >= at && x < at + w {
-                    return Some(p);
-                }
-                at += w;
-            }
-        }
-        return None;
-    }
-    panes.into_iter().find(|(_, r)| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height).map(|(p, _)| p)
-}
-
 fn tab_label(p: Pane) -> String {
     let i = Pane::ALL.iter().position(|x| *x == p).unwrap_or(0) + 1;
     format!(" {i} {} ", p.title())
 }
 
-pub fn draw(f: &mut Frame, app: &App) {
+/// Draws the whole screen and returns where things went (for clicks and paging).
+pub fn draw(f: &mut Frame, app: &App) -> Areas {
     let theme = Theme::from_env();
     let area = f.area();
+    let mut drawn = Areas { panes: vec![], tabs: vec![], detail_rows: 0 };
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let quit = app.keymap.hint(Context::Global, Action::Quit, "quits").unwrap_or_default();
         let text =
-            format!("terminal too small: {}x{}\nneed {MIN_WIDTH}x{MIN_HEIGHT}\n(q quits)", area.width, area.height);
+            format!("terminal too small: {}x{}\nneed {MIN_WIDTH}x{MIN_HEIGHT}\n({quit})", area.width, area.height);
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
-        return;
+        return drawn;
     }
     if let Some(msg) = &app.first_run {
-        draw_first_run(f, area, msg, &theme);
-        return;
+        draw_first_run(f, area, msg, app, &theme);
+        return drawn;
     }
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let panes = layout(area);
-    if panes.is_empty() {
+    drawn.panes = layout(area);
+    if drawn.panes.is_empty() {
         let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
-        draw_tabs(f, tabs, app, &theme);
-        draw_pane(f, body, app.focus, app, &theme);
-    } else {
-        for (pane, rect) in panes {
-            draw_pane(f, rect, pane, app, &theme);
-        }
+        drawn.tabs = draw_tabs(f, tabs, app, &theme);
+        drawn.panes = vec![(app.focus, body)];
     }
+    for (pane, rect) in &drawn.panes {
+        draw_pane(f, *rect, *pane, app, &theme);
+    }
+    drawn.detail_rows = drawn
+        .panes
+        .iter()
+        .find(|(p, _)| *p == Pane::Detail)
+        .map(|(_, r)| r.height.saturating_sub(2) as usize)
+        .unwrap_or(main.height.saturating_sub(3) as usize);
     draw_status(f, status, app, &theme);
     if let Some(o) = &app.overlay {
         draw_overlay(f, area, o, app, &theme);
     }
+    narrow_emoji_selectors(f.buffer_mut());
+    drawn
 }
 
-fn draw_first_run(f: &mut Frame, area: Rect, msg: &str, theme: &Theme) {
+/// Terminals disagree on how wide a narrow symbol followed by the emoji selector VS16 is
+/// (☀️, 🖼️, ❤️: one column in some, two in others); where they disagree with the frame, the
+/// rest of the row shifts and crosses the border. Drawn without the selector, as the symbol
+/// and a space, every terminal agrees: one column each.
+fn narrow_emoji_selectors(buf: &mut ratatui::buffer::Buffer) {
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        let mut x = area.left();
+        while x < area.right() {
+            let symbol = buf[(x, y)].symbol();
+            // A base and a selector take at least four bytes: most cells are passed by at once.
+            let width = symbol.width().max(1) as u16;
+            if symbol.len() >= 4 && symbol.contains('\u{FE0F}') {
+                let mut chars = symbol.chars();
+                if let Some(base) = chars.next().filter(|c| c.width() == Some(1)) {
+                    buf[(x, y)].set_char(base);
+                    for pad in x + 1..(x + width).min(area.right()) {
+                        buf[(pad, y)].set_char(' ');
+                    }
+                }
+            }
+            x += width;
+        }
+    }
+}
+
+fn draw_first_run(f: &mut Frame, area: Rect, msg: &str, app: &App, theme: &Theme) {
     let block =
         Block::bordered().border_type(BorderType::Rounded).title(" coze-tui: first run ").border_style(theme.focus);
     let mut lines = vec![Line::styled("Welcome. No Coze API token is configured yet.", theme.heading), Line::raw("")];
     lines.extend(msg.lines().map(|l| Line::raw(l.to_string())));
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Press d to open the demo (an embedded Coze simulator), or q to quit.", theme.heading));
+    let km = &app.keymap;
+    let keys = [(Action::StartDemo, "opens the demo (an embedded Coze simulator)"), (Action::Quit, "quits")];
+    lines.push(Line::styled(km.hints(Context::FirstRun, &keys), theme.heading));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
 }
 
-fn draw_tabs(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+/// The tab bar of the compact layout; returns where each tab label went.
+fn draw_tabs(f: &mut Frame, area: Rect, app: &App, theme: &Theme) -> Vec<(Pane, Rect)> {
+    let mut at = area.x;
+    let mut tabs = vec![];
     let spans: Vec<Span> = Pane::ALL
         .iter()
         .map(|p| {
-            let label = tab_label(*p);
-            if *p == app.focus {
-                Span::styled(format!("[{}]", label.trim()), theme.focus_title)
+            let span = if *p == app.focus {
+                Span::styled(format!("[{}]", tab_label(*p).trim()), theme.focus_title)
             } else {
-                Span::styled(label, theme.dim)
-            }
+                Span::styled(tab_label(*p), theme.dim)
+            };
+            let w = (span.content.width() as u16).min(area.right().saturating_sub(at));
+            tabs.push((*p, Rect::new(at, area.y, w, 1)));
+            at += w;
+            span
         })
         .collect();
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+    tabs
 }
 
 /// A pane's frame: the focused one has a bold title with a marker, not just a colour.
@@ -144,7 +169,7 @@ fn draw_pane(f: &mut Frame, area: Rect, pane: Pane, app: &App, theme: &Theme) {
         Pane::Workspaces => {
             let extra = picker_suffix(&app.workspaces, app);
             let block = pane_block(pane, app, theme, extra);
-            draw_picker(f, area, block, &app.workspaces, app.focus == pane, theme, |w| {
+            draw_picker(f, area, block, &app.workspaces, app, pane, theme, |w| {
                 let kind = if w.workspace_type == "personal" { "personal" } else { "team" };
                 vec![Span::raw(w.name.clone()), Span::styled(format!("  {kind}"), theme.dim)]
             });
@@ -153,13 +178,12 @@ fn draw_pane(f: &mut Frame, area: Rect, pane: Pane, app: &App, theme: &Theme) {
             let extra = picker_suffix(&app.workflows, app);
             let block = pane_block(pane, app, theme, extra);
             if app.workspace_id.is_none() && app.workflows.items.is_empty() && !app.workflows.loading {
-                f.render_widget(
-                    Paragraph::new(Span::styled("choose a workspace (Enter)", theme.dim)).block(block),
-                    area,
-                );
+                let open = app.keymap.key(Context::Lists, Action::Open).unwrap_or_default();
+                let text = format!("choose a workspace ({open})");
+                f.render_widget(Paragraph::new(Span::styled(text, theme.dim)).block(block), area);
                 return;
             }
-            draw_picker(f, area, block, &app.workflows, app.focus == pane, theme, |w| {
+            draw_picker(f, area, block, &app.workflows, app, pane, theme, |w| {
                 let draft = w.is_published == Some(false);
                 let name = Span::styled(w.workflow_name.clone(), if draft { theme.dim } else { Style::default() });
                 let mut spans = vec![name];
@@ -203,19 +227,24 @@ fn scroll_offset(offset: usize, selected: usize, height: usize) -> usize {
     }
 }
 
+// The frame, where, what, for whom, how it looks, and each row's text: all needed, none shared.
+#[allow(clippy::too_many_arguments)]
 fn draw_picker<T>(
     f: &mut Frame,
     area: Rect,
     block: Block,
     p: &Picker<T>,
-    focused: bool,
+    app: &App,
+    pane: Pane,
     theme: &Theme,
     row: impl Fn(&T) -> Vec<Span<'static>>,
 ) {
     let inner = block.inner(area);
     f.render_widget(block, area);
+    let (focused, keymap) = (app.focus == pane, &app.keymap);
     if let Some(e) = &p.error {
-        let text = vec![Line::styled(format!("✘ {e}"), theme.error), Line::styled("r retries", theme.dim)];
+        let retry = keymap.hint(Context::Lists, Action::Refresh, "retries").unwrap_or_default();
+        let text = vec![Line::styled(format!("✘ {e}"), theme.error), Line::styled(retry, theme.dim)];
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
         return;
     }
@@ -223,11 +252,15 @@ fn draw_picker<T>(
         let msg = if p.loading {
             "loading…"
         } else if !p.filter.is_empty() {
-            "nothing matches the filter (Esc clears it)"
+            let ctx = if pane == Pane::Tasks { Context::Tasks } else { Context::Lists };
+            match keymap.hint(ctx, Action::Back, "clears it") {
+                Some(h) => &format!("nothing matches the filter ({h})"),
+                None => "nothing matches the filter",
+            }
         } else {
             "(empty)"
         };
-        f.render_widget(Paragraph::new(Span::styled(msg, theme.dim)), inner);
+        f.render_widget(Paragraph::new(Span::styled(msg.to_string(), theme.dim)), inner);
         return;
     }
     let height = inner.height as usize;
@@ -278,11 +311,23 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = pane_block(Pane::Editor, app, theme, format!("{name}{spin}{mode}"));
     let inner = block.inner(area);
     f.render_widget(block, area);
+    let km = &app.keymap;
     if ed.workflow.is_none() {
+        let open = km.key(Context::Lists, Action::Open).unwrap_or_default();
+        let then = km.hints(
+            Context::Editor,
+            &[
+                (Action::Edit, "types"),
+                (Action::RunSync, "runs sync"),
+                (Action::RunAsync, "async"),
+                (Action::RunStream, "streams"),
+                (Action::RunNamed, "names the run"),
+            ],
+        );
         let text = vec![
-            Line::styled("Pick a workflow (Workflows pane, Enter) to edit its parameters here.", theme.dim),
+            Line::styled(format!("Pick a workflow (Workflows pane, {open}) to edit its parameters here."), theme.dim),
             Line::raw(""),
-            Line::styled("Then: i types · s runs sync · a async · w streams · n names the run", theme.dim),
+            Line::styled(format!("Then: {then}"), theme.dim),
         ];
         f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
         return;
@@ -311,8 +356,21 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     if lines.is_empty() {
-        let origin = if ed.from_last_run { " (last used; t resets to the template)" } else { "" };
-        let hint = format!("✔ valid{origin} · s sync · a async · w stream · n named");
+        let origin = match (ed.from_last_run, km.hint(Context::Editor, Action::Template, "resets to the template")) {
+            (true, Some(reset)) => format!(" (last used; {reset})"),
+            (true, None) => " (last used)".to_string(),
+            _ => String::new(),
+        };
+        let runs = km.hints(
+            Context::Editor,
+            &[
+                (Action::RunSync, "sync"),
+                (Action::RunAsync, "async"),
+                (Action::RunStream, "stream"),
+                (Action::RunNamed, "named"),
+            ],
+        );
+        let hint = format!("✔ valid{origin} · {runs}");
         lines.push(Line::styled(hint, theme.ok));
     }
     if let Some(e) = &ed.error {
@@ -332,14 +390,14 @@ fn status_style(s: TaskStatus, theme: &Theme) -> Style {
 }
 
 fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut extra = picker_suffix(&app.tasks, app);
-    if let Some(s) = app.status_filter {
+    let mut extra = picker_suffix(&app.tasks.list, app);
+    if let Some(s) = app.tasks.status_filter {
         extra.push_str(&format!(" [{}]", s.as_str()));
     }
     let block = pane_block(Pane::Tasks, app, theme, extra);
-    let now = crate::tasks::now_ms();
+    let now = app.clock.now_ms();
     let width = block.inner(area).width as usize;
-    draw_picker(f, area, block, &app.tasks, app.focus == Pane::Tasks, theme, |t: &std::sync::Arc<Task>| {
+    draw_picker(f, area, block, &app.tasks.list, app, Pane::Tasks, theme, |t: &std::sync::Arc<Task>| {
         // No spinner per row: the status bar has the one activity indicator.
         let symbol = t.status.symbol();
         let name = t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone());
@@ -377,17 +435,17 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn draw_detail(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let follow =
-        if app.detail.follow && matches!(app.detail.subject, crate::app::Subject::Task(_)) { " [follow]" } else { "" };
-    let follow = if app.detail.is_empty() { "" } else { follow };
+    let follow = if app.detail.following() && !app.detail.is_empty() { " [follow]" } else { "" };
     let block = pane_block(Pane::Detail, app, theme, follow.to_string());
     let inner = block.inner(area);
     f.render_widget(block, area);
     let height = inner.height as usize;
-    app.detail.view_height.set(height);
     let total = app.detail.len();
-    let following = app.detail.follow && matches!(app.detail.subject, crate::app::Subject::Task(_));
-    let top = if following { total.saturating_sub(height) } else { app.detail.scroll.min(total.saturating_sub(1)) };
+    let top = if app.detail.following() {
+        total.saturating_sub(height)
+    } else {
+        app.detail.scroll.min(total.saturating_sub(1))
+    };
     let lines: Vec<Line> = (top..(top + height).min(total))
         .filter_map(|i| app.detail.line(i))
         .map(|(kind, text)| {
@@ -427,8 +485,8 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::styled(app.requests_today.map(|n| format!("  {n} req today")).unwrap_or_default(), theme.dim),
         Span::raw("  │ "),
     ];
-    if let Some((toast, _)) = &app.toast {
-        left.push(Span::styled(toast.clone(), theme.warning));
+    if let Some(toast) = &app.toast {
+        left.push(Span::styled(toast.text.clone(), theme.warning));
     } else {
         left.push(Span::styled(hints(app), theme.dim));
     }
@@ -465,10 +523,9 @@ fn hints(app: &App) -> String {
             &[(Follow, "follow"), (Answer, "answer"), (DebugUrl, "debug url"), (NodeOutputs, "nodes")],
         ),
     };
-    let mut parts: Vec<String> = actions.iter().map(|(a, label)| format!("{} {label}", km.keys_for(ctx, *a))).collect();
-    parts.push(format!("{} help", km.keys_for(ctx, Help)));
-    parts.push(format!("{} quit", km.keys_for(ctx, Quit)));
-    parts.join(" · ")
+    let pane = km.hints(ctx, actions);
+    let always = km.hints(ctx, &[(Help, "help"), (Quit, "quit")]);
+    [pane, always].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -492,6 +549,10 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
                 Line::styled(format!("config: {}", app.profile.config_path), theme.dim),
                 Line::styled(format!("log:    {}", app.profile.log_path), theme.dim),
             ];
+            if !app.warnings.is_empty() {
+                lines.push(Line::styled("— problems in the config —", theme.heading));
+                lines.extend(app.warnings.iter().map(|w| Line::styled(format!("  {w}"), theme.warning)));
+            }
             let mut last = None;
             for (ctx, keys, what) in app.keymap.help_rows() {
                 if last != Some(ctx) {
@@ -502,22 +563,24 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             }
             lines.push(Line::styled("— typing in the editor —", theme.heading));
             lines.push(Line::raw("  Esc stops typing · Ctrl-u undo · Ctrl-r redo · Ctrl-c quits"));
-            let body = Paragraph::new(lines)
-                .scroll((*scroll as u16, 0))
-                .block(dialog(" help · Esc closes · ↑↓ scroll ".into()));
+            let body = Paragraph::new(lines).scroll((*scroll as u16, 0)).block(dialog(format!(
+                " help · {} ",
+                app.keymap.hints(Context::Dialog, &[(Action::Cancel, "closes"), (Action::Down, "scrolls")])
+            )));
             f.render_widget(body, r);
         }
         Overlay::ConfirmDelete { label, .. } => {
             let r = centered(area, 60, 5);
             f.render_widget(Clear, r);
-            let text =
-                vec![Line::raw(format!("Delete {label}?")), Line::styled("y deletes · n / Esc keeps it", theme.dim)];
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Confirm, "deletes"), (Action::Cancel, "keeps it")]);
+            let text = vec![Line::raw(format!("Delete {label}?")), Line::styled(keys, theme.dim)];
             f.render_widget(Paragraph::new(text).block(dialog(" delete task ".into())), r);
         }
         Overlay::Answer { question, input, .. } => {
             let r = centered(area, 76, 8);
             f.render_widget(Clear, r);
-            let block = dialog(" answer · Enter sends · Esc cancels ".into());
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "sends"), (Action::Cancel, "cancels")]);
+            let block = dialog(format!(" answer · {keys} "));
             let inner = block.inner(r);
             f.render_widget(block, r);
             let [q, i] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
@@ -527,7 +590,16 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
         Overlay::RunNamed { mode, name, description, on_description } => {
             let r = centered(area, 70, 7);
             f.render_widget(Clear, r);
-            let block = dialog(format!(" run ({}) · Alt-1/2/3 sync/async/stream · Enter runs ", mode.as_str()));
+            let keys = app.keymap.hints(
+                Context::Dialog,
+                &[
+                    (Action::ModeSync, "sync"),
+                    (Action::ModeAsync, "async"),
+                    (Action::ModeStream, "stream"),
+                    (Action::Accept, "runs"),
+                ],
+            );
+            let block = dialog(format!(" run ({}) · {keys} ", mode.as_str()));
             let inner = block.inner(r);
             f.render_widget(block, r);
             let rows = Layout::vertical([
@@ -551,7 +623,8 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
         Overlay::Filter { pane, input } => {
             let r = Rect::new(area.x, area.y + area.height.saturating_sub(2), area.width, 1);
             f.render_widget(Clear, r);
-            let text = format!("filter {}: /{input}▏  (Enter keeps, Esc clears)", pane.title());
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "keeps"), (Action::Cancel, "clears")]);
+            let text = format!("filter {}: /{input}▏  ({keys})", pane.title());
             f.render_widget(Paragraph::new(text).style(theme.focus_title), r);
         }
         Overlay::Profiles { selected } => {
@@ -571,23 +644,28 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             if lines.is_empty() {
                 lines.push(Line::styled("no profiles in the config file", theme.dim));
             }
-            f.render_widget(Paragraph::new(lines).block(dialog(" profile · Enter switches ".into())), r);
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "switches"), (Action::Cancel, "closes")]);
+            f.render_widget(Paragraph::new(lines).block(dialog(format!(" profile · {keys} "))), r);
         }
         Overlay::ConfirmQuit => {
             let r = centered(area, 60, 5);
             f.render_widget(Clear, r);
             let text = vec![
                 Line::raw("The parameters were edited and never run."),
-                Line::styled("y / q quits anyway · n / Esc stays", theme.dim),
+                Line::styled(
+                    app.keymap.hints(Context::Dialog, &[(Action::Confirm, "quits anyway"), (Action::Cancel, "stays")]),
+                    theme.dim,
+                ),
             ];
             f.render_widget(Paragraph::new(text).block(dialog(" quit? ".into())), r);
         }
         Overlay::Message { title, text } => {
             let r = centered(area, 90, 6);
             f.render_widget(Clear, r);
-            let body = Paragraph::new(text.as_str())
-                .wrap(Wrap { trim: false })
-                .block(dialog(format!(" {title} · Esc closes ")));
+            let body = Paragraph::new(text.as_str()).wrap(Wrap { trim: false }).block(dialog(format!(
+                " {title} · {} ",
+                app.keymap.hints(Context::Dialog, &[(Action::Cancel, "closes")])
+            )));
             f.render_widget(body, r);
         }
     }
@@ -596,6 +674,17 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emoji_with_a_presentation_selector_take_one_column_and_a_space() {
+        use ratatui::buffer::Buffer;
+        let mut buf = Buffer::empty(Rect::new(0, 0, 12, 1));
+        buf.set_string(0, 0, "a☀️b🖼️c🚀d1️⃣", Style::default());
+        narrow_emoji_selectors(&mut buf);
+        let cells: Vec<&str> = (0..12).map(|x| buf[(x, 0)].symbol()).collect();
+        // 🚀 is wide without a selector: every terminal agrees, so it stays.
+        assert_eq!(cells, ["a", "☀", " ", "b", "🖼", " ", "c", "🚀", " ", "d", "1", " "]);
+    }
 
     #[test]
     fn scroll_keeps_the_selection_visible() {

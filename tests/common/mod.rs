@@ -47,7 +47,10 @@ pub fn wf(sim: &Simulator, name: &str) -> String {
 /// Draws the app into a test terminal and returns the screen as text (wide characters once).
 pub fn render(app: &coze_tui::app::App, w: u16, h: u16) -> String {
     let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    t.draw(|f| coze_tui::ui::draw(f, app)).unwrap();
+    t.draw(|f| {
+        coze_tui::ui::draw(f, app);
+    })
+    .unwrap();
     let buf = t.backend().buffer().clone();
     let mut out = String::new();
     for y in 0..h {

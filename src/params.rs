@@ -1,5 +1,6 @@
-//! Workflow parameters in the editor: a JSON template built from the input schema, and live
-//! validation against it (parse errors with line and column, then schema checks).
+//! Workflow parameters: a JSON template built from the input schema, and validation against it
+//! (parse errors with line and column, then schema checks). The dashboard's editor checks as the
+//! user types; `run` checks before anything is sent.
 
 use serde_json::{Map, Value};
 

@@ -1,15 +1,18 @@
-//! A dashboard session without a terminal: the app, the runner, and the executor that turns
-//! commands into background work whose results come back as messages. The terminal driver
-//! wraps it; tests drive it with keys and render it to a test backend.
+//! The dashboard's runtime, without a terminal: the app, the profile it talks to (or the
+//! demo), the runner, and the executor that turns commands into background work whose results
+//! come back as messages. Profile switches and the demo happen here too, so tests drive the
+//! whole dashboard with keys and render it to a test backend. `tui` wraps it with the terminal
+//! and carries out the few commands only a terminal can (clipboard, `$EDITOR`, suspend, quit).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::app::{App, Command, Health, Msg, ProfileInfo};
-use crate::config::Settings;
+use crate::app::{App, Command, Health, Keymap, Msg, ProfileInfo};
+use crate::config::{Env, Overrides, Settings};
 use crate::coze::{CozeClient, CozeError, ErrorKind};
+use crate::demo::Demo;
 use crate::tasks::{Ledger, Runner, RunnerConfig, SharedBudget, TaskFilter, TaskUpdate};
 
 /// Tasks loaded into the dashboard at start (newest first); older ones stay in the ledger.
@@ -20,6 +23,22 @@ pub struct Session {
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     backend: Option<Backend>,
+    /// The flags and environment the settings came from (a profile switch reloads with them).
+    overrides: Overrides,
+    env: Env,
+    settings: Settings,
+    /// The demo's simulator and throwaway data directory, both gone when this is dropped.
+    demo: Option<Demo>,
+}
+
+/// How to open a session.
+pub struct SessionOptions {
+    pub overrides: Overrides,
+    pub env: Env,
+    /// Start on the embedded simulator (`coze-tui demo`).
+    pub demo: bool,
+    /// Log to the profile's log file (the real dashboard; tests leave it off).
+    pub log_to_file: bool,
 }
 
 /// What talks to Coze and the ledger for the active profile.
@@ -31,29 +50,56 @@ struct Backend {
 }
 
 impl Session {
-    /// A session for `settings`. Without a token it shows the first-run screen instead.
-    pub async fn start(
-        settings: &Settings,
-        keymap_problems: Vec<String>,
-        keymap: crate::app::Keymap,
-    ) -> Result<Self, String> {
+    /// A session for the profile the flags, environment and config choose (or the demo).
+    /// Without a token it shows the first-run screen instead.
+    pub async fn open(opts: SessionOptions) -> Result<Self, String> {
+        let loaded = Settings::load(&opts.overrides, &opts.env);
+        let (settings, demo) = if opts.demo {
+            // The demo needs no account: a broken token, profile or config only loses the
+            // user's UI settings and keys for it.
+            let d = Demo::start(loaded.ok().as_ref(), 4000).await?;
+            (d.settings.clone(), Some(d))
+        } else {
+            (loaded.map_err(|e| e.0)?, None)
+        };
+        if opts.log_to_file {
+            crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
+        }
+        let (keymap, problems) = Keymap::with_overrides(&settings.keys);
+        for p in &problems {
+            tracing::warn!("{p}");
+        }
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut app = App::new(profile_info(settings), keymap);
-        app.warnings = keymap_problems;
-        let mut s = Self { app, tx, rx, backend: None };
+        let mut app = App::new(profile_info(&settings), keymap);
+        app.warnings = problems;
+        let mut s = Self {
+            app,
+            tx,
+            rx,
+            backend: None,
+            overrides: opts.overrides,
+            env: opts.env,
+            settings: settings.clone(),
+            demo,
+        };
         match settings.client_options() {
-            Ok(_) => s.connect(settings).await?,
+            Ok(_) => s.connect(&settings).await?,
             Err(e) => s.app.first_run = Some(e.0),
         }
         let cmds = s.app.init();
-        s.dispatch(cmds);
+        s.dispatch(cmds).await;
         Ok(s)
+    }
+
+    /// The settings in force (the active profile's, or the demo's).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// (Re)connects to the profile in `settings`: a new client, ledger and runner.
     /// The new backend is built completely before the old one stops, so a failure leaves the
     /// current profile working.
-    pub async fn connect(&mut self, settings: &Settings) -> Result<(), String> {
+    async fn connect(&mut self, settings: &Settings) -> Result<(), String> {
         let opts = settings.client_options().map_err(|e| e.0)?;
         let dir = settings.data_dir.clone();
         let ledger = tokio::task::spawn_blocking(move || Ledger::open_in(&dir))
@@ -95,28 +141,64 @@ impl Session {
         }
         self.app.profile = profile_info(settings);
         self.app.first_run = None;
+        self.settings = settings.clone();
         Ok(())
     }
 
     /// Moves the whole dashboard to another profile (or the demo): a new backend and a fresh
     /// app that reloads everything. On failure the current profile stays, working.
-    pub async fn switch_to(&mut self, settings: &Settings) -> Result<(), String> {
+    async fn switch_to(&mut self, settings: &Settings) -> Result<(), String> {
         self.connect(settings).await?;
-        self.reset();
+        self.reset().await;
         let name = settings.profile_name.clone();
-        self.handle(Msg::Toast(format!("switched to profile {name}")));
+        self.app.update(Msg::Toast(format!("switched to profile {name}")));
         Ok(())
     }
 
-    /// A fresh app for the connected profile (after a switch), keeping the screen size and keys.
-    fn reset(&mut self) {
+    /// Switches to another profile of the config file, with the same flags and environment.
+    async fn switch_profile(&mut self, name: String) {
+        let o = Overrides { profile: Some(name), ..self.overrides.clone() };
+        let switched = match Settings::load(&o, &self.env) {
+            Ok(s) => self.switch_to(&s).await,
+            Err(e) => Err(e.0),
+        };
+        if let Err(e) = switched {
+            self.fail(e);
+        }
+    }
+
+    /// Switches to the demo (from the first-run screen).
+    async fn start_demo(&mut self) {
+        let started = match Demo::start(Some(&self.settings), 4000).await {
+            Ok(d) => {
+                let settings = d.settings.clone();
+                self.switch_to(&settings).await.map(|()| d)
+            }
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(d) => self.demo = Some(d),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn fail(&mut self, e: String) {
+        tracing::warn!("{e}");
+        self.app.update(Msg::Failed(e));
+    }
+
+    /// A fresh app for the connected profile (after a switch), keeping the screen size, keys
+    /// and config warnings.
+    async fn reset(&mut self) {
         let keymap = self.app.keymap.clone();
         let size = self.app.size;
         let profile = self.app.profile.clone();
+        let warnings = std::mem::take(&mut self.app.warnings);
         self.app = App::new(profile, keymap);
         self.app.size = size;
+        self.app.warnings = warnings;
         let cmds = self.app.init();
-        self.dispatch(cmds);
+        Box::pin(self.dispatch(cmds)).await;
     }
 
     /// A sender for messages from outside (terminal events, signals).
@@ -125,21 +207,19 @@ impl Session {
     }
 
     /// Feeds one message to the app and starts the work it asks for. Returns the commands
-    /// only the terminal driver can carry out (clipboard, `$EDITOR`, profile switch, quit).
-    pub fn handle(&mut self, msg: Msg) -> Vec<Command> {
+    /// only a terminal can carry out (clipboard, `$EDITOR`, suspend, quit).
+    pub async fn handle(&mut self, msg: Msg) -> Vec<Command> {
         let cmds = self.app.update(msg);
-        self.dispatch(cmds)
+        self.dispatch(cmds).await
     }
 
-    fn dispatch(&mut self, cmds: Vec<Command>) -> Vec<Command> {
+    async fn dispatch(&mut self, cmds: Vec<Command>) -> Vec<Command> {
         let mut left = vec![];
         for cmd in cmds {
             match cmd {
-                Command::Copy(_)
-                | Command::OpenEditor(_)
-                | Command::SwitchProfile(_)
-                | Command::StartDemo
-                | Command::Quit => left.push(cmd),
+                Command::Copy(_) | Command::OpenEditor(_) | Command::Suspend | Command::Quit => left.push(cmd),
+                Command::SwitchProfile(name) => self.switch_profile(name).await,
+                Command::StartDemo => self.start_demo().await,
                 other => self.execute(other),
             }
         }
@@ -165,16 +245,19 @@ impl Session {
                 return false;
             }
             if let Some(msg) = self.next(left).await {
-                self.handle(msg);
+                self.handle(msg).await;
             }
         }
         true
     }
 
-    pub async fn shutdown(&mut self) {
+    /// Stops the runner (releasing the runs it watches to other processes), then removes the
+    /// demo's directory if there is one.
+    pub async fn shutdown(mut self) {
         if let Some(b) = self.backend.take() {
             b.runner.shutdown().await;
         }
+        drop(self.demo.take());
     }
 
     /// Starts one piece of background work; its result comes back as a message.
@@ -184,6 +267,10 @@ impl Session {
         tokio::spawn(async move {
             let msg = run_command(&b, cmd, &tx).await;
             if let Some(m) = msg {
+                // Shown briefly on screen; kept in the log for later.
+                if let Some(e) = m.failure() {
+                    tracing::warn!("{e}");
+                }
                 let _ = tx.send(m);
             }
         });
@@ -349,7 +436,12 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
             ),
             Err(e) => Msg::OutputForCopy(Err(e)),
         },
-        Command::Copy(_) | Command::OpenEditor(_) | Command::SwitchProfile(_) | Command::StartDemo | Command::Quit => {
+        Command::Copy(_)
+        | Command::OpenEditor(_)
+        | Command::SwitchProfile(_)
+        | Command::StartDemo
+        | Command::Suspend
+        | Command::Quit => {
             return None;
         }
     })

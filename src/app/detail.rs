@@ -1,0 +1,473 @@
+//! The Detail pane: a task (header, output, node outputs, status history, streamed messages)
+//! or the open workflow (its input and output schema), laid out as lines, with scrolling and
+//! following.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{App, Command, Editor, Pane};
+use crate::app::keymap::Action;
+use crate::coze::decode_output;
+use crate::params;
+use crate::tasks::{StatusChange, Task, TaskEvent, TaskStatus, TaskUpdate};
+use crate::text::Clock;
+
+/// Detail lines kept for one output; beyond this, the rest is a key (y) away.
+const MAX_OUTPUT_LINES: usize = 5_000;
+/// Streamed messages kept in the detail pane (the ledger keeps them all).
+const MAX_EVENT_LINES: usize = 20_000;
+
+/// How a detail line should look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Heading,
+    Field,
+    Text,
+    Error,
+    Question,
+    Node,
+    Dim,
+}
+
+/// What the detail pane shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Subject {
+    None,
+    Workflow,
+    Task(String),
+}
+
+pub struct Detail {
+    pub subject: Subject,
+    /// The header and output, rebuilt when the subject changes.
+    pub lines: Vec<(LineKind, String)>,
+    /// Streamed messages, appended as they arrive.
+    pub event_lines: Vec<(LineKind, String)>,
+    last_node: Option<String>,
+    /// The last message shown, so snapshots and live messages never repeat or drop one.
+    last_seq: Option<u64>,
+    /// Live messages since the subject was opened, replayed after the stored ones arrive
+    /// (they can come first: a message is announced as soon as it is stored).
+    live: Vec<TaskEvent>,
+    /// The top line shown (when not following).
+    pub scroll: usize,
+    /// Stay at the end as messages arrive.
+    pub follow: bool,
+    history: Vec<StatusChange>,
+    node_outputs: Option<Result<Vec<(String, String)>, String>>,
+}
+
+impl Default for Detail {
+    fn default() -> Self {
+        Self {
+            subject: Subject::None,
+            lines: vec![],
+            event_lines: vec![],
+            last_node: None,
+            last_seq: None,
+            live: vec![],
+            scroll: 0,
+            follow: true,
+            history: vec![],
+            node_outputs: None,
+        }
+    }
+}
+
+impl Detail {
+    pub fn len(&self) -> usize {
+        self.lines.len() + self.event_lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn line(&self, i: usize) -> Option<&(LineKind, String)> {
+        self.lines.get(i).or_else(|| self.event_lines.get(i.checked_sub(self.lines.len())?))
+    }
+
+    /// Whether the view sticks to the end (a task being followed).
+    pub fn following(&self) -> bool {
+        self.follow && matches!(self.subject, Subject::Task(_))
+    }
+
+    fn open(&mut self, subject: Subject, follow: bool) {
+        *self = Self { subject, follow, ..Self::default() };
+    }
+
+    /// Scrolls by `delta` lines in a view of `rows` lines. Following shows the end, so
+    /// scrolling starts there; scrolling down to the end follows again.
+    fn scroll_by(&mut self, delta: isize, rows: usize) {
+        let last_top = self.len().saturating_sub(rows.max(1));
+        if self.follow {
+            self.scroll = last_top;
+        }
+        self.scroll = (self.scroll as isize).saturating_add(delta).clamp(0, last_top as isize) as usize;
+        self.follow = delta > 0 && self.scroll >= last_top;
+    }
+
+    /// The stored messages, then any live ones that came after them.
+    fn stored(&mut self, events: &[TaskEvent], history: Vec<StatusChange>) {
+        self.history = history;
+        self.event_lines.clear();
+        self.last_node = None;
+        self.last_seq = None;
+        let live = std::mem::take(&mut self.live);
+        for e in events.iter().chain(live.iter()) {
+            self.push_event(e);
+        }
+        self.live = live;
+    }
+
+    fn live_event(&mut self, e: &TaskEvent) {
+        self.push_event(e);
+        if self.live.len() < MAX_EVENT_LINES {
+            self.live.push(e.clone());
+        }
+    }
+
+    fn push_event(&mut self, e: &TaskEvent) {
+        if self.last_seq.is_some_and(|s| e.seq <= s) || self.event_lines.len() >= MAX_EVENT_LINES {
+            return;
+        }
+        self.last_seq = Some(e.seq);
+        if self.event_lines.is_empty() {
+            self.event_lines.push((LineKind::Heading, "messages".into()));
+        }
+        if self.last_node.as_deref() != Some(e.node_title.as_str()) {
+            let title = if e.node_title.is_empty() { "(end)".to_string() } else { e.node_title.clone() };
+            self.event_lines.push((LineKind::Node, format!("▸ {title}")));
+            self.last_node = Some(e.node_title.clone());
+        }
+        for line in e.content.lines().take(200) {
+            self.event_lines.push((LineKind::Text, format!("  {line}")));
+        }
+    }
+
+    /// Lays the subject out again (`task` is the subject's task, when it is one and loaded).
+    fn rebuild(&mut self, editor: &Editor, task: Option<&Task>, clock: &Clock) {
+        let lines = match (&self.subject, task) {
+            (Subject::None, _) => vec![(LineKind::Dim, "Open a task or a workflow to see it here.".to_string())],
+            (Subject::Workflow, _) => workflow_lines(editor),
+            (Subject::Task(_), Some(t)) => self.task_lines(t, clock),
+            (Subject::Task(id), None) => vec![(LineKind::Dim, format!("task {id} is loading…"))],
+        };
+        self.lines = lines;
+        self.scroll = self.scroll.min(self.len().saturating_sub(1));
+    }
+
+    fn task_lines(&self, t: &Task, clock: &Clock) -> Vec<(LineKind, String)> {
+        let mut out = vec![];
+        let title = t.name.clone().unwrap_or_else(|| t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone()));
+        out.push((LineKind::Heading, format!("{} {} · {}", t.status.symbol(), t.status.as_str(), title)));
+        let field = |k: &str, v: String| (LineKind::Field, format!("{k:<11}{v}"));
+        out.push(field("task", t.id.clone()));
+        out.push(field("workflow", format!("{} ({})", t.workflow_name.as_deref().unwrap_or("?"), t.workflow_id)));
+        let mode = if t.mode != t.requested_mode {
+            format!("{} (asked {})", t.mode.as_str(), t.requested_mode.as_str())
+        } else {
+            t.mode.as_str().into()
+        };
+        out.push(field("mode", mode));
+        if let Some(d) = &t.description {
+            out.push(field("about", d.clone()));
+        }
+        out.push(field("created", clock.when(t.created_at)));
+        if let Some(f) = t.finished_at {
+            out.push(field("finished", clock.when(f)));
+            out.push(field("took", crate::tasks::human_duration(t.elapsed_ms(f))));
+        }
+        if let Some(e) = &t.execute_id {
+            out.push(field("execute id", e.clone()));
+        }
+        if let Some(l) = &t.logid {
+            out.push(field("logid", l.clone()));
+        }
+        if let Some(u) = &t.debug_url {
+            out.push(field("debug url", u.clone()));
+        }
+        if let Some(u) = &t.usage {
+            out.push(field("usage", format!("{} tokens", u.token_count.unwrap_or(0))));
+        }
+        if let Some(e) = &t.error {
+            let code = e.code.map(|c| format!("{c}: ")).unwrap_or_default();
+            out.push((LineKind::Error, format!("error      {code}{}", e.message)));
+        }
+        if t.status == TaskStatus::Interrupted
+            && let Some(i) = &t.interrupt
+        {
+            out.push((LineKind::Question, format!("question   {}", i.question.as_deref().unwrap_or("(none given)"))));
+            out.push((LineKind::Dim, format!("           press a to answer ({} answered so far)", i.answers)));
+        }
+        for n in &t.notes {
+            out.push((LineKind::Dim, format!("note       {n}")));
+        }
+        out.push((LineKind::Heading, "parameters".into()));
+        for l in params::pretty(&Value::Object(t.parameters.clone())).lines() {
+            out.push((LineKind::Text, l.to_string()));
+        }
+        if let Some(output) = t.output.as_deref() {
+            out.push((LineKind::Heading, "output".into()));
+            let text = match decode_output(output) {
+                Value::String(s) => s,
+                v => params::pretty(&v),
+            };
+            let total = text.lines().count();
+            for l in text.lines().take(MAX_OUTPUT_LINES) {
+                out.push((LineKind::Text, l.to_string()));
+            }
+            if total > MAX_OUTPUT_LINES {
+                out.push((
+                    LineKind::Dim,
+                    format!("… {} more lines: y copies the whole output", total - MAX_OUTPUT_LINES),
+                ));
+            }
+        }
+        match &self.node_outputs {
+            Some(Ok(nodes)) if nodes.is_empty() => out.push((LineKind::Dim, "no node outputs recorded".into())),
+            Some(Ok(nodes)) => {
+                out.push((LineKind::Heading, "node outputs".into()));
+                for (title, text) in nodes {
+                    out.push((LineKind::Node, format!("▸ {title}")));
+                    for l in text.lines().take(200) {
+                        out.push((LineKind::Text, format!("  {l}")));
+                    }
+                }
+            }
+            Some(Err(e)) => out.push((LineKind::Error, format!("node outputs: {e}"))),
+            None => {}
+        }
+        if !self.history.is_empty() {
+            out.push((LineKind::Heading, "history".into()));
+            for h in &self.history {
+                let note = h.note.as_deref().map(|n| format!("  {n}")).unwrap_or_default();
+                out.push((LineKind::Dim, format!("{}  {}{note}", clock.time(h.at), h.status.as_str())));
+            }
+        }
+        out
+    }
+}
+
+fn workflow_lines(editor: &Editor) -> Vec<(LineKind, String)> {
+    let mut out = vec![];
+    let Some(wf) = &editor.workflow else { return out };
+    out.push((LineKind::Heading, wf.workflow_name.clone()));
+    out.push((LineKind::Field, format!("id         {}", wf.workflow_id)));
+    let state = match wf.is_published {
+        Some(false) => "draft (unpublished): publish it in Coze to run it",
+        Some(true) => "published",
+        None => "-",
+    };
+    out.push((LineKind::Field, format!("status     {state}")));
+    if !wf.description.is_empty() {
+        out.push((LineKind::Text, wf.description.clone()));
+    }
+    if editor.loading {
+        out.push((LineKind::Dim, "loading the input schema…".into()));
+    }
+    if let Some(e) = &editor.error {
+        out.push((LineKind::Error, e.clone()));
+    }
+    let Some(info) = &editor.info else { return out };
+    out.push((LineKind::Heading, "inputs".into()));
+    match info.input.as_ref().filter(|i| !i.parameters.is_empty()) {
+        None => out.push((LineKind::Dim, "(none)".into())),
+        Some(input) => {
+            for (name, p) in input.parameters.iter() {
+                parameter_lines(&mut out, "", name, p);
+            }
+        }
+    }
+    if let Some(o) = info.output.as_ref() {
+        out.push((LineKind::Heading, "outputs".into()));
+        for (name, p) in o.parameters.iter() {
+            out.push((LineKind::Field, format!("{name}: {}", p.kind)));
+        }
+        if let Some(plan) = &o.terminate_plan {
+            out.push((LineKind::Dim, format!("ends by {plan}")));
+        }
+    }
+    out
+}
+
+fn parameter_lines(out: &mut Vec<(LineKind, String)>, prefix: &str, name: &str, p: &crate::coze::Parameter) {
+    let kind = match &p.items {
+        Some(items) => format!("{}<{}>", p.kind, items.kind),
+        None => p.kind.clone(),
+    };
+    let req = if p.required { " required" } else { "" };
+    let def = p.default_value.as_deref().map(|d| format!(" = {d}")).unwrap_or_default();
+    out.push((LineKind::Field, format!("{prefix}{name}: {kind}{req}{def}")));
+    if !p.description.is_empty() {
+        out.push((LineKind::Dim, format!("{prefix}  {}", p.description)));
+    }
+    if let Some(props) = &p.properties {
+        for (k, v) in props.iter() {
+            parameter_lines(out, &format!("{prefix}  "), k, v);
+        }
+    }
+}
+
+impl App {
+    /// The task the detail pane shows, if any.
+    pub fn detail_task(&self) -> Option<&Arc<Task>> {
+        match &self.detail.subject {
+            Subject::Task(id) => self.tasks.get(id),
+            _ => None,
+        }
+    }
+
+    /// Shows a task (newly submitted, or opened) in the detail pane.
+    pub fn show_task(&mut self, id: &str) -> Vec<Command> {
+        // A running task is followed as it streams; a finished one opens at the top.
+        let follow = self.tasks.get(id).is_none_or(|t| !t.status.is_settled());
+        self.detail.open(Subject::Task(id.to_string()), follow);
+        self.rebuild_detail();
+        vec![Command::LoadDetail(id.to_string())]
+    }
+
+    pub(super) fn show_workflow(&mut self) {
+        self.detail.open(Subject::Workflow, true);
+        self.rebuild_detail();
+    }
+
+    pub(super) fn clear_detail(&mut self) {
+        self.detail.open(Subject::None, true);
+        self.rebuild_detail();
+    }
+
+    pub(super) fn rebuild_detail(&mut self) {
+        let task = self.detail_task().cloned();
+        self.detail.rebuild(&self.editor, task.as_deref(), &self.clock);
+    }
+
+    /// A task in full with its messages and history, as the ledger has them now.
+    pub(super) fn on_detail(&mut self, task_id: String, events: Vec<TaskEvent>, history: Vec<StatusChange>) {
+        if self.detail.subject == Subject::Task(task_id) {
+            self.detail.stored(&events, history);
+            self.rebuild_detail();
+        }
+    }
+
+    pub(super) fn on_node_outputs(&mut self, task_id: String, result: Result<Vec<(String, String)>, String>) {
+        if self.detail.subject == Subject::Task(task_id) {
+            self.detail.node_outputs = Some(result);
+            self.rebuild_detail();
+        }
+    }
+
+    /// A live change to the shown task: its header again, and its messages as they come.
+    pub(super) fn detail_on_update(&mut self, update: &TaskUpdate, status_changed: bool) -> Vec<Command> {
+        match update {
+            TaskUpdate::Changed(t) if self.detail.subject == Subject::Task(t.id.clone()) => {
+                // Once the run ends, its outcome (at the top) matters more than the stream's tail.
+                if t.status.is_settled() && self.detail.follow {
+                    self.detail.follow = false;
+                    self.detail.scroll = 0;
+                }
+                self.rebuild_detail();
+                // Its status history grew: reload it with the messages.
+                if status_changed {
+                    return vec![Command::LoadDetail(t.id.clone())];
+                }
+            }
+            TaskUpdate::Event { task_id, event } if self.detail.subject == Subject::Task(task_id.clone()) => {
+                self.detail.live_event(event);
+            }
+            _ => {}
+        }
+        vec![]
+    }
+
+    /// Keys of the Detail pane.
+    pub(super) fn on_detail_action(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Back => {
+                self.focus = Pane::Tasks;
+                vec![]
+            }
+            Action::Refresh => match &self.detail.subject {
+                Subject::Task(id) => vec![Command::LoadDetail(id.clone())],
+                _ => vec![],
+            },
+            Action::Follow => {
+                self.detail.follow = !self.detail.follow;
+                self.toast(if self.detail.follow { "following new messages" } else { "follow off" });
+                vec![]
+            }
+            Action::NodeOutputs => match self.detail_task() {
+                Some(t) => match &t.execute_id {
+                    Some(eid) => vec![Command::LoadNodeOutputs {
+                        task_id: t.id.clone(),
+                        workflow_id: t.workflow_id.clone(),
+                        execute_id: eid.clone(),
+                    }],
+                    None => {
+                        self.toast("no execute id yet: node outputs cannot be looked up");
+                        vec![]
+                    }
+                },
+                None => vec![],
+            },
+            Action::Rerun | Action::Answer | Action::Copy | Action::DebugUrl => self.on_task_action(action),
+            _ => {
+                if let Some(delta) = self.movement(action) {
+                    self.detail.scroll_by(delta, self.drawn.detail_rows);
+                }
+                vec![]
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tests::app;
+    use crate::app::{Msg, Task};
+    use crate::tasks::RunMode;
+
+    fn event(seq: u64) -> TaskEvent {
+        TaskEvent {
+            seq,
+            node_title: "n".into(),
+            node_seq_id: None,
+            node_is_finish: false,
+            content: format!("m{seq}"),
+            at: 0,
+        }
+    }
+
+    fn messages(d: &Detail) -> Vec<String> {
+        d.event_lines.iter().filter(|(k, _)| *k == LineKind::Text).map(|(_, t)| t.trim().to_string()).collect()
+    }
+
+    #[test]
+    fn stored_and_live_messages_interleave_without_loss_or_repeats() {
+        let mut a = app();
+        let t = Task::pending("t".into(), "p".into(), "w".into(), RunMode::Stream, 1);
+        a.update(Msg::TasksLoaded { tasks: vec![t], as_of: 1 });
+        a.show_task("t");
+        let live = |seq| Msg::Task(TaskUpdate::Event { task_id: "t".into(), event: Arc::new(event(seq)) });
+        // A live message stored after the snapshot was read arrives first...
+        a.update(live(3));
+        // ...then the snapshot (0..=2), then a live one the snapshot also has.
+        let events = (0..3).map(event).collect();
+        a.update(Msg::Detail { task_id: "t".into(), task: None, events, history: vec![] });
+        a.update(live(2));
+        a.update(live(4));
+        assert_eq!(messages(&a.detail), ["m0", "m1", "m2", "m3", "m4"]);
+    }
+
+    #[test]
+    fn scrolling_up_leaves_the_end_and_scrolling_down_to_it_follows_again() {
+        let mut d = Detail { subject: Subject::Task("t".into()), ..Detail::default() };
+        d.lines = (0..50).map(|i| (LineKind::Text, i.to_string())).collect();
+        d.scroll_by(-5, 10);
+        assert_eq!((d.scroll, d.follow), (35, false));
+        d.scroll_by(100, 10);
+        assert_eq!((d.scroll, d.follow), (40, true));
+    }
+}

@@ -1,0 +1,188 @@
+//! Dialogs over the panes (help, confirmations, the answer box, the run-named form, the list
+//! filter, the profile list). A dialog takes every key until it closes; its keys come from the
+//! key map's `dialogs` context, so they can be remapped like any other.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::TextArea;
+
+use super::{App, Command, Context, Pane};
+use crate::app::keymap::Action;
+use crate::tasks::RunMode;
+
+/// A dialog over the panes. At most one is open.
+// There is only ever one, so boxing its text areas would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Overlay {
+    Help {
+        scroll: usize,
+    },
+    ConfirmDelete {
+        task_id: String,
+        label: String,
+    },
+    Answer {
+        task_id: String,
+        question: String,
+        input: TextArea<'static>,
+    },
+    RunNamed {
+        mode: RunMode,
+        name: TextArea<'static>,
+        description: TextArea<'static>,
+        on_description: bool,
+    },
+    Filter {
+        pane: Pane,
+        input: String,
+    },
+    Profiles {
+        selected: usize,
+    },
+    Message {
+        title: String,
+        text: String,
+    },
+    /// The editor has changes that were never run.
+    ConfirmQuit,
+}
+
+impl Overlay {
+    /// Dialogs with a text field: a key that types a character types it.
+    fn takes_text(&self) -> bool {
+        matches!(self, Overlay::Answer { .. } | Overlay::RunNamed { .. } | Overlay::Filter { .. })
+    }
+}
+
+pub fn single_line_input(placeholder: &str) -> TextArea<'static> {
+    let mut t = TextArea::default();
+    t.set_placeholder_text(placeholder.to_string());
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    t
+}
+
+/// Whether a key would type a character (no Ctrl or Alt).
+fn types(key: &KeyEvent) -> bool {
+    matches!(key.code, KeyCode::Char(_)) && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+}
+
+impl App {
+    pub(super) fn on_dialog_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        let Some(overlay) = self.overlay.take() else { return vec![] };
+        let action = if overlay.takes_text() && types(&key) { None } else { self.keymap.lookup(Context::Dialog, &key) };
+        let page = 10;
+        let (keep, cmds) = match overlay {
+            Overlay::Help { scroll } => match action {
+                Some(Action::Cancel | Action::Quit | Action::Help | Action::Back) => (None, vec![]),
+                Some(a) => match self.movement(a) {
+                    Some(d) => {
+                        let d = d.clamp(-page, page);
+                        (Some(Overlay::Help { scroll: scroll.saturating_add_signed(d) }), vec![])
+                    }
+                    None => (Some(Overlay::Help { scroll }), vec![]),
+                },
+                None => (Some(Overlay::Help { scroll }), vec![]),
+            },
+            Overlay::ConfirmQuit => match action {
+                Some(Action::Confirm | Action::Quit) => (None, vec![Command::Quit]),
+                Some(Action::Cancel | Action::Back) => (None, vec![]),
+                _ => (Some(Overlay::ConfirmQuit), vec![]),
+            },
+            Overlay::Message { title, text } => match action {
+                Some(Action::Cancel | Action::Accept | Action::Quit | Action::Back | Action::Open) => (None, vec![]),
+                _ => (Some(Overlay::Message { title, text }), vec![]),
+            },
+            Overlay::ConfirmDelete { task_id, label } => match action {
+                Some(Action::Confirm) => {
+                    if self.detail.subject == super::Subject::Task(task_id.clone()) {
+                        self.clear_detail();
+                    }
+                    (None, vec![Command::Delete(task_id)])
+                }
+                Some(Action::Cancel | Action::Quit | Action::Back) => (None, vec![]),
+                _ => (Some(Overlay::ConfirmDelete { task_id, label }), vec![]),
+            },
+            Overlay::Answer { task_id, question, mut input } => match action {
+                Some(Action::Cancel) => (None, vec![]),
+                Some(Action::Accept) => {
+                    let answer = input.lines().join("\n");
+                    (None, vec![Command::Resume { task_id, answer }])
+                }
+                _ => {
+                    input.input(key);
+                    (Some(Overlay::Answer { task_id, question, input }), vec![])
+                }
+            },
+            Overlay::RunNamed { mut mode, mut name, mut description, mut on_description } => {
+                match action {
+                    Some(Action::Cancel) => return vec![],
+                    Some(Action::Accept) => {
+                        let text = |t: &TextArea| Some(t.lines().join(" ")).filter(|s| !s.trim().is_empty());
+                        return self.run(mode, text(&name), text(&description));
+                    }
+                    Some(Action::NextField | Action::Up | Action::Down) => on_description = !on_description,
+                    Some(Action::ModeSync) => mode = RunMode::Sync,
+                    Some(Action::ModeAsync) => mode = RunMode::Async,
+                    Some(Action::ModeStream) => mode = RunMode::Stream,
+                    _ if on_description => {
+                        description.input(key);
+                    }
+                    _ => {
+                        name.input(key);
+                    }
+                }
+                (Some(Overlay::RunNamed { mode, name, description, on_description }), vec![])
+            }
+            Overlay::Filter { pane, mut input } => match action {
+                Some(Action::Cancel) => {
+                    self.apply_filter(pane, String::new());
+                    (None, vec![])
+                }
+                Some(Action::Accept) => (None, vec![]),
+                _ => {
+                    match key.code {
+                        KeyCode::Backspace => {
+                            input.pop();
+                        }
+                        KeyCode::Char(c) if types(&key) => input.push(c),
+                        _ => return self.keep(Overlay::Filter { pane, input }),
+                    }
+                    self.apply_filter(pane, input.clone());
+                    (Some(Overlay::Filter { pane, input }), vec![])
+                }
+            },
+            Overlay::Profiles { selected } => {
+                let n = self.profile.profiles.len().max(1);
+                match action {
+                    Some(Action::Cancel | Action::Quit | Action::Back) => (None, vec![]),
+                    Some(Action::Down) => (Some(Overlay::Profiles { selected: (selected + 1) % n }), vec![]),
+                    Some(Action::Up) => (Some(Overlay::Profiles { selected: (selected + n - 1) % n }), vec![]),
+                    Some(Action::Accept | Action::Open) => match self.profile.profiles.get(selected).cloned() {
+                        Some(p) if p != self.profile.name => (None, vec![Command::SwitchProfile(p)]),
+                        _ => (None, vec![]),
+                    },
+                    _ => (Some(Overlay::Profiles { selected }), vec![]),
+                }
+            }
+        };
+        self.overlay = keep;
+        cmds
+    }
+
+    fn keep(&mut self, overlay: Overlay) -> Vec<Command> {
+        self.overlay = Some(overlay);
+        vec![]
+    }
+
+    /// The filter dialog for a list pane.
+    pub(super) fn open_filter(&mut self) {
+        if matches!(self.focus, Pane::Workspaces | Pane::Workflows | Pane::Tasks) {
+            let input = self.filter_text(self.focus).to_string();
+            self.overlay = Some(Overlay::Filter { pane: self.focus, input });
+        }
+    }
+
+    pub(super) fn open_profiles(&mut self) {
+        let selected = self.profile.profiles.iter().position(|p| *p == self.profile.name).unwrap_or(0);
+        self.overlay = Some(Overlay::Profiles { selected });
+    }
+}

@@ -1,0 +1,305 @@
+//! The Tasks pane: this profile's tasks newest first, merged from ledger snapshots and live
+//! updates so that neither undoes the other, with the status and text filters; and the task
+//! actions (re-run, answer, delete, copy, debug URL) shared with the Detail pane.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{App, Command, Overlay, Pane, Picker, dialogs::single_line_input};
+use crate::app::keymap::Action;
+use crate::tasks::{Task, TaskStatus, TaskUpdate};
+
+/// The order `S` cycles through.
+const STATUS_CYCLE: [Option<TaskStatus>; 6] = [
+    None,
+    Some(TaskStatus::Running),
+    Some(TaskStatus::Interrupted),
+    Some(TaskStatus::Failed),
+    Some(TaskStatus::Succeeded),
+    Some(TaskStatus::Unknown),
+];
+
+pub struct TaskList {
+    pub list: Picker<Arc<Task>>,
+    pub status_filter: Option<TaskStatus>,
+    /// Only this profile's tasks are held (late news from a profile switched away is dropped).
+    profile: String,
+    /// Tasks not yet settled, kept up to date so drawing stays cheap.
+    running: usize,
+}
+
+/// What a task update did to the list.
+#[derive(Debug, PartialEq)]
+pub enum Applied {
+    Ignored,
+    Changed { id: String, status_changed: bool },
+    Removed,
+}
+
+impl TaskList {
+    pub fn new(profile: &str) -> Self {
+        Self { list: Picker::default(), status_filter: None, profile: profile.to_string(), running: 0 }
+    }
+
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Task>> {
+        self.list.items.iter().find(|t| t.id == id)
+    }
+
+    pub fn current(&self) -> Option<&Arc<Task>> {
+        self.list.current()
+    }
+
+    /// A snapshot of the ledger taken at `as_of` (unix ms). It is the truth as of then: a task
+    /// held here that is missing from it was deleted, unless it changed after the snapshot was
+    /// taken. A held copy at least as new as the snapshot's is kept (it may be the full task).
+    pub fn load_snapshot(&mut self, tasks: Vec<Task>, as_of: i64) {
+        self.list.remember(&task_key);
+        let mut held: HashMap<String, Arc<Task>> = self.list.items.drain(..).map(|t| (t.id.clone(), t)).collect();
+        let mut items: Vec<Arc<Task>> = Vec::with_capacity(tasks.len());
+        for t in tasks.into_iter().filter(|t| t.profile == self.profile) {
+            match held.remove(&t.id) {
+                Some(cur) if cur.updated_at >= t.updated_at => items.push(cur),
+                _ => items.push(Arc::new(t)),
+            }
+        }
+        items.extend(held.into_values().filter(|t| t.updated_at > as_of));
+        items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        self.list.items = items;
+        self.list.loading = false;
+        self.refilter();
+    }
+
+    /// A live change. Messages can cross, so an older state never replaces a newer one.
+    pub fn apply(&mut self, update: &TaskUpdate) -> Applied {
+        match update {
+            TaskUpdate::Changed(task) if task.profile != self.profile => Applied::Ignored,
+            TaskUpdate::Changed(task) => {
+                self.list.remember(&task_key);
+                let held = self.list.items.iter().position(|t| t.id == task.id);
+                let status_changed = match held {
+                    Some(i) if self.list.items[i].updated_at > task.updated_at => false,
+                    Some(i) => std::mem::replace(&mut self.list.items[i], task.clone()).status != task.status,
+                    None => {
+                        let newest_first = self
+                            .list
+                            .items
+                            .iter()
+                            .position(|t| t.created_at < task.created_at)
+                            .unwrap_or(self.list.items.len());
+                        self.list.items.insert(newest_first, task.clone());
+                        true
+                    }
+                };
+                self.refilter();
+                Applied::Changed { id: task.id.clone(), status_changed }
+            }
+            TaskUpdate::Deleted(id) => {
+                self.list.remember(&task_key);
+                self.list.items.retain(|t| &t.id != id);
+                self.refilter();
+                Applied::Removed
+            }
+            TaskUpdate::Event { .. } => Applied::Ignored,
+        }
+    }
+
+    pub fn select(&mut self, id: &str) {
+        self.list.select_key(id, task_key);
+    }
+
+    pub fn set_text_filter(&mut self, text: String) {
+        self.list.remember(&task_key);
+        self.list.filter = text;
+        self.refilter();
+    }
+
+    pub fn cycle_status_filter(&mut self) {
+        let i = STATUS_CYCLE.iter().position(|s| *s == self.status_filter).unwrap_or(0);
+        self.status_filter = STATUS_CYCLE[(i + 1) % STATUS_CYCLE.len()];
+        self.list.remember(&task_key);
+        self.refilter();
+    }
+
+    /// Clears the status filter; false if there was none.
+    pub fn clear_status_filter(&mut self) -> bool {
+        if self.status_filter.take().is_none() {
+            return false;
+        }
+        self.list.remember(&task_key);
+        self.refilter();
+        true
+    }
+
+    /// Re-applies both filters (after `list.remember` if the items changed).
+    fn refilter(&mut self) {
+        self.running = self.list.items.iter().filter(|t| !t.status.is_settled()).count();
+        let status = self.status_filter;
+        let text = self.list.filter.to_lowercase();
+        self.list.refilter_with(task_key, |t| {
+            status.is_none_or(|s| t.status == s)
+                && (text.is_empty()
+                    || t.id.starts_with(&text)
+                    || t.workflow_name.as_deref().is_some_and(|n| n.to_lowercase().contains(&text))
+                    || t.name.as_deref().is_some_and(|n| n.to_lowercase().contains(&text)))
+        });
+    }
+}
+
+fn task_key(t: &Arc<Task>) -> &str {
+    &t.id
+}
+
+impl App {
+    /// The task a task action applies to: the detail's in the Detail pane, else the selected one.
+    fn action_task(&self) -> Option<Arc<Task>> {
+        if self.focus == Pane::Detail { self.detail_task().cloned() } else { self.tasks.current().cloned() }
+    }
+
+    /// Actions on one task, from the Tasks or the Detail pane.
+    pub(super) fn on_task_action(&mut self, action: Action) -> Vec<Command> {
+        let Some(t) = self.action_task() else { return vec![] };
+        match action {
+            Action::Rerun => vec![Command::Rerun(t.id.clone())],
+            Action::Answer if t.status == TaskStatus::Interrupted => {
+                let question = t.interrupt.as_ref().and_then(|i| i.question.clone()).unwrap_or_default();
+                self.overlay =
+                    Some(Overlay::Answer { task_id: t.id.clone(), question, input: single_line_input("answer") });
+                vec![]
+            }
+            Action::Answer => {
+                let s = t.status.as_str();
+                self.toast(&format!("this task is {s}; only interrupted tasks take an answer"));
+                vec![]
+            }
+            Action::Delete => {
+                let label = format!("{} · {}", t.id, t.workflow_name.as_deref().unwrap_or(&t.workflow_id));
+                self.overlay = Some(Overlay::ConfirmDelete { task_id: t.id.clone(), label });
+                vec![]
+            }
+            Action::Copy => match t.decoded_output() {
+                Some(v) => vec![Command::Copy(super::output_text(v))],
+                // The list holds summaries: a finished task's output is fetched first.
+                None if t.status == TaskStatus::Succeeded => vec![Command::LoadOutputForCopy(t.id.clone())],
+                None => {
+                    self.toast("this task has no output");
+                    vec![]
+                }
+            },
+            Action::DebugUrl => match t.debug_url.clone() {
+                Some(url) => {
+                    self.overlay = Some(Overlay::Message { title: "debug URL (copied)".into(), text: url.clone() });
+                    vec![Command::Copy(url)]
+                }
+                None => {
+                    self.toast("no debug URL for this task yet");
+                    vec![]
+                }
+            },
+            _ => vec![],
+        }
+    }
+
+    /// Keys of the Tasks pane.
+    pub(super) fn on_tasks_action(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::Open => match self.tasks.current().map(|t| t.id.clone()) {
+                Some(id) => {
+                    self.focus = Pane::Detail;
+                    self.show_task(&id)
+                }
+                None => vec![],
+            },
+            Action::Back => {
+                if !self.tasks.list.filter.is_empty() {
+                    self.tasks.set_text_filter(String::new());
+                } else {
+                    self.tasks.clear_status_filter();
+                }
+                vec![]
+            }
+            Action::Refresh => {
+                self.tasks.list.loading = true;
+                vec![Command::LoadTasks]
+            }
+            Action::StatusFilter => {
+                self.tasks.cycle_status_filter();
+                vec![]
+            }
+            Action::Rerun | Action::Answer | Action::Delete | Action::Copy | Action::DebugUrl => {
+                self.on_task_action(action)
+            }
+            _ => {
+                if let Some(delta) = self.movement(action) {
+                    self.tasks.list.move_by(delta);
+                }
+                vec![]
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::RunMode;
+
+    fn task(id: &str, profile: &str, updated_at: i64) -> Task {
+        Task { updated_at, ..Task::pending(id.into(), profile.into(), "w".into(), RunMode::Stream, 1000) }
+    }
+
+    fn changed(t: Task) -> TaskUpdate {
+        TaskUpdate::Changed(Arc::new(t))
+    }
+
+    #[test]
+    fn a_late_snapshot_neither_loses_news_nor_keeps_the_deleted() {
+        let mut l = TaskList::new("p");
+        l.load_snapshot(vec![task("old", "p", 10), task("gone", "p", 10)], 10);
+        // Live news newer than the next snapshot, and a task created after it.
+        l.apply(&changed(Task { status: TaskStatus::Succeeded, ..task("old", "p", 30) }));
+        l.apply(&changed(task("new", "p", 25)));
+        l.load_snapshot(vec![task("old", "p", 20), task("elsewhere", "q", 20)], 20);
+        let ids: Vec<&str> = l.list.items.iter().map(|t| t.id.as_str()).collect();
+        assert!(ids.contains(&"old") && ids.contains(&"new"), "{ids:?}");
+        assert!(!ids.contains(&"gone"), "deleted by someone else before the snapshot");
+        assert!(!ids.contains(&"elsewhere"), "another profile's task");
+        assert_eq!(l.get("old").unwrap().status, TaskStatus::Succeeded, "newer news kept");
+        // Updates for another profile (late news after a switch) are ignored.
+        assert_eq!(l.apply(&changed(task("stray", "q", 40))), Applied::Ignored);
+        assert!(l.list.items.iter().all(|t| t.profile == "p"));
+    }
+
+    #[test]
+    fn an_older_state_never_replaces_a_newer_one_and_filters_keep_the_selection() {
+        let mut l = TaskList::new("p");
+        let at = |id: &str, created: i64, status| Task { created_at: created, status, ..task(id, "p", created) };
+        l.load_snapshot(vec![at("b", 2, TaskStatus::Failed), at("a", 1, TaskStatus::Running)], 2);
+        assert_eq!(l.running(), 1);
+        assert_eq!(
+            l.apply(&changed(Task { updated_at: 9, ..at("a", 1, TaskStatus::Succeeded) })),
+            Applied::Changed { id: "a".into(), status_changed: true }
+        );
+        assert_eq!(
+            l.apply(&changed(at("a", 1, TaskStatus::Running))),
+            Applied::Changed { id: "a".into(), status_changed: false }
+        );
+        assert_eq!(l.get("a").unwrap().status, TaskStatus::Succeeded, "the crossed older message lost");
+        assert_eq!(l.running(), 0);
+        l.apply(&changed(at("c", 3, TaskStatus::Running)));
+        assert_eq!(l.list.items[0].id, "c", "newest first");
+        l.select("b");
+        l.cycle_status_filter();
+        l.cycle_status_filter();
+        l.cycle_status_filter();
+        assert_eq!(l.status_filter, Some(TaskStatus::Failed));
+        assert_eq!(l.current().unwrap().id, "b");
+        assert!(l.clear_status_filter());
+        assert_eq!(l.current().unwrap().id, "b", "the selection stays on its task");
+        l.apply(&TaskUpdate::Deleted("b".into()));
+        assert!(l.get("b").is_none());
+    }
+}
