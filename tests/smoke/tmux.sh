@@ -46,6 +46,20 @@ grep -qw -- "echo" "$out/after" && ! grep -qw -- "-echo" "$out/after" || { echo 
 cmp -s <(tr ' ' '\n' < "$out/before" | sort) <(tr ' ' '\n' < "$out/after" | sort) || { echo "smoke: stty settings changed" >&2; diff "$out/before" "$out/after" >&2; exit 1; }
 if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard is still on screen" >&2; screen >&2; exit 1; fi
 
+# Ctrl-Z hands the terminal back to the shell in cooked mode; `fg` brings the dashboard back.
+tm send-keys -t smoke "clear; $bin demo" Enter
+wait_for "Workflows 14/14" 20
+tm send-keys -t smoke C-z
+wait_for "Stopped" 10
+tm send-keys -t smoke "stty -a > $out/suspended; echo SUSPENDED-OK" Enter
+wait_line "SUSPENDED-OK" 10
+grep -qw -- "icanon" "$out/suspended" && ! grep -qw -- "-icanon" "$out/suspended" || { echo "smoke: raw mode while suspended" >&2; exit 1; }
+tm send-keys -t smoke "fg" Enter
+wait_for "Workflows 14/14" 20
+tm send-keys -t smoke q
+for _ in $(seq 100); do screen | grep -qF "Workspaces" || break; sleep 0.1; done
+if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard did not quit after fg" >&2; screen >&2; exit 1; fi
+
 # SIGTERM (a closed SSH session's shell passes on SIGHUP/SIGTERM) restores the terminal too.
 # `exec` keeps the PID the shell wrote down, and the demo in the foreground of the terminal.
 tm send-keys -t smoke "clear; sh -c 'echo \$\$ > $out/pid; exec $bin demo'; stty -a > $out/after-term; echo TERM-DONE" Enter
@@ -75,4 +89,4 @@ for _ in $(seq 200); do tm capture-pane -p -t vanish 2>/dev/null | grep -qF "Wor
 tm kill-session -t vanish
 for _ in $(seq 100); do [ "$(leftover)" -eq 0 ] && break; sleep 0.1; done
 [ "$(leftover)" -eq 0 ] || { echo "smoke: the demo directory stayed after its terminal vanished" >&2; ls "$out/tmp" >&2; exit 1; }
-echo "smoke: ok (ran a workflow in a real pty; quit, SIGTERM, SIGINT and SIGQUIT restored the terminal; a vanished terminal and a stale demo left nothing behind)"
+echo "smoke: ok (ran a workflow in a real pty; Ctrl-Z and fg, quit, SIGTERM, SIGINT and SIGQUIT restored the terminal; a vanished terminal and a stale demo left nothing behind)"
