@@ -13,7 +13,7 @@ use crate::app::{App, Command, Health, Keymap, Msg, ProfileInfo};
 use crate::config::{Env, Overrides, Settings};
 use crate::coze::{CozeClient, CozeError, ErrorKind};
 use crate::demo::Demo;
-use crate::tasks::{Ledger, Runner, RunnerConfig, SharedBudget, TaskFilter, TaskUpdate};
+use crate::tasks::{Ledger, Runner, RunnerConfig, SharedBudget, TaskFeed, TaskFilter, TaskUpdate};
 
 /// Tasks loaded into the dashboard at start (newest first); older ones stay in the ledger.
 const TASKS_SHOWN: usize = 10_000;
@@ -47,6 +47,8 @@ struct Backend {
     client: CozeClient,
     runner: Runner,
     profile: String,
+    /// Asks the task feed for a fresh snapshot of the task list.
+    reload_tasks: mpsc::UnboundedSender<()>,
 }
 
 impl Session {
@@ -114,29 +116,10 @@ impl Session {
         let mut cfg = RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone());
         cfg.daily_request_limit = p.daily_request_limit;
         let runner = Runner::start(client.clone(), ledger, cfg).await;
-        // Every committed task change reaches the app as a message.
-        let mut updates = runner.subscribe();
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            loop {
-                match updates.recv().await {
-                    Ok(u) => {
-                        if tx.send(Msg::Task(u)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        let _ =
-                            tx.send(Msg::Failed("some task updates were skipped; press r in Tasks to reload".into()));
-                    }
-                    Err(_) => return,
-                }
-            }
-        });
-        // Where the change feed starts: read before the task list is, so nothing falls between.
-        let from = self::ledger(&runner, |l| l.revision()).await.unwrap_or(0);
-        spawn_ledger_sync(&runner, settings.profile_name.clone(), from, self.tx.clone());
-        if let Some(old) = self.backend.replace(Backend { client, runner, profile: settings.profile_name.clone() }) {
+        spawn_messages(&runner, self.tx.clone());
+        let reload_tasks = spawn_task_feed(&runner, settings.profile_name.clone(), self.tx.clone());
+        let backend = Backend { client, runner, profile: settings.profile_name.clone(), reload_tasks };
+        if let Some(old) = self.backend.replace(backend) {
             old.runner.shutdown().await;
         }
         self.app.profile = profile_info(settings);
@@ -278,41 +261,84 @@ impl Session {
 }
 
 /// How often the dashboard looks for runs other processes changed (a second SSH login, a
-/// `coze-tui run` in another terminal).
+/// `coze-tui run` in another terminal), and for today's request count.
 const LEDGER_SYNC: Duration = Duration::from_secs(2);
 
-/// Sends tasks changed in the ledger by anyone as task updates (the app keeps the newest
-/// state), and today's request count when it changed. Stops with the runner (when the profile
-/// is replaced or the dashboard quits).
-fn spawn_ledger_sync(runner: &Runner, profile: String, from: i64, tx: mpsc::UnboundedSender<Msg>) {
+/// Streamed messages reach the app as they come (task states come from the feed).
+fn spawn_messages(runner: &Runner, tx: mpsc::UnboundedSender<Msg>) {
+    let mut updates = runner.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match updates.recv().await {
+                Ok(u @ TaskUpdate::Event { .. }) => {
+                    if tx.send(Msg::Task(u)).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("{n} live updates skipped");
+                    let _ = tx.send(Msg::Failed(
+                        "some live messages were skipped; r in Detail reloads them from the ledger".into(),
+                    ));
+                }
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+/// The task list: a snapshot when asked for (at start, on refresh), and every change after
+/// it in ledger order, this process's and others'; plus today's request count when it
+/// changes. Stops with the runner (when the profile is replaced or the dashboard quits).
+fn spawn_task_feed(runner: &Runner, profile: String, tx: mpsc::UnboundedSender<Msg>) -> mpsc::UnboundedSender<()> {
+    let (reload_tx, mut reload) = mpsc::unbounded_channel::<()>();
     let runner = runner.clone();
     tokio::spawn(async move {
-        let mut seen = from;
+        let mut feed = TaskFeed::new(&runner, &profile, LEDGER_SYNC);
         let mut requests = None;
-        let mut first = true;
+        let mut counted: Option<Instant> = None;
         while !runner.is_stopped() {
-            if !std::mem::take(&mut first) {
-                tokio::time::sleep(LEDGER_SYNC).await;
-            }
-            let p = profile.clone();
-            let today = ledger(&runner, move |l| l.requests_on(&p, &crate::tasks::budget::today())).await;
-            if let Ok(today) = today.map(|c| c.total())
-                && requests != Some(today)
+            // A change read and a snapshot never interleave: the feed goes on from either.
+            let msg = tokio::select! {
+                asked = reload.recv() => {
+                    if asked.is_none() {
+                        return;
+                    }
+                    let filter = TaskFilter { limit: TASKS_SHOWN, summary: true, ..Default::default() };
+                    match feed.snapshot(filter).await {
+                        Ok(tasks) => Some(Msg::TasksLoaded { tasks, revision: feed.revision() }),
+                        Err(e) => Some(Msg::TasksFailed(e.to_string())),
+                    }
+                }
+                changes = feed.next() => match changes {
+                    Ok(c) if c.tasks.is_empty() && c.deleted.is_empty() => None,
+                    Ok(c) => Some(Msg::TasksChanged(c)),
+                    Err(e) => {
+                        tracing::warn!("reading task changes: {e}");
+                        None
+                    }
+                },
+            };
+            if let Some(m) = msg
+                && tx.send(m).is_err()
             {
-                requests = Some(today);
-                let _ = tx.send(Msg::RequestsToday(today));
+                return;
             }
-            let (after, p) = (seen, profile.clone());
-            let Ok(changes) = ledger(&runner, move |l| l.changed_since(&p, after, 1000)).await else { continue };
-            seen = changes.last;
-            let updates = changes.tasks.into_iter().map(|t| TaskUpdate::Changed(Arc::new(t)));
-            for u in updates.chain(changes.deleted.into_iter().map(TaskUpdate::Deleted)) {
-                if tx.send(Msg::Task(u)).is_err() {
-                    return;
+            if counted.is_none_or(|at| at.elapsed() >= LEDGER_SYNC) {
+                counted = Some(Instant::now());
+                let p = profile.clone();
+                let today = ledger(&runner, move |l| l.requests_on(&p, &crate::tasks::budget::today())).await;
+                if let Ok(today) = today.map(|c| c.total())
+                    && requests != Some(today)
+                {
+                    requests = Some(today);
+                    let _ = tx.send(Msg::RequestsToday(today));
                 }
             }
         }
     });
+    reload_tx
 }
 
 fn profile_info(s: &Settings) -> ProfileInfo {
@@ -374,17 +400,8 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
             Msg::WorkflowInfo { workflow_id: id, result, last_params }
         }
         Command::LoadTasks => {
-            let filter = TaskFilter {
-                profile: Some(b.profile.clone()),
-                limit: TASKS_SHOWN,
-                summary: true,
-                ..Default::default()
-            };
-            let as_of = crate::tasks::now_ms();
-            match ledger(&b.runner, move |l| l.list(&filter)).await {
-                Ok(tasks) => Msg::TasksLoaded { tasks, as_of },
-                Err(e) => Msg::TasksFailed(e),
-            }
+            let _ = b.reload_tasks.send(());
+            return None;
         }
         Command::LoadDetail(id) => {
             let tid = id.clone();

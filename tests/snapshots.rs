@@ -70,6 +70,7 @@ fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> T
         finished_at: Some(created + 1500),
         queued: false,
         node_outputs: None,
+        revision: 0,
     }
 }
 
@@ -114,7 +115,7 @@ fn loaded_app() -> App {
         task("1m89kfvkqwwq", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Async, 2),
         task("1m89kftdw294", "needs_params", TaskStatus::Unknown, RunMode::Stream, 1),
     ];
-    app.update(Msg::TasksLoaded { tasks, as_of: 0 });
+    app.update(Msg::TasksLoaded { tasks, revision: 0 });
     app
 }
 

@@ -448,7 +448,7 @@ mod tests {
     fn stored_and_live_messages_interleave_without_loss_or_repeats() {
         let mut a = app();
         let t = Task::pending("t".into(), "p".into(), "w".into(), RunMode::Stream, 1);
-        a.update(Msg::TasksLoaded { tasks: vec![t], as_of: 1 });
+        a.update(Msg::TasksLoaded { tasks: vec![t], revision: 1 });
         a.show_task("t");
         let live = |seq| Msg::Task(TaskUpdate::Event { task_id: "t".into(), event: Arc::new(event(seq)) });
         // A live message stored after the snapshot was read arrives first...

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::coze::{Workflow, WorkflowInfo, Workspace};
 use crate::params;
-use crate::tasks::{NewTask, StatusChange, Task, TaskEvent, TaskUpdate};
+use crate::tasks::{Changes, NewTask, StatusChange, Task, TaskEvent, TaskUpdate};
 use crate::text::Clock;
 pub use detail::{Detail, LineKind, Subject};
 pub use dialogs::Overlay;
@@ -95,11 +95,14 @@ pub enum Msg {
     },
     /// The outcome and latency of the last call to Coze.
     Health(Health),
-    /// This profile's tasks as the ledger had them at `as_of` (unix ms); summaries.
+    /// This profile's tasks as the ledger had them at `revision` (summaries: no parameters,
+    /// outputs or node outputs).
     TasksLoaded {
         tasks: Vec<Task>,
-        as_of: i64,
+        revision: i64,
     },
+    /// Tasks written or deleted after the last snapshot or changes, in revision order.
+    TasksChanged(Changes),
     /// The task list could not be read from the ledger.
     TasksFailed(String),
     /// A task's output, loaded for copying.
@@ -375,10 +378,21 @@ impl App {
                 self.health = h;
                 vec![]
             }
-            Msg::TasksLoaded { tasks, as_of } => {
-                self.tasks.load_snapshot(tasks, as_of);
+            Msg::TasksLoaded { tasks, revision } => {
+                self.tasks.load_snapshot(tasks, revision);
                 self.rebuild_detail();
                 vec![]
+            }
+            Msg::TasksChanged(changes) => {
+                let mut cmds = vec![];
+                for t in changes.tasks {
+                    cmds.extend(self.on_task_update(TaskUpdate::Changed(Arc::new(t))));
+                }
+                for id in changes.deleted {
+                    cmds.extend(self.on_task_update(TaskUpdate::Deleted(id)));
+                }
+                cmds.dedup();
+                cmds
             }
             Msg::TasksFailed(text) => {
                 self.tasks.list.loading = false;
@@ -628,7 +642,7 @@ pub(crate) mod tests {
         use ratatui::crossterm::event::{MouseButton, MouseEvent};
         let mouse = |kind, column, row| Msg::Mouse(MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE });
         let mut a = app();
-        a.update(Msg::TasksLoaded { tasks: (0..5).map(|i| task(&format!("t{i}"), i)).collect(), as_of: 9 });
+        a.update(Msg::TasksLoaded { tasks: (0..5).map(|i| task(&format!("t{i}"), i)).collect(), revision: 9 });
         a.drawn.panes = vec![(Pane::Workspaces, Rect::new(0, 0, 40, 20)), (Pane::Tasks, Rect::new(40, 0, 40, 20))];
         a.update(mouse(MouseEventKind::Down(MouseButton::Left), 50, 3));
         assert_eq!(a.focus, Pane::Tasks);
@@ -644,7 +658,7 @@ pub(crate) mod tests {
     #[test]
     fn copying_a_summary_loads_the_output_first() {
         let mut a = app();
-        a.update(Msg::TasksLoaded { tasks: vec![Task { status: TaskStatus::Succeeded, ..task("t", 1) }], as_of: 1 });
+        a.update(Msg::TasksLoaded { tasks: vec![Task { status: TaskStatus::Succeeded, ..task("t", 1) }], revision: 1 });
         a.update(key('4'));
         assert_eq!(a.update(key('y')), vec![Command::LoadOutputForCopy("t".into())]);
         assert_eq!(a.update(Msg::OutputForCopy(Ok("out".into()))), vec![Command::Copy("out".into())]);
@@ -656,7 +670,7 @@ pub(crate) mod tests {
         o.insert("confirm".to_string(), vec!["ctrl-y".to_string()]);
         o.insert("cancel".to_string(), vec!["ctrl-g".to_string()]);
         let mut a = App::new(ProfileInfo { name: "p".into(), ..Default::default() }, Keymap::with_overrides(&o).0);
-        a.update(Msg::TasksLoaded { tasks: vec![task("t", 1)], as_of: 1 });
+        a.update(Msg::TasksLoaded { tasks: vec![task("t", 1)], revision: 1 });
         a.update(key('4'));
         a.update(key('d'));
         assert!(matches!(a.overlay, Some(Overlay::ConfirmDelete { .. })));

@@ -1,6 +1,6 @@
-//! The Tasks pane: this profile's tasks newest first, merged from ledger snapshots and live
-//! updates so that neither undoes the other, with the status and text filters; and the task
-//! actions (re-run, answer, delete, copy, debug URL) shared with the Detail pane.
+//! The Tasks pane: this profile's tasks newest first, from the task feed (a snapshot at a
+//! ledger revision, then changes in revision order), with the status and text filters; and the
+//! task actions (re-run, answer, delete, copy, debug URL) shared with the Detail pane.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -53,27 +53,29 @@ impl TaskList {
         self.list.current()
     }
 
-    /// A snapshot of the ledger taken at `as_of` (unix ms). It is the truth as of then: a task
-    /// held here that is missing from it was deleted, unless it changed after the snapshot was
-    /// taken. A held copy at least as new as the snapshot's is kept (it may be the full task).
-    pub fn load_snapshot(&mut self, tasks: Vec<Task>, as_of: i64) {
+    /// A snapshot of the ledger at `revision`: the truth as of then. A task held here that is
+    /// missing from it was deleted, unless it is newer than the snapshot (or not yet read from
+    /// the ledger: just submitted). A held copy as new as the snapshot's is kept: it may be the
+    /// full task where the snapshot has a summary.
+    pub fn load_snapshot(&mut self, tasks: Vec<Task>, revision: i64) {
         self.list.remember(&task_key);
         let mut held: HashMap<String, Arc<Task>> = self.list.items.drain(..).map(|t| (t.id.clone(), t)).collect();
         let mut items: Vec<Arc<Task>> = Vec::with_capacity(tasks.len());
         for t in tasks.into_iter().filter(|t| t.profile == self.profile) {
             match held.remove(&t.id) {
-                Some(cur) if cur.updated_at >= t.updated_at => items.push(cur),
+                Some(cur) if !newer(&t, &cur) => items.push(cur),
                 _ => items.push(Arc::new(t)),
             }
         }
-        items.extend(held.into_values().filter(|t| t.updated_at > as_of));
+        items.extend(held.into_values().filter(|t| t.revision > revision || t.revision == 0));
         items.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
         self.list.items = items;
         self.list.loading = false;
         self.refilter();
     }
 
-    /// A live change. Messages can cross, so an older state never replaces a newer one.
+    /// One task's new state. States can cross (a submitted task, a full task loaded for the
+    /// detail), so an older state never replaces a newer one.
     pub fn apply(&mut self, update: &TaskUpdate) -> Applied {
         match update {
             TaskUpdate::Changed(task) if task.profile != self.profile => Applied::Ignored,
@@ -81,7 +83,7 @@ impl TaskList {
                 self.list.remember(&task_key);
                 let held = self.list.items.iter().position(|t| t.id == task.id);
                 let status_changed = match held {
-                    Some(i) if self.list.items[i].updated_at > task.updated_at => false,
+                    Some(i) if newer(&self.list.items[i], task) => false,
                     Some(i) => std::mem::replace(&mut self.list.items[i], task.clone()).status != task.status,
                     None => {
                         let newest_first = self
@@ -151,6 +153,13 @@ impl TaskList {
 
 fn task_key(t: &Arc<Task>) -> &str {
     &t.id
+}
+
+/// Whether `a` is a strictly newer state of a task than `b`: the later ledger revision; a
+/// state read from the ledger is newer than one that was not (revision 0) as new; between
+/// states not read from it, the later update.
+fn newer(a: &Task, b: &Task) -> bool {
+    (a.revision, a.updated_at) > (b.revision, b.updated_at)
 }
 
 impl App {
@@ -247,8 +256,13 @@ mod tests {
     use super::*;
     use crate::tasks::RunMode;
 
-    fn task(id: &str, profile: &str, updated_at: i64) -> Task {
-        Task { updated_at, ..Task::pending(id.into(), profile.into(), "w".into(), RunMode::Stream, 1000) }
+    /// A task state written at ledger revision `rev` (and at that millisecond).
+    fn task(id: &str, profile: &str, rev: i64) -> Task {
+        Task {
+            updated_at: rev,
+            revision: rev,
+            ..Task::pending(id.into(), profile.into(), "w".into(), RunMode::Stream, 1000)
+        }
     }
 
     fn changed(t: Task) -> TaskUpdate {

@@ -387,9 +387,6 @@ pub fn parse_before(s: &str) -> Result<i64, String> {
 /// It follows the ledger's change feed, so its cost grows with the changes, not with the
 /// number of tasks watched.
 pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Failure> {
-    let mut rx = runner.subscribe();
-    let ledger = runner.ledger().clone();
-    let profile = profile.to_string();
     let mut seen: HashMap<String, (TaskStatus, i64)> = HashMap::new();
     let mut watched: HashMap<String, Task> = HashMap::new();
     let report = |t: &Task, seen: &mut HashMap<String, (TaskStatus, i64)>| {
@@ -415,20 +412,11 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
         }
     };
     // This profile's runs: another profile's need its token, and another process to watch them.
-    // The feed starts before the list is read, so nothing falls between the two.
-    let (l, p) = (ledger.clone(), profile.clone());
-    let (mut rev, initial) = tokio::task::spawn_blocking(move || {
-        let rev = l.revision()?;
-        let unsettled = TaskFilter {
-            profile: Some(p),
-            statuses: vec![TaskStatus::Pending, TaskStatus::Running],
-            limit: 100_000,
-            ..Default::default()
-        };
-        Ok::<_, LedgerError>((rev, l.list(&unsettled)?))
-    })
-    .await
-    .map_err(|e| Failure::Usage(e.to_string()))??;
+    // The feed goes on from the list's revision, so nothing falls between the two.
+    let mut feed = TaskFeed::new(runner, profile, Duration::from_secs(1));
+    let unsettled =
+        TaskFilter { statuses: vec![TaskStatus::Pending, TaskStatus::Running], limit: 100_000, ..Default::default() };
+    let initial = feed.snapshot(unsettled).await?;
     if initial.is_empty() && runner.active_count() == 0 {
         if json {
             print_json(&Vec::<Value>::new());
@@ -441,24 +429,14 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
         report(&t, &mut seen);
         watched.insert(t.id.clone(), t);
     }
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
     // Created once: a signal listener only hears signals sent after it exists.
     let shutdown = super::wait_for_shutdown();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            msg = rx.recv() => if let Ok(TaskUpdate::Changed(t)) = msg {
-                report(&t, &mut seen);
-                watched.insert(t.id.clone(), (*t).clone());
-            },
-            _ = tick.tick() => {
-                // Tasks other processes drive change only in the ledger: read what changed.
-                let (l, p, after) = (ledger.clone(), profile.clone(), rev);
-                let Ok(Ok(changes)) = tokio::task::spawn_blocking(move || l.changed_since(&p, after, 10_000)).await
-                else {
-                    continue;
-                };
-                rev = changes.last;
+            // Its own runs and other processes' alike, in the order the ledger took them.
+            changes = feed.next() => {
+                let Ok(changes) = changes else { continue };
                 for t in changes.tasks {
                     // New runs (another terminal's) join the watch; settled strangers do not.
                     if !watched.contains_key(&t.id) && t.status.is_settled() {

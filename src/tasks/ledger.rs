@@ -111,9 +111,18 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE tasks ADD COLUMN node_outputs TEXT;",
 ];
 
-const COLUMNS: &str = "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
-     parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, interrupt, last_message, \
-     event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, queued, node_outputs";
+/// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
+macro_rules! written_columns {
+    () => {
+        "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
+         parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, \
+         interrupt, last_message, event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, \
+         queued, node_outputs"
+    };
+}
+const COLUMNS: &str = written_columns!();
+/// What reads select: the written columns and the revision the row was last written at.
+const READ_COLUMNS: &str = concat!(written_columns!(), ", rev");
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerError {
@@ -453,7 +462,7 @@ impl Ledger {
 
     pub fn get(&self, id: &str) -> Result<Task> {
         let conn = self.conn();
-        conn.query_row(&format!("SELECT {COLUMNS} FROM tasks WHERE id = ?1"), [id], row_to_task)
+        conn.query_row(&format!("SELECT {READ_COLUMNS} FROM tasks WHERE id = ?1"), [id], row_to_task)
             .optional()?
             .ok_or_else(|| LedgerError::NotFound(id.to_string()))
     }
@@ -469,7 +478,7 @@ impl Ledger {
         }
         let conn = self.conn();
         let mut stmt =
-            conn.prepare(&format!("SELECT {COLUMNS} FROM tasks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6"))?;
+            conn.prepare(&format!("SELECT {READ_COLUMNS} FROM tasks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6"))?;
         let upper = format!("{id}\u{10FFFF}");
         let found: Vec<Task> = stmt.query_map(params![id, upper], row_to_task)?.collect::<rusqlite::Result<_>>()?;
         let mut found = found.into_iter();
@@ -485,38 +494,19 @@ impl Ledger {
 
     /// Tasks, newest first. Uses the indexes: cost grows with `limit`, not with the ledger.
     pub fn list(&self, f: &TaskFilter) -> Result<Vec<Task>> {
-        let columns = if f.summary { summary_columns() } else { COLUMNS.to_string() };
-        let mut sql = format!("SELECT {columns} FROM tasks WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = vec![];
-        if !f.statuses.is_empty() {
-            let marks: Vec<&str> = f.statuses.iter().map(|_| "?").collect();
-            sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
-            args.extend(f.statuses.iter().map(|s| s.as_str().to_string().into()));
-        }
-        if let Some(p) = &f.profile {
-            sql.push_str(" AND profile = ?");
-            args.push(p.clone().into());
-        }
-        if let Some(w) = &f.workflow_id {
-            sql.push_str(" AND workflow_id = ?");
-            args.push(w.clone().into());
-        }
-        if let Some(t) = f.text.as_deref().filter(|t| !t.is_empty()) {
-            sql.push_str(" AND (instr(lower(coalesce(name, '')), ?) > 0 OR instr(lower(coalesce(workflow_name, '')), ?) > 0 OR instr(id, ?) = 1)");
-            let t = t.to_lowercase();
-            args.extend([t.clone().into(), t.clone().into(), normalise_id(&t).into()]);
-        }
-        if let Some((created, id)) = &f.before {
-            // A row-value comparison lets SQLite seek in the (created_at, id) index.
-            sql.push_str(" AND (created_at, id) < (?, ?)");
-            args.extend([(*created).into(), id.clone().into()]);
-        }
-        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
-        args.push((f.limit.max(1) as i64).into());
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_task)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        list_on(&self.conn(), f)
+    }
+
+    /// Tasks as [`Ledger::list`] has them, and the revision they are at, read in one
+    /// transaction: [`Ledger::changed_since`] that revision is exactly what changed after.
+    pub fn snapshot(&self, f: &TaskFilter) -> Result<(Vec<Task>, i64)> {
+        let mut conn = self.conn();
+        // Deferred: a read transaction, so the two reads see one state and block no writer.
+        let tx = conn.transaction()?;
+        let revision = tx.query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?;
+        let tasks = list_on(&tx, f)?;
+        tx.commit()?;
+        Ok((tasks, revision))
     }
 
     /// The latest revision: every write to a task bumps it.
@@ -529,18 +519,17 @@ impl Ledger {
     pub fn changed_since(&self, profile: &str, after: i64, limit: usize) -> Result<Changes> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {COLUMNS}, rev, profile = ?2 FROM tasks WHERE rev > ?1 ORDER BY rev LIMIT ?3"
+            "SELECT {READ_COLUMNS}, profile = ?2 FROM tasks WHERE rev > ?1 ORDER BY rev LIMIT ?3"
         ))?;
         let mut changes = Changes { tasks: vec![], deleted: vec![], last: after };
         let rows = stmt.query_map(params![after, profile, limit as i64], |r| {
-            let n = COLUMNS.split(", ").count();
-            Ok((row_to_task(r)?, r.get::<_, i64>(n)?, r.get::<_, bool>(n + 1)?))
+            Ok((row_to_task(r)?, r.get::<_, bool>(READ_COLUMNS.split(", ").count())?))
         })?;
         let mut seen = 0;
         for row in rows {
-            let (task, rev, mine) = row?;
+            let (task, mine) = row?;
             seen += 1;
-            changes.last = changes.last.max(rev);
+            changes.last = changes.last.max(task.revision);
             if mine {
                 changes.tasks.push(task);
             }
@@ -728,7 +717,7 @@ impl Ledger {
     pub fn orphans(&self, profile: &str) -> Result<Vec<Task>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM tasks WHERE status IN ('pending', 'running') AND profile = ?2 AND (lease_until IS NULL OR lease_until < ?1) ORDER BY created_at"
+            "SELECT {READ_COLUMNS} FROM tasks WHERE status IN ('pending', 'running') AND profile = ?2 AND (lease_until IS NULL OR lease_until < ?1) ORDER BY created_at"
         ))?;
         let rows = stmt.query_map(params![now_ms(), profile], row_to_task)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -788,10 +777,44 @@ fn store_pace(tx: &rusqlite::Transaction, profile: &str, p: &Pace) -> Result<()>
 /// The columns without the big ones (outputs can be megabytes, parameters large), for lists;
 /// load one task in full with `get`.
 fn summary_columns() -> String {
-    COLUMNS
+    READ_COLUMNS
         .replace("parameters,", "'{}' AS parameters,")
         .replace(" output,", " NULL AS output,")
         .replace(" node_outputs", " NULL AS node_outputs")
+}
+
+fn list_on(conn: &Connection, f: &TaskFilter) -> Result<Vec<Task>> {
+    let columns = if f.summary { summary_columns() } else { READ_COLUMNS.to_string() };
+    let mut sql = format!("SELECT {columns} FROM tasks WHERE 1 = 1");
+    let mut args: Vec<rusqlite::types::Value> = vec![];
+    if !f.statuses.is_empty() {
+        let marks: Vec<&str> = f.statuses.iter().map(|_| "?").collect();
+        sql.push_str(&format!(" AND status IN ({})", marks.join(", ")));
+        args.extend(f.statuses.iter().map(|s| s.as_str().to_string().into()));
+    }
+    if let Some(p) = &f.profile {
+        sql.push_str(" AND profile = ?");
+        args.push(p.clone().into());
+    }
+    if let Some(w) = &f.workflow_id {
+        sql.push_str(" AND workflow_id = ?");
+        args.push(w.clone().into());
+    }
+    if let Some(t) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        sql.push_str(" AND (instr(lower(coalesce(name, '')), ?) > 0 OR instr(lower(coalesce(workflow_name, '')), ?) > 0 OR instr(id, ?) = 1)");
+        let t = t.to_lowercase();
+        args.extend([t.clone().into(), t.clone().into(), normalise_id(&t).into()]);
+    }
+    if let Some((created, id)) = &f.before {
+        // A row-value comparison lets SQLite seek in the (created_at, id) index.
+        sql.push_str(" AND (created_at, id) < (?, ?)");
+        args.extend([(*created).into(), id.clone().into()]);
+    }
+    sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+    args.push((f.limit.max(1) as i64).into());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_task)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn placeholders(n: usize) -> String {
@@ -909,11 +932,12 @@ fn row_to_task(r: &Row) -> rusqlite::Result<Task> {
         finished_at: r.get(27)?,
         queued: r.get(28)?,
         node_outputs: r.get::<_, Option<String>>(29)?.and_then(|t| serde_json::from_str(&t).ok()),
+        revision: r.get(30)?,
     })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -940,6 +964,8 @@ mod tests {
         let (_d, l) = ledger();
         let mut t = sample("aaaa0000001x", 1000);
         l.insert(&t, "me", LEASE).unwrap();
+        // Read back with the revision it was written at.
+        t.revision = 1;
         assert_eq!(l.get(&t.id).unwrap(), t);
         t.status = TaskStatus::Succeeded;
         t.output = Some("{\"a\":\"{\\\"b\\\":1}\"}".into());
@@ -950,6 +976,7 @@ mod tests {
         t.finished_at = Some(2000);
         t.updated_at = 2000;
         assert!(l.update(&t, "me", None).unwrap());
+        t.revision = 2;
         assert_eq!(l.get(&t.id).unwrap(), t);
         assert_eq!(t.decoded_output().unwrap(), json!({"a": {"b": 1}}));
         let h: Vec<_> = l.history(&t.id).unwrap().into_iter().map(|c| c.status).collect();

@@ -2,11 +2,13 @@
 //! Draws nothing.
 
 pub mod budget;
+pub mod feed;
 pub mod ledger;
 pub mod model;
 pub mod runner;
 
 pub use budget::{LocalBudget, SharedBudget};
+pub use feed::TaskFeed;
 pub use ledger::{Admission, Changes, Ledger, LedgerError, RequestCounts, TaskFilter};
 pub use model::*;
 pub use runner::{DEFAULT_CONCURRENCY, NewTask, Runner, RunnerConfig, RunnerError, TaskUpdate};

@@ -175,6 +175,9 @@ pub struct Task {
     pub queued: bool,
     /// Other nodes' outputs (message nodes) from run history, by node title.
     pub node_outputs: Option<Map<String, Value>>,
+    /// The ledger revision this state was written at; 0 for a state not read from the ledger.
+    /// Revisions order every write by every process, so the higher one is the newer state.
+    pub revision: i64,
 }
 
 impl Task {
@@ -209,6 +212,7 @@ impl Task {
             finished_at: None,
             queued: false,
             node_outputs: None,
+            revision: 0,
         }
     }
 
