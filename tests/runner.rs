@@ -104,9 +104,15 @@ async fn interrupts_are_answered_and_the_answer_limit_fails_the_run() {
     for mode in [RunMode::Stream, RunMode::Sync, RunMode::Async] {
         let t = run_to_end(&r, &sim, "asks", mode, json!({})).await;
         assert_eq!(t.status, TaskStatus::Interrupted);
+        // The person takes a while to answer: that time is not the run's.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         r.resume(&t.id, "杭州").await.unwrap();
         let done = settled(&r, &t.id).await;
         assert_eq!(done.status, TaskStatus::Succeeded, "{mode:?}: {done:?}");
+        let wall = done.finished_at.unwrap() - done.started_at.unwrap();
+        assert!(done.waited_ms >= 300, "{mode:?}: waited {} ms", done.waited_ms);
+        assert_eq!(done.elapsed_ms(0), wall - done.waited_ms, "{mode:?}");
+        assert_eq!(done.to_json()["waited_ms"], done.waited_ms, "{mode:?}");
         let out = done.decoded_output().unwrap();
         assert_eq!(out["answer"], "杭州", "{mode:?}: {out}");
         assert_eq!(done.interrupt, None);

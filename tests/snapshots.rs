@@ -70,6 +70,7 @@ fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> T
         finished_at: Some(created + 1500),
         queued: false,
         node_outputs: None,
+        waited_ms: 0,
         revision: 0,
     }
 }

@@ -177,7 +177,11 @@ impl Detail {
         out.push(field("created", clock.when(t.created_at)));
         if let Some(f) = t.finished_at {
             out.push(field("finished", clock.when(f)));
-            out.push(field("took", crate::tasks::human_duration(t.elapsed_ms(f))));
+            let waited = match t.waited_ms {
+                0 => String::new(),
+                w => format!(" (and {} waiting for answers)", crate::tasks::human_duration(w)),
+            };
+            out.push(field("took", format!("{}{waited}", crate::tasks::human_duration(t.elapsed_ms(f)))));
         }
         if let Some(e) = &t.execute_id {
             out.push(field("execute id", e.clone()));

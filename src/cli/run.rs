@@ -294,7 +294,11 @@ pub fn print_detail(task: &Task, events: &[TaskEvent], history: &[StatusChange],
     let clock = crate::text::Clock::system();
     field("created", &clock.when(task.created_at));
     if let Some(f) = task.finished_at {
-        field("finished", &format!("{} (took {})", clock.time(f), human_duration(task.elapsed_ms(f))));
+        let waited = match task.waited_ms {
+            0 => String::new(),
+            w => format!("; waited {} for answers", human_duration(w)),
+        };
+        field("finished", &format!("{} (took {}{waited})", clock.time(f), human_duration(task.elapsed_ms(f))));
     }
     for (k, v) in [("execute id", &task.execute_id), ("logid", &task.logid), ("debug url", &task.debug_url)] {
         if let Some(v) = v {

@@ -109,6 +109,8 @@ const MIGRATIONS: &[&str] = &[
     // 4: the outputs of a run's other nodes (message nodes) from run history, apart from the
     // End node's output, so `output` has one shape in every mode.
     "ALTER TABLE tasks ADD COLUMN node_outputs TEXT;",
+    // 5: the time a run spent waiting for answers, which its duration leaves out.
+    "ALTER TABLE tasks ADD COLUMN waited_ms INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
@@ -117,7 +119,7 @@ macro_rules! written_columns {
         "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
          parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, \
          interrupt, last_message, event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, \
-         queued, node_outputs"
+         queued, node_outputs, waited_ms"
     };
 }
 const COLUMNS: &str = written_columns!();
@@ -888,6 +890,7 @@ fn task_values(t: &Task) -> Vec<rusqlite::types::Value> {
         opt_i(t.finished_at),
         V::Integer(t.queued as i64),
         opt(&t.node_outputs.as_ref().map(|m| Value::Object(m.clone()).to_string())),
+        V::Integer(t.waited_ms),
     ]
 }
 
@@ -932,7 +935,8 @@ fn row_to_task(r: &Row) -> rusqlite::Result<Task> {
         finished_at: r.get(27)?,
         queued: r.get(28)?,
         node_outputs: r.get::<_, Option<String>>(29)?.and_then(|t| serde_json::from_str(&t).ok()),
-        revision: r.get(30)?,
+        waited_ms: r.get(30)?,
+        revision: r.get(31)?,
     })
 }
 

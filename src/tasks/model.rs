@@ -175,6 +175,8 @@ pub struct Task {
     pub queued: bool,
     /// Other nodes' outputs (message nodes) from run history, by node title.
     pub node_outputs: Option<Map<String, Value>>,
+    /// Time spent waiting for answers to the run's questions (not counted in its duration).
+    pub waited_ms: i64,
     /// The ledger revision this state was written at; 0 for a state not read from the ledger.
     /// Revisions order every write by every process, so the higher one is the newer state.
     pub revision: i64,
@@ -212,6 +214,7 @@ impl Task {
             finished_at: None,
             queued: false,
             node_outputs: None,
+            waited_ms: 0,
             revision: 0,
         }
     }
@@ -255,6 +258,9 @@ impl Task {
         if !self.notes.is_empty() {
             extra.insert("notes".into(), serde_json::json!(self.notes));
         }
+        if self.waited_ms > 0 {
+            extra.insert("waited_ms".into(), serde_json::json!(self.waited_ms));
+        }
         if let Some(nodes) = &self.node_outputs {
             let decoded: Map<String, Value> =
                 nodes.iter().map(|(k, v)| (k.clone(), crate::coze::decode_nested_json(v))).collect();
@@ -263,8 +269,9 @@ impl Task {
         v
     }
 
-    /// Wall time from start (or creation) to the end, or to `now` while it goes on. A run
-    /// waiting for an answer stopped the clock when it asked.
+    /// How long the run took: wall time from start (or creation) to the end, or to `now`
+    /// while it goes on, less the time it waited for answers (a question stops the clock
+    /// until it is answered).
     pub fn elapsed_ms(&self, now: i64) -> i64 {
         let start = self.started_at.unwrap_or(self.created_at);
         let end = match (self.finished_at, self.status) {
@@ -272,7 +279,7 @@ impl Task {
             (None, TaskStatus::Interrupted) => self.updated_at,
             (None, _) => now,
         };
-        (end - start).max(0)
+        (end - start - self.waited_ms).max(0)
     }
 }
 

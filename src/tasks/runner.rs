@@ -704,6 +704,8 @@ impl Driver {
             resume_data: answer.to_string(),
         };
         let note = format!("answered (answer {})", interrupt.answers);
+        // The question was written last: from then to now the run waited for the answer.
+        self.task.waited_ms += (now_ms() - read_at).max(0);
         self.task.interrupt = Some(interrupt);
         self.task.error = None;
         self.task.finished_at = None;
