@@ -51,7 +51,7 @@ fn app(tasks: usize, workflows: usize) -> App {
         })
         .collect();
     app.update(Msg::Workflows { workspace_id: "1".into(), result: Ok(wfs) });
-    app.update(Msg::TasksLoaded { tasks: (0..tasks).rev().map(task).collect(), revision: 0 });
+    app.update(Msg::TasksLoaded { tasks: (0..tasks).rev().map(|i| (&task(i)).into()).collect(), revision: 0 });
     app
 }
 

@@ -305,7 +305,7 @@ fn spawn_task_feed(runner: &Runner, profile: String, tx: mpsc::UnboundedSender<M
                     if asked.is_none() {
                         return;
                     }
-                    let filter = TaskFilter { limit: TASKS_SHOWN, summary: true, ..Default::default() };
+                    let filter = TaskFilter { limit: TASKS_SHOWN, ..Default::default() };
                     match feed.snapshot(filter).await {
                         Ok(tasks) => Some(Msg::TasksLoaded { tasks, revision: feed.revision() }),
                         Err(e) => Some(Msg::TasksFailed(e.to_string())),

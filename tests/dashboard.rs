@@ -194,6 +194,7 @@ async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
     assert_eq!(h.session.app.focus, Pane::Editor, "starting a run does not take the focus away");
     h.key(KeyCode::Char('4')).await;
     h.key(KeyCode::Enter).await;
+    h.until("the task in full", |a| a.detail_task().is_some()).await;
     let screen = h.screen(220, 60);
     assert!(
         screen.contains("720702002") && screen.contains("ZeroDivisionError") && screen.contains("logid"),
@@ -288,7 +289,9 @@ async fn named_runs_and_switching_profiles() {
     h.key(KeyCode::Enter).await;
     h.until("the named run", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
     let t = h.session.app.tasks.list.items[0].clone();
-    assert_eq!((t.name.as_deref(), t.description.as_deref()), (Some("nightly 报告"), Some("checks the echo")));
+    h.until("its detail", |a| a.detail_task().is_some_and(|d| d.id == t.id && d.status == TaskStatus::Succeeded)).await;
+    let full = h.session.app.detail_task().unwrap().clone();
+    assert_eq!((full.name.as_deref(), full.description.as_deref()), (Some("nightly 报告"), Some("checks the echo")));
     assert!(h.screen(120, 40).contains("succeeded · nightly 报告"), "{}", h.screen(120, 40));
 
     // The profile switcher lists the config's profiles; choosing one reloads everything.

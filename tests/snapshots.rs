@@ -110,13 +110,13 @@ fn loaded_app() -> App {
     }))
     .unwrap();
     app.update(Msg::WorkflowInfo { workflow_id: "10".into(), result: Ok(info), last_params: None });
-    let tasks = vec![
+    let tasks = [
         task("1m89kfwp3wkg", "fails", TaskStatus::Failed, RunMode::Sync, 4),
         task("1m89kfwmnpy3", "asks", TaskStatus::Interrupted, RunMode::Stream, 3),
         task("1m89kfvkqwwq", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Async, 2),
         task("1m89kftdw294", "needs_params", TaskStatus::Unknown, RunMode::Stream, 1),
     ];
-    app.update(Msg::TasksLoaded { tasks, revision: 0 });
+    app.update(Msg::TasksLoaded { tasks: tasks.iter().map(Into::into).collect(), revision: 0 });
     app
 }
 
@@ -131,7 +131,13 @@ fn wide_layout_with_every_pane() {
     insta::assert_snapshot!("wide_120x40_editor", render(&app, 120, 40));
     app.update(Msg::Key(key('4')));
     app.update(Msg::Key(key('j')));
-    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    let cmds =
+        app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    assert_eq!(cmds, vec![coze_tui::app::Command::LoadDetail("1m89kfwmnpy3".into())]);
+    assert!(render(&app, 120, 40).contains("task 1m89kfwmnpy3 is loading…"));
+    // The task in full, as the runtime loads it from the ledger.
+    let full = task("1m89kfwmnpy3", "asks", TaskStatus::Interrupted, RunMode::Stream, 3);
+    app.update(Msg::Detail { task_id: full.id.clone(), task: Some(full), events: vec![], history: vec![] });
     insta::assert_snapshot!("wide_120x40_interrupted_task", render(&app, 120, 40));
 }
 

@@ -40,6 +40,8 @@ pub enum Subject {
 
 pub struct Detail {
     pub subject: Subject,
+    /// The subject task in full, once loaded (the task list has summaries).
+    pub task: Option<Arc<Task>>,
     /// The header and output, rebuilt when the subject changes.
     pub lines: Vec<(LineKind, String)>,
     /// Streamed messages, appended as they arrive.
@@ -62,6 +64,7 @@ impl Default for Detail {
     fn default() -> Self {
         Self {
             subject: Subject::None,
+            task: None,
             lines: vec![],
             event_lines: vec![],
             last_node: None,
@@ -146,9 +149,10 @@ impl Detail {
         }
     }
 
-    /// Lays the subject out again (`task` is the subject's task, when it is one and loaded).
-    fn rebuild(&mut self, editor: &Editor, task: Option<&Task>, clock: &Clock) {
-        let lines = match (&self.subject, task) {
+    /// Lays the subject out again.
+    fn rebuild(&mut self, editor: &Editor, clock: &Clock) {
+        let task = self.task.clone();
+        let lines = match (&self.subject, task.as_deref()) {
             (Subject::None, _) => vec![(LineKind::Dim, "Open a task or a workflow to see it here.".to_string())],
             (Subject::Workflow, _) => workflow_lines(editor),
             (Subject::Task(_), Some(t)) => self.task_lines(t, clock),
@@ -315,12 +319,9 @@ fn parameter_lines(out: &mut Vec<(LineKind, String)>, prefix: &str, name: &str, 
 }
 
 impl App {
-    /// The task the detail pane shows, if any.
+    /// The task the detail pane shows in full, once loaded.
     pub fn detail_task(&self) -> Option<&Arc<Task>> {
-        match &self.detail.subject {
-            Subject::Task(id) => self.tasks.get(id),
-            _ => None,
-        }
+        self.detail.task.as_ref()
     }
 
     /// Shows a task (newly submitted, or opened) in the detail pane.
@@ -343,8 +344,7 @@ impl App {
     }
 
     pub(super) fn rebuild_detail(&mut self) {
-        let task = self.detail_task().cloned();
-        self.detail.rebuild(&self.editor, task.as_deref(), &self.clock);
+        self.detail.rebuild(&self.editor, &self.clock);
     }
 
     /// A task in full with its messages and history, as the ledger has them now.
@@ -366,6 +366,11 @@ impl App {
     pub(super) fn detail_on_update(&mut self, update: &TaskUpdate, status_changed: bool) -> Vec<Command> {
         match update {
             TaskUpdate::Changed(t) if self.detail.subject == Subject::Task(t.id.clone()) => {
+                // States can cross: keep the newer (a state read from the ledger has a revision).
+                let held = self.detail.task.as_ref().map(|h| (h.revision, h.updated_at));
+                if held.is_none_or(|h| h <= (t.revision, t.updated_at)) {
+                    self.detail.task = Some(t.clone());
+                }
                 // Once the run ends, its outcome (at the top) matters more than the stream's tail.
                 if t.status.is_settled() && self.detail.follow {
                     self.detail.follow = false;
@@ -380,6 +385,8 @@ impl App {
             TaskUpdate::Event { task_id, event } if self.detail.subject == Subject::Task(task_id.clone()) => {
                 self.detail.live_event(event);
             }
+            // Deleted (here or by another process): nothing left to show.
+            TaskUpdate::Deleted(id) if self.detail.subject == Subject::Task(id.clone()) => self.clear_detail(),
             _ => {}
         }
         vec![]
@@ -452,7 +459,7 @@ mod tests {
     fn stored_and_live_messages_interleave_without_loss_or_repeats() {
         let mut a = app();
         let t = Task::pending("t".into(), "p".into(), "w".into(), RunMode::Stream, 1);
-        a.update(Msg::TasksLoaded { tasks: vec![t], revision: 1 });
+        a.update(Msg::TasksLoaded { tasks: vec![(&t).into()], revision: 1 });
         a.show_task("t");
         let live = |seq| Msg::Task(TaskUpdate::Event { task_id: "t".into(), event: Arc::new(event(seq)) });
         // A live message stored after the snapshot was read arrives first...

@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::coze::{Workflow, WorkflowInfo, Workspace};
 use crate::params;
-use crate::tasks::{Changes, NewTask, StatusChange, Task, TaskEvent, TaskUpdate};
+use crate::tasks::{Changes, NewTask, StatusChange, Task, TaskEvent, TaskSummary, TaskUpdate};
 use crate::text::Clock;
 pub use detail::{Detail, LineKind, Subject};
 pub use dialogs::Overlay;
@@ -95,10 +95,9 @@ pub enum Msg {
     },
     /// The outcome and latency of the last call to Coze.
     Health(Health),
-    /// This profile's tasks as the ledger had them at `revision` (summaries: no parameters,
-    /// outputs or node outputs).
+    /// This profile's tasks as the ledger had them at `revision`.
     TasksLoaded {
-        tasks: Vec<Task>,
+        tasks: Vec<TaskSummary>,
         revision: i64,
     },
     /// Tasks written or deleted after the last snapshot or changes, in revision order.
@@ -336,7 +335,7 @@ impl App {
         self.tasks.running()
     }
 
-    pub fn selected_task(&self) -> Option<&Arc<Task>> {
+    pub fn selected_task(&self) -> Option<&Arc<TaskSummary>> {
         self.tasks.current()
     }
 
@@ -550,11 +549,7 @@ impl App {
     fn on_task_update(&mut self, update: TaskUpdate) -> Vec<Command> {
         let status_changed = match self.tasks.apply(&update) {
             task_list::Applied::Changed { status_changed, .. } => status_changed,
-            task_list::Applied::Removed => {
-                self.rebuild_detail();
-                false
-            }
-            task_list::Applied::Ignored => false,
+            task_list::Applied::Removed | task_list::Applied::Ignored => false,
         };
         self.detail_on_update(&update, status_changed)
     }
@@ -642,7 +637,8 @@ pub(crate) mod tests {
         use ratatui::crossterm::event::{MouseButton, MouseEvent};
         let mouse = |kind, column, row| Msg::Mouse(MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE });
         let mut a = app();
-        a.update(Msg::TasksLoaded { tasks: (0..5).map(|i| task(&format!("t{i}"), i)).collect(), revision: 9 });
+        let tasks = (0..5).map(|i| (&task(&format!("t{i}"), i)).into()).collect();
+        a.update(Msg::TasksLoaded { tasks, revision: 9 });
         a.drawn.panes = vec![(Pane::Workspaces, Rect::new(0, 0, 40, 20)), (Pane::Tasks, Rect::new(40, 0, 40, 20))];
         a.update(mouse(MouseEventKind::Down(MouseButton::Left), 50, 3));
         assert_eq!(a.focus, Pane::Tasks);
@@ -658,8 +654,14 @@ pub(crate) mod tests {
     #[test]
     fn copying_a_summary_loads_the_output_first() {
         let mut a = app();
-        a.update(Msg::TasksLoaded { tasks: vec![Task { status: TaskStatus::Succeeded, ..task("t", 1) }], revision: 1 });
+        let done = Task { status: TaskStatus::Succeeded, output: Some("\"out\"".into()), ..task("t", 1) };
+        let nothing = Task { status: TaskStatus::Succeeded, ..task("u", 2) };
+        a.update(Msg::TasksLoaded { tasks: vec![(&nothing).into(), (&done).into()], revision: 1 });
         a.update(key('4'));
+        // Newest first: "u" has no output to copy.
+        assert_eq!(a.update(key('y')), vec![]);
+        assert_eq!(a.toast.as_ref().unwrap().text, "this task has no output");
+        a.update(key('j'));
         assert_eq!(a.update(key('y')), vec![Command::LoadOutputForCopy("t".into())]);
         assert_eq!(a.update(Msg::OutputForCopy(Ok("out".into()))), vec![Command::Copy("out".into())]);
     }
@@ -670,7 +672,7 @@ pub(crate) mod tests {
         o.insert("confirm".to_string(), vec!["ctrl-y".to_string()]);
         o.insert("cancel".to_string(), vec!["ctrl-g".to_string()]);
         let mut a = App::new(ProfileInfo { name: "p".into(), ..Default::default() }, Keymap::with_overrides(&o).0);
-        a.update(Msg::TasksLoaded { tasks: vec![task("t", 1)], revision: 1 });
+        a.update(Msg::TasksLoaded { tasks: vec![(&task("t", 1)).into()], revision: 1 });
         a.update(key('4'));
         a.update(key('d'));
         assert!(matches!(a.overlay, Some(Overlay::ConfirmDelete { .. })));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{App, Command, Overlay, Pane, Picker, dialogs::single_line_input};
 use crate::app::keymap::Action;
-use crate::tasks::{Task, TaskStatus, TaskUpdate};
+use crate::tasks::{TaskStatus, TaskSummary, TaskUpdate};
 
 /// The order `S` cycles through.
 const STATUS_CYCLE: [Option<TaskStatus>; 6] = [
@@ -20,7 +20,7 @@ const STATUS_CYCLE: [Option<TaskStatus>; 6] = [
 ];
 
 pub struct TaskList {
-    pub list: Picker<Arc<Task>>,
+    pub list: Picker<Arc<TaskSummary>>,
     pub status_filter: Option<TaskStatus>,
     /// Only this profile's tasks are held (late news from a profile switched away is dropped).
     profile: String,
@@ -45,22 +45,22 @@ impl TaskList {
         self.running
     }
 
-    pub fn get(&self, id: &str) -> Option<&Arc<Task>> {
+    pub fn get(&self, id: &str) -> Option<&Arc<TaskSummary>> {
         self.list.items.iter().find(|t| t.id == id)
     }
 
-    pub fn current(&self) -> Option<&Arc<Task>> {
+    pub fn current(&self) -> Option<&Arc<TaskSummary>> {
         self.list.current()
     }
 
     /// A snapshot of the ledger at `revision`: the truth as of then. A task held here that is
     /// missing from it was deleted, unless it is newer than the snapshot (or not yet read from
-    /// the ledger: just submitted). A held copy as new as the snapshot's is kept: it may be the
-    /// full task where the snapshot has a summary.
-    pub fn load_snapshot(&mut self, tasks: Vec<Task>, revision: i64) {
+    /// the ledger: just submitted).
+    pub fn load_snapshot(&mut self, tasks: Vec<TaskSummary>, revision: i64) {
         self.list.remember(&task_key);
-        let mut held: HashMap<String, Arc<Task>> = self.list.items.drain(..).map(|t| (t.id.clone(), t)).collect();
-        let mut items: Vec<Arc<Task>> = Vec::with_capacity(tasks.len());
+        let mut held: HashMap<String, Arc<TaskSummary>> =
+            self.list.items.drain(..).map(|t| (t.id.clone(), t)).collect();
+        let mut items: Vec<Arc<TaskSummary>> = Vec::with_capacity(tasks.len());
         for t in tasks.into_iter().filter(|t| t.profile == self.profile) {
             match held.remove(&t.id) {
                 Some(cur) if !newer(&t, &cur) => items.push(cur),
@@ -80,10 +80,11 @@ impl TaskList {
         match update {
             TaskUpdate::Changed(task) if task.profile != self.profile => Applied::Ignored,
             TaskUpdate::Changed(task) => {
+                let task = Arc::new(TaskSummary::from(&**task));
                 self.list.remember(&task_key);
                 let held = self.list.items.iter().position(|t| t.id == task.id);
                 let status_changed = match held {
-                    Some(i) if newer(&self.list.items[i], task) => false,
+                    Some(i) if newer(&self.list.items[i], &task) => false,
                     Some(i) => std::mem::replace(&mut self.list.items[i], task.clone()).status != task.status,
                     None => {
                         let newest_first = self
@@ -151,21 +152,25 @@ impl TaskList {
     }
 }
 
-fn task_key(t: &Arc<Task>) -> &str {
+fn task_key(t: &Arc<TaskSummary>) -> &str {
     &t.id
 }
 
 /// Whether `a` is a strictly newer state of a task than `b`: the later ledger revision; a
 /// state read from the ledger is newer than one that was not (revision 0) as new; between
 /// states not read from it, the later update.
-fn newer(a: &Task, b: &Task) -> bool {
+fn newer(a: &TaskSummary, b: &TaskSummary) -> bool {
     (a.revision, a.updated_at) > (b.revision, b.updated_at)
 }
 
 impl App {
     /// The task a task action applies to: the detail's in the Detail pane, else the selected one.
-    fn action_task(&self) -> Option<Arc<Task>> {
-        if self.focus == Pane::Detail { self.detail_task().cloned() } else { self.tasks.current().cloned() }
+    fn action_task(&self) -> Option<Arc<TaskSummary>> {
+        match (&self.detail.subject, self.focus) {
+            (super::Subject::Task(id), Pane::Detail) => self.tasks.get(id).cloned(),
+            (_, Pane::Detail) => None,
+            _ => self.tasks.current().cloned(),
+        }
     }
 
     /// Actions on one task, from the Tasks or the Detail pane.
@@ -189,15 +194,12 @@ impl App {
                 self.overlay = Some(Overlay::ConfirmDelete { task_id: t.id.clone(), label });
                 vec![]
             }
-            Action::Copy => match t.decoded_output() {
-                Some(v) => vec![Command::Copy(super::output_text(v))],
-                // The list holds summaries: a finished task's output is fetched first.
-                None if t.status == TaskStatus::Succeeded => vec![Command::LoadOutputForCopy(t.id.clone())],
-                None => {
-                    self.toast("this task has no output");
-                    vec![]
-                }
-            },
+            // The list holds summaries: the output is loaded from the ledger first.
+            Action::Copy if t.has_output => vec![Command::LoadOutputForCopy(t.id.clone())],
+            Action::Copy => {
+                self.toast("this task has no output");
+                vec![]
+            }
             Action::DebugUrl => match t.debug_url.clone() {
                 Some(url) => {
                     self.overlay = Some(Overlay::Message { title: "debug URL (copied)".into(), text: url.clone() });
@@ -254,7 +256,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::RunMode;
+    use crate::tasks::{RunMode, Task};
 
     /// A task state written at ledger revision `rev` (and at that millisecond).
     fn task(id: &str, profile: &str, rev: i64) -> Task {
@@ -269,14 +271,18 @@ mod tests {
         TaskUpdate::Changed(Arc::new(t))
     }
 
+    fn summaries(tasks: &[Task]) -> Vec<TaskSummary> {
+        tasks.iter().map(TaskSummary::from).collect()
+    }
+
     #[test]
     fn a_late_snapshot_neither_loses_news_nor_keeps_the_deleted() {
         let mut l = TaskList::new("p");
-        l.load_snapshot(vec![task("old", "p", 10), task("gone", "p", 10)], 10);
+        l.load_snapshot(summaries(&[task("old", "p", 10), task("gone", "p", 10)]), 10);
         // Live news newer than the next snapshot, and a task created after it.
         l.apply(&changed(Task { status: TaskStatus::Succeeded, ..task("old", "p", 30) }));
         l.apply(&changed(task("new", "p", 25)));
-        l.load_snapshot(vec![task("old", "p", 20), task("elsewhere", "q", 20)], 20);
+        l.load_snapshot(summaries(&[task("old", "p", 20), task("elsewhere", "q", 20)]), 20);
         let ids: Vec<&str> = l.list.items.iter().map(|t| t.id.as_str()).collect();
         assert!(ids.contains(&"old") && ids.contains(&"new"), "{ids:?}");
         assert!(!ids.contains(&"gone"), "deleted by someone else before the snapshot");
@@ -291,7 +297,7 @@ mod tests {
     fn an_older_state_never_replaces_a_newer_one_and_filters_keep_the_selection() {
         let mut l = TaskList::new("p");
         let at = |id: &str, created: i64, status| Task { created_at: created, status, ..task(id, "p", created) };
-        l.load_snapshot(vec![at("b", 2, TaskStatus::Failed), at("a", 1, TaskStatus::Running)], 2);
+        l.load_snapshot(summaries(&[at("b", 2, TaskStatus::Failed), at("a", 1, TaskStatus::Running)]), 2);
         assert_eq!(l.running(), 1);
         assert_eq!(
             l.apply(&changed(Task { updated_at: 9, ..at("a", 1, TaskStatus::Succeeded) })),

@@ -943,10 +943,10 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
             print_json(&json!({
                 "deleted": if dry_run { 0 } else { pruned.len() },
                 "dry_run": dry_run,
-                "tasks": pruned.iter().map(crate::tasks::Task::to_json).collect::<Vec<_>>(),
+                "tasks": pruned.iter().map(crate::tasks::TaskSummary::to_json).collect::<Vec<_>>(),
             }));
         } else {
-            run::print_list(&pruned, false);
+            run::print_table(&pruned);
             let verb = if dry_run { "would delete" } else { "deleted" };
             eprintln!("{verb} {} finished task(s) created before {}", pruned.len(), crate::tasks::rfc3339(cutoff));
         }
@@ -959,8 +959,12 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
         text: cmd.name,
         before: None,
         limit: cmd.limit as usize,
-        summary: false,
     };
-    run::print_list(&ledger.list(&filter)?, json);
+    if json {
+        run::print_list(&ledger.list(&filter)?, true);
+    } else {
+        // The table needs no outputs or parameters: a summary is all it reads.
+        run::print_table(&ledger.summaries(&filter)?);
+    }
     Ok(())
 }

@@ -219,12 +219,17 @@ fn local(ms: i64) -> String {
     crate::text::local_time(ms)
 }
 
-/// `coze-tui tasks`: newest first.
+/// `coze-tui tasks`: newest first; `--json` has every field.
 pub fn print_list(tasks: &[Task], json: bool) {
     if json {
         print_json(&tasks.iter().map(Task::to_json).collect::<Vec<_>>());
-        return;
+    } else {
+        print_table(&tasks.iter().map(TaskSummary::from).collect::<Vec<_>>());
     }
+}
+
+/// Tasks as a table, newest first.
+pub fn print_table(tasks: &[TaskSummary]) {
     if tasks.is_empty() {
         eprintln!("no tasks (runs appear here once started with `coze-tui run` or the dashboard)");
         return;
@@ -392,8 +397,8 @@ pub fn parse_before(s: &str) -> Result<i64, String> {
 /// number of tasks watched.
 pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Failure> {
     let mut seen: HashMap<String, (TaskStatus, i64)> = HashMap::new();
-    let mut watched: HashMap<String, Task> = HashMap::new();
-    let report = |t: &Task, seen: &mut HashMap<String, (TaskStatus, i64)>| {
+    let mut watched: HashMap<String, TaskSummary> = HashMap::new();
+    let report = |t: &TaskSummary, seen: &mut HashMap<String, (TaskStatus, i64)>| {
         let prev = seen.insert(t.id.clone(), (t.status, t.updated_at));
         if prev.map(|p| p.0) != Some(t.status) && !json {
             let name = t.workflow_name.as_deref().unwrap_or(&t.workflow_id);
@@ -441,7 +446,7 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
             // Its own runs and other processes' alike, in the order the ledger took them.
             changes = feed.next() => {
                 let Ok(changes) = changes else { continue };
-                for t in changes.tasks {
+                for t in changes.tasks.iter().map(TaskSummary::from) {
                     // New runs (another terminal's) join the watch; settled strangers do not.
                     if !watched.contains_key(&t.id) && t.status.is_settled() {
                         continue;
@@ -464,9 +469,10 @@ pub async fn watch(runner: &Runner, profile: &str, json: bool) -> Result<(), Fai
     runner.shutdown().await;
     super::end_quietly_on_a_closed_pipe();
     if json {
-        let mut tasks: Vec<&Task> = watched.values().collect();
+        // In full, as the ledger has them now.
+        let mut tasks = runner.find_all(watched.into_keys().collect()).await?;
         tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at));
-        print_json(&tasks.into_iter().map(Task::to_json).collect::<Vec<_>>());
+        print_json(&tasks.iter().map(Task::to_json).collect::<Vec<_>>());
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
-use super::{Changes, Ledger, LedgerError, Runner, Task, TaskFilter, TaskUpdate};
+use super::{Changes, Ledger, LedgerError, Runner, TaskFilter, TaskSummary, TaskUpdate};
 
 /// Changes read at once; a longer backlog comes in several reads, in order.
 const PAGE: usize = 1_000;
@@ -44,7 +44,7 @@ impl TaskFeed {
 
     /// The tasks `filter` selects as the ledger has them now (for this profile); the feed goes
     /// on from exactly there, so nothing is missed or repeated between the two.
-    pub async fn snapshot(&mut self, mut filter: TaskFilter) -> Result<Vec<Task>, LedgerError> {
+    pub async fn snapshot(&mut self, mut filter: TaskFilter) -> Result<Vec<TaskSummary>, LedgerError> {
         filter.profile = Some(self.profile.clone());
         let ledger = self.ledger.clone();
         let (tasks, revision) = blocking(move || ledger.snapshot(&filter)).await?;
@@ -101,12 +101,16 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tasks::TaskStatus;
     use crate::tasks::ledger::tests::sample;
+    use crate::tasks::{Task, TaskStatus};
 
     const LEASE: Duration = Duration::from_secs(30);
 
     fn ids(tasks: &[Task]) -> Vec<&str> {
+        tasks.iter().map(|t| t.id.as_str()).collect()
+    }
+
+    fn summary_ids(tasks: &[TaskSummary]) -> Vec<&str> {
         tasks.iter().map(|t| t.id.as_str()).collect()
     }
 
@@ -120,11 +124,11 @@ mod tests {
         // Waits for nudges only: the poll is far off.
         let mut feed = TaskFeed::on(ledger.clone(), nudges, "default", Duration::from_secs(3600));
         let snapshot = feed.snapshot(TaskFilter { limit: 10, ..Default::default() }).await.unwrap();
-        assert_eq!(ids(&snapshot), ["aaaa0000002b", "aaaa0000001a"]);
+        assert_eq!(summary_ids(&snapshot), ["aaaa0000002b", "aaaa0000001a"]);
         assert_eq!(feed.revision(), ledger.revision().unwrap());
 
         // Another process writes (no nudge here); a run of this process announces a change.
-        let mut a = snapshot[1].clone();
+        let mut a = ledger.get(&snapshot[1].id).unwrap();
         a.status = TaskStatus::Succeeded;
         ledger.update(&a, "me", None).unwrap();
         ledger.insert(&sample("aaaa0000003c", 3), "me", LEASE).unwrap();

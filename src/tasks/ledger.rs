@@ -125,6 +125,10 @@ macro_rules! written_columns {
 const COLUMNS: &str = written_columns!();
 /// What reads select: the written columns and the revision the row was last written at.
 const READ_COLUMNS: &str = concat!(written_columns!(), ", rev");
+/// What a [`TaskSummary`] is read from (see `row_to_summary`).
+const SUMMARY_COLUMNS: &str = "id, name, profile, workflow_id, workflow_name, mode, status, error_code, error_message, \
+     error_kind, debug_url, interrupt, last_message, created_at, started_at, updated_at, finished_at, waited_ms, rev, \
+     output IS NOT NULL";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerError {
@@ -209,8 +213,6 @@ pub struct TaskFilter {
     /// Only tasks created before this task (a page cursor, newest first).
     pub before: Option<(i64, String)>,
     pub limit: usize,
-    /// Leave out each task's output and parameters (load one task in full with `get`).
-    pub summary: bool,
 }
 
 pub struct Ledger {
@@ -496,17 +498,22 @@ impl Ledger {
 
     /// Tasks, newest first. Uses the indexes: cost grows with `limit`, not with the ledger.
     pub fn list(&self, f: &TaskFilter) -> Result<Vec<Task>> {
-        list_on(&self.conn(), f)
+        list_on(&self.conn(), f, READ_COLUMNS, row_to_task)
     }
 
-    /// Tasks as [`Ledger::list`] has them, and the revision they are at, read in one
-    /// transaction: [`Ledger::changed_since`] that revision is exactly what changed after.
-    pub fn snapshot(&self, f: &TaskFilter) -> Result<(Vec<Task>, i64)> {
+    /// Summaries of the tasks [`Ledger::list`] would give (small: for long lists).
+    pub fn summaries(&self, f: &TaskFilter) -> Result<Vec<TaskSummary>> {
+        list_on(&self.conn(), f, SUMMARY_COLUMNS, row_to_summary)
+    }
+
+    /// [`Ledger::summaries`] and the revision they are at, read in one transaction:
+    /// [`Ledger::changed_since`] that revision is exactly what changed after.
+    pub fn snapshot(&self, f: &TaskFilter) -> Result<(Vec<TaskSummary>, i64)> {
         let mut conn = self.conn();
         // Deferred: a read transaction, so the two reads see one state and block no writer.
         let tx = conn.transaction()?;
         let revision = tx.query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?;
-        let tasks = list_on(&tx, f)?;
+        let tasks = list_on(&tx, f, SUMMARY_COLUMNS, row_to_summary)?;
         tx.commit()?;
         Ok((tasks, revision))
     }
@@ -610,7 +617,7 @@ impl Ledger {
         profile: Option<&str>,
         statuses: &[TaskStatus],
         dry_run: bool,
-    ) -> Result<Vec<Task>> {
+    ) -> Result<Vec<TaskSummary>> {
         let wanted: Vec<&str> = TaskStatus::ALL
             .iter()
             .filter(|s| s.is_finished() && (statuses.is_empty() || statuses.contains(s)))
@@ -624,10 +631,10 @@ impl Ledger {
         let which = format!("created_at < ?1 AND status IN ({list}) AND (?2 IS NULL OR profile = ?2)");
         self.write(|tx| {
             // Only the list is shown: outputs can be megabytes.
-            let columns = summary_columns();
-            let mut stmt = tx.prepare(&format!("SELECT {columns} FROM tasks WHERE {which} ORDER BY created_at"))?;
-            let tasks: Vec<Task> =
-                stmt.query_map(params![before_ms, profile], row_to_task)?.collect::<rusqlite::Result<_>>()?;
+            let mut stmt =
+                tx.prepare(&format!("SELECT {SUMMARY_COLUMNS} FROM tasks WHERE {which} ORDER BY created_at"))?;
+            let tasks: Vec<TaskSummary> =
+                stmt.query_map(params![before_ms, profile], row_to_summary)?.collect::<rusqlite::Result<_>>()?;
             drop(stmt);
             if dry_run || tasks.is_empty() {
                 return Ok(tasks);
@@ -776,17 +783,13 @@ fn store_pace(tx: &rusqlite::Transaction, profile: &str, p: &Pace) -> Result<()>
     Ok(())
 }
 
-/// The columns without the big ones (outputs can be megabytes, parameters large), for lists;
-/// load one task in full with `get`.
-fn summary_columns() -> String {
-    READ_COLUMNS
-        .replace("parameters,", "'{}' AS parameters,")
-        .replace(" output,", " NULL AS output,")
-        .replace(" node_outputs", " NULL AS node_outputs")
-}
-
-fn list_on(conn: &Connection, f: &TaskFilter) -> Result<Vec<Task>> {
-    let columns = if f.summary { summary_columns() } else { READ_COLUMNS.to_string() };
+/// The rows `f` selects, newest first, as `columns` read by `row`.
+fn list_on<T>(
+    conn: &Connection,
+    f: &TaskFilter,
+    columns: &str,
+    row: fn(&Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
     let mut sql = format!("SELECT {columns} FROM tasks WHERE 1 = 1");
     let mut args: Vec<rusqlite::types::Value> = vec![];
     if !f.statuses.is_empty() {
@@ -815,8 +818,39 @@ fn list_on(conn: &Connection, f: &TaskFilter) -> Result<Vec<Task>> {
     sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
     args.push((f.limit.max(1) as i64).into());
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args), row_to_task)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args), row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn row_to_summary(r: &Row) -> rusqlite::Result<TaskSummary> {
+    let mode: String = r.get(5)?;
+    let status: String = r.get(6)?;
+    let error_message: Option<String> = r.get(8)?;
+    let interrupt: Option<String> = r.get(11)?;
+    Ok(TaskSummary {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        profile: r.get(2)?,
+        workflow_id: r.get(3)?,
+        workflow_name: r.get(4)?,
+        mode: RunMode::parse(&mode).unwrap_or(RunMode::Sync),
+        status: TaskStatus::parse(&status).unwrap_or(TaskStatus::Unknown),
+        error: error_message.map(|message| TaskError {
+            code: r.get(7).ok().flatten(),
+            message,
+            kind: r.get(9).ok().flatten(),
+        }),
+        debug_url: r.get(10)?,
+        interrupt: interrupt.and_then(|i| serde_json::from_str(&i).ok()),
+        last_message: r.get(12)?,
+        created_at: r.get(13)?,
+        started_at: r.get(14)?,
+        updated_at: r.get(15)?,
+        finished_at: r.get(16)?,
+        waited_ms: r.get(17)?,
+        revision: r.get(18)?,
+        has_output: r.get(19)?,
+    })
 }
 
 fn placeholders(n: usize) -> String {
@@ -1038,9 +1072,11 @@ pub(crate) mod tests {
         assert_eq!(text.len(), 1);
         let full = l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap();
         assert!(!full[0].parameters.is_empty() && full[0].output.is_some());
-        let summary = l.list(&TaskFilter { limit: 10, summary: true, ..Default::default() }).unwrap();
-        assert!(summary[0].parameters.is_empty() && summary[0].output.is_none());
-        assert_eq!((summary[0].id.as_str(), summary[0].status), ("abd000000003", TaskStatus::Failed));
+        let summaries = l.summaries(&TaskFilter { limit: 10, ..Default::default() }).unwrap();
+        let full = l.list(&TaskFilter { limit: 10, ..Default::default() }).unwrap();
+        let from_full: Vec<TaskSummary> = full.iter().map(TaskSummary::from).collect();
+        assert_eq!(summaries, from_full, "read as a summary, or summed up from the task: the same");
+        assert_eq!((summaries[0].id.as_str(), summaries[0].status), ("abd000000003", TaskStatus::Failed));
         let page2 = l
             .list(&TaskFilter { before: Some((all[0].created_at, all[0].id.clone())), limit: 1, ..Default::default() })
             .unwrap();

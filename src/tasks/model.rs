@@ -182,6 +182,40 @@ pub struct Task {
     pub revision: i64,
 }
 
+/// The moments a task's duration is computed from (a `Task` and its summary have the same).
+struct Times {
+    created_at: i64,
+    started_at: Option<i64>,
+    updated_at: i64,
+    finished_at: Option<i64>,
+    waited_ms: i64,
+}
+
+/// The [`Times`] of a task or a summary (the fields have the same names in both).
+macro_rules! times_of {
+    ($t:expr) => {
+        Times {
+            created_at: $t.created_at,
+            started_at: $t.started_at,
+            updated_at: $t.updated_at,
+            finished_at: $t.finished_at,
+            waited_ms: $t.waited_ms,
+        }
+    };
+}
+
+impl Times {
+    fn elapsed_ms(&self, status: TaskStatus, now: i64) -> i64 {
+        let start = self.started_at.unwrap_or(self.created_at);
+        let end = match (self.finished_at, status) {
+            (Some(f), _) => f,
+            (None, TaskStatus::Interrupted) => self.updated_at,
+            (None, _) => now,
+        };
+        (end - start - self.waited_ms).max(0)
+    }
+}
+
 impl Task {
     /// A new pending task: what it runs, and nothing learned about it yet.
     pub fn pending(id: String, profile: String, workflow_id: String, mode: RunMode, now_ms: i64) -> Self {
@@ -269,17 +303,88 @@ impl Task {
         v
     }
 
+    /// How long the run took (see [`TaskSummary::elapsed_ms`]).
+    pub fn elapsed_ms(&self, now: i64) -> i64 {
+        times_of!(self).elapsed_ms(self.status, now)
+    }
+}
+
+/// A task as lists show it: everything but the parts that can be large (parameters, output,
+/// node outputs, notes), so a list of ten thousand stays small. `has_output` says whether there
+/// is an output to load: load the task in full ([`super::Ledger::get`]) to show or copy it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSummary {
+    pub id: String,
+    pub name: Option<String>,
+    pub profile: String,
+    pub workflow_id: String,
+    pub workflow_name: Option<String>,
+    pub mode: RunMode,
+    pub status: TaskStatus,
+    pub error: Option<TaskError>,
+    pub debug_url: Option<String>,
+    pub interrupt: Option<Interrupt>,
+    pub last_message: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    pub waited_ms: i64,
+    pub revision: i64,
+    pub has_output: bool,
+}
+
+impl From<&Task> for TaskSummary {
+    fn from(t: &Task) -> Self {
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            profile: t.profile.clone(),
+            workflow_id: t.workflow_id.clone(),
+            workflow_name: t.workflow_name.clone(),
+            mode: t.mode,
+            status: t.status,
+            error: t.error.clone(),
+            debug_url: t.debug_url.clone(),
+            interrupt: t.interrupt.clone(),
+            last_message: t.last_message.clone(),
+            created_at: t.created_at,
+            started_at: t.started_at,
+            updated_at: t.updated_at,
+            finished_at: t.finished_at,
+            waited_ms: t.waited_ms,
+            revision: t.revision,
+            has_output: t.output.is_some(),
+        }
+    }
+}
+
+impl TaskSummary {
     /// How long the run took: wall time from start (or creation) to the end, or to `now`
     /// while it goes on, less the time it waited for answers (a question stops the clock
     /// until it is answered).
     pub fn elapsed_ms(&self, now: i64) -> i64 {
-        let start = self.started_at.unwrap_or(self.created_at);
-        let end = match (self.finished_at, self.status) {
-            (Some(f), _) => f,
-            (None, TaskStatus::Interrupted) => self.updated_at,
-            (None, _) => now,
-        };
-        (end - start - self.waited_ms).max(0)
+        times_of!(self).elapsed_ms(self.status, now)
+    }
+
+    /// The `--json` fields of DESIGN.md §3 a summary has (no parameters, output or node
+    /// outputs: it was not loaded with them).
+    pub fn to_json(&self) -> Value {
+        let ts = |ms: i64| Value::String(rfc3339(ms));
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "workflow_id": self.workflow_id,
+            "workflow_name": self.workflow_name,
+            "profile": self.profile,
+            "mode": self.mode,
+            "status": self.status,
+            "error": self.error,
+            "debug_url": self.debug_url,
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.updated_at),
+            "finished_at": self.finished_at.map(ts),
+        })
     }
 }
 

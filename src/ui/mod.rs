@@ -12,7 +12,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::{Action, App, Areas, Context, Health, LineKind, Overlay, Pane, Picker};
 use crate::params::Severity;
-use crate::tasks::{Task, TaskStatus};
+use crate::tasks::{TaskStatus, TaskSummary};
 use crate::text::{pad, truncate};
 pub use theme::Theme;
 
@@ -397,7 +397,7 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let block = pane_block(Pane::Tasks, app, theme, extra);
     let now = app.clock.now_ms();
     let width = block.inner(area).width as usize;
-    draw_picker(f, area, block, &app.tasks.list, app, Pane::Tasks, theme, |t: &std::sync::Arc<Task>| {
+    draw_picker(f, area, block, &app.tasks.list, app, Pane::Tasks, theme, |t: &std::sync::Arc<TaskSummary>| {
         // No spinner per row: the status bar has the one activity indicator.
         let symbol = t.status.symbol();
         let name = t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone());
