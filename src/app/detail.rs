@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{App, Command, Editor, Pane};
-use crate::app::keymap::Action;
+use crate::app::keymap::{Action, Context, Keymap};
 use crate::coze::decode_output;
 use crate::params;
 use crate::tasks::{StatusChange, Task, TaskEvent, TaskStatus, TaskUpdate};
@@ -150,19 +150,19 @@ impl Detail {
     }
 
     /// Lays the subject out again.
-    fn rebuild(&mut self, editor: &Editor, clock: &Clock) {
+    fn rebuild(&mut self, editor: &Editor, clock: &Clock, keymap: &Keymap) {
         let task = self.task.clone();
         let lines = match (&self.subject, task.as_deref()) {
             (Subject::None, _) => vec![(LineKind::Dim, "Open a task or a workflow to see it here.".to_string())],
             (Subject::Workflow, _) => workflow_lines(editor),
-            (Subject::Task(_), Some(t)) => self.task_lines(t, clock),
+            (Subject::Task(_), Some(t)) => self.task_lines(t, clock, keymap),
             (Subject::Task(id), None) => vec![(LineKind::Dim, format!("task {id} is loading…"))],
         };
         self.lines = lines;
         self.scroll = self.scroll.min(self.len().saturating_sub(1));
     }
 
-    fn task_lines(&self, t: &Task, clock: &Clock) -> Vec<(LineKind, String)> {
+    fn task_lines(&self, t: &Task, clock: &Clock, keymap: &Keymap) -> Vec<(LineKind, String)> {
         let mut out = vec![];
         let title = t.name.clone().unwrap_or_else(|| t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone()));
         out.push((LineKind::Heading, format!("{} {} · {}", t.status.symbol(), t.status.as_str(), title)));
@@ -207,7 +207,8 @@ impl Detail {
             && let Some(i) = &t.interrupt
         {
             out.push((LineKind::Question, format!("question   {}", i.question.as_deref().unwrap_or("(none given)"))));
-            out.push((LineKind::Dim, format!("           press a to answer ({} answered so far)", i.answers)));
+            let answer = keymap.hint(Context::Detail, Action::Answer, "answers").unwrap_or_default();
+            out.push((LineKind::Dim, format!("           {answer} ({} answered so far)", i.answers)));
         }
         for n in &t.notes {
             out.push((LineKind::Dim, format!("note       {n}")));
@@ -229,7 +230,10 @@ impl Detail {
             if total > MAX_OUTPUT_LINES {
                 out.push((
                     LineKind::Dim,
-                    format!("… {} more lines: y copies the whole output", total - MAX_OUTPUT_LINES),
+                    match keymap.hint(Context::Detail, Action::Copy, "copies the whole output") {
+                        Some(copy) => format!("… {} more lines: {copy}", total - MAX_OUTPUT_LINES),
+                        None => format!("… {} more lines", total - MAX_OUTPUT_LINES),
+                    },
                 ));
             }
         }
@@ -344,7 +348,7 @@ impl App {
     }
 
     pub(super) fn rebuild_detail(&mut self) {
-        self.detail.rebuild(&self.editor, &self.clock);
+        self.detail.rebuild(&self.editor, &self.clock, &self.keymap);
     }
 
     /// A task in full with its messages and history, as the ledger has them now.
