@@ -142,6 +142,14 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Print shell completions, e.g. `coze-tui completions bash >
+    /// ~/.local/share/bash-completion/completions/coze-tui`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `coze-tui man | man -l -`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +346,18 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
         Some(Command::Demo) => demo::run(&cli.global).await,
         None if std::io::stdout().is_terminal() => dashboard(&cli.global, env, false).await,
         None => Err(Failure::Usage("the dashboard needs a terminal; use the plain commands (see --help)".into())),
+        // Generated from the command definitions: no settings needed.
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "coze-tui", &mut std::io::stdout());
+            Ok(())
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| Failure::Usage(format!("cannot write the man page: {e}")))
+        }
         Some(command) => {
             let overrides = Overrides {
                 profile: cli.global.profile.clone(),
@@ -457,7 +477,8 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
             runner.shutdown().await;
             result
         }
-        Command::Demo | Command::Sim { .. } => Ok(()),
+        // Handled before settings are loaded.
+        Command::Demo | Command::Sim { .. } | Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
 
