@@ -427,3 +427,30 @@ async fn a_closed_pipe_mid_stream_still_records_the_run() {
     assert_eq!(tasks[0]["status"], "succeeded", "{tasks}");
     assert!(tasks[0]["output"]["output"].as_str().unwrap().contains("chunk 399"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_and_the_man_page_come_from_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    // No token, no config: they need neither.
+    let bash = run_with("http://127.0.0.1:1", None, &["completions", "bash"], None, dir.path()).await;
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    assert!(bash.stdout.contains("--inputs") && bash.stdout.contains("watch"), "every command and flag");
+    // Bash accepts the script and registers it.
+    let script = dir.path().join("coze-tui.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .args(["--norc", "-c", &format!("source {} && complete -p coze-tui", script.display())])
+        .output()
+        .unwrap();
+    assert!(loaded.status.success(), "{}", String::from_utf8_lossy(&loaded.stderr));
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains("coze-tui"));
+    for shell in ["zsh", "fish"] {
+        let out = run_with("http://127.0.0.1:1", None, &["completions", shell], None, dir.path()).await;
+        assert!(out.code == 0 && out.stdout.contains("watch"), "{shell}: {}", out.stderr);
+    }
+    let bad = run_with("http://127.0.0.1:1", None, &["completions", "tcsh"], None, dir.path()).await;
+    assert_eq!(bad.code, 2);
+    let man = run_with("http://127.0.0.1:1", None, &["man"], None, dir.path()).await;
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(man.stdout.contains(".TH coze-tui 1") && man.stdout.contains("COZE_API_TOKEN"), "{}", man.stdout);
+}
