@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::app::{App, Command, Health, Keymap, Msg, ProfileInfo};
+use crate::app::{Action, App, Command, Context, Health, Keymap, Msg, ProfileInfo};
 use crate::config::{Env, Overrides, Settings};
 use crate::coze::{CozeClient, CozeError, ErrorKind};
 use crate::demo::Demo;
@@ -20,15 +20,35 @@ const TASKS_SHOWN: usize = 10_000;
 
 pub struct Session {
     pub app: App,
-    tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
+    tx: mpsc::UnboundedSender<(u64, Msg)>,
+    rx: mpsc::UnboundedReceiver<(u64, Msg)>,
     backend: Option<Backend>,
+    /// The number of the backend in use (0 until there is one); see [`MsgSender`].
+    backend_no: u64,
     /// The flags and environment the settings came from (a profile switch reloads with them).
     overrides: Overrides,
     env: Env,
     settings: Settings,
     /// The demo's simulator and throwaway data directory, both gone when this is dropped.
     demo: Option<Demo>,
+}
+
+/// Sends messages to the session. Background work's messages carry the number of the backend
+/// they came from, and once that backend is replaced (a profile switch, the demo) they are
+/// dropped unread: late news of the old profile never lands in the new one's app. The
+/// terminal's are number 0, always taken.
+#[derive(Clone)]
+pub struct MsgSender {
+    tx: mpsc::UnboundedSender<(u64, Msg)>,
+    backend: u64,
+}
+
+impl MsgSender {
+    /// Fails (`Err(())`) only when the session is gone.
+    #[allow(clippy::result_unit_err)]
+    pub fn send(&self, msg: Msg) -> Result<(), ()> {
+        self.tx.send((self.backend, msg)).map_err(|_| ())
+    }
 }
 
 /// How to open a session.
@@ -79,6 +99,7 @@ impl Session {
             tx,
             rx,
             backend: None,
+            backend_no: 0,
             overrides: opts.overrides,
             env: opts.env,
             settings: settings.clone(),
@@ -116,9 +137,13 @@ impl Session {
         let mut cfg = RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone());
         cfg.daily_request_limit = p.daily_request_limit;
         let runner = Runner::start(client.clone(), ledger, cfg).await;
-        spawn_messages(&runner, self.tx.clone());
-        let reload_tasks = spawn_task_feed(&runner, settings.profile_name.clone(), self.tx.clone());
+        let no = self.backend_no + 1;
+        let tx = self.sender_for(no);
+        let reload_hint = self.app.keymap.hint(Context::Detail, Action::Refresh, "reloads them").unwrap_or_default();
+        spawn_messages(&runner, tx.clone(), reload_hint);
+        let reload_tasks = spawn_task_feed(&runner, settings.profile_name.clone(), tx);
         let backend = Backend { client, runner, profile: settings.profile_name.clone(), reload_tasks };
+        self.backend_no = no;
         if let Some(old) = self.backend.replace(backend) {
             old.runner.shutdown().await;
         }
@@ -185,8 +210,12 @@ impl Session {
     }
 
     /// A sender for messages from outside (terminal events, signals).
-    pub fn sender(&self) -> mpsc::UnboundedSender<Msg> {
-        self.tx.clone()
+    pub fn sender(&self) -> MsgSender {
+        self.sender_for(0)
+    }
+
+    fn sender_for(&self, backend: u64) -> MsgSender {
+        MsgSender { tx: self.tx.clone(), backend }
     }
 
     /// Feeds one message to the app and starts the work it asks for. Returns the commands
@@ -216,7 +245,13 @@ impl Session {
 
     /// The next message, waiting at most `timeout`.
     pub async fn next(&mut self, timeout: Duration) -> Option<Msg> {
-        tokio::time::timeout(timeout, self.rx.recv()).await.ok().flatten()
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let (from, msg) = tokio::time::timeout_at(deadline, self.rx.recv()).await.ok().flatten()?;
+            if from == 0 || from == self.backend_no {
+                return Some(msg);
+            }
+        }
     }
 
     /// Processes messages until `done` holds (true) or `timeout` passes (false).
@@ -246,7 +281,7 @@ impl Session {
     /// Starts one piece of background work; its result comes back as a message.
     fn execute(&self, cmd: Command) {
         let Some(b) = self.backend.clone() else { return };
-        let tx = self.tx.clone();
+        let tx = self.sender_for(self.backend_no);
         tokio::spawn(async move {
             let msg = run_command(&b, cmd, &tx).await;
             if let Some(m) = msg {
@@ -265,7 +300,7 @@ impl Session {
 const LEDGER_SYNC: Duration = Duration::from_secs(2);
 
 /// Streamed messages reach the app as they come (task states come from the feed).
-fn spawn_messages(runner: &Runner, tx: mpsc::UnboundedSender<Msg>) {
+fn spawn_messages(runner: &Runner, tx: MsgSender, reload_hint: String) {
     let mut updates = runner.subscribe();
     tokio::spawn(async move {
         loop {
@@ -278,9 +313,8 @@ fn spawn_messages(runner: &Runner, tx: mpsc::UnboundedSender<Msg>) {
                 Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!("{n} live updates skipped");
-                    let _ = tx.send(Msg::Failed(
-                        "some live messages were skipped; r in Detail reloads them from the ledger".into(),
-                    ));
+                    let _ =
+                        tx.send(Msg::Failed(format!("some live messages were skipped; {reload_hint} from the ledger")));
                 }
                 Err(_) => return,
             }
@@ -291,7 +325,7 @@ fn spawn_messages(runner: &Runner, tx: mpsc::UnboundedSender<Msg>) {
 /// The task list: a snapshot when asked for (at start, on refresh), and every change after
 /// it in ledger order, this process's and others'; plus today's request count when it
 /// changes. Stops with the runner (when the profile is replaced or the dashboard quits).
-fn spawn_task_feed(runner: &Runner, profile: String, tx: mpsc::UnboundedSender<Msg>) -> mpsc::UnboundedSender<()> {
+fn spawn_task_feed(runner: &Runner, profile: String, tx: MsgSender) -> mpsc::UnboundedSender<()> {
     let (reload_tx, mut reload) = mpsc::unbounded_channel::<()>();
     let runner = runner.clone();
     tokio::spawn(async move {
@@ -353,10 +387,7 @@ fn profile_info(s: &Settings) -> ProfileInfo {
 }
 
 /// Times a call to Coze and reports how it went to the status bar.
-async fn timed<T>(
-    tx: &mpsc::UnboundedSender<Msg>,
-    call: impl Future<Output = Result<T, CozeError>>,
-) -> Result<T, CozeError> {
+async fn timed<T>(tx: &MsgSender, call: impl Future<Output = Result<T, CozeError>>) -> Result<T, CozeError> {
     let started = Instant::now();
     let result = call.await;
     let health = match &result {
@@ -383,7 +414,7 @@ async fn ledger<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
 }
 
-async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>) -> Option<Msg> {
+async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
     let c = &b.client;
     Some(match cmd {
         Command::LoadWorkspaces => {
@@ -405,9 +436,16 @@ async fn run_command(b: &Backend, cmd: Command, tx: &mpsc::UnboundedSender<Msg>)
         }
         Command::LoadDetail(id) => {
             let tid = id.clone();
-            match ledger(&b.runner, move |l| Ok((l.get(&tid).ok(), l.events(&tid, None, 50_000)?, l.history(&tid)?)))
-                .await
-            {
+            let read = move |l: &Ledger| {
+                // Gone (deleted by someone) is an answer; a ledger that cannot be read is not.
+                let task = match l.get(&tid) {
+                    Ok(t) => Some(t),
+                    Err(crate::tasks::LedgerError::NotFound(_)) => None,
+                    Err(e) => return Err(e),
+                };
+                Ok((task, l.events(&tid, None, 50_000)?, l.history(&tid)?))
+            };
+            match ledger(&b.runner, read).await {
                 Ok((task, events, history)) => Msg::Detail { task_id: id, task, events, history },
                 Err(e) => Msg::Failed(e),
             }

@@ -80,7 +80,7 @@ impl Clock {
 /// How long before `now` (both unix ms) `ms` was: "just now", "42 s ago", "3 min ago",
 /// "5 h ago", "2 days ago".
 pub fn ago(ms: i64, now: i64) -> String {
-    let s = (now - ms) / 1000;
+    let s = now.saturating_sub(ms) / 1000;
     match s {
         ..5 => "just now".to_string(),
         5..60 => format!("{s} s ago"),

@@ -23,6 +23,8 @@ const MAX_EVENT_LINES: usize = 20_000;
 pub enum LineKind {
     Heading,
     Field,
+    /// A field whose value is this moment (unix ms), written when drawn: "… (3 min ago)".
+    Moment(i64),
     Text,
     Error,
     Question,
@@ -178,9 +180,10 @@ impl Detail {
         if let Some(d) = &t.description {
             out.push(field("about", d.clone()));
         }
-        out.push(field("created", clock.when(t.created_at)));
+        let moment = |k: &str, ms: i64| (LineKind::Moment(ms), format!("{k:<11}"));
+        out.push(moment("created", t.created_at));
         if let Some(f) = t.finished_at {
-            out.push(field("finished", clock.when(f)));
+            out.push(moment("finished", f));
             let waited = match t.waited_ms {
                 0 => String::new(),
                 w => format!(" (and {} waiting for answers)", crate::tasks::human_duration(w)),
@@ -347,6 +350,20 @@ impl App {
         self.rebuild_detail();
     }
 
+    /// After a fresh snapshot of the list: the shown task may have changed (or gone) in a
+    /// stretch the snapshot covered instead of the change feed.
+    pub(super) fn detail_after_snapshot(&mut self) -> Vec<Command> {
+        let Subject::Task(id) = self.detail.subject.clone() else { return vec![] };
+        match (self.tasks.get(&id), &self.detail.task) {
+            (None, _) => {
+                self.clear_detail();
+                vec![]
+            }
+            (Some(listed), Some(shown)) if listed.revision > shown.revision => vec![Command::LoadDetail(id)],
+            _ => vec![],
+        }
+    }
+
     pub(super) fn rebuild_detail(&mut self) {
         self.detail.rebuild(&self.editor, &self.clock, &self.keymap);
     }
@@ -470,7 +487,7 @@ mod tests {
         a.update(live(3));
         // ...then the snapshot (0..=2), then a live one the snapshot also has.
         let events = (0..3).map(event).collect();
-        a.update(Msg::Detail { task_id: "t".into(), task: None, events, history: vec![] });
+        a.update(Msg::Detail { task_id: "t".into(), task: Some(t.clone()), events, history: vec![] });
         a.update(live(2));
         a.update(live(4));
         assert_eq!(messages(&a.detail), ["m0", "m1", "m2", "m3", "m4"]);

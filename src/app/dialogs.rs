@@ -69,10 +69,15 @@ impl App {
     pub(super) fn on_dialog_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let Some(overlay) = self.overlay.take() else { return vec![] };
         let action = if overlay.takes_text() && types(&key) { None } else { self.keymap.lookup(Context::Dialog, &key) };
+        if action == Some(Action::Suspend) {
+            self.overlay = Some(overlay);
+            return vec![Command::Suspend];
+        }
         let page = 10;
         let (keep, cmds) = match overlay {
             Overlay::Help { scroll } => match action {
                 Some(Action::Cancel | Action::Quit | Action::Help | Action::Back) => (None, vec![]),
+                Some(Action::Top) => (Some(Overlay::Help { scroll: 0 }), vec![]),
                 Some(a) => match self.movement(a) {
                     Some(d) => {
                         let d = d.clamp(-page, page);

@@ -342,6 +342,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Dialog, "alt-2", Action::ModeAsync),
     (Context::Dialog, "alt-3", Action::ModeStream),
     (Context::FirstRun, "d", Action::StartDemo),
+    (Context::FirstRun, "esc", Action::Quit),
 ];
 
 /// The contexts a global binding can be shadowed in.
@@ -372,7 +373,6 @@ impl Keymap {
     pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> (Self, Vec<String>) {
         let mut map = Self::default();
         let mut problems = vec![];
-        let mut overridden = vec![];
         for (name, keys) in overrides {
             let Some(action) = Action::all().find(|a| a.describe().0 == name) else {
                 problems.push(format!("[keys] {name}: no such action"));
@@ -380,7 +380,6 @@ impl Keymap {
             };
             let contexts: Vec<Context> = DEFAULTS.iter().filter(|(_, _, a)| *a == action).map(|(c, _, _)| *c).collect();
             map.bindings.retain(|_, a| *a != action);
-            overridden.push(action);
             for k in keys {
                 match Key::parse(k) {
                     Ok(key) => {
@@ -398,19 +397,20 @@ impl Keymap {
                 }
             }
         }
-        problems.extend(map.shadowed(&overridden));
+        problems.extend(map.shadowed(&Self::default()));
         (map, problems)
     }
 
-    /// Global bindings a pane or dialog binding hides, where one of the two was overridden
-    /// (the defaults shadow on purpose: Esc closes a dialog rather than going back).
-    fn shadowed(&self, overridden: &[Action]) -> Vec<String> {
+    /// Global bindings a pane or dialog binding hides that the defaults do not have (the
+    /// defaults shadow on purpose: Esc closes a dialog rather than going back).
+    fn shadowed(&self, defaults: &Keymap) -> Vec<String> {
         let mut out = vec![];
-        for ((ctx, key), global) in self.bindings.iter().filter(|((c, _), _)| *c == Context::Global) {
-            debug_assert_eq!(*ctx, Context::Global);
+        for ((_, key), global) in self.bindings.iter().filter(|((c, _), _)| *c == Context::Global) {
             for pane in PANE_CONTEXTS {
                 let Some(local) = self.bindings.get(&(pane, *key)).filter(|a| *a != global) else { continue };
-                if overridden.contains(global) || overridden.contains(local) {
+                let by_default = defaults.bindings.get(&(Context::Global, *key)) == Some(global)
+                    && defaults.bindings.get(&(pane, *key)) == Some(local);
+                if !by_default {
                     let (g, l) = (global.describe().0, local.describe().0);
                     out.push(format!(
                         "[keys] {key} is {g} everywhere but {l} in {}: {g} does not work there",
@@ -537,8 +537,14 @@ mod tests {
         assert_eq!(about("a is quit everywhere but"), 3, "{problems:?}");
         assert_eq!(about("? is help everywhere but run_sync in editor"), 1, "{problems:?}");
         assert_eq!(m.lookup(Context::Lists, &ev(KeyCode::Char('a'), KeyModifiers::NONE)), Some(Action::Quit));
-        // The defaults shadow on purpose (Esc cancels a dialog) and say nothing.
+        // The defaults shadow on purpose (Esc cancels a dialog) and say nothing, also when an
+        // override restates them.
         assert!(Keymap::with_overrides(&BTreeMap::new()).1.is_empty());
+        let mut o = BTreeMap::new();
+        o.insert("open".to_string(), vec!["enter".to_string(), "o".to_string()]);
+        o.insert("back".to_string(), vec!["esc".to_string()]);
+        let problems = Keymap::with_overrides(&o).1;
+        assert!(problems.iter().all(|p| !p.contains("Enter is") && !p.contains("Esc is")), "{problems:?}");
     }
 
     #[test]

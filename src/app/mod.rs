@@ -379,8 +379,7 @@ impl App {
             }
             Msg::TasksLoaded { tasks, revision } => {
                 self.tasks.load_snapshot(tasks, revision);
-                self.rebuild_detail();
-                vec![]
+                self.detail_after_snapshot()
             }
             Msg::TasksChanged(changes) => {
                 let mut cmds = vec![];
@@ -406,13 +405,20 @@ impl App {
                 self.tasks.select(&task.id);
                 self.show_task(&task.id)
             }
-            Msg::Detail { task_id, task, events, history } => {
-                let mut cmds = vec![];
-                if let Some(full) = task {
-                    cmds = self.on_task_update(TaskUpdate::Changed(Arc::new(full)));
-                }
+            Msg::Detail { task_id, task: Some(full), events, history } => {
+                // A load can cross a deletion: it refreshes the list, never adds to it.
+                self.tasks.refresh(&full);
+                let full = TaskUpdate::Changed(Arc::new(full));
+                let cmds = self.detail_on_update(&full, false);
                 self.on_detail(task_id, events, history);
                 cmds
+            }
+            Msg::Detail { task_id, task: None, .. } => {
+                if self.detail.subject == Subject::Task(task_id.clone()) {
+                    self.clear_detail();
+                    self.toast(&format!("task {task_id} no longer exists"));
+                }
+                vec![]
             }
             Msg::NodeOutputs { task_id, result } => {
                 self.on_node_outputs(task_id, result);
@@ -445,7 +451,7 @@ impl App {
                     self.first_run = None;
                     vec![Command::StartDemo]
                 }
-                Some(Action::Quit | Action::Back) => vec![Command::Quit],
+                Some(Action::Quit) => vec![Command::Quit],
                 Some(Action::Suspend) => vec![Command::Suspend],
                 _ => vec![],
             };
@@ -689,5 +695,70 @@ pub(crate) mod tests {
         assert_eq!(a.tasks.list.filter, "nyq");
         a.update(Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::CONTROL)));
         assert!(a.overlay.is_none() && a.tasks.list.filter.is_empty(), "cancel clears the filter");
+    }
+
+    fn summary(t: &Task) -> TaskSummary {
+        t.into()
+    }
+
+    #[test]
+    fn the_detail_follows_the_list_through_snapshots_and_loads_never_add_tasks() {
+        let mut a = app();
+        let t = Task { revision: 3, ..task("t", 3) };
+        a.update(Msg::TasksLoaded { tasks: vec![summary(&t)], revision: 3 });
+        assert_eq!(a.show_task("t"), vec![Command::LoadDetail("t".into())]);
+        a.update(Msg::Detail { task_id: "t".into(), task: Some(t.clone()), events: vec![], history: vec![] });
+        assert_eq!(a.detail_task().map(|d| d.revision), Some(3));
+        // A refresh whose snapshot has a newer state than the one shown reloads it...
+        let newer = Task { revision: 7, status: TaskStatus::Succeeded, ..t.clone() };
+        let cmds = a.update(Msg::TasksLoaded { tasks: vec![summary(&newer)], revision: 7 });
+        assert_eq!(cmds, vec![Command::LoadDetail("t".into())]);
+        // ...and one without the task (deleted meanwhile) clears the pane.
+        a.update(Msg::TasksLoaded { tasks: vec![], revision: 9 });
+        assert_eq!(a.detail.subject, Subject::None);
+        // A load that read a task just before it was deleted does not bring it back.
+        a.update(Msg::Detail { task_id: "t".into(), task: Some(newer), events: vec![], history: vec![] });
+        assert!(a.tasks.get("t").is_none(), "no ghost in the list");
+        // A load that finds nothing says so.
+        a.update(Msg::TasksLoaded { tasks: vec![summary(&t)], revision: 10 });
+        a.show_task("t");
+        a.update(Msg::Detail { task_id: "t".into(), task: None, events: vec![], history: vec![] });
+        assert_eq!(a.detail.subject, Subject::None);
+        assert!(a.toast.as_ref().unwrap().text.contains("no longer exists"));
+    }
+
+    #[test]
+    fn the_first_run_screen_quits_with_q_or_esc_only_and_dialogs_let_ctrl_z_through() {
+        let mut a = app();
+        a.first_run = Some("no token".into());
+        assert_eq!(a.update(key('h')), vec![], "h is back elsewhere, not quit here");
+        assert_eq!(a.update(Msg::Key(KeyEvent::from(KeyCode::Esc))), vec![Command::Quit]);
+        assert_eq!(a.update(key('d')), vec![Command::StartDemo]);
+        let mut b = app();
+        b.update(key('?'));
+        let ctrl_z = Msg::Key(KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL));
+        assert_eq!(b.update(ctrl_z), vec![Command::Suspend]);
+        assert!(matches!(b.overlay, Some(Overlay::Help { .. })), "the dialog is still open after fg");
+    }
+
+    #[test]
+    fn a_moment_in_the_detail_is_written_when_drawn() {
+        let mut a = app();
+        let t = Task { created_at: 1_000_000, finished_at: Some(1_001_000), ..task("t", 1) };
+        a.clock = Clock::fixed(1_001_000 + 42_000);
+        a.update(Msg::TasksLoaded { tasks: vec![summary(&t)], revision: 1 });
+        a.show_task("t");
+        a.update(Msg::Detail { task_id: "t".into(), task: Some(t), events: vec![], history: vec![] });
+        let draw = |a: &App| {
+            let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+            term.draw(|f| {
+                crate::ui::draw(f, a);
+            })
+            .unwrap();
+            format!("{:?}", term.backend().buffer())
+        };
+        assert!(draw(&a).contains("(42 s ago)"));
+        a.clock = Clock::fixed(1_001_000 + 5 * 60_000);
+        assert!(draw(&a).contains("(5 min ago)"), "nothing rebuilt: the next frame says it");
     }
 }

@@ -110,6 +110,14 @@ impl TaskList {
         }
     }
 
+    /// A task read in full elsewhere (for the Detail pane): replaces the held state if it is
+    /// newer, and adds nothing (it may have been deleted since it was read).
+    pub fn refresh(&mut self, task: &crate::tasks::Task) {
+        if self.get(&task.id).is_some() {
+            self.apply(&TaskUpdate::Changed(Arc::new(task.clone())));
+        }
+    }
+
     pub fn select(&mut self, id: &str) {
         self.list.select_key(id, task_key);
     }
@@ -167,7 +175,11 @@ impl App {
     /// The task a task action applies to: the detail's in the Detail pane, else the selected one.
     fn action_task(&self) -> Option<Arc<TaskSummary>> {
         match (&self.detail.subject, self.focus) {
-            (super::Subject::Task(id), Pane::Detail) => self.tasks.get(id).cloned(),
+            (super::Subject::Task(id), Pane::Detail) => self
+                .tasks
+                .get(id)
+                .cloned()
+                .or_else(|| self.detail.task.as_ref().map(|t| Arc::new(TaskSummary::from(&**t)))),
             (_, Pane::Detail) => None,
             _ => self.tasks.current().cloned(),
         }

@@ -21,6 +21,8 @@ pub struct TaskFeed {
     revision: i64,
     nudges: broadcast::Receiver<TaskUpdate>,
     poll: Duration,
+    /// The last read was a full page: read on without waiting.
+    behind: bool,
 }
 
 impl TaskFeed {
@@ -34,7 +36,7 @@ impl TaskFeed {
     /// A feed of a ledger, nudged by whatever announces its writes.
     pub fn on(ledger: Arc<Ledger>, nudges: broadcast::Receiver<TaskUpdate>, profile: &str, poll: Duration) -> Self {
         let revision = ledger.revision().unwrap_or(0);
-        Self { ledger, profile: profile.to_string(), revision, nudges, poll }
+        Self { ledger, profile: profile.to_string(), revision, nudges, poll, behind: false }
     }
 
     /// The revision the feed has read up to.
@@ -49,13 +51,16 @@ impl TaskFeed {
         let ledger = self.ledger.clone();
         let (tasks, revision) = blocking(move || ledger.snapshot(&filter)).await?;
         self.revision = revision;
+        self.behind = false;
         Ok(tasks)
     }
 
     /// The next changes after the last read, waiting for this process's runner to announce
     /// one or for the poll interval; empty when nothing changed.
     pub async fn next(&mut self) -> Result<Changes, LedgerError> {
-        let _ = tokio::time::timeout(self.poll, self.nudged()).await;
+        if !self.behind {
+            let _ = tokio::time::timeout(self.poll, self.nudged()).await;
+        }
         self.read().await
     }
 
@@ -66,6 +71,7 @@ impl TaskFeed {
         let (ledger, profile, after) = (self.ledger.clone(), self.profile.clone(), self.revision);
         let changes = blocking(move || ledger.changed_since(&profile, after, PAGE)).await?;
         self.revision = changes.last;
+        self.behind = changes.more;
         Ok(changes)
     }
 

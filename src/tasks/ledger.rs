@@ -176,6 +176,8 @@ pub struct Changes {
     pub deleted: Vec<String>,
     /// The revision to continue from.
     pub last: i64,
+    /// The page was full: more changes wait to be read.
+    pub more: bool,
 }
 
 /// What [`Ledger::reserve_request`] decided.
@@ -240,11 +242,18 @@ impl Ledger {
     pub fn open(path: &Path) -> Result<Self> {
         let conn =
             Connection::open(path).map_err(|e| LedgerError::Db(format!("cannot open {}: {e}", path.display())))?;
-        conn.busy_timeout(Duration::from_secs(15))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Several processes opening a new ledger at once (`xargs -P 8 coze-tui run` on a fresh
+        // machine) race to switch it to WAL, and SQLite reports that race as "locked" at once
+        // instead of waiting: so wait here, as long as for any other lock.
+        retry_while_locked(|| conn.pragma_update(None, "journal_mode", "WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         let ledger = Self { path: path.to_path_buf(), conn: Mutex::new(conn) };
-        ledger.migrate()?;
+        retry_while_locked(|| ledger.migrate())?;
+        let version = ledger.schema_version()?;
+        if version as usize > MIGRATIONS.len() {
+            return Err(LedgerError::TooNew(version));
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -275,18 +284,20 @@ impl Ledger {
         Ok(out)
     }
 
-    fn migrate(&self) -> Result<()> {
-        self.write(|tx| {
-            let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-            if version as usize > MIGRATIONS.len() {
-                return Err(LedgerError::TooNew(version));
-            }
-            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-                tx.execute_batch(sql)?;
-                tx.pragma_update(None, "user_version", (i + 1) as u32)?;
-            }
-            Ok(())
-        })
+    /// Brings the schema up to date (a newer one is left alone: `open` refuses it). Returns
+    /// SQLite's own error, so a lock can be told apart.
+    fn migrate(&self) -> rusqlite::Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            return Ok(());
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as u32)?;
+        }
+        tx.commit()
     }
 
     pub fn schema_version(&self) -> Result<u32> {
@@ -526,39 +537,32 @@ impl Ledger {
     /// What changed for `profile` after revision `after` (by any process): tasks written, oldest
     /// write first, and tasks deleted; with the revision to continue from.
     pub fn changed_since(&self, profile: &str, after: i64, limit: usize) -> Result<Changes> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {READ_COLUMNS}, profile = ?2 FROM tasks WHERE rev > ?1 ORDER BY rev LIMIT ?3"
-        ))?;
-        let mut changes = Changes { tasks: vec![], deleted: vec![], last: after };
-        let rows = stmt.query_map(params![after, profile, limit as i64], |r| {
-            Ok((row_to_task(r)?, r.get::<_, bool>(READ_COLUMNS.split(", ").count())?))
-        })?;
-        let mut seen = 0;
-        for row in rows {
-            let (task, mine) = row?;
-            seen += 1;
-            changes.last = changes.last.max(task.revision);
-            if mine {
-                changes.tasks.push(task);
-            }
-        }
-        // A full page stops at its last revision; otherwise every deletion so far counts.
-        let upto = if seen == limit { changes.last } else { i64::MAX };
-        let mut stmt = conn.prepare_cached(
-            "SELECT task_id, rev, profile = ?3 FROM deletions WHERE rev > ?1 AND rev <= ?2 ORDER BY rev",
-        )?;
-        let rows = stmt.query_map(params![after, upto, profile], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
-        })?;
-        for row in rows {
-            let (id, rev, mine) = row?;
-            changes.last = changes.last.max(rev);
-            if mine {
-                changes.deleted.push(id);
-            }
-        }
-        Ok(changes)
+        let mut conn = self.conn();
+        // One read transaction: tasks, deletions and the revision they reach are one state. Two
+        // separate reads could skip a write another process commits between them.
+        let tx = conn.transaction()?;
+        let now: i64 = tx.query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?;
+        let tasks: Vec<Task> = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {READ_COLUMNS} FROM tasks WHERE rev > ?1 AND profile = ?2 ORDER BY rev LIMIT ?3"
+            ))?;
+            stmt.query_map(params![after, profile, limit as i64], row_to_task)?.collect::<rusqlite::Result<_>>()?
+        };
+        // A full page ends at its last revision (the rest comes with the next read); otherwise
+        // everything up to now has been read, other profiles' writes included.
+        let more = tasks.len() == limit;
+        let last = match tasks.last() {
+            Some(t) if more => t.revision,
+            _ => now.max(after),
+        };
+        let deleted: Vec<String> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT task_id FROM deletions WHERE rev > ?1 AND rev <= ?2 AND profile = ?3 ORDER BY rev",
+            )?;
+            stmt.query_map(params![after, last, profile], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        tx.commit()?;
+        Ok(Changes { tasks, deleted, last, more })
     }
 
     /// Streamed events of a task after `after_seq`, in order.
@@ -851,6 +855,26 @@ fn row_to_summary(r: &Row) -> rusqlite::Result<TaskSummary> {
         revision: r.get(18)?,
         has_output: r.get(19)?,
     })
+}
+
+/// How long a ledger operation waits for another process's lock before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Runs `f` again while SQLite says the database is busy or locked, for up to
+/// [`BUSY_TIMEOUT`] (for the few operations where SQLite does not wait by itself).
+fn retry_while_locked<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match f() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5 + rand::random::<u64>() % 20));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn placeholders(n: usize) -> String {
@@ -1150,6 +1174,22 @@ pub(crate) mod tests {
         assert_eq!((gone.deleted, gone.last), (vec![t.id.clone()], 3), "deletions are news too");
         l.insert(&sample("aaaa0000002x", 2000), "me", LEASE).unwrap();
         assert_eq!(l.revision().unwrap(), 4, "revisions never go back, even after a delete");
+        // Pages: a full one says there is more and ends at its last task; nothing is skipped.
+        for i in 3..6 {
+            l.insert(&sample(&format!("aaaa000000{i}x"), 2000 + i), "me", LEASE).unwrap();
+        }
+        let mut after = 3;
+        let mut read = vec![];
+        loop {
+            let page = l.changed_since("default", after, 2).unwrap();
+            read.extend(page.tasks.iter().map(|t| t.id.clone()));
+            after = page.last;
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(read, ["aaaa0000002x", "aaaa0000003x", "aaaa0000004x", "aaaa0000005x"]);
+        assert_eq!(after, l.revision().unwrap());
         assert_eq!(l.last_params("default", "w").unwrap().unwrap()["a"], 1);
         assert_eq!(l.integrity_check().unwrap(), "ok");
     }

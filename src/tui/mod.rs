@@ -15,11 +15,10 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-use tokio::sync::mpsc;
 
 use crate::app::{Command, Msg};
 use crate::config::{Env, Overrides};
-use crate::session::{Session, SessionOptions};
+use crate::session::{MsgSender, Session, SessionOptions};
 
 /// The longest the screen goes without a frame while messages keep coming.
 const DRAW_AT_LEAST: Duration = Duration::from_millis(100);
@@ -59,6 +58,10 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
             last_draw = std::time::Instant::now();
         }
         let tick_every = session.app.tick_every();
+        // A tick due sooner now (a new toast, runs started) is not kept waiting for the old one.
+        if let Some(every) = tick_every {
+            next_tick = next_tick.min(tokio::time::Instant::now() + every);
+        }
         let msg = tokio::select! {
             m = session.next(Duration::from_secs(3600)) => m,
             _ = tokio::time::sleep_until(next_tick), if tick_every.is_some() => {
@@ -176,7 +179,7 @@ fn draw(terminal: &mut DefaultTerminal, app: &crate::app::App) -> crate::app::Ar
 
 /// Terminal events become messages, in a task that is stopped while another program (the
 /// editor, the shell after Ctrl-Z) owns the terminal.
-fn spawn_events(tx: mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
+fn spawn_events(tx: MsgSender) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut stream = ratatui::crossterm::event::EventStream::new();
         while let Some(ev) = stream.next().await {
@@ -200,7 +203,7 @@ fn spawn_events(tx: mpsc::UnboundedSender<Msg>) -> tokio::task::JoinHandle<()> {
 /// SIGTERM, SIGHUP, SIGINT and SIGQUIT from outside (in raw mode Ctrl-C is a key, not a
 /// signal) quit cleanly: the terminal is restored and the demo's directory removed on the way
 /// out. A second one while quitting ends the process at once, still restoring both.
-fn spawn_signals(tx: mpsc::UnboundedSender<Msg>, mouse: bool) {
+fn spawn_signals(tx: MsgSender, mouse: bool) {
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};

@@ -449,9 +449,18 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let lines: Vec<Line> = (top..(top + height).min(total))
         .filter_map(|i| app.detail.line(i))
         .map(|(kind, text)| {
+            // A moment is written when drawn, so "3 min ago" stays true.
+            let moment;
+            let text = match kind {
+                LineKind::Moment(ms) => {
+                    moment = format!("{text}{}", app.clock.when(*ms));
+                    &moment
+                }
+                _ => text,
+            };
             let style = match kind {
                 LineKind::Heading => theme.heading,
-                LineKind::Field => Style::default(),
+                LineKind::Field | LineKind::Moment(_) => Style::default(),
                 LineKind::Text => Style::default(),
                 LineKind::Error => theme.error,
                 LineKind::Question => theme.warning.add_modifier(Modifier::BOLD),
