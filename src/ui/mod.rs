@@ -25,6 +25,14 @@ pub const WIDE_HEIGHT: u16 = 30;
 
 const SPINNER: [&str; 4] = ["◐", "◓", "◑", "◒"];
 
+/// The editor's ways to run, as its hints name them.
+const RUNS: [(Action, &str); 4] = [
+    (Action::RunSync, "sync"),
+    (Action::RunAsync, "async"),
+    (Action::RunStream, "stream"),
+    (Action::RunNamed, "named"),
+];
+
 /// Where each pane is drawn for a terminal of this size.
 pub fn layout(area: Rect) -> Vec<(Pane, Rect)> {
     let [main, _status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
@@ -314,16 +322,8 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let km = &app.keymap;
     if ed.workflow.is_none() {
         let open = km.key(Context::Lists, Action::Open).unwrap_or_default();
-        let then = km.hints(
-            Context::Editor,
-            &[
-                (Action::Edit, "types"),
-                (Action::RunSync, "runs sync"),
-                (Action::RunAsync, "async"),
-                (Action::RunStream, "streams"),
-                (Action::RunNamed, "names the run"),
-            ],
-        );
+        let then =
+            [km.hints(Context::Editor, &[(Action::Edit, "types")]), km.hints(Context::Editor, &RUNS)].join(" · ");
         let text = vec![
             Line::styled(format!("Pick a workflow (Workflows pane, {open}) to edit its parameters here."), theme.dim),
             Line::raw(""),
@@ -361,15 +361,7 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             (true, None) => " (last used)".to_string(),
             _ => String::new(),
         };
-        let runs = km.hints(
-            Context::Editor,
-            &[
-                (Action::RunSync, "sync"),
-                (Action::RunAsync, "async"),
-                (Action::RunStream, "stream"),
-                (Action::RunNamed, "named"),
-            ],
-        );
+        let runs = km.hints(Context::Editor, &RUNS);
         let hint = format!("✔ valid{origin} · {runs}");
         lines.push(Line::styled(hint, theme.ok));
     }
