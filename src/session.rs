@@ -65,6 +65,8 @@ pub struct SessionOptions {
 #[derive(Clone)]
 struct Backend {
     client: CozeClient,
+    /// For reads; every write to a task goes through the runner.
+    ledger: Arc<Ledger>,
     runner: Runner,
     profile: String,
     /// Asks the task feed for a fresh snapshot of the task list.
@@ -136,13 +138,13 @@ impl Session {
         let client = CozeClient::new(opts).map_err(|e| e.message)?.with_gate(Arc::new(budget));
         let mut cfg = RunnerConfig::new(settings.profile_name.clone(), settings.profile.poll.clone());
         cfg.daily_request_limit = p.daily_request_limit;
-        let runner = Runner::start(client.clone(), ledger, cfg).await;
+        let runner = Runner::start(client.clone(), ledger.clone(), cfg).await;
         let no = self.backend_no + 1;
         let tx = self.sender_for(no);
         let reload_hint = self.app.keymap.hint(Context::Detail, Action::Refresh, "reloads them").unwrap_or_default();
         spawn_messages(&runner, tx.clone(), reload_hint);
-        let reload_tasks = spawn_task_feed(&runner, settings.profile_name.clone(), tx);
-        let backend = Backend { client, runner, profile: settings.profile_name.clone(), reload_tasks };
+        let reload_tasks = spawn_task_feed(&runner, ledger.clone(), settings.profile_name.clone(), tx);
+        let backend = Backend { client, ledger, runner, profile: settings.profile_name.clone(), reload_tasks };
         self.backend_no = no;
         if let Some(old) = self.backend.replace(backend) {
             old.runner.shutdown().await;
@@ -325,11 +327,11 @@ fn spawn_messages(runner: &Runner, tx: MsgSender, reload_hint: String) {
 /// The task list: a snapshot when asked for (at start, on refresh), and every change after
 /// it in ledger order, this process's and others'; plus today's request count when it
 /// changes. Stops with the runner (when the profile is replaced or the dashboard quits).
-fn spawn_task_feed(runner: &Runner, profile: String, tx: MsgSender) -> mpsc::UnboundedSender<()> {
+fn spawn_task_feed(runner: &Runner, ledger: Arc<Ledger>, profile: String, tx: MsgSender) -> mpsc::UnboundedSender<()> {
     let (reload_tx, mut reload) = mpsc::unbounded_channel::<()>();
     let runner = runner.clone();
     tokio::spawn(async move {
-        let mut feed = TaskFeed::new(&runner, &profile, LEDGER_SYNC);
+        let mut feed = TaskFeed::on(ledger.clone(), runner.subscribe(), &profile, LEDGER_SYNC);
         let mut requests = None;
         let mut counted: Option<Instant> = None;
         while !runner.is_stopped() {
@@ -362,7 +364,7 @@ fn spawn_task_feed(runner: &Runner, profile: String, tx: MsgSender) -> mpsc::Unb
             if counted.is_none_or(|at| at.elapsed() >= LEDGER_SYNC) {
                 counted = Some(Instant::now());
                 let p = profile.clone();
-                let today = ledger(&runner, move |l| l.requests_on(&p, &crate::tasks::budget::today())).await;
+                let today = read(&ledger, move |l| l.requests_on(&p, &crate::tasks::budget::today())).await;
                 if let Ok(today) = today.map(|c| c.total())
                     && requests != Some(today)
                 {
@@ -406,11 +408,12 @@ fn explain(e: &CozeError) -> String {
     format!("{e} — {}", e.hint())
 }
 
-async fn ledger<T: Send + 'static>(
-    r: &Runner,
+/// A read of the ledger, off the async threads.
+async fn read<T: Send + 'static>(
+    ledger: &Arc<Ledger>,
     f: impl FnOnce(&Ledger) -> Result<T, crate::tasks::LedgerError> + Send + 'static,
 ) -> Result<T, String> {
-    let l = r.ledger().clone();
+    let l = ledger.clone();
     tokio::task::spawn_blocking(move || f(&l)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
 }
 
@@ -427,7 +430,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         Command::LoadWorkflowInfo(id) => {
             let result = timed(tx, c.workflow_info(&id, true)).await.map(|r| r.value).map_err(|e| explain(&e));
             let (profile, wid) = (b.profile.clone(), id.clone());
-            let last_params = ledger(&b.runner, move |l| l.last_params(&profile, &wid)).await.ok().flatten();
+            let last_params = read(&b.ledger, move |l| l.last_params(&profile, &wid)).await.ok().flatten();
             Msg::WorkflowInfo { workflow_id: id, result, last_params }
         }
         Command::LoadTasks => {
@@ -436,7 +439,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         }
         Command::LoadDetail(id) => {
             let tid = id.clone();
-            let read = move |l: &Ledger| {
+            let load = move |l: &Ledger| {
                 // Gone (deleted by someone) is an answer; a ledger that cannot be read is not.
                 let task = match l.get(&tid) {
                     Ok(t) => Some(t),
@@ -445,7 +448,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
                 };
                 Ok((task, l.events(&tid, None, 50_000)?, l.history(&tid)?))
             };
-            match ledger(&b.runner, read).await {
+            match read(&b.ledger, load).await {
                 Ok((task, events, history)) => Msg::Detail { task_id: id, task, events, history },
                 Err(e) => Msg::Failed(e),
             }
@@ -485,7 +488,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Ok(_) => Msg::Toast(format!("deleted task {id}")),
             Err(e) => Msg::Failed(e.to_string()),
         },
-        Command::LoadOutputForCopy(id) => match ledger(&b.runner, move |l| l.get(&id)).await {
+        Command::LoadOutputForCopy(id) => match read(&b.ledger, move |l| l.get(&id)).await {
             Ok(t) => Msg::OutputForCopy(
                 t.decoded_output().map(crate::app::output_text).ok_or_else(|| "this task has no output".to_string()),
             ),
