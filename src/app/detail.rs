@@ -355,10 +355,9 @@ impl App {
     pub(super) fn detail_after_snapshot(&mut self) -> Vec<Command> {
         let Subject::Task(id) = self.detail.subject.clone() else { return vec![] };
         match (self.tasks.get(&id), &self.detail.task) {
-            (None, _) => {
-                self.clear_detail();
-                vec![]
-            }
+            // Deleted, or only older than the newest the list holds: the ledger says which
+            // (a load that finds nothing clears the pane).
+            (None, _) => vec![Command::LoadDetail(id)],
             (Some(listed), Some(shown)) if listed.revision > shown.revision => vec![Command::LoadDetail(id)],
             _ => vec![],
         }

@@ -713,8 +713,10 @@ pub(crate) mod tests {
         let newer = Task { revision: 7, status: TaskStatus::Succeeded, ..t.clone() };
         let cmds = a.update(Msg::TasksLoaded { tasks: vec![summary(&newer)], revision: 7 });
         assert_eq!(cmds, vec![Command::LoadDetail("t".into())]);
-        // ...and one without the task (deleted meanwhile) clears the pane.
-        a.update(Msg::TasksLoaded { tasks: vec![], revision: 9 });
+        // ...and one without the task asks the ledger: deleted meanwhile clears the pane.
+        let cmds = a.update(Msg::TasksLoaded { tasks: vec![], revision: 9 });
+        assert_eq!(cmds, vec![Command::LoadDetail("t".into())]);
+        a.update(Msg::Detail { task_id: "t".into(), task: None, events: vec![], history: vec![] });
         assert_eq!(a.detail.subject, Subject::None);
         // A load that read a task just before it was deleted does not bring it back.
         a.update(Msg::Detail { task_id: "t".into(), task: Some(newer), events: vec![], history: vec![] });

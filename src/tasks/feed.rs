@@ -68,6 +68,8 @@ impl TaskFeed {
     pub async fn read(&mut self) -> Result<Changes, LedgerError> {
         // Announcements that arrived meanwhile are covered by this read.
         self.drain_nudges();
+        // A read that fails waits for the next poll, even in the middle of a backlog.
+        self.behind = false;
         let (ledger, profile, after) = (self.ledger.clone(), self.profile.clone(), self.revision);
         let changes = blocking(move || ledger.changed_since(&profile, after, PAGE)).await?;
         self.revision = changes.last;

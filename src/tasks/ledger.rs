@@ -550,7 +550,7 @@ impl Ledger {
         };
         // A full page ends at its last revision (the rest comes with the next read); otherwise
         // everything up to now has been read, other profiles' writes included.
-        let more = tasks.len() == limit;
+        let more = limit > 0 && tasks.len() == limit;
         let last = match tasks.last() {
             Some(t) if more => t.revision,
             _ => now.max(after),
