@@ -109,9 +109,14 @@ fn narrow_emoji_selectors(buf: &mut ratatui::buffer::Buffer) {
         let mut x = area.left();
         while x < area.right() {
             let symbol = buf[(x, y)].symbol();
-            // A base and a selector take at least four bytes: most cells are passed by at once.
+            // Most cells are one ASCII byte, passed by at once; a base and a selector take at
+            // least four bytes.
+            if symbol.len() < 4 {
+                x += if symbol.len() == 1 { 1 } else { symbol.width().max(1) as u16 };
+                continue;
+            }
             let width = symbol.width().max(1) as u16;
-            if symbol.len() >= 4 && symbol.contains('\u{FE0F}') {
+            if symbol.contains('\u{FE0F}') {
                 let mut chars = symbol.chars();
                 if let Some(base) = chars.next().filter(|c| c.width() == Some(1)) {
                     buf[(x, y)].set_char(base);
