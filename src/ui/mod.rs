@@ -104,28 +104,20 @@ pub fn draw(f: &mut Frame, app: &App) -> Areas {
 /// rest of the row shifts and crosses the border. Drawn without the selector, as the symbol
 /// and a space, every terminal agrees: one column each.
 fn narrow_emoji_selectors(buf: &mut ratatui::buffer::Buffer) {
-    let area = buf.area;
-    for y in area.top()..area.bottom() {
-        let mut x = area.left();
-        while x < area.right() {
-            let symbol = buf[(x, y)].symbol();
-            // Most cells are one ASCII byte, passed by at once; a base and a selector take at
-            // least four bytes.
-            if symbol.len() < 4 {
-                x += if symbol.len() == 1 { 1 } else { symbol.width().max(1) as u16 };
-                continue;
-            }
-            let width = symbol.width().max(1) as u16;
-            if symbol.contains('\u{FE0F}') {
-                let mut chars = symbol.chars();
-                if let Some(base) = chars.next().filter(|c| c.width() == Some(1)) {
-                    buf[(x, y)].set_char(base);
-                    for pad in x + 1..(x + width).min(area.right()) {
-                        buf[(pad, y)].set_char(' ');
-                    }
-                }
-            }
-            x += width;
+    let row = buf.area.width as usize;
+    // One pass over the cells as stored (row by row): a base and a selector take at least
+    // four bytes, so nearly every cell is passed by after one length check.
+    for i in 0..buf.content.len() {
+        let symbol = buf.content[i].symbol();
+        if symbol.len() < 4 || !symbol.contains('\u{FE0F}') {
+            continue;
+        }
+        let Some(base) = symbol.chars().next().filter(|c| c.width() == Some(1)) else { continue };
+        // The cells the frame reserved after it (one, for a width of two) become spaces.
+        let reserved = symbol.width().saturating_sub(1).min(row - 1 - i % row);
+        buf.content[i].set_char(base);
+        for cell in &mut buf.content[i + 1..=i + reserved] {
+            cell.set_char(' ');
         }
     }
 }
