@@ -164,10 +164,39 @@ impl Detail {
         self.scroll = self.scroll.min(self.len().saturating_sub(1));
     }
 
+    /// A task, results first: status, error, question and output, then where it came from
+    /// (ids, times, parameters), node outputs and history; streamed messages follow.
     fn task_lines(&self, t: &Task, clock: &Clock, keymap: &Keymap) -> Vec<(LineKind, String)> {
         let mut out = vec![];
         let title = t.name.clone().unwrap_or_else(|| t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone()));
         out.push((LineKind::Heading, format!("{} {} · {}", t.status.symbol(), t.status.as_str(), title)));
+        if let Some(e) = &t.error {
+            let code = e.code.map(|c| format!("{c}: ")).unwrap_or_default();
+            out.push((LineKind::Error, format!("error      {code}{}", e.message)));
+        }
+        if t.status == TaskStatus::Interrupted
+            && let Some(i) = &t.interrupt
+        {
+            out.push((LineKind::Question, format!("question   {}", i.question.as_deref().unwrap_or("(none given)"))));
+            let answer = keymap.hint(Context::Detail, Action::Answer, "answers").unwrap_or_default();
+            out.push((LineKind::Dim, format!("           {answer} ({} answered so far)", i.answers)));
+        }
+        if let Some(output) = t.output.as_deref() {
+            out.push((LineKind::Heading, "output".into()));
+            let lines = output_lines(decode_output(output));
+            let total = lines.len();
+            out.extend(lines.into_iter().take(MAX_OUTPUT_LINES).map(|l| (LineKind::Text, l)));
+            if total > MAX_OUTPUT_LINES {
+                out.push((
+                    LineKind::Dim,
+                    match keymap.hint(Context::Detail, Action::Copy, "copies the whole output") {
+                        Some(copy) => format!("… {} more lines: {copy}", total - MAX_OUTPUT_LINES),
+                        None => format!("… {} more lines", total - MAX_OUTPUT_LINES),
+                    },
+                ));
+            }
+        }
+        out.push((LineKind::Heading, "run".into()));
         let field = |k: &str, v: String| (LineKind::Field, format!("{k:<11}{v}"));
         out.push(field("task", t.id.clone()));
         out.push(field("workflow", format!("{} ({})", t.workflow_name.as_deref().unwrap_or("?"), t.workflow_id)));
@@ -202,43 +231,12 @@ impl Detail {
         if let Some(u) = &t.usage {
             out.push(field("usage", format!("{} tokens", u.token_count.unwrap_or(0))));
         }
-        if let Some(e) = &t.error {
-            let code = e.code.map(|c| format!("{c}: ")).unwrap_or_default();
-            out.push((LineKind::Error, format!("error      {code}{}", e.message)));
-        }
-        if t.status == TaskStatus::Interrupted
-            && let Some(i) = &t.interrupt
-        {
-            out.push((LineKind::Question, format!("question   {}", i.question.as_deref().unwrap_or("(none given)"))));
-            let answer = keymap.hint(Context::Detail, Action::Answer, "answers").unwrap_or_default();
-            out.push((LineKind::Dim, format!("           {answer} ({} answered so far)", i.answers)));
-        }
         for n in &t.notes {
             out.push((LineKind::Dim, format!("note       {n}")));
         }
         out.push((LineKind::Heading, "parameters".into()));
         for l in params::pretty(&Value::Object(t.parameters.clone())).lines() {
             out.push((LineKind::Text, l.to_string()));
-        }
-        if let Some(output) = t.output.as_deref() {
-            out.push((LineKind::Heading, "output".into()));
-            let text = match decode_output(output) {
-                Value::String(s) => s,
-                v => params::pretty(&v),
-            };
-            let total = text.lines().count();
-            for l in text.lines().take(MAX_OUTPUT_LINES) {
-                out.push((LineKind::Text, l.to_string()));
-            }
-            if total > MAX_OUTPUT_LINES {
-                out.push((
-                    LineKind::Dim,
-                    match keymap.hint(Context::Detail, Action::Copy, "copies the whole output") {
-                        Some(copy) => format!("… {} more lines: {copy}", total - MAX_OUTPUT_LINES),
-                        None => format!("… {} more lines", total - MAX_OUTPUT_LINES),
-                    },
-                ));
-            }
         }
         match &self.node_outputs {
             Some(Ok(nodes)) if nodes.is_empty() => out.push((LineKind::Dim, "no node outputs recorded".into())),
@@ -262,6 +260,29 @@ impl Detail {
             }
         }
         out
+    }
+}
+
+/// An output as lines to read: text as its lines; an object whose values hold multi-line text
+/// (the usual `{"output": "…"}`) as each key followed by that text's lines, not one escaped
+/// line; anything else pretty-printed.
+fn output_lines(v: Value) -> Vec<String> {
+    match v {
+        Value::String(s) => s.lines().map(str::to_string).collect(),
+        Value::Object(m) if m.values().any(|v| v.as_str().is_some_and(|s| s.contains('\n'))) => {
+            let mut out = vec![];
+            for (k, v) in m {
+                match v {
+                    Value::String(s) if s.contains('\n') => {
+                        out.push(format!("{k}:"));
+                        out.extend(s.lines().map(|l| format!("  {l}")));
+                    }
+                    v => out.push(format!("{k}: {v}")),
+                }
+            }
+            out
+        }
+        v => params::pretty(&v).lines().map(str::to_string).collect(),
     }
 }
 
@@ -500,5 +521,13 @@ mod tests {
         assert_eq!((d.scroll, d.follow), (35, false));
         d.scroll_by(100, 10);
         assert_eq!((d.scroll, d.follow), (40, true));
+    }
+
+    #[test]
+    fn multi_line_text_in_an_output_reads_as_lines() {
+        let v = serde_json::json!({"output": "line one\nline two", "n": 3});
+        assert_eq!(output_lines(v), ["output:", "  line one", "  line two", "n: 3"]);
+        assert_eq!(output_lines(serde_json::json!("a\nb")), ["a", "b"]);
+        assert_eq!(output_lines(serde_json::json!({"a": "one line"})), ["{", "  \"a\": \"one line\"", "}"]);
     }
 }
