@@ -259,3 +259,25 @@ fn config_problems_are_all_listed_in_the_help() {
         assert!(help.contains(&p[..40.min(p.len())]), "{p} missing from {help}");
     }
 }
+
+#[test]
+fn a_message_cut_in_the_status_bar_is_whole_in_the_log() {
+    let mut app = loaded_app();
+    let long = "this workflow is a draft: publish it in Coze before running it through the API (4200)";
+    app.update(Msg::Toast("copied 12 bytes".into()));
+    app.update(Msg::Toast(long.into()));
+    let screen = render(&app, 80, 24);
+    let bar = screen.lines().last().unwrap();
+    assert!(bar.contains("(! shows it whole)") && !bar.contains("(4200)"), "{bar}");
+    app.update(Msg::Key(key('!')));
+    let log = render(&app, 120, 40);
+    assert!(log.contains(long), "{log}");
+    let (newest, older) = (log.find("(4200)").unwrap(), log.find("copied 12 bytes").unwrap());
+    assert!(newest < older, "newest first: {log}");
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Esc)));
+    assert!(app.overlay.is_none());
+    insta::assert_snapshot!("message_log_80x24", {
+        app.update(Msg::Key(key('!')));
+        render(&app, 80, 24)
+    });
+}

@@ -44,6 +44,10 @@ pub enum Overlay {
     },
     /// The editor has changes that were never run.
     ConfirmQuit,
+    /// Every message shown in the status bar, newest first.
+    MessageLog {
+        scroll: usize,
+    },
 }
 
 impl Overlay {
@@ -86,6 +90,16 @@ impl App {
                     None => (Some(Overlay::Help { scroll }), vec![]),
                 },
                 None => (Some(Overlay::Help { scroll }), vec![]),
+            },
+            Overlay::MessageLog { scroll } => match action {
+                Some(Action::Cancel | Action::Quit | Action::MessageLog | Action::Back) => (None, vec![]),
+                Some(Action::Top) => (Some(Overlay::MessageLog { scroll: 0 }), vec![]),
+                Some(a) => {
+                    let d = self.movement(a).unwrap_or(0).clamp(-page, page);
+                    let last = self.log.len().saturating_sub(1);
+                    (Some(Overlay::MessageLog { scroll: scroll.saturating_add_signed(d).min(last) }), vec![])
+                }
+                None => (Some(Overlay::MessageLog { scroll }), vec![]),
             },
             Overlay::ConfirmQuit => match action {
                 Some(Action::Confirm | Action::Quit) => (None, vec![Command::Quit]),

@@ -83,6 +83,7 @@ pub enum Action {
     ModeAsync,
     ModeStream,
     StartDemo,
+    MessageLog,
 }
 
 impl Action {
@@ -135,6 +136,7 @@ impl Action {
             ModeAsync => ("mode_async", "run async (run-named form)"),
             ModeStream => ("mode_stream", "run streaming (run-named form)"),
             StartDemo => ("start_demo", "open the demo"),
+            MessageLog => ("message_log", "every message so far, in full"),
         }
     }
 
@@ -310,6 +312,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "f5", Action::Refresh),
     (Context::Global, "p", Action::Profiles),
     (Context::Global, "ctrl-z", Action::Suspend),
+    (Context::Global, "!", Action::MessageLog),
     (Context::Editor, "i", Action::Edit),
     (Context::Editor, "enter", Action::Edit),
     (Context::Editor, "e", Action::ExternalEditor),

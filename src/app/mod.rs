@@ -228,6 +228,8 @@ pub struct Toast {
 
 /// How long a toast stays.
 const TOAST_FOR: Duration = Duration::from_secs(4);
+/// Messages kept in the log (`!`).
+const LOG_KEPT: usize = 1_000;
 
 pub struct App {
     pub focus: Pane,
@@ -242,6 +244,9 @@ pub struct App {
     pub detail: Detail,
     pub overlay: Option<Overlay>,
     pub toast: Option<Toast>,
+    /// Every toast so far, oldest first, with when it came (unix ms): the status bar cuts
+    /// them short, the log (`!`) has them whole.
+    pub log: std::collections::VecDeque<(i64, String)>,
     pub keymap: Keymap,
     /// Set when no token is configured: the first-run screen explains what to do.
     pub first_run: Option<String>,
@@ -271,6 +276,7 @@ impl App {
             detail: Detail::default(),
             overlay: None,
             toast: None,
+            log: Default::default(),
             keymap,
             first_run: None,
             spinner: 0,
@@ -478,6 +484,10 @@ impl App {
                 self.overlay = Some(Overlay::Help { scroll: 0 });
                 vec![]
             }
+            MessageLog => {
+                self.overlay = Some(Overlay::MessageLog { scroll: 0 });
+                vec![]
+            }
             FocusNext => self.focus_to(Pane::ALL[(self.focus.index() + 1) % Pane::ALL.len()]),
             FocusPrev => self.focus_to(Pane::ALL[(self.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]),
             Focus1 => self.focus_to(Pane::Workspaces),
@@ -518,6 +528,10 @@ impl App {
 
     fn toast(&mut self, text: &str) {
         self.toast = Some(Toast { text: text.to_string(), until: Instant::now() + TOAST_FOR });
+        if self.log.len() == LOG_KEPT {
+            self.log.pop_front();
+        }
+        self.log.push_back((self.clock.now_ms(), text.to_string()));
     }
 
     fn focus_to(&mut self, pane: Pane) -> Vec<Command> {

@@ -484,7 +484,16 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Span::raw("  │ "),
     ];
     if let Some(toast) = &app.toast {
-        left.push(Span::styled(toast.text.clone(), theme.warning));
+        // Too long for the bar: cut, saying where it is whole.
+        let room = (area.width as usize).saturating_sub(left.iter().map(|s| s.content.width()).sum());
+        let whole = app.keymap.hint(Context::Global, Action::MessageLog, "shows it whole");
+        let text = match whole {
+            Some(whole) if toast.text.width() > room && room > whole.width() + 8 => {
+                format!("{} ({whole})", truncate(&toast.text, room - whole.width() - 3))
+            }
+            _ => toast.text.clone(),
+        };
+        left.push(Span::styled(text, theme.warning));
     } else {
         left.push(Span::styled(hints(app), theme.dim));
     }
@@ -644,6 +653,30 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             }
             let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "switches"), (Action::Cancel, "closes")]);
             f.render_widget(Paragraph::new(lines).block(dialog(format!(" profile · {keys} "))), r);
+        }
+        Overlay::MessageLog { scroll } => {
+            let r = centered(area, 110, area.height.saturating_sub(2));
+            f.render_widget(Clear, r);
+            let mut lines: Vec<Line> = app
+                .log
+                .iter()
+                .rev()
+                .skip(*scroll)
+                .flat_map(|(at, text)| {
+                    let time = app.clock.time(*at);
+                    let mut first = true;
+                    text.lines().map(move |l| {
+                        let stamp = if std::mem::take(&mut first) { time.clone() } else { " ".repeat(time.len()) };
+                        Line::raw(format!("{stamp}  {l}"))
+                    })
+                })
+                .collect();
+            if lines.is_empty() {
+                lines.push(Line::styled("no messages yet", theme.dim));
+            }
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Cancel, "closes"), (Action::Down, "older")]);
+            let title = format!(" messages, newest first · {keys} ");
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(dialog(title)), r);
         }
         Overlay::ConfirmQuit => {
             let r = centered(area, 60, 5);
