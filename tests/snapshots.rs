@@ -281,3 +281,14 @@ fn a_message_cut_in_the_status_bar_is_whole_in_the_log() {
         render(&app, 80, 24)
     });
 }
+
+#[test]
+fn a_debug_url_is_shown_on_one_line() {
+    let mut app = loaded_app();
+    app.update(Msg::Key(key('4')));
+    let cmds = app.update(Msg::Key(key('o')));
+    let url = "https://www.coze.cn/work_flow?execute_id=7431040978805850007";
+    assert_eq!(cmds, vec![coze_tui::app::Command::Copy(url.into())]);
+    let screen = render(&app, 80, 24);
+    assert!(screen.lines().any(|l| l.contains(&format!(" {url} "))), "{screen}");
+}

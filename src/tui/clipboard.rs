@@ -18,6 +18,29 @@ pub fn osc52(text: &str) -> usize {
     end
 }
 
+/// Why a copy sent to the terminal will not reach the clipboard, when that can be known:
+/// inside tmux, only `set-clipboard on` passes an application's OSC 52 on (the default,
+/// `external`, drops it). Asked of tmux once per process.
+pub fn blocked() -> Option<&'static str> {
+    static WHY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    WHY.get_or_init(|| {
+        std::env::var_os("TMUX")?;
+        let out = std::process::Command::new("tmux").args(["show-options", "-gv", "set-clipboard"]).output().ok()?;
+        tmux_verdict(&String::from_utf8_lossy(&out.stdout))
+    })
+    .as_deref()
+}
+
+/// What tmux's `set-clipboard` value means for a copy.
+fn tmux_verdict(value: &str) -> Option<String> {
+    match value.trim() {
+        "on" | "" => None,
+        other => Some(format!(
+            "tmux's set-clipboard is '{other}', so it drops the copy: add `set -g set-clipboard on` to ~/.tmux.conf"
+        )),
+    }
+}
+
 fn base64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
@@ -37,6 +60,8 @@ fn base64(input: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn base64_matches_the_rfc_examples() {
         for (i, o) in [
@@ -50,5 +75,12 @@ mod tests {
         ] {
             assert_eq!(super::base64(i.as_bytes()), o);
         }
+    }
+
+    #[test]
+    fn only_tmux_set_clipboard_on_passes_a_copy_on() {
+        assert_eq!(tmux_verdict("on\n"), None);
+        assert!(tmux_verdict("external\n").unwrap().contains("set -g set-clipboard on"));
+        assert!(tmux_verdict("off").unwrap().contains("'off'"));
     }
 }

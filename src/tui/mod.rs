@@ -76,14 +76,16 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
             match cmd {
                 Command::Quit => break 'main,
                 Command::Copy(text) => {
+                    // The terminal never says whether it took the copy: say what was done, and
+                    // what is known to stop it.
                     let sent = clipboard::osc52(&text);
-                    let toast = if sent < text.len() {
-                        format!(
-                            "copied the first {sent} of {} bytes (terminals cap OSC 52); `coze-tui task ID --json` has it all",
+                    let toast = match (clipboard::blocked(), sent < text.len()) {
+                        (Some(why), _) => format!("sent {sent} bytes to the terminal, but {why}"),
+                        (None, true) => format!(
+                            "sent the first {sent} of {} bytes to the terminal's clipboard (terminals cap OSC 52); `coze-tui task ID --json` has it all",
                             text.len()
-                        )
-                    } else {
-                        format!("copied {sent} bytes (OSC 52)")
+                        ),
+                        (None, false) => format!("sent {sent} bytes to the terminal's clipboard (OSC 52)"),
                     };
                     session.handle(Msg::Toast(toast)).await;
                 }

@@ -691,13 +691,13 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             f.render_widget(Paragraph::new(text).block(dialog(" quit? ".into())), r);
         }
         Overlay::Message { title, text } => {
-            let r = centered(area, 90, 6);
+            // The whole width and no wrapping: a URL stays on one line, with space around it,
+            // so the terminal can select it (and open it).
+            let r = Rect::new(area.x, area.y + area.height.saturating_sub(6) / 2, area.width, 6.min(area.height));
             f.render_widget(Clear, r);
-            let body = Paragraph::new(text.as_str()).wrap(Wrap { trim: false }).block(dialog(format!(
-                " {title} · {} ",
-                app.keymap.hints(Context::Dialog, &[(Action::Cancel, "closes")])
-            )));
-            f.render_widget(body, r);
+            let lines: Vec<Line> = text.lines().map(|l| Line::raw(format!(" {l} "))).collect();
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Cancel, "closes")]);
+            f.render_widget(Paragraph::new(lines).block(dialog(format!(" {title} · {keys} "))), r);
         }
     }
 }
