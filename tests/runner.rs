@@ -113,6 +113,11 @@ async fn interrupts_are_answered_and_the_answer_limit_fails_the_run() {
         assert!(done.waited_ms >= 300, "{mode:?}: waited {} ms", done.waited_ms);
         assert_eq!(done.elapsed_ms(0), wall - done.waited_ms, "{mode:?}");
         assert_eq!(done.to_json()["waited_ms"], done.waited_ms, "{mode:?}");
+        let history = r.ledger().history(&t.id).unwrap();
+        assert!(
+            history.iter().any(|c| c.note.as_deref().is_some_and(|n| n.contains("answered \"杭州\""))),
+            "the history says what was answered: {history:?}"
+        );
         let out = done.decoded_output().unwrap();
         assert_eq!(out["answer"], "杭州", "{mode:?}: {out}");
         assert_eq!(done.interrupt, None);

@@ -179,7 +179,8 @@ impl Detail {
         {
             out.push((LineKind::Question, format!("question   {}", i.question.as_deref().unwrap_or("(none given)"))));
             let answer = keymap.hint(Context::Detail, Action::Answer, "answers").unwrap_or_default();
-            out.push((LineKind::Dim, format!("           {answer} ({} answered so far)", i.answers)));
+            let used = format!("{} of {} answers used", i.answers, crate::tasks::MAX_ANSWERS);
+            out.push((LineKind::Dim, format!("           {answer} ({used})")));
         }
         if let Some(output) = t.output.as_deref() {
             out.push((LineKind::Heading, "output".into()));

@@ -24,6 +24,10 @@ pub enum Overlay {
         task_id: String,
         question: String,
         input: TextArea<'static>,
+        /// Answers Coze still takes before it fails the run.
+        left: u32,
+        /// Enter was pressed on an empty answer: pressing it again sends it.
+        empty_warned: bool,
     },
     RunNamed {
         mode: RunMode,
@@ -120,15 +124,19 @@ impl App {
                 Some(Action::Cancel | Action::Quit | Action::Back) => (None, vec![]),
                 _ => (Some(Overlay::ConfirmDelete { task_id, label }), vec![]),
             },
-            Overlay::Answer { task_id, question, mut input } => match action {
+            Overlay::Answer { task_id, question, mut input, left, empty_warned } => match action {
                 Some(Action::Cancel) => (None, vec![]),
+                // An empty answer counts against the limit like any other: ask first.
+                Some(Action::Accept) if input.lines().join("").trim().is_empty() && !empty_warned => {
+                    (Some(Overlay::Answer { task_id, question, input, left, empty_warned: true }), vec![])
+                }
                 Some(Action::Accept) => {
                     let answer = input.lines().join("\n");
                     (None, vec![Command::Resume { task_id, answer }])
                 }
                 _ => {
                     input.input(key);
-                    (Some(Overlay::Answer { task_id, question, input }), vec![])
+                    (Some(Overlay::Answer { task_id, question, input, left, empty_warned: false }), vec![])
                 }
             },
             Overlay::RunNamed { mut mode, mut name, mut description, mut on_description } => {

@@ -777,4 +777,25 @@ pub(crate) mod tests {
         a.clock = Clock::fixed(1_001_000 + 5 * 60_000);
         assert!(draw(&a).contains("(5 min ago)"), "nothing rebuilt: the next frame says it");
     }
+
+    #[test]
+    fn an_empty_answer_asks_first_and_the_answers_left_are_counted() {
+        let mut a = app();
+        let asked = Task {
+            status: TaskStatus::Interrupted,
+            interrupt: Some(crate::tasks::Interrupt { answers: 2, ..Default::default() }),
+            ..task("t", 1)
+        };
+        a.update(Msg::TasksLoaded { tasks: vec![summary(&asked)], revision: 1 });
+        a.update(key('4'));
+        a.update(key('a'));
+        assert!(matches!(a.overlay, Some(Overlay::Answer { left: 1, .. })), "one of three left");
+        let enter = || Msg::Key(KeyEvent::from(KeyCode::Enter));
+        assert_eq!(a.update(enter()), vec![], "empty: asks first");
+        assert!(matches!(a.overlay, Some(Overlay::Answer { empty_warned: true, .. })));
+        a.update(key('x'));
+        a.update(Msg::Key(KeyEvent::from(KeyCode::Backspace)));
+        assert_eq!(a.update(enter()), vec![], "typing (even erased) asks again");
+        assert_eq!(a.update(enter()), vec![Command::Resume { task_id: "t".into(), answer: String::new() }]);
+    }
 }

@@ -192,8 +192,14 @@ impl App {
             Action::Rerun => vec![Command::Rerun(t.id.clone())],
             Action::Answer if t.status == TaskStatus::Interrupted => {
                 let question = t.interrupt.as_ref().and_then(|i| i.question.clone()).unwrap_or_default();
-                self.overlay =
-                    Some(Overlay::Answer { task_id: t.id.clone(), question, input: single_line_input("answer") });
+                let used = t.interrupt.as_ref().map_or(0, |i| i.answers);
+                self.overlay = Some(Overlay::Answer {
+                    task_id: t.id.clone(),
+                    question,
+                    input: single_line_input("answer"),
+                    left: crate::tasks::MAX_ANSWERS.saturating_sub(used),
+                    empty_warned: false,
+                });
                 vec![]
             }
             Action::Answer => {

@@ -106,6 +106,10 @@ impl TaskError {
     }
 }
 
+/// Answers Coze takes to a run's questions: after the third that the node does not accept,
+/// the run fails (coze-api.md, workflow resume).
+pub const MAX_ANSWERS: u32 = 3;
+
 /// A pending question of an interrupted run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Interrupt {

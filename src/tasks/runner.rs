@@ -703,7 +703,7 @@ impl Driver {
             interrupt_type: interrupt.interrupt_type,
             resume_data: answer.to_string(),
         };
-        let note = format!("answered (answer {})", interrupt.answers);
+        let note = format!("answered {:?} (answer {})", crate::text::truncate(answer, 80), interrupt.answers);
         // The question was written last: from then to now the run waited for the answer.
         self.task.waited_ms += (now_ms() - read_at).max(0);
         self.task.interrupt = Some(interrupt);

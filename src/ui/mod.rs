@@ -583,16 +583,24 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             let text = vec![Line::raw(format!("Delete {label}?")), Line::styled(keys, theme.dim)];
             f.render_widget(Paragraph::new(text).block(dialog(" delete task ".into())), r);
         }
-        Overlay::Answer { question, input, .. } => {
-            let r = centered(area, 76, 8);
+        Overlay::Answer { question, input, left, empty_warned, .. } => {
+            let r = centered(area, 76, 9);
             f.render_widget(Clear, r);
             let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "sends"), (Action::Cancel, "cancels")]);
             let block = dialog(format!(" answer · {keys} "));
             let inner = block.inner(r);
             f.render_widget(block, r);
-            let [q, i] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+            let [q, i, note] =
+                Layout::vertical([Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]).areas(inner);
             f.render_widget(Paragraph::new(question.as_str()).style(theme.warning).wrap(Wrap { trim: true }), q);
             f.render_widget(input, i);
+            let send = app.keymap.key(Context::Dialog, Action::Accept).unwrap_or_default();
+            let (text, style) = match (*empty_warned, *left) {
+                (true, _) => (format!("the answer is empty: {send} again sends it anyway (it counts)"), theme.error),
+                (false, 1) => ("the last answer Coze takes: one it does not accept fails the run".into(), theme.error),
+                (false, n) => (format!("{n} answers left before Coze fails the run"), theme.dim),
+            };
+            f.render_widget(Paragraph::new(Span::styled(text, style)), note);
         }
         Overlay::RunNamed { mode, name, description, on_description } => {
             let r = centered(area, 70, 7);
