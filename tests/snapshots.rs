@@ -292,3 +292,20 @@ fn a_debug_url_is_shown_on_one_line() {
     let screen = render(&app, 80, 24);
     assert!(screen.lines().any(|l| l.contains(&format!(" {url} "))), "{screen}");
 }
+
+#[test]
+fn a_draft_says_so_in_the_editor_before_any_run() {
+    let mut app = loaded_app();
+    app.update(Msg::Key(key('2')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    assert_eq!(app.editor.workflow.as_ref().unwrap().workflow_name, "draft_only");
+    app.update(Msg::WorkflowInfo {
+        workflow_id: "12".into(),
+        result: Ok(serde_json::from_value(json!({"workflow_detail": {"workflow_id": "12"}})).unwrap()),
+        last_params: None,
+    });
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("a draft: publish it in Coze") && !screen.contains("✔ valid"), "{screen}");
+}

@@ -409,6 +409,14 @@ impl App {
             Msg::Submitted(task) => {
                 self.on_task_update(TaskUpdate::Changed(Arc::new(task.clone())));
                 self.tasks.select(&task.id);
+                // Say where it went: with one pane at a time, the Tasks tab is out of sight.
+                let name = task.workflow_name.as_deref().unwrap_or(&task.workflow_id);
+                let mut text = format!("started {name} ({}) as task {}", task.mode.as_str(), task.id);
+                let compact = !self.drawn.tabs.is_empty();
+                if let Some(tasks) = self.keymap.key(Context::Global, Action::Focus4).filter(|_| compact) {
+                    text.push_str(&format!(" · {tasks} shows Tasks"));
+                }
+                self.toast(&text);
                 self.show_task(&task.id)
             }
             Msg::Detail { task_id, task: Some(full), events, history } => {
@@ -466,7 +474,16 @@ impl App {
             self.editor.on_typing_key(key);
             return vec![];
         }
-        let Some(action) = self.keymap.lookup(self.focus.context(), &key) else { return vec![] };
+        let Some(action) = self.keymap.lookup(self.focus.context(), &key) else {
+            // A letter that does nothing here says so, rather than nothing at all.
+            if let KeyCode::Char(c) = key.code
+                && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+            {
+                let help = self.keymap.hint(Context::Global, Action::Help, "lists the keys").unwrap_or_default();
+                self.toast(&format!("{c} does nothing in {} · {help}", self.focus.title()));
+            }
+            return vec![];
+        };
         self.on_action(action)
     }
 
@@ -797,5 +814,20 @@ pub(crate) mod tests {
         a.update(Msg::Key(KeyEvent::from(KeyCode::Backspace)));
         assert_eq!(a.update(enter()), vec![], "typing (even erased) asks again");
         assert_eq!(a.update(enter()), vec![Command::Resume { task_id: "t".into(), answer: String::new() }]);
+    }
+
+    #[test]
+    fn every_key_says_something() {
+        let mut a = app();
+        // At tab sizes a run started from the editor says where to see it.
+        a.drawn.tabs = vec![(Pane::Workspaces, Rect::new(0, 0, 10, 1))];
+        let t = Task { workflow_name: Some("echo".into()), ..task("t", 1) };
+        a.update(Msg::Submitted(t));
+        let toast = a.toast.as_ref().unwrap().text.clone();
+        assert!(toast.contains("started echo (stream) as task t") && toast.contains("4 shows Tasks"), "{toast}");
+        // A letter bound to nothing here says so.
+        a.update(key('1'));
+        a.update(key('z'));
+        assert_eq!(a.toast.as_ref().unwrap().text, "z does nothing in Workspaces · ? lists the keys");
     }
 }

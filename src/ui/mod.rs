@@ -352,6 +352,10 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Line::styled(format!("{mark}{}", p.message), style)
         })
         .collect();
+    let draft = ed.workflow.as_ref().is_some_and(|w| w.is_published == Some(false));
+    if lines.is_empty() && draft {
+        lines.push(Line::styled("✘ a draft: publish it in Coze before it can run through the API", theme.warning));
+    }
     if lines.is_empty() {
         let origin = match (ed.from_last_run, km.hint(Context::Editor, Action::Template, "resets to the template")) {
             (true, Some(reset)) => format!(" (last used; {reset})"),
