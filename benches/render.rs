@@ -1,5 +1,6 @@
 //! Cost of drawing one dashboard frame with 10,000 tasks and 2,000 workflows (it should depend
-//! on the visible rows, not on those counts), and of applying one live task update.
+//! on the visible rows, not on those counts), of applying one live task update, and of the
+//! output viewer on a 10 MB output (opening it, a frame, a search).
 //!
 //!     cargo bench --bench render
 
@@ -12,6 +13,7 @@ use coze_tui::tasks::{RunMode, Task, TaskStatus, TaskUpdate};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 fn task(i: usize) -> Task {
     let created = 1_795_600_000_000 + i as i64 * 1000;
@@ -85,5 +87,51 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// A dashboard showing a task whose output is `{"output": "<10 MB of text lines>"}`.
+fn app_with_big_output() -> (App, usize) {
+    let mut app = app(0, 10);
+    app.update(Msg::Resize(120, 40));
+    let text: String =
+        (0..170_000).map(|i| format!("{i:>7} the quick brown fox jumps over the lazy dog 狐狸\n")).collect();
+    let mut t = task(3);
+    t.output = Some(serde_json::json!({ "output": text }).to_string());
+    let size = t.output.as_ref().map_or(0, String::len);
+    app.update(Msg::TasksLoaded { tasks: vec![(&t).into()], revision: 0 });
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Char('4'))));
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    app.update(Msg::Detail { task_id: t.id.clone(), task: Some(t), events: vec![], history: vec![] });
+    assert!(app.detail_task().is_some(), "the task is shown in full");
+    (app, size)
+}
+
+fn viewer(c: &mut Criterion) {
+    let (mut app, size) = app_with_big_output();
+    let mut group = c.benchmark_group(format!("viewer, {:.1} MB output", size as f64 / 1e6));
+    group.sample_size(10);
+    group.bench_function("open (decode, lay out lines)", |b| {
+        b.iter(|| {
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        })
+    });
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    assert!(matches!(app.overlay, Some(coze_tui::app::Overlay::Viewer(_))), "the viewer is open");
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    group.bench_function("frame at 120x40", |b| {
+        b.iter(|| {
+            term.draw(|f| drop(black_box(coze_tui::ui::draw(f, black_box(&app))))).unwrap();
+        })
+    });
+    group.bench_function("search every line (/ 169999 Enter)", |b| {
+        b.iter(|| {
+            for c in "/169999".chars() {
+                app.update(Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+            }
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, viewer);
 criterion_main!(benches);

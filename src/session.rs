@@ -408,6 +408,27 @@ fn explain(e: &CozeError) -> String {
     format!("{e} — {}", e.hint())
 }
 
+/// Writes `bytes` to a new file named `name` in `dir` (`name-2`, `-3`… when taken: nothing is
+/// overwritten), private to the user: outputs can hold anything.
+fn save_new(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    for n in 1..1000 {
+        let file = if n == 1 { name.to_string() } else { format!("{stem}-{n}.{ext}") };
+        let path = dir.join(file);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        match opts.open(&path) {
+            Ok(mut f) => return f.write_all(bytes).map(|()| path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(format!("{name} and 998 numbered copies exist already")))
+}
+
 /// A read of the ledger, off the async threads.
 async fn read<T: Send + 'static>(
     ledger: &Arc<Ledger>,
@@ -488,6 +509,15 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Ok(_) => Msg::Toast(format!("deleted task {id}")),
             Err(e) => Msg::Failed(e.to_string()),
         },
+        Command::Save { name, text } => {
+            let saved =
+                tokio::task::spawn_blocking(move || save_new(&std::env::current_dir()?, &name, text.as_bytes())).await;
+            match saved {
+                Ok(Ok(path)) => Msg::Toast(format!("saved to {}", path.display())),
+                Ok(Err(e)) => Msg::Failed(format!("not saved: {e}")),
+                Err(e) => Msg::Failed(format!("not saved: {e}")),
+            }
+        }
         Command::LoadOutputForCopy(id) => match read(&b.ledger, move |l| l.get(&id)).await {
             Ok(t) => Msg::OutputForCopy(
                 t.decoded_output().map(crate::app::output_text).ok_or_else(|| "this task has no output".to_string()),
@@ -503,4 +533,21 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             return None;
         }
     })
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saving_never_overwrites_and_keeps_the_file_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let first = save_new(dir.path(), "coze-tui-t.txt", b"one").unwrap();
+        let second = save_new(dir.path(), "coze-tui-t.txt", b"two").unwrap();
+        assert_eq!(first.file_name().unwrap(), "coze-tui-t.txt");
+        assert_eq!(second.file_name().unwrap(), "coze-tui-t-2.txt");
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "one", "not overwritten");
+        assert_eq!(std::fs::metadata(&second).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 }

@@ -309,3 +309,36 @@ fn a_draft_says_so_in_the_editor_before_any_run() {
     let screen = render(&app, 120, 40);
     assert!(screen.contains("a draft: publish it in Coze") && !screen.contains("✔ valid"), "{screen}");
 }
+
+#[test]
+fn the_output_viewer_shows_lines_and_finds_text() {
+    use coze_tui::app::Command;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+    let mut app = loaded_app();
+    let mut done = task("1m89kfvkqwwq", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Async, 2);
+    let text: String = (1..=60).map(|i| format!("paragraph {i} of the report\n")).collect();
+    done.output = Some(json!({"output": text}).to_string());
+    app.update(Msg::Key(key('4')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    app.update(Msg::Detail { task_id: done.id.clone(), task: Some(done), events: vec![], history: vec![] });
+    // Enter in Detail: the output full screen, one line per line of text.
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("  paragraph 1 of the report") && screen.contains("line 1/61"), "{screen}");
+    for c in "/paragraph 42".chars() {
+        app.update(Msg::Key(key(c)));
+    }
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("/paragraph 42 1 of 1") && screen.contains("paragraph 42 of"), "{screen}");
+    insta::assert_snapshot!("viewer_80x24", screen);
+    assert!(matches!(app.update(Msg::Key(key('y'))).as_slice(), [Command::Copy(t)] if t.contains("paragraph 60")));
+    assert!(matches!(
+        app.update(Msg::Key(key('s'))).as_slice(),
+        [Command::Save { name, .. }] if name == "coze-tui-1m89kfvkqwwq.txt"
+    ));
+    app.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
+    assert!(app.overlay.is_none(), "Esc closes it");
+}

@@ -267,7 +267,7 @@ impl Detail {
 /// An output as lines to read: text as its lines; an object whose values hold multi-line text
 /// (the usual `{"output": "…"}`) as each key followed by that text's lines, not one escaped
 /// line; anything else pretty-printed.
-fn output_lines(v: Value) -> Vec<String> {
+pub(super) fn output_lines(v: Value) -> Vec<String> {
     match v {
         Value::String(s) => s.lines().map(str::to_string).collect(),
         Value::Object(m) if m.values().any(|v| v.as_str().is_some_and(|s| s.contains('\n'))) => {
@@ -437,6 +437,7 @@ impl App {
     /// Keys of the Detail pane.
     pub(super) fn on_detail_action(&mut self, action: Action) -> Vec<Command> {
         match action {
+            Action::Open => self.open_viewer(),
             Action::Back => {
                 self.focus = Pane::Tasks;
                 vec![]

@@ -52,6 +52,8 @@ pub enum Overlay {
     MessageLog {
         scroll: usize,
     },
+    /// A task's output (or error) full screen.
+    Viewer(Box<super::viewer::Viewer>),
 }
 
 impl Overlay {
@@ -76,6 +78,10 @@ fn types(key: &KeyEvent) -> bool {
 impl App {
     pub(super) fn on_dialog_key(&mut self, key: KeyEvent) -> Vec<Command> {
         let Some(overlay) = self.overlay.take() else { return vec![] };
+        let overlay = match overlay {
+            Overlay::Viewer(v) => return self.on_viewer_key(v, key),
+            other => other,
+        };
         let action = if overlay.takes_text() && types(&key) { None } else { self.keymap.lookup(Context::Dialog, &key) };
         if action == Some(Action::Suspend) {
             self.overlay = Some(overlay);
@@ -105,6 +111,8 @@ impl App {
                 }
                 None => (Some(Overlay::MessageLog { scroll }), vec![]),
             },
+            // Taken above; here only so the match is complete.
+            v @ Overlay::Viewer(_) => (Some(v), vec![]),
             Overlay::ConfirmQuit => match action {
                 Some(Action::Confirm | Action::Quit) => (None, vec![Command::Quit]),
                 Some(Action::Cancel | Action::Back) => (None, vec![]),

@@ -20,6 +20,8 @@ pub enum Context {
     Dialog,
     /// The first-run screen (no token configured).
     FirstRun,
+    /// The output viewer (Enter in Detail).
+    Viewer,
 }
 
 impl Context {
@@ -32,6 +34,7 @@ impl Context {
             Self::Detail => "detail",
             Self::Dialog => "dialogs",
             Self::FirstRun => "first-run screen",
+            Self::Viewer => "output viewer",
         }
     }
 }
@@ -84,6 +87,10 @@ pub enum Action {
     ModeStream,
     StartDemo,
     MessageLog,
+    NextMatch,
+    PrevMatch,
+    Wrap,
+    Save,
 }
 
 impl Action {
@@ -137,6 +144,10 @@ impl Action {
             ModeStream => ("mode_stream", "run streaming (run-named form)"),
             StartDemo => ("start_demo", "open the demo"),
             MessageLog => ("message_log", "every message so far, in full"),
+            NextMatch => ("next_match", "next match"),
+            PrevMatch => ("prev_match", "previous match"),
+            Wrap => ("wrap", "wrap long lines on / off"),
+            Save => ("save", "save to a file in the current directory"),
         }
     }
 
@@ -346,11 +357,23 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Dialog, "alt-3", Action::ModeStream),
     (Context::FirstRun, "d", Action::StartDemo),
     (Context::FirstRun, "esc", Action::Quit),
+    (Context::Viewer, "n", Action::NextMatch),
+    (Context::Viewer, "N", Action::PrevMatch),
+    (Context::Viewer, "w", Action::Wrap),
+    (Context::Viewer, "y", Action::Copy),
+    (Context::Viewer, "s", Action::Save),
 ];
 
 /// The contexts a global binding can be shadowed in.
-const PANE_CONTEXTS: [Context; 6] =
-    [Context::Lists, Context::Editor, Context::Tasks, Context::Detail, Context::Dialog, Context::FirstRun];
+const PANE_CONTEXTS: [Context; 7] = [
+    Context::Lists,
+    Context::Editor,
+    Context::Tasks,
+    Context::Detail,
+    Context::Dialog,
+    Context::FirstRun,
+    Context::Viewer,
+];
 
 /// The live key map.
 #[derive(Debug, Clone)]

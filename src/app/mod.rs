@@ -16,6 +16,7 @@ pub mod keymap;
 mod lists;
 mod picker;
 mod task_list;
+mod viewer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +35,7 @@ pub use editor::Editor;
 pub use keymap::{Action, Context, Keymap};
 pub use picker::Picker;
 pub use task_list::TaskList;
+pub use viewer::Viewer;
 
 /// The panes, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +172,11 @@ pub enum Command {
     /// Load a task's output from the ledger, then copy it.
     LoadOutputForCopy(String),
     OpenEditor(String),
+    /// Write text to a new file of this name in the current directory.
+    Save {
+        name: String,
+        text: String,
+    },
     SwitchProfile(String),
     StartDemo,
     /// Hand the terminal back to the shell until resumed (Ctrl-Z).

@@ -539,6 +539,79 @@ fn hints(app: &App) -> String {
     [pane, always].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")
 }
 
+/// The output viewer over the whole screen (the status bar stays). Only the lines on screen
+/// are measured and cut, however long the output.
+fn draw_viewer(f: &mut Frame, area: Rect, v: &crate::app::Viewer, app: &App, theme: &Theme) {
+    let r = Rect::new(area.x, area.y, area.width, area.height.saturating_sub(1));
+    f.render_widget(Clear, r);
+    let km = &app.keymap;
+    // Where you are and what you searched first: a narrow screen cuts the end of the title.
+    let mut title = format!(" line {}/{}", (v.top + 1).min(v.lines.len()), v.lines.len());
+    if let Some(typed) = &v.typing {
+        title.push_str(&format!(" · /{typed}▏ · {} ", v.title));
+    } else {
+        if !v.query.is_empty() {
+            let at = if v.matches.is_empty() { 0 } else { v.current + 1 };
+            title.push_str(&format!(" · /{} {at} of {}", v.query, v.matches.len()));
+        }
+        let keys = [(Action::Filter, "search"), (Action::NextMatch, "next"), (Action::Wrap, "wrap")];
+        let more = [(Action::Copy, "copy"), (Action::Save, "save"), (Action::Back, "closes")];
+        let (keys, more) = (km.hints(Context::Viewer, &keys), km.hints(Context::Viewer, &more));
+        title.push_str(&format!(" · {keys} · {more} · {} ", v.title));
+    }
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.focus)
+        .title(Span::styled(truncate(&title, r.width.saturating_sub(2) as usize), theme.focus_title));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let (width, height) = (inner.width as usize, inner.height as usize);
+    let current = v.matches.get(v.current).copied();
+    let needle = v.query.to_lowercase();
+    let mut rows: Vec<Line> = Vec::with_capacity(height);
+    for (i, line) in v.lines.iter().enumerate().skip(v.top) {
+        if rows.len() >= height || width == 0 {
+            break;
+        }
+        let style = if Some(i) == current {
+            theme.selected
+        } else if !needle.is_empty() && line.to_lowercase().contains(&needle) {
+            theme.warning
+        } else {
+            Style::default()
+        };
+        if !v.wrap {
+            rows.push(Line::styled(truncate(line, width), style));
+            continue;
+        }
+        // Wrapped at display width; an empty line still takes a row.
+        let mut rest = line.as_str();
+        loop {
+            let cut = prefix_of_width(rest, width);
+            rows.push(Line::styled(rest[..cut].replace(|c: char| c.is_control(), " "), style));
+            rest = &rest[cut..];
+            if rest.is_empty() || rows.len() >= height {
+                break;
+            }
+        }
+    }
+    f.render_widget(Paragraph::new(rows), inner);
+}
+
+/// The byte length of the longest start of `s` that fits in `width` columns (at least one
+/// character, so wrapping always moves on).
+fn prefix_of_width(s: &str, width: usize) -> usize {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width && i > 0 {
+            return i;
+        }
+        used += w;
+    }
+    s.len()
+}
+
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width.saturating_sub(2));
     let h = h.min(area.height.saturating_sub(2));
@@ -666,6 +739,7 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "switches"), (Action::Cancel, "closes")]);
             f.render_widget(Paragraph::new(lines).block(dialog(format!(" profile · {keys} "))), r);
         }
+        Overlay::Viewer(v) => draw_viewer(f, area, v, app, theme),
         Overlay::MessageLog { scroll } => {
             let r = centered(area, 110, area.height.saturating_sub(2));
             f.render_widget(Clear, r);
