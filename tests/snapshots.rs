@@ -334,7 +334,11 @@ fn the_output_viewer_shows_lines_and_finds_text() {
     let screen = render(&app, 80, 24);
     assert!(screen.contains("/paragraph 42 1 of 1") && screen.contains("paragraph 42 of"), "{screen}");
     insta::assert_snapshot!("viewer_80x24", screen);
-    assert!(matches!(app.update(Msg::Key(key('y'))).as_slice(), [Command::Copy(t)] if t.contains("paragraph 60")));
+    // Copy and save give the output as it came, not the lines laid out to read.
+    assert!(matches!(
+        app.update(Msg::Key(key('y'))).as_slice(),
+        [Command::Copy(t)] if t.contains("\"output\": \"paragraph 1 of the report\\nparagraph 2")
+    ));
     assert!(matches!(
         app.update(Msg::Key(key('s'))).as_slice(),
         [Command::Save { name, .. }] if name == "coze-tui-1m89kfvkqwwq.txt"

@@ -278,6 +278,10 @@ pub(super) fn output_lines(v: Value) -> Vec<String> {
                         out.push(format!("{k}:"));
                         out.extend(s.lines().map(|l| format!("  {l}")));
                     }
+                    v @ (Value::Object(_) | Value::Array(_)) => {
+                        out.push(format!("{k}:"));
+                        out.extend(params::pretty(&v).lines().map(|l| format!("  {l}")));
+                    }
                     v => out.push(format!("{k}: {v}")),
                 }
             }

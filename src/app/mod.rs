@@ -419,7 +419,7 @@ impl App {
                 // Say where it went: with one pane at a time, the Tasks tab is out of sight.
                 let name = task.workflow_name.as_deref().unwrap_or(&task.workflow_id);
                 let mut text = format!("started {name} ({}) as task {}", task.mode.as_str(), task.id);
-                let compact = !self.drawn.tabs.is_empty();
+                let compact = !self.drawn.tabs.is_empty() && self.focus != Pane::Tasks;
                 if let Some(tasks) = self.keymap.key(Context::Global, Action::Focus4).filter(|_| compact) {
                     text.push_str(&format!(" · {tasks} shows Tasks"));
                 }
@@ -487,7 +487,9 @@ impl App {
                 && !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
             {
                 let help = self.keymap.hint(Context::Global, Action::Help, "lists the keys").unwrap_or_default();
-                self.toast(&format!("{c} does nothing in {} · {help}", self.focus.title()));
+                // Shown, not kept in the log: a sentence typed by mistake would flood it.
+                let text = format!("{c} does nothing in {} · {help}", self.focus.title());
+                self.toast = Some(Toast { text, until: Instant::now() + TOAST_FOR });
             }
             return vec![];
         };

@@ -220,7 +220,8 @@ impl App {
             }
             Action::DebugUrl => match t.debug_url.clone() {
                 Some(url) => {
-                    self.overlay = Some(Overlay::Message { title: "debug URL (copied)".into(), text: url.clone() });
+                    let title = "debug URL (sent to the terminal's clipboard)".into();
+                    self.overlay = Some(Overlay::Message { title, text: url.clone() });
                     vec![Command::Copy(url)]
                 }
                 None => {

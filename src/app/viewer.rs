@@ -15,6 +15,8 @@ pub struct Viewer {
     /// The task it shows (for the file name when saved).
     pub task_id: String,
     pub lines: Arc<Vec<String>>,
+    /// The text as it came (what copy and save give), not the lines laid out to read.
+    raw: Arc<String>,
     /// The first line on screen.
     pub top: usize,
     pub wrap: bool,
@@ -27,10 +29,11 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    pub fn new(title: String, task_id: String, lines: Vec<String>) -> Self {
+    pub fn new(title: String, task_id: String, raw: String, lines: Vec<String>) -> Self {
         Self {
             title,
             task_id,
+            raw: Arc::new(raw),
             lines: Arc::new(lines),
             top: 0,
             wrap: true,
@@ -76,7 +79,7 @@ impl Viewer {
     }
 
     pub fn text(&self) -> String {
-        self.lines.join("\n")
+        self.raw.to_string()
     }
 }
 
@@ -84,9 +87,12 @@ impl App {
     /// Opens the Detail task's output (or, without one, its error) in the viewer.
     pub(super) fn open_viewer(&mut self) -> Vec<Command> {
         let Some(t) = self.detail_task().cloned() else { return vec![] };
-        let (what, lines) = match (&t.output, &t.error) {
-            (Some(o), _) => ("output", super::detail::output_lines(crate::coze::decode_output(o))),
-            (None, Some(e)) => ("error", e.message.lines().map(str::to_string).collect()),
+        let (what, raw, lines) = match (&t.output, &t.error) {
+            (Some(o), _) => {
+                let decoded = crate::coze::decode_output(o);
+                ("output", super::output_text(decoded.clone()), super::detail::output_lines(decoded))
+            }
+            (None, Some(e)) => ("error", e.message.clone(), e.message.lines().map(str::to_string).collect()),
             (None, None) => {
                 self.toast("nothing to show in full yet: no output and no error");
                 return vec![];
@@ -94,7 +100,7 @@ impl App {
         };
         let name = t.name.clone().or(t.workflow_name.clone()).unwrap_or_else(|| t.workflow_id.clone());
         let title = format!("{what} of {name} · task {}", t.id);
-        self.overlay = Some(Overlay::Viewer(Box::new(Viewer::new(title, t.id.clone(), lines))));
+        self.overlay = Some(Overlay::Viewer(Box::new(Viewer::new(title, t.id.clone(), raw, lines))));
         vec![]
     }
 
@@ -120,6 +126,10 @@ impl App {
         let mut cmds = vec![];
         match self.keymap.lookup(Context::Viewer, &key) {
             Some(Action::Cancel | Action::Back | Action::Quit) => return vec![],
+            Some(Action::MessageLog) => {
+                self.overlay = Some(Overlay::MessageLog { scroll: 0 });
+                return vec![];
+            }
             Some(Action::Suspend) => cmds.push(Command::Suspend),
             Some(Action::Filter) => v.typing = Some(String::new()),
             Some(Action::NextMatch) => v.step(true),
@@ -153,7 +163,7 @@ mod tests {
     fn search_finds_every_matching_line_and_steps_around() {
         let lines =
             (0..100).map(|i| if i % 30 == 5 { format!("line {i} Needle") } else { format!("line {i}") }).collect();
-        let mut v = Viewer::new("t".into(), "id".into(), lines);
+        let mut v = Viewer::new("t".into(), "id".into(), String::new(), lines);
         v.top = 40;
         v.search("needle".into());
         assert_eq!(v.matches, [5, 35, 65, 95]);

@@ -106,8 +106,8 @@ impl TaskError {
     }
 }
 
-/// Answers Coze takes to a run's questions: after the third that the node does not accept,
-/// the run fails (coze-api.md, workflow resume).
+/// Answers Coze takes to one question: after the third that the node does not accept, the
+/// run fails (coze-api.md, workflow resume).
 pub const MAX_ANSWERS: u32 = 3;
 
 /// A pending question of an interrupted run.
@@ -117,7 +117,7 @@ pub struct Interrupt {
     pub event_id: String,
     pub interrupt_type: i64,
     pub node_title: String,
-    /// Answers given so far to this run's questions.
+    /// Answers given so far to this question (a new question starts from 0).
     pub answers: u32,
 }
 

@@ -764,8 +764,13 @@ impl Driver {
     }
 
     async fn interrupted(&mut self, i: &InterruptData, node_title: &str) -> Result<(), Gone> {
-        let answers = self.task.interrupt.as_ref().map_or(0, |old| old.answers);
         let question = i.question().or_else(|| self.task.last_message.clone());
+        // Coze counts answers per question: the same node asking the same again (the answer
+        // was not taken) carries the count; another question starts afresh.
+        let answers = match &self.task.interrupt {
+            Some(old) if old.node_title == node_title && old.question == question => old.answers,
+            _ => 0,
+        };
         self.task.interrupt = Some(Interrupt {
             question,
             event_id: i.event_id.clone(),

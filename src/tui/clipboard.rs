@@ -25,7 +25,7 @@ pub fn blocked() -> Option<&'static str> {
     static WHY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     WHY.get_or_init(|| {
         std::env::var_os("TMUX")?;
-        let out = std::process::Command::new("tmux").args(["show-options", "-gv", "set-clipboard"]).output().ok()?;
+        let out = std::process::Command::new("tmux").args(["show-options", "-sv", "set-clipboard"]).output().ok()?;
         tmux_verdict(&String::from_utf8_lossy(&out.stdout))
     })
     .as_deref()

@@ -353,8 +353,8 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         })
         .collect();
     let draft = ed.workflow.as_ref().is_some_and(|w| w.is_published == Some(false));
-    if lines.is_empty() && draft {
-        lines.push(Line::styled("✘ a draft: publish it in Coze before it can run through the API", theme.warning));
+    if draft && ed.validation.blocker().is_none() {
+        lines.insert(0, Line::styled("✘ a draft: publish it in Coze before it can run through the API", theme.warning));
     }
     if lines.is_empty() {
         let origin = match (ed.from_last_run, km.hint(Context::Editor, Action::Template, "resets to the template")) {
@@ -603,7 +603,8 @@ fn draw_viewer(f: &mut Frame, area: Rect, v: &crate::app::Viewer, app: &App, the
 fn prefix_of_width(s: &str, width: usize) -> usize {
     let mut used = 0;
     for (i, c) in s.char_indices() {
-        let w = c.width().unwrap_or(0);
+        // Control characters are drawn as spaces (one column each).
+        let w = if c.is_control() { 1 } else { c.width().unwrap_or(0) };
         if used + w > width && i > 0 {
             return i;
         }
@@ -783,7 +784,11 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             f.render_widget(Clear, r);
             let lines: Vec<Line> = text.lines().map(|l| Line::raw(format!(" {l} "))).collect();
             let keys = app.keymap.hints(Context::Dialog, &[(Action::Cancel, "closes")]);
-            f.render_widget(Paragraph::new(lines).block(dialog(format!(" {title} · {keys} "))), r);
+            let fits = text.lines().all(|l| l.width() + 4 <= r.width as usize);
+            // Too long for one line: wrapped, so none of it is lost.
+            let body = Paragraph::new(lines).block(dialog(format!(" {title} · {keys} ")));
+            let body = if fits { body } else { body.wrap(Wrap { trim: false }) };
+            f.render_widget(body, r);
         }
     }
 }
@@ -801,6 +806,13 @@ mod tests {
         let cells: Vec<&str> = (0..12).map(|x| buf[(x, 0)].symbol()).collect();
         // 🚀 is wide without a selector: every terminal agrees, so it stays.
         assert_eq!(cells, ["a", "☀", " ", "b", "🖼", " ", "c", "🚀", " ", "d", "1", " "]);
+    }
+
+    #[test]
+    fn wrapping_counts_a_tab_as_the_space_it_is_drawn_as() {
+        assert_eq!(prefix_of_width("a\tb\tc", 3), 3, "a, tab, b");
+        assert_eq!(prefix_of_width("翻译助手", 5), 6, "two wide characters");
+        assert_eq!(prefix_of_width("翻", 1), 3, "at least one character, so wrapping moves on");
     }
 
     #[test]
