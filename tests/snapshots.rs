@@ -219,12 +219,15 @@ fn runs_in_flight_tick_once_a_second_with_one_indicator() {
     assert!(changed[0].0.contains("3 running"));
 }
 
+/// The key map with `[keys]` overrides of one key each, and the problems found in them.
+fn keymap_with(overrides: &[(&str, &str)]) -> (Keymap, Vec<String>) {
+    let keys = overrides.iter().map(|(a, k)| (a.to_string(), vec![k.to_string()])).collect();
+    Keymap::with_overrides(&keys)
+}
+
 #[test]
 fn a_remapped_key_shows_in_the_footer_the_dialogs_and_the_help() {
-    let mut keys = std::collections::BTreeMap::new();
-    keys.insert("run_sync".to_string(), vec!["x".to_string()]);
-    keys.insert("confirm".to_string(), vec!["ctrl-y".to_string()]);
-    let (keymap, problems) = Keymap::with_overrides(&keys);
+    let (keymap, problems) = keymap_with(&[("run_sync", "x"), ("confirm", "ctrl-y")]);
     assert!(problems.is_empty(), "{problems:?}");
     let mut app = loaded_app();
     app.keymap = keymap;
@@ -244,10 +247,7 @@ fn a_remapped_key_shows_in_the_footer_the_dialogs_and_the_help() {
 
 #[test]
 fn config_problems_are_all_listed_in_the_help() {
-    let mut keys = std::collections::BTreeMap::new();
-    keys.insert("quit".to_string(), vec!["a".to_string()]);
-    keys.insert("fly".to_string(), vec!["z".to_string()]);
-    let (keymap, problems) = Keymap::with_overrides(&keys);
+    let (keymap, problems) = keymap_with(&[("quit", "a"), ("fly", "z")]);
     let mut app = App::new(profile(), keymap);
     app.warnings = problems.clone();
     app.init();

@@ -315,11 +315,6 @@ impl App {
         vec![Command::LoadWorkspaces, Command::LoadTasks]
     }
 
-    /// Whether something is in progress (the spinner should tick).
-    pub fn busy(&self) -> bool {
-        self.loading() || self.tasks.running() > 0
-    }
-
     fn loading(&self) -> bool {
         self.workspaces.loading || self.workflows.loading || self.editor.loading || self.tasks.list.loading
     }

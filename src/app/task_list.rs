@@ -79,27 +79,7 @@ impl TaskList {
     pub fn apply(&mut self, update: &TaskUpdate) -> Applied {
         match update {
             TaskUpdate::Changed(task) if task.profile != self.profile => Applied::Ignored,
-            TaskUpdate::Changed(task) => {
-                let task = Arc::new(TaskSummary::from(&**task));
-                self.list.remember(&task_key);
-                let held = self.list.items.iter().position(|t| t.id == task.id);
-                let status_changed = match held {
-                    Some(i) if newer(&self.list.items[i], &task) => false,
-                    Some(i) => std::mem::replace(&mut self.list.items[i], task.clone()).status != task.status,
-                    None => {
-                        let newest_first = self
-                            .list
-                            .items
-                            .iter()
-                            .position(|t| t.created_at < task.created_at)
-                            .unwrap_or(self.list.items.len());
-                        self.list.items.insert(newest_first, task.clone());
-                        true
-                    }
-                };
-                self.refilter();
-                Applied::Changed { id: task.id.clone(), status_changed }
-            }
+            TaskUpdate::Changed(task) => self.put(Arc::new(TaskSummary::from(&**task))),
             TaskUpdate::Deleted(id) => {
                 self.list.remember(&task_key);
                 self.list.items.retain(|t| &t.id != id);
@@ -110,11 +90,33 @@ impl TaskList {
         }
     }
 
+    /// A task's summary in its place (newest first), unless the one held is newer.
+    fn put(&mut self, task: Arc<TaskSummary>) -> Applied {
+        self.list.remember(&task_key);
+        let held = self.list.items.iter().position(|t| t.id == task.id);
+        let status_changed = match held {
+            Some(i) if newer(&self.list.items[i], &task) => false,
+            Some(i) => std::mem::replace(&mut self.list.items[i], task.clone()).status != task.status,
+            None => {
+                let newest_first = self
+                    .list
+                    .items
+                    .iter()
+                    .position(|t| t.created_at < task.created_at)
+                    .unwrap_or(self.list.items.len());
+                self.list.items.insert(newest_first, task.clone());
+                true
+            }
+        };
+        self.refilter();
+        Applied::Changed { id: task.id.clone(), status_changed }
+    }
+
     /// A task read in full elsewhere (for the Detail pane): replaces the held state if it is
     /// newer, and adds nothing (it may have been deleted since it was read).
     pub fn refresh(&mut self, task: &crate::tasks::Task) {
         if self.get(&task.id).is_some() {
-            self.apply(&TaskUpdate::Changed(Arc::new(task.clone())));
+            self.put(Arc::new(TaskSummary::from(task)));
         }
     }
 

@@ -523,7 +523,7 @@ impl Ledger {
         let mut conn = self.conn();
         // Deferred: a read transaction, so the two reads see one state and block no writer.
         let tx = conn.transaction()?;
-        let revision = tx.query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?;
+        let revision = current_revision(&tx)?;
         let tasks = list_on(&tx, f, SUMMARY_COLUMNS, row_to_summary)?;
         tx.commit()?;
         Ok((tasks, revision))
@@ -531,7 +531,7 @@ impl Ledger {
 
     /// The latest revision: every write to a task bumps it.
     pub fn revision(&self) -> Result<i64> {
-        Ok(self.conn().query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?)
+        current_revision(&self.conn())
     }
 
     /// What changed for `profile` after revision `after` (by any process): tasks written, oldest
@@ -541,7 +541,7 @@ impl Ledger {
         // One read transaction: tasks, deletions and the revision they reach are one state. Two
         // separate reads could skip a write another process commits between them.
         let tx = conn.transaction()?;
-        let now: i64 = tx.query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?;
+        let now = current_revision(&tx)?;
         let tasks: Vec<Task> = {
             let mut stmt = tx.prepare_cached(&format!(
                 "SELECT {READ_COLUMNS} FROM tasks WHERE rev > ?1 AND profile = ?2 ORDER BY rev LIMIT ?3"
@@ -879,6 +879,11 @@ fn retry_while_locked<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite
 
 fn placeholders(n: usize) -> String {
     (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The revision the last write got.
+fn current_revision(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT value FROM counters WHERE name = 'rev'", [], |r| r.get(0))?)
 }
 
 /// Gives the task the next revision (inside the caller's write transaction, so revisions are

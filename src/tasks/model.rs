@@ -186,40 +186,6 @@ pub struct Task {
     pub revision: i64,
 }
 
-/// The moments a task's duration is computed from (a `Task` and its summary have the same).
-struct Times {
-    created_at: i64,
-    started_at: Option<i64>,
-    updated_at: i64,
-    finished_at: Option<i64>,
-    waited_ms: i64,
-}
-
-/// The [`Times`] of a task or a summary (the fields have the same names in both).
-macro_rules! times_of {
-    ($t:expr) => {
-        Times {
-            created_at: $t.created_at,
-            started_at: $t.started_at,
-            updated_at: $t.updated_at,
-            finished_at: $t.finished_at,
-            waited_ms: $t.waited_ms,
-        }
-    };
-}
-
-impl Times {
-    fn elapsed_ms(&self, status: TaskStatus, now: i64) -> i64 {
-        let start = self.started_at.unwrap_or(self.created_at);
-        let end = match (self.finished_at, status) {
-            (Some(f), _) => f,
-            (None, TaskStatus::Interrupted) => self.updated_at,
-            (None, _) => now,
-        };
-        (end - start - self.waited_ms).max(0)
-    }
-}
-
 impl Task {
     /// A new pending task: what it runs, and nothing learned about it yet.
     pub fn pending(id: String, profile: String, workflow_id: String, mode: RunMode, now_ms: i64) -> Self {
@@ -309,7 +275,7 @@ impl Task {
 
     /// How long the run took (see [`TaskSummary::elapsed_ms`]).
     pub fn elapsed_ms(&self, now: i64) -> i64 {
-        times_of!(self).elapsed_ms(self.status, now)
+        TaskSummary::from(self).elapsed_ms(now)
     }
 }
 
@@ -368,7 +334,13 @@ impl TaskSummary {
     /// while it goes on, less the time it waited for answers (a question stops the clock
     /// until it is answered).
     pub fn elapsed_ms(&self, now: i64) -> i64 {
-        times_of!(self).elapsed_ms(self.status, now)
+        let start = self.started_at.unwrap_or(self.created_at);
+        let end = match (self.finished_at, self.status) {
+            (Some(f), _) => f,
+            (None, TaskStatus::Interrupted) => self.updated_at,
+            (None, _) => now,
+        };
+        (end - start - self.waited_ms).max(0)
     }
 
     /// The `--json` fields of DESIGN.md §3 a summary has (no parameters, output or node

@@ -37,6 +37,8 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
     let mut session = Session::open(options).await?;
     let mouse = session.settings().ui.mouse;
 
+    // Asked now, off the UI thread, so the first copy does not wait for tmux.
+    tokio::task::spawn_blocking(clipboard::blocked);
     let mut terminal = setup(mouse);
     restore_on_panic(mouse);
     let tx = session.sender();
