@@ -9,6 +9,7 @@
 //! tests, benchmarks) and `demo` wires it up with a throwaway ledger.
 
 pub mod app;
+pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod coze;

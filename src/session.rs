@@ -31,6 +31,8 @@ pub struct Session {
     settings: Settings,
     /// The demo's simulator and throwaway data directory, both gone when this is dropped.
     demo: Option<Demo>,
+    /// Draft writers (one per backend so far): awaited at shutdown so no edit is lost.
+    draft_writers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Sends messages to the session. Background work's messages carry the number of the backend
@@ -71,6 +73,8 @@ struct Backend {
     profile: String,
     /// Asks the task feed for a fresh snapshot of the task list.
     reload_tasks: mpsc::UnboundedSender<()>,
+    /// Editor drafts to keep, written in the order sent.
+    drafts: mpsc::UnboundedSender<(String, Option<String>)>,
 }
 
 impl Session {
@@ -106,6 +110,7 @@ impl Session {
             env: opts.env,
             settings: settings.clone(),
             demo,
+            draft_writers: vec![],
         };
         match settings.client_options() {
             Ok(_) => s.connect(&settings).await?,
@@ -143,8 +148,11 @@ impl Session {
         let tx = self.sender_for(no);
         let reload_hint = self.app.keymap.hint(Context::Detail, Action::Refresh, "reloads them").unwrap_or_default();
         spawn_messages(&runner, tx.clone(), reload_hint);
-        let reload_tasks = spawn_task_feed(&runner, ledger.clone(), settings.profile_name.clone(), tx);
-        let backend = Backend { client, ledger, runner, profile: settings.profile_name.clone(), reload_tasks };
+        let reload_tasks = spawn_task_feed(&runner, ledger.clone(), settings.profile_name.clone(), tx.clone());
+        let (drafts, writer) = spawn_draft_writer(ledger.clone(), settings.profile_name.clone(), tx);
+        self.draft_writers.retain(|w| !w.is_finished());
+        self.draft_writers.push(writer);
+        let backend = Backend { client, ledger, runner, profile: settings.profile_name.clone(), reload_tasks, drafts };
         self.backend_no = no;
         if let Some(old) = self.backend.replace(backend) {
             old.runner.shutdown().await;
@@ -277,6 +285,10 @@ impl Session {
         if let Some(b) = self.backend.take() {
             b.runner.shutdown().await;
         }
+        // The last keystrokes' drafts reach the ledger before the process ends.
+        for w in std::mem::take(&mut self.draft_writers) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+        }
         drop(self.demo.take());
     }
 
@@ -377,6 +389,38 @@ fn spawn_task_feed(runner: &Runner, ledger: Arc<Ledger>, profile: String, tx: Ms
     reload_tx
 }
 
+/// Writes editor drafts in the order they come, only the newest of each workflow when they
+/// come faster than the ledger takes them. Ends when its backend is gone and all is written.
+fn spawn_draft_writer(
+    ledger: Arc<Ledger>,
+    profile: String,
+    tx: MsgSender,
+) -> (mpsc::UnboundedSender<(String, Option<String>)>, tokio::task::JoinHandle<()>) {
+    let (send, mut recv) = mpsc::unbounded_channel::<(String, Option<String>)>();
+    let writer = tokio::spawn(async move {
+        let mut warned = false;
+        while let Some(first) = recv.recv().await {
+            let mut batch = vec![first];
+            while let Ok(more) = recv.try_recv() {
+                batch.retain(|(wf, _)| *wf != more.0);
+                batch.push(more);
+            }
+            let p = profile.clone();
+            let written = read(&ledger, move |l| {
+                batch.iter().try_for_each(|(wf, text)| l.save_draft(&p, wf, text.as_deref()))
+            })
+            .await;
+            if let Err(e) = written {
+                tracing::warn!("draft not kept: {e}");
+                if !std::mem::replace(&mut warned, true) {
+                    let _ = tx.send(Msg::Failed(format!("unrun edits cannot be kept in the ledger: {e}")));
+                }
+            }
+        }
+    });
+    (send, writer)
+}
+
 fn profile_info(s: &Settings) -> ProfileInfo {
     ProfileInfo {
         name: s.profile_name.clone(),
@@ -446,13 +490,25 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         }
         Command::LoadWorkflows(ws) => {
             let result = timed(tx, c.list_workflows_marked(&ws)).await.map(|r| r.value).map_err(|e| explain(&e));
+            if let Ok(listed) = &result {
+                let (profile, ws, listed) = (b.profile.clone(), ws.clone(), listed.clone());
+                let _ = read(&b.ledger, move |l| {
+                    crate::catalogue::remember(l, &profile, &ws, &listed);
+                    Ok(())
+                })
+                .await;
+            }
             Msg::Workflows { workspace_id: ws, result }
         }
         Command::LoadWorkflowInfo(id) => {
             let result = timed(tx, c.workflow_info(&id, true)).await.map(|r| r.value).map_err(|e| explain(&e));
             let (profile, wid) = (b.profile.clone(), id.clone());
-            let last_params = read(&b.ledger, move |l| l.last_params(&profile, &wid)).await.ok().flatten();
-            Msg::WorkflowInfo { workflow_id: id, result, last_params }
+            let kept = read(&b.ledger, move |l| {
+                Ok(crate::app::Kept { last_params: l.last_params(&profile, &wid)?, draft: l.draft(&profile, &wid)? })
+            })
+            .await
+            .unwrap_or_default();
+            Msg::WorkflowInfo { workflow_id: id, result, kept }
         }
         Command::LoadTasks => {
             let _ = b.reload_tasks.send(());
@@ -517,6 +573,21 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
                 Ok(Err(e)) => Msg::Failed(format!("not saved: {e}")),
                 Err(e) => Msg::Failed(format!("not saved: {e}")),
             }
+        }
+        Command::LoadTaskParameters(id) => {
+            let loaded = read(&b.ledger, move |l| l.get(&id)).await.map(|t| {
+                let wf = crate::coze::Workflow {
+                    workflow_id: t.workflow_id.clone(),
+                    workflow_name: t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone()),
+                    ..Default::default()
+                };
+                (wf, t.parameters)
+            });
+            Msg::TaskParameters(loaded)
+        }
+        Command::SaveDraft { workflow_id, text } => {
+            let _ = b.drafts.send((workflow_id, text));
+            return None;
         }
         Command::LoadOutputForCopy(id) => match read(&b.ledger, move |l| l.get(&id)).await {
             Ok(t) => Msg::OutputForCopy(

@@ -469,7 +469,9 @@ impl App {
                 },
                 None => vec![],
             },
-            Action::Rerun | Action::Answer | Action::Copy | Action::DebugUrl => self.on_task_action(action),
+            Action::Rerun | Action::Answer | Action::Copy | Action::DebugUrl | Action::EditParams => {
+                self.on_task_action(action)
+            }
             _ => {
                 if let Some(delta) = self.movement(action) {
                     self.detail.scroll_by(delta, self.drawn.detail_rows);

@@ -46,8 +46,8 @@ pub enum Overlay {
         title: String,
         text: String,
     },
-    /// The editor has changes that were never run.
-    ConfirmQuit,
+    /// Reset the editor to the schema's template?
+    ConfirmReset,
     /// Every message shown in the status bar, newest first.
     MessageLog {
         scroll: usize,
@@ -113,10 +113,13 @@ impl App {
             },
             // Taken above; here only so the match is complete.
             v @ Overlay::Viewer(_) => (Some(v), vec![]),
-            Overlay::ConfirmQuit => match action {
-                Some(Action::Confirm | Action::Quit) => (None, vec![Command::Quit]),
-                Some(Action::Cancel | Action::Back) => (None, vec![]),
-                _ => (Some(Overlay::ConfirmQuit), vec![]),
+            Overlay::ConfirmReset => match action {
+                Some(Action::Confirm) => {
+                    self.reset_to_template();
+                    (None, vec![])
+                }
+                Some(Action::Cancel | Action::Back | Action::Quit) => (None, vec![]),
+                _ => (Some(Overlay::ConfirmReset), vec![]),
             },
             Overlay::Message { title, text } => match action {
                 Some(Action::Cancel | Action::Accept | Action::Quit | Action::Back | Action::Open) => (None, vec![]),

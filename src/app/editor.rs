@@ -1,7 +1,7 @@
 //! The Parameters pane: a JSON editor filled from the workflow's input schema (or the last
 //! parameters run), validated as the user types, and the runs it starts.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 use serde_json::{Map, Value};
 
@@ -14,6 +14,9 @@ use crate::tasks::{NewTask, RunMode};
 /// A run asked for while the schema was loading: (mode, name, description).
 pub type PendingRun = (RunMode, Option<String>, Option<String>);
 
+/// Whole edits kept for undo (each a copy of the text).
+const UNDO_KEPT: usize = 100;
+
 pub struct Editor {
     pub text: TextArea<'static>,
     /// Typing goes to the text (global keys are off) while this is set.
@@ -25,8 +28,29 @@ pub struct Editor {
     pub validation: params::Validation,
     /// The text was prefilled with the last parameters used for this workflow.
     pub from_last_run: bool,
-    /// Edited since it was filled in or last run (quitting then asks first).
+    /// The text as filled in, reset or last run: anything else is an edit worth keeping.
+    baseline: String,
+    /// Differs from `baseline`: kept in the ledger as a draft until run or reset.
     pub dirty: bool,
+    /// The parameters this workflow last ran with.
+    last_run: Option<Map<String, Value>>,
+    /// Top-level parameters that differ from the last run (added, removed or changed).
+    pub changed: Vec<String>,
+    /// The text before each whole edit (a typing session, a format, a reset, a load), and
+    /// the texts undone.
+    undo: Vec<String>,
+    redo: Vec<String>,
+    /// The text when typing started: the whole typing session is one edit.
+    typing_from: Option<String>,
+    /// What the ledger holds as this workflow's draft, as far as this editor knows.
+    draft_saved: Option<String>,
+    /// A restored draft is announced once.
+    pub restored_draft: bool,
+    /// Text to put in once the workflow has opened (a task's parameters).
+    pending_text: Option<String>,
+    /// Drafts this editor wrote, by workflow: they win over a ledger read that may have
+    /// crossed the write.
+    drafts_written: std::collections::HashMap<String, Option<String>>,
     /// A run asked for while the schema was loading: started once it has loaded and checks out.
     pub pending_run: Option<PendingRun>,
 }
@@ -42,7 +66,17 @@ impl Default for Editor {
             error: None,
             validation: params::validate("", None),
             from_last_run: false,
+            baseline: String::new(),
             dirty: false,
+            last_run: None,
+            changed: vec![],
+            undo: vec![],
+            redo: vec![],
+            typing_from: None,
+            draft_saved: None,
+            restored_draft: false,
+            pending_text: None,
+            drafts_written: Default::default(),
             pending_run: None,
         }
     }
@@ -58,53 +92,142 @@ impl Editor {
     }
 
     fn revalidate(&mut self) {
-        self.validation = params::validate(&self.content(), self.schema());
+        let content = self.content();
+        self.validation = params::validate(&content, self.schema());
+        self.dirty = content != self.baseline;
+        self.changed = match (&self.last_run, &self.validation.params) {
+            (Some(last), Some(now)) => {
+                let mut keys: Vec<String> = now.iter().filter(|(k, v)| last.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
+                keys.extend(last.keys().filter(|k| !now.contains_key(*k)).cloned());
+                keys
+            }
+            _ => vec![],
+        };
     }
 
-    fn set_text(&mut self, text: &str) {
+    /// Puts `text` in as the new starting point (nothing to keep, nothing to undo).
+    fn fill(&mut self, text: &str) {
         self.text = styled_textarea(text.lines().map(str::to_string).collect());
-        self.dirty = false;
+        self.baseline = text.to_string();
+        self.undo.clear();
+        self.redo.clear();
         self.revalidate();
     }
 
-    /// A key while typing: Esc stops, everything else edits.
-    pub(super) fn on_typing_key(&mut self, key: KeyEvent) {
-        if key.code == KeyCode::Esc {
-            self.typing = false;
+    /// Replaces the text as one edit that `u` undoes.
+    fn whole_edit(&mut self, text: &str) {
+        let before = self.content();
+        if before == text {
             return;
         }
-        if self.text.input(key) {
-            self.dirty = true;
+        self.push_undo(before);
+        self.redo.clear();
+        self.text = styled_textarea(text.lines().map(str::to_string).collect());
+        self.revalidate();
+    }
+
+    fn push_undo(&mut self, text: String) {
+        if self.undo.len() == UNDO_KEPT {
+            self.undo.remove(0);
+        }
+        self.undo.push(text);
+    }
+
+    fn restore(&mut self, text: String) {
+        self.text = styled_textarea(text.lines().map(str::to_string).collect());
+        self.revalidate();
+    }
+
+    /// Undoes the last whole edit; false when there is none.
+    pub(super) fn undo(&mut self) -> bool {
+        let Some(before) = self.undo.pop() else { return false };
+        self.redo.push(self.content());
+        self.restore(before);
+        true
+    }
+
+    pub(super) fn redo(&mut self) -> bool {
+        let Some(after) = self.redo.pop() else { return false };
+        self.push_undo(self.content());
+        self.restore(after);
+        true
+    }
+
+    pub(super) fn start_typing(&mut self) {
+        self.typing = true;
+        self.typing_from = Some(self.content());
+    }
+
+    /// The typing session ends: all it typed is one edit.
+    fn stop_typing(&mut self) {
+        self.typing = false;
+        if let Some(from) = self.typing_from.take()
+            && from != self.content()
+        {
+            self.push_undo(from);
+            self.redo.clear();
+        }
+    }
+
+    /// A key while typing: Esc stops; Ctrl-U deletes to the start of the line (as in a shell,
+    /// not the text area's undo); Ctrl-_ takes back everything typed since typing started;
+    /// everything else edits.
+    pub(super) fn on_typing_key(&mut self, key: KeyEvent) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return self.stop_typing(),
+            KeyCode::Char('u') if ctrl => {
+                self.text.delete_line_by_head();
+            }
+            KeyCode::Char('_' | '7' | '/') if ctrl => {
+                if let Some(from) = self.typing_from.clone()
+                    && from != self.content()
+                {
+                    self.redo.push(self.content());
+                    self.restore(from);
+                }
+            }
+            _ => {
+                self.text.input(key);
+            }
         }
         self.revalidate();
     }
 
     pub(super) fn paste(&mut self, text: &str) {
-        self.typing = true;
+        if !self.typing {
+            self.start_typing();
+        }
         self.text.insert_str(text);
-        self.dirty = true;
         self.revalidate();
     }
 
-    /// Text back from `$EDITOR`: taken, and not yet run.
+    /// Text back from `$EDITOR`: one edit, not yet run.
     pub(super) fn edited(&mut self, text: &str) {
-        self.set_text(text);
-        self.dirty = true;
+        self.whole_edit(text);
     }
 
     fn open(&mut self, wf: Workflow) {
+        if self.typing {
+            self.stop_typing();
+        }
         self.workflow = Some(wf);
         self.pending_run = None;
+        self.pending_text = None;
         self.info = None;
         self.loading = true;
         self.error = None;
     }
 
-    /// The schema of the open workflow (a refresh keeps what the user typed; a newly opened
-    /// workflow gets the last parameters run, else the template).
-    fn on_info(&mut self, id: &str, result: Result<WorkflowInfo, String>, last: Option<Map<String, Value>>) -> bool {
+    /// The schema of the open workflow (a refresh keeps what the user typed). A newly opened
+    /// workflow gets its draft if one was kept, else the last parameters run, else the
+    /// template; then the text it was opened for, if any, as an edit.
+    fn on_info(&mut self, id: &str, result: Result<WorkflowInfo, String>, mut kept: Kept) -> bool {
         if self.workflow.as_ref().map(|w| w.workflow_id.as_str()) != Some(id) {
             return false;
+        }
+        if let Some(written) = self.drafts_written.get(id) {
+            kept.draft = written.clone();
         }
         self.loading = false;
         match result {
@@ -112,15 +235,26 @@ impl Editor {
                 let same_workflow = self.info.as_ref().is_some_and(|i| i.workflow_detail.workflow_id == id);
                 self.info = Some(info);
                 if !same_workflow {
-                    let (text, from_last) = match last {
+                    self.last_run = kept.last_params.clone();
+                    let (text, from_last) = match kept.last_params {
                         Some(p) => (params::pretty(&Value::Object(p)), true),
                         None => {
                             let template = self.schema().map(params::template).unwrap_or(Value::Object(Map::new()));
                             (params::pretty(&template), false)
                         }
                     };
-                    self.set_text(&text);
+                    self.fill(&text);
                     self.from_last_run = from_last;
+                    self.draft_saved = kept.draft.clone();
+                    self.restored_draft = false;
+                    if let Some(draft) = kept.draft.filter(|d| *d != text) {
+                        // What was typed last time, on top of where it started (u goes back).
+                        self.whole_edit(&draft);
+                        self.restored_draft = true;
+                    }
+                }
+                if let Some(text) = self.pending_text.take() {
+                    self.whole_edit(&text);
                 }
                 self.revalidate();
             }
@@ -128,6 +262,26 @@ impl Editor {
         }
         true
     }
+
+    /// The ledger write that keeps this workflow's draft in step with the text: the text while
+    /// it differs from where it started, nothing once run or reset. `None` when in step.
+    pub(super) fn draft_to_save(&mut self) -> Option<Command> {
+        let wf = self.workflow.as_ref().filter(|_| !self.loading && self.info.is_some())?;
+        let want = self.dirty.then(|| self.content());
+        if want == self.draft_saved {
+            return None;
+        }
+        self.draft_saved = want.clone();
+        self.drafts_written.insert(wf.workflow_id.clone(), want.clone());
+        Some(Command::SaveDraft { workflow_id: wf.workflow_id.clone(), text: want })
+    }
+}
+
+/// What the ledger keeps for a workflow's editor: its last parameters run and its draft.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Kept {
+    pub last_params: Option<Map<String, Value>>,
+    pub draft: Option<String>,
 }
 
 fn styled_textarea(lines: Vec<String>) -> TextArea<'static> {
@@ -139,24 +293,64 @@ fn styled_textarea(lines: Vec<String>) -> TextArea<'static> {
 }
 
 impl App {
+    /// Resets the text to the schema's template, forgetting the draft (`u` brings it back).
+    pub(super) fn reset_to_template(&mut self) {
+        let Some(schema) = self.editor.schema() else { return };
+        let text = params::pretty(&params::template(schema));
+        self.editor.whole_edit(&text);
+        self.editor.baseline = text;
+        self.editor.from_last_run = false;
+        self.editor.revalidate();
+        let undo = self.keymap.hint(super::Context::Editor, Action::Undo, "undoes it").unwrap_or_default();
+        self.toast(&format!("reset to the template ({undo})"));
+    }
+
+    /// Puts a task's parameters in the editor (opening its workflow), as an edit `u` undoes.
+    pub(super) fn load_parameters(&mut self, workflow: Workflow, parameters: &Map<String, Value>) -> Vec<Command> {
+        let text = params::pretty(&Value::Object(parameters.clone()));
+        self.focus = Pane::Editor;
+        let same = self.editor.workflow.as_ref().is_some_and(|w| w.workflow_id == workflow.workflow_id);
+        if same && !self.editor.loading && self.editor.info.is_some() {
+            self.editor.whole_edit(&text);
+            let undo = self.keymap.hint(super::Context::Editor, Action::Undo, "undoes").unwrap_or_default();
+            self.toast(&format!("the task's parameters are in the editor ({undo})"));
+            return vec![];
+        }
+        let id = workflow.workflow_id.clone();
+        self.editor.open(workflow);
+        self.editor.pending_text = Some(text);
+        self.show_workflow();
+        vec![Command::LoadWorkflowInfo(id)]
+    }
+
     /// Opens the selected workflow in the editor and asks for its schema.
     pub(super) fn open_workflow(&mut self) -> Vec<Command> {
         let Some(wf) = self.workflows.current().cloned() else { return vec![] };
+        self.open_in_editor(wf)
+    }
+
+    /// Opens a workflow in the editor and asks for its schema (its kept text comes with it).
+    pub(super) fn open_in_editor(&mut self, wf: Workflow) -> Vec<Command> {
         let id = wf.workflow_id.clone();
+        let open = self.editor.workflow.as_ref().is_some_and(|w| w.workflow_id == id);
+        if open && (self.editor.loading || self.editor.info.is_some()) {
+            // Already here: nothing to load, nothing to lose.
+            self.focus = Pane::Editor;
+            return vec![];
+        }
         self.editor.open(wf);
         self.focus = Pane::Editor;
         self.show_workflow();
         vec![Command::LoadWorkflowInfo(id)]
     }
 
-    pub(super) fn on_workflow_info(
-        &mut self,
-        id: String,
-        result: Result<WorkflowInfo, String>,
-        last: Option<Map<String, Value>>,
-    ) -> Vec<Command> {
-        if !self.editor.on_info(&id, result, last) {
+    pub(super) fn on_workflow_info(&mut self, id: String, result: Result<WorkflowInfo, String>, kept: Kept) -> Vec<Command> {
+        if !self.editor.on_info(&id, result, kept) {
             return vec![];
+        }
+        if std::mem::take(&mut self.editor.restored_draft) {
+            let undo = self.keymap.hint(super::Context::Editor, Action::Undo, "goes back to the last run").unwrap_or_default();
+            self.toast(&format!("your unrun edit is back ({undo})"));
         }
         if self.detail.subject == super::Subject::Workflow {
             self.rebuild_detail();
@@ -194,8 +388,12 @@ impl App {
             return vec![];
         }
         let Some(parameters) = self.editor.validation.params.clone() else { return vec![] };
-        // Run, so remembered in the ledger as this workflow's last parameters.
-        self.editor.dirty = false;
+        // Run, so remembered in the ledger as this workflow's last parameters (and the draft
+        // is no longer needed).
+        self.editor.baseline = self.editor.content();
+        self.editor.last_run = Some(parameters.clone());
+        self.editor.from_last_run = true;
+        self.editor.revalidate();
         // Focus stays in the editor (run again, tweak, run again); the task shows up selected.
         vec![Command::Submit(NewTask {
             workflow_id: wf.workflow_id.clone(),
@@ -212,7 +410,7 @@ impl App {
     pub(super) fn on_editor_action(&mut self, action: Action) -> Vec<Command> {
         match action {
             Action::Edit => {
-                self.editor.typing = true;
+                self.editor.start_typing();
                 vec![]
             }
             Action::ExternalEditor => vec![Command::OpenEditor(self.editor.content())],
@@ -220,17 +418,29 @@ impl App {
                 match &self.editor.validation.params {
                     Some(p) => {
                         let text = params::pretty(&Value::Object(p.clone()));
-                        self.editor.set_text(&text);
+                        self.editor.whole_edit(&text);
                     }
                     None => self.toast("fix the JSON first: it does not parse"),
                 }
                 vec![]
             }
+            Action::Template if self.editor.schema().is_some() => {
+                self.overlay = Some(Overlay::ConfirmReset);
+                vec![]
+            }
             Action::Template => {
-                if let Some(schema) = self.editor.schema() {
-                    let text = params::pretty(&params::template(schema));
-                    self.editor.set_text(&text);
-                    self.editor.from_last_run = false;
+                self.toast("no schema to reset to yet");
+                vec![]
+            }
+            Action::Undo => {
+                if !self.editor.undo() {
+                    self.toast("nothing to undo");
+                }
+                vec![]
+            }
+            Action::Redo => {
+                if !self.editor.redo() {
+                    self.toast("nothing to redo");
                 }
                 vec![]
             }

@@ -91,6 +91,13 @@ pub enum Action {
     PrevMatch,
     Wrap,
     Save,
+    Undo,
+    Redo,
+    EditParams,
+    Zoom,
+    Palette,
+    AllProfiles,
+    Fold,
 }
 
 impl Action {
@@ -148,6 +155,13 @@ impl Action {
             PrevMatch => ("prev_match", "previous match"),
             Wrap => ("wrap", "wrap long lines on / off"),
             Save => ("save", "save to a file in the current directory"),
+            Undo => ("undo", "undo the last whole edit"),
+            Redo => ("redo", "redo what was undone"),
+            EditParams => ("edit_params", "put the task's parameters in the editor"),
+            Zoom => ("zoom", "zoom the pane to the whole screen and back"),
+            Palette => ("palette", "jump to a workflow, a task or an action"),
+            AllProfiles => ("all_profiles", "show every profile's tasks, or this one's"),
+            Fold => ("fold", "fold or unfold the JSON object or array at the cursor"),
         }
     }
 
@@ -324,6 +338,8 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "p", Action::Profiles),
     (Context::Global, "ctrl-z", Action::Suspend),
     (Context::Global, "!", Action::MessageLog),
+    (Context::Global, "z", Action::Zoom),
+    (Context::Global, ":", Action::Palette),
     (Context::Editor, "i", Action::Edit),
     (Context::Editor, "enter", Action::Edit),
     (Context::Editor, "e", Action::ExternalEditor),
@@ -333,18 +349,23 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Editor, "a", Action::RunAsync),
     (Context::Editor, "w", Action::RunStream),
     (Context::Editor, "n", Action::RunNamed),
+    (Context::Editor, "u", Action::Undo),
+    (Context::Editor, "ctrl-r", Action::Redo),
     (Context::Tasks, "R", Action::Rerun),
     (Context::Tasks, "a", Action::Answer),
     (Context::Tasks, "d", Action::Delete),
     (Context::Tasks, "y", Action::Copy),
     (Context::Tasks, "o", Action::DebugUrl),
     (Context::Tasks, "S", Action::StatusFilter),
+    (Context::Tasks, "e", Action::EditParams),
+    (Context::Tasks, "P", Action::AllProfiles),
     (Context::Detail, "R", Action::Rerun),
     (Context::Detail, "a", Action::Answer),
     (Context::Detail, "y", Action::Copy),
     (Context::Detail, "o", Action::DebugUrl),
     (Context::Detail, "F", Action::Follow),
     (Context::Detail, "N", Action::NodeOutputs),
+    (Context::Detail, "e", Action::EditParams),
     (Context::Dialog, "y", Action::Confirm),
     (Context::Dialog, "Y", Action::Confirm),
     (Context::Dialog, "esc", Action::Cancel),
@@ -362,6 +383,8 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Viewer, "w", Action::Wrap),
     (Context::Viewer, "y", Action::Copy),
     (Context::Viewer, "s", Action::Save),
+    (Context::Viewer, "space", Action::Fold),
+    (Context::Viewer, "enter", Action::Fold),
 ];
 
 /// The contexts a global binding can be shadowed in.

@@ -31,7 +31,7 @@ use crate::tasks::{Changes, NewTask, StatusChange, Task, TaskEvent, TaskSummary,
 use crate::text::Clock;
 pub use detail::{Detail, LineKind, Subject};
 pub use dialogs::Overlay;
-pub use editor::Editor;
+pub use editor::{Editor, Kept};
 pub use keymap::{Action, Context, Keymap};
 pub use picker::Picker;
 pub use task_list::TaskList;
@@ -93,8 +93,11 @@ pub enum Msg {
     WorkflowInfo {
         workflow_id: String,
         result: Result<WorkflowInfo, String>,
-        last_params: Option<Map<String, Value>>,
+        /// Its last parameters run and its draft, from the ledger.
+        kept: Kept,
     },
+    /// A task's workflow and parameters, to put in the editor.
+    TaskParameters(Result<(Workflow, Map<String, Value>), String>),
     /// The outcome and latency of the last call to Coze.
     Health(Health),
     /// This profile's tasks as the ledger had them at `revision`.
@@ -140,6 +143,7 @@ impl Msg {
             | Msg::WorkflowInfo { result: Err(e), .. }
             | Msg::TasksFailed(e)
             | Msg::OutputForCopy(Err(e))
+            | Msg::TaskParameters(Err(e))
             | Msg::NodeOutputs { result: Err(e), .. }
             | Msg::Failed(e) => Some(e),
             _ => None,
@@ -162,6 +166,13 @@ pub enum Command {
         execute_id: String,
     },
     Submit(NewTask),
+    /// Keep (or forget, with `None`) the editor's unrun text for a workflow.
+    SaveDraft {
+        workflow_id: String,
+        text: Option<String>,
+    },
+    /// Read a task's parameters for the editor.
+    LoadTaskParameters(String),
     Resume {
         task_id: String,
         answer: String,
@@ -348,6 +359,16 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        let mut cmds = self.step(msg);
+        // Every change to the editor's text is kept as it happens: a crash, a closed SSH
+        // window or Ctrl-C loses nothing typed.
+        if let Some(save) = self.editor.draft_to_save() {
+            cmds.insert(0, save);
+        }
+        cmds
+    }
+
+    fn step(&mut self, msg: Msg) -> Vec<Command> {
         if self.toast.as_ref().is_some_and(|t| Instant::now() >= t.until) {
             self.toast = None;
         }
@@ -378,9 +399,8 @@ impl App {
                 self.on_workflows(workspace_id, result);
                 vec![]
             }
-            Msg::WorkflowInfo { workflow_id, result, last_params } => {
-                self.on_workflow_info(workflow_id, result, last_params)
-            }
+            Msg::WorkflowInfo { workflow_id, result, kept } => self.on_workflow_info(workflow_id, result, kept),
+            Msg::TaskParameters(Ok((workflow, parameters))) => self.load_parameters(workflow, &parameters),
             Msg::Health(h) => {
                 self.health = h;
                 vec![]
@@ -445,7 +465,7 @@ impl App {
                 self.toast("parameters read back from the editor");
                 vec![]
             }
-            Msg::OutputForCopy(Err(text)) | Msg::Edited(Err(text)) | Msg::Failed(text) | Msg::Toast(text) => {
+            Msg::OutputForCopy(Err(text)) | Msg::TaskParameters(Err(text)) | Msg::Edited(Err(text)) | Msg::Failed(text) | Msg::Toast(text) => {
                 self.toast(&text);
                 vec![]
             }
@@ -495,10 +515,7 @@ impl App {
     fn on_action(&mut self, action: Action) -> Vec<Command> {
         use Action::*;
         match action {
-            Quit if self.editor.dirty => {
-                self.overlay = Some(Overlay::ConfirmQuit);
-                vec![]
-            }
+            // Nothing to ask: an unrun edit is kept as the workflow's draft.
             Quit => vec![Command::Quit],
             Suspend => vec![Command::Suspend],
             Help => {
@@ -622,22 +639,14 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn quitting_with_unrun_edits_asks_first() {
+    fn quitting_never_asks_because_edits_are_kept() {
         let mut a = app();
         a.update(key('3'));
         a.update(key('i'));
         a.update(key('x'));
         a.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
-        assert!(a.editor.dirty);
-        assert_eq!(a.update(key('q')), vec![], "asks instead");
-        assert!(matches!(a.overlay, Some(Overlay::ConfirmQuit)));
-        assert_eq!(a.update(key('n')), vec![]);
-        assert!(a.overlay.is_none());
-        a.update(key('q'));
-        assert_eq!(a.update(key('y')), vec![Command::Quit]);
-        // Ctrl-C never asks.
+        assert_eq!(a.update(key('q')), vec![Command::Quit]);
         let mut b = app();
-        b.editor.dirty = true;
         assert_eq!(b.update(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), vec![Command::Quit]);
     }
 

@@ -192,6 +192,7 @@ impl App {
         let Some(t) = self.action_task() else { return vec![] };
         match action {
             Action::Rerun => vec![Command::Rerun(t.id.clone())],
+            Action::EditParams => vec![Command::LoadTaskParameters(t.id.clone())],
             Action::Answer if t.status == TaskStatus::Interrupted => {
                 let question = t.interrupt.as_ref().and_then(|i| i.question.clone()).unwrap_or_default();
                 let used = t.interrupt.as_ref().map_or(0, |i| i.answers);
@@ -261,9 +262,12 @@ impl App {
                 self.tasks.cycle_status_filter();
                 vec![]
             }
-            Action::Rerun | Action::Answer | Action::Delete | Action::Copy | Action::DebugUrl => {
-                self.on_task_action(action)
-            }
+            Action::Rerun
+            | Action::Answer
+            | Action::Delete
+            | Action::Copy
+            | Action::DebugUrl
+            | Action::EditParams => self.on_task_action(action),
             _ => {
                 if let Some(delta) = self.movement(action) {
                     self.tasks.list.move_by(delta);

@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
     step("coze-tui workspaces");
     super::workspaces(&client, json).await?;
     step(&format!("coze-tui workflows --workspace {ws}"));
-    super::workflows(&client, &ws, crate::coze::PublishStatus::All, json).await?;
+    super::workflows(settings, &client, &ws, crate::coze::PublishStatus::All, json).await?;
     let id = |name: &str| sim.workflow_id(name).unwrap_or_default();
     step(&format!("coze-tui workflow {}   # needs_params", id("needs_params")));
     super::workflow(&client, &id("needs_params"), json).await?;

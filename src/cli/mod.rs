@@ -3,6 +3,7 @@
 
 pub mod batch;
 mod demo;
+mod names;
 pub mod output;
 pub mod params;
 pub mod run;
@@ -102,7 +103,8 @@ pub enum Command {
     },
     /// Show a workflow's details and its input/output schema
     Workflow {
-        #[arg(value_parser = coze_id)]
+        /// Workflow id, or a name unique across the profile's workspaces
+        #[arg(value_parser = names::workflow_ref)]
         workflow_id: String,
         /// List its published versions instead
         #[arg(long)]
@@ -154,7 +156,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RunCommand {
-    #[arg(value_parser = coze_id)]
+    /// Workflow id, or a name unique across the profile's workspaces
+    #[arg(value_parser = names::workflow_ref)]
     pub workflow_id: String,
     /// Parameters: a JSON object, @FILE, or - for stdin
     #[arg(long, value_name = "JSON|@FILE|-")]
@@ -192,8 +195,8 @@ pub struct TasksCommand {
     /// Only tasks with this status (repeatable)
     #[arg(long, value_enum)]
     pub status: Vec<TaskStatus>,
-    /// Only tasks of this workflow id
-    #[arg(long)]
+    /// Only tasks of this workflow (an id, or a name seen in a listing)
+    #[arg(long, value_parser = names::workflow_ref)]
     pub workflow: Option<String>,
     /// Only tasks whose name or workflow name contains this text
     #[arg(long)]
@@ -442,11 +445,17 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
         Command::Health => health(settings, json).await,
         Command::Workspaces => workspaces(&client(settings)?, json).await,
         Command::Workflows { workspace, publish_status } => {
-            workflows(&client(settings)?, &workspace, publish_status, json).await
+            workflows(settings, &client(settings)?, &workspace, publish_status, json).await
         }
-        Command::Workflow { workflow_id, versions: false } => workflow(&client(settings)?, &workflow_id, json).await,
-        Command::Workflow { workflow_id, versions: true } => versions(&client(settings)?, &workflow_id, json).await,
-        Command::Run(cmd) => run_command(cmd, settings, json).await,
+        Command::Workflow { workflow_id, versions: list_versions } => {
+            let client = client(settings)?;
+            let id = names::resolve(settings, &client, &workflow_id).await?;
+            if list_versions { versions(&client, &id, json).await } else { workflow(&client, &id, json).await }
+        }
+        Command::Run(mut cmd) => {
+            cmd.workflow_id = names::resolve(settings, &client(settings)?, &cmd.workflow_id).await?;
+            run_command(cmd, settings, json).await
+        }
         Command::Tasks(cmd) => tasks_command(cmd, settings, json),
         Command::Task { id } => {
             let ledger = run::open_ledger(settings)?;
@@ -752,12 +761,24 @@ async fn workspaces(client: &CozeClient, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn workflows(client: &CozeClient, workspace: &str, status: PublishStatus, json: bool) -> Result<(), Failure> {
+async fn workflows(
+    settings: &Settings,
+    client: &CozeClient,
+    workspace: &str,
+    status: PublishStatus,
+    json: bool,
+) -> Result<(), Failure> {
     let list = match status {
         PublishStatus::All => client.list_workflows_marked(workspace).await?,
         other => client.list_workflows(workspace, other, None).await?,
     }
     .value;
+    // A whole listing: its names can stand for ids from now on.
+    if status == PublishStatus::All
+        && let Ok(ledger) = crate::tasks::Ledger::open_in(&settings.data_dir)
+    {
+        crate::catalogue::remember(&ledger, &settings.profile_name, workspace, &list);
+    }
     if json {
         print_json(&list);
         return Ok(());
@@ -976,7 +997,7 @@ fn tasks_command(cmd: TasksCommand, settings: &Settings, json: bool) -> Result<(
     let filter = TaskFilter {
         profile: (!cmd.all_profiles).then(|| settings.profile_name.clone()),
         statuses: cmd.status,
-        workflow_id: cmd.workflow,
+        workflow_id: cmd.workflow.map(|w| names::known_id(&ledger, &settings.profile_name, &w)).transpose()?,
         text: cmd.name,
         before: None,
         limit: cmd.limit as usize,

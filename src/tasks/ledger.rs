@@ -111,6 +111,24 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE tasks ADD COLUMN node_outputs TEXT;",
     // 5: the time a run spent waiting for answers, which its duration leaves out.
     "ALTER TABLE tasks ADD COLUMN waited_ms INTEGER NOT NULL DEFAULT 0;",
+    // 6: the dashboard's editor buffers not yet run (kept across workflows, profiles and
+    // restarts), and the workflows seen in listings, so a name can stand for an id.
+    "CREATE TABLE drafts (
+        profile TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (profile, workflow_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE workflow_names (
+        profile TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (profile, workflow_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX workflow_names_by_name ON workflow_names (profile, name COLLATE NOCASE);",
 ];
 
 /// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
@@ -230,6 +248,14 @@ impl std::fmt::Debug for Ledger {
 
 /// The ledger's file name inside the data directory.
 pub const FILE_NAME: &str = "ledger.db";
+
+/// A workflow as a listing showed it (for names on the command line and the palette).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownWorkflow {
+    pub workflow_id: String,
+    pub name: String,
+    pub workspace_id: String,
+}
 
 impl Ledger {
     /// Opens (creating and migrating if needed) the ledger in `data_dir`.
@@ -758,6 +784,59 @@ impl Ledger {
             )
             .optional()?;
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// Keeps (or, with `None`, forgets) the editor's unrun text for a workflow.
+    pub fn save_draft(&self, profile: &str, workflow_id: &str, text: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            match text {
+                Some(text) => tx.execute(
+                    "INSERT INTO drafts (profile, workflow_id, text, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (profile, workflow_id) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
+                    params![profile, workflow_id, text, now_ms()],
+                )?,
+                None => tx.execute("DELETE FROM drafts WHERE profile = ?1 AND workflow_id = ?2", [profile, workflow_id])?,
+            };
+            Ok(())
+        })
+    }
+
+    pub fn draft(&self, profile: &str, workflow_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT text FROM drafts WHERE profile = ?1 AND workflow_id = ?2", [profile, workflow_id], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    /// Records a workspace's workflows as listed: what is no longer listed there is forgotten.
+    pub fn remember_workflows(&self, profile: &str, workspace_id: &str, workflows: &[(String, String)]) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM workflow_names WHERE profile = ?1 AND workspace_id = ?2", [profile, workspace_id])?;
+            let mut insert = tx.prepare(
+                "INSERT INTO workflow_names (profile, workflow_id, name, workspace_id, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (profile, workflow_id) DO UPDATE SET name = excluded.name,
+                   workspace_id = excluded.workspace_id, seen_at = excluded.seen_at",
+            )?;
+            let now = now_ms();
+            for (id, name) in workflows {
+                insert.execute(params![profile, id, name, workspace_id, now])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every workflow seen in a listing for this profile, by name.
+    pub fn known_workflows(&self, profile: &str) -> Result<Vec<KnownWorkflow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT workflow_id, name, workspace_id FROM workflow_names WHERE profile = ?1 ORDER BY name, workflow_id",
+        )?;
+        let rows = stmt.query_map([profile], |r| {
+            Ok(KnownWorkflow { workflow_id: r.get(0)?, name: r.get(1)?, workspace_id: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// `PRAGMA integrity_check`: "ok" when the file is sound.

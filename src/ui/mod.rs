@@ -765,17 +765,18 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             let title = format!(" messages, newest first · {keys} ");
             f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(dialog(title)), r);
         }
-        Overlay::ConfirmQuit => {
-            let r = centered(area, 60, 5);
+        Overlay::ConfirmReset => {
+            let r = centered(area, 64, 5);
             f.render_widget(Clear, r);
+            let undo = app.keymap.hint(Context::Editor, Action::Undo, "brings them back").unwrap_or_default();
             let text = vec![
-                Line::raw("The parameters were edited and never run."),
+                Line::raw(format!("Replace the parameters with the schema's template? ({undo})")),
                 Line::styled(
-                    app.keymap.hints(Context::Dialog, &[(Action::Confirm, "quits anyway"), (Action::Cancel, "stays")]),
+                    app.keymap.hints(Context::Dialog, &[(Action::Confirm, "resets"), (Action::Cancel, "keeps them")]),
                     theme.dim,
                 ),
             ];
-            f.render_widget(Paragraph::new(text).block(dialog(" quit? ".into())), r);
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(dialog(" reset? ".into())), r);
         }
         Overlay::Message { title, text } => {
             // The whole width and no wrapping: a URL stays on one line, with space around it,
