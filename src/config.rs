@@ -35,6 +35,8 @@ pub struct UiSettings {
     /// Capture the mouse (click to focus, wheel to scroll). Off keeps the terminal's own
     /// text selection.
     pub mouse: bool,
+    /// Ring the terminal bell when a run asks a question, fails, or ends after a long wait.
+    pub bell: bool,
 }
 
 /// One key or several.

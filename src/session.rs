@@ -71,8 +71,9 @@ struct Backend {
     ledger: Arc<Ledger>,
     runner: Runner,
     profile: String,
-    /// Asks the task feed for a fresh snapshot of the task list.
-    reload_tasks: mpsc::UnboundedSender<()>,
+    /// Asks the task feed for a fresh snapshot of the task list (first showing every
+    /// profile's tasks, or this one's, when given).
+    reload_tasks: mpsc::UnboundedSender<Option<bool>>,
     /// Editor drafts to keep, written in the order sent.
     drafts: mpsc::UnboundedSender<(String, Option<String>)>,
 }
@@ -100,6 +101,7 @@ impl Session {
         let (tx, rx) = mpsc::unbounded_channel();
         let mut app = App::new(profile_info(&settings), keymap);
         app.warnings = problems;
+        app.bell = settings.ui.bell;
         let mut s = Self {
             app,
             tx,
@@ -212,9 +214,11 @@ impl Session {
         let size = self.app.size;
         let profile = self.app.profile.clone();
         let warnings = std::mem::take(&mut self.app.warnings);
+        let bell = self.app.bell;
         self.app = App::new(profile, keymap);
         self.app.size = size;
         self.app.warnings = warnings;
+        self.app.bell = bell;
         let cmds = self.app.init();
         Box::pin(self.dispatch(cmds)).await;
     }
@@ -239,7 +243,9 @@ impl Session {
         let mut left = vec![];
         for cmd in cmds {
             match cmd {
-                Command::Copy(_) | Command::OpenEditor(_) | Command::Suspend | Command::Quit => left.push(cmd),
+                Command::Copy(_) | Command::OpenEditor(_) | Command::Suspend | Command::Quit | Command::Bell => {
+                    left.push(cmd)
+                }
                 Command::SwitchProfile(name) => self.switch_profile(name).await,
                 Command::StartDemo => self.start_demo().await,
                 other => self.execute(other),
@@ -339,19 +345,25 @@ fn spawn_messages(runner: &Runner, tx: MsgSender, reload_hint: String) {
 /// The task list: a snapshot when asked for (at start, on refresh), and every change after
 /// it in ledger order, this process's and others'; plus today's request count when it
 /// changes. Stops with the runner (when the profile is replaced or the dashboard quits).
-fn spawn_task_feed(runner: &Runner, ledger: Arc<Ledger>, profile: String, tx: MsgSender) -> mpsc::UnboundedSender<()> {
-    let (reload_tx, mut reload) = mpsc::unbounded_channel::<()>();
+fn spawn_task_feed(
+    runner: &Runner,
+    ledger: Arc<Ledger>,
+    profile: String,
+    tx: MsgSender,
+) -> mpsc::UnboundedSender<Option<bool>> {
+    let (reload_tx, mut reload) = mpsc::unbounded_channel::<Option<bool>>();
     let runner = runner.clone();
     tokio::spawn(async move {
         let mut feed = TaskFeed::on(ledger.clone(), runner.subscribe(), &profile, LEDGER_SYNC);
-        let mut requests = None;
+        let (mut requests, mut others) = (None, None);
         let mut counted: Option<Instant> = None;
         while !runner.is_stopped() {
             // A change read and a snapshot never interleave: the feed goes on from either.
             let msg = tokio::select! {
                 asked = reload.recv() => {
-                    if asked.is_none() {
-                        return;
+                    let Some(scope) = asked else { return };
+                    if let Some(all) = scope {
+                        feed.set_all_profiles(all);
                     }
                     let filter = TaskFilter { limit: TASKS_SHOWN, ..Default::default() };
                     match feed.snapshot(filter).await {
@@ -382,6 +394,13 @@ fn spawn_task_feed(runner: &Runner, ledger: Arc<Ledger>, profile: String, tx: Ms
                 {
                     requests = Some(today);
                     let _ = tx.send(Msg::RequestsToday(today));
+                }
+                let p = profile.clone();
+                if let Ok(n) = read(&ledger, move |l| l.count_other_profiles(&p)).await
+                    && others != Some(n)
+                {
+                    others = Some(n);
+                    let _ = tx.send(Msg::OtherProfiles(n));
                 }
             }
         }
@@ -511,7 +530,11 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Msg::WorkflowInfo { workflow_id: id, result, kept }
         }
         Command::LoadTasks => {
-            let _ = b.reload_tasks.send(());
+            let _ = b.reload_tasks.send(None);
+            return None;
+        }
+        Command::ShowAllProfiles(all) => {
+            let _ = b.reload_tasks.send(Some(all));
             return None;
         }
         Command::LoadDetail(id) => {
@@ -585,6 +608,18 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             });
             Msg::TaskParameters(loaded)
         }
+        Command::LoadCatalogue { refresh } => {
+            let profile = b.profile.clone();
+            let known = read(&b.ledger, move |l| l.known_workflows(&profile)).await;
+            if !refresh {
+                return Some(Msg::Catalogue(known));
+            }
+            let _ = tx.send(Msg::Catalogue(known));
+            // Workspaces never opened here have workflows too: list them all once.
+            let l = b.ledger.clone();
+            let listed = crate::catalogue::refresh(&l, &b.profile, c).await;
+            Msg::Catalogue(listed.map_err(|e| explain(&e)))
+        }
         Command::SaveDraft { workflow_id, text } => {
             let _ = b.drafts.send((workflow_id, text));
             return None;
@@ -596,6 +631,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Err(e) => Msg::OutputForCopy(Err(e)),
         },
         Command::Copy(_)
+        | Command::Bell
         | Command::OpenEditor(_)
         | Command::SwitchProfile(_)
         | Command::StartDemo

@@ -90,6 +90,18 @@ pub fn ago(ms: i64, now: i64) -> String {
     }
 }
 
+/// `ago` in at most four columns, for a table: "now", "42s", "12m", "3h", "5d".
+pub fn short_ago(ms: i64, now: i64) -> String {
+    let s = now.saturating_sub(ms) / 1000;
+    match s {
+        ..5 => "now".to_string(),
+        5..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", (s / 86_400).min(999)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

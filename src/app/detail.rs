@@ -359,6 +359,7 @@ impl App {
 
     /// Shows a task (newly submitted, or opened) in the detail pane.
     pub fn show_task(&mut self, id: &str) -> Vec<Command> {
+        self.unseen_failures.remove(id);
         // A running task is followed as it streams; a finished one opens at the top.
         let follow = self.tasks.get(id).is_none_or(|t| !t.status.is_settled());
         self.detail.open(Subject::Task(id.to_string()), follow);
@@ -402,10 +403,26 @@ impl App {
     }
 
     pub(super) fn on_node_outputs(&mut self, task_id: String, result: Result<Vec<(String, String)>, String>) {
-        if self.detail.subject == Subject::Task(task_id) {
-            self.detail.node_outputs = Some(result);
-            self.rebuild_detail();
+        if self.detail.subject != Subject::Task(task_id) {
+            return;
         }
+        let said = match &result {
+            Ok(n) if n.is_empty() => "no node outputs recorded for this run".to_string(),
+            Ok(n) => format!("{} node outputs loaded (shown in Detail)", n.len()),
+            Err(e) => format!("node outputs did not load: {e}"),
+        };
+        self.detail.node_outputs = Some(result);
+        self.rebuild_detail();
+        // The view moves to what was loaded, so it is seen where it went.
+        let at = (0..self.detail.lines.len()).find(|i| {
+            matches!(&self.detail.lines[*i], (LineKind::Heading, h) if h == "node outputs")
+                || matches!(&self.detail.lines[*i], (LineKind::Dim | LineKind::Error, t) if t.starts_with("no node outputs") || t.starts_with("node outputs:"))
+        });
+        if let Some(at) = at {
+            self.detail.follow = false;
+            self.detail.scroll = at;
+        }
+        self.toast(&said);
     }
 
     /// A live change to the shown task: its header again, and its messages as they come.

@@ -37,7 +37,7 @@ pub enum Overlay {
     },
     Filter {
         pane: Pane,
-        input: String,
+        input: TextArea<'static>,
     },
     Profiles {
         selected: usize,
@@ -54,13 +54,38 @@ pub enum Overlay {
     },
     /// A task's output (or error) full screen.
     Viewer(Box<super::viewer::Viewer>),
+    /// Jump to a workflow, a task or an action (`:`).
+    Palette(Box<super::palette::Palette>),
 }
 
 impl Overlay {
     /// Dialogs with a text field: a key that types a character types it.
     fn takes_text(&self) -> bool {
-        matches!(self, Overlay::Answer { .. } | Overlay::RunNamed { .. } | Overlay::Filter { .. })
+        matches!(self, Overlay::Answer { .. } | Overlay::RunNamed { .. } | Overlay::Filter { .. } | Overlay::Palette(_))
     }
+}
+
+/// A key in a one-line prompt, as a shell's line editor takes it: Ctrl-U deletes to the start,
+/// Ctrl-W the word before, Alt-B/Alt-F move by words, Ctrl-A/Ctrl-E to the ends; a line break
+/// is never typed. True when the text changed.
+pub fn prompt_key(t: &mut TextArea<'static>, key: KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    match key.code {
+        KeyCode::Enter | KeyCode::Char('\n' | '\r') => false,
+        KeyCode::Char('m') if ctrl => false,
+        KeyCode::Char('u') if ctrl => t.delete_line_by_head(),
+        _ => t.input(key),
+    }
+}
+
+/// A one-line prompt holding `text`, all of it selected: typing replaces it, a movement keeps it.
+pub fn prompt_with(placeholder: &str, text: &str) -> TextArea<'static> {
+    let mut t = single_line_input(placeholder);
+    if !text.is_empty() {
+        t.insert_str(text);
+        t.select_all();
+    }
+    t
 }
 
 pub fn single_line_input(placeholder: &str) -> TextArea<'static> {
@@ -83,6 +108,10 @@ impl App {
             other => other,
         };
         let action = if overlay.takes_text() && types(&key) { None } else { self.keymap.lookup(Context::Dialog, &key) };
+        let overlay = match overlay {
+            Overlay::Palette(p) if action != Some(Action::Suspend) => return self.on_palette_key(p, key, action),
+            other => other,
+        };
         if action == Some(Action::Suspend) {
             self.overlay = Some(overlay);
             return vec![Command::Suspend];
@@ -112,7 +141,7 @@ impl App {
                 None => (Some(Overlay::MessageLog { scroll }), vec![]),
             },
             // Taken above; here only so the match is complete.
-            v @ Overlay::Viewer(_) => (Some(v), vec![]),
+            v @ (Overlay::Viewer(_) | Overlay::Palette(_)) => (Some(v), vec![]),
             Overlay::ConfirmReset => match action {
                 Some(Action::Confirm) => {
                     self.reset_to_template();
@@ -146,7 +175,7 @@ impl App {
                     (None, vec![Command::Resume { task_id, answer }])
                 }
                 _ => {
-                    input.input(key);
+                    prompt_key(&mut input, key);
                     (Some(Overlay::Answer { task_id, question, input, left, empty_warned: false }), vec![])
                 }
             },
@@ -162,10 +191,10 @@ impl App {
                     Some(Action::ModeAsync) => mode = RunMode::Async,
                     Some(Action::ModeStream) => mode = RunMode::Stream,
                     _ if on_description => {
-                        description.input(key);
+                        prompt_key(&mut description, key);
                     }
                     _ => {
-                        name.input(key);
+                        prompt_key(&mut name, key);
                     }
                 }
                 (Some(Overlay::RunNamed { mode, name, description, on_description }), vec![])
@@ -177,14 +206,9 @@ impl App {
                 }
                 Some(Action::Accept) => (None, vec![]),
                 _ => {
-                    match key.code {
-                        KeyCode::Backspace => {
-                            input.pop();
-                        }
-                        KeyCode::Char(c) if types(&key) => input.push(c),
-                        _ => return self.keep(Overlay::Filter { pane, input }),
+                    if prompt_key(&mut input, key) {
+                        self.apply_filter(pane, input.lines().join(""));
                     }
-                    self.apply_filter(pane, input.clone());
                     (Some(Overlay::Filter { pane, input }), vec![])
                 }
             },
@@ -206,15 +230,11 @@ impl App {
         cmds
     }
 
-    fn keep(&mut self, overlay: Overlay) -> Vec<Command> {
-        self.overlay = Some(overlay);
-        vec![]
-    }
-
     /// The filter dialog for a list pane.
     pub(super) fn open_filter(&mut self) {
         if matches!(self.focus, Pane::Workspaces | Pane::Workflows | Pane::Tasks) {
-            let input = self.filter_text(self.focus).to_string();
+            // The filter in force, selected: typing replaces it, a movement key edits it.
+            let input = prompt_with("filter", self.filter_text(self.focus));
             self.overlay = Some(Overlay::Filter { pane: self.focus, input });
         }
     }

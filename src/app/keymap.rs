@@ -512,6 +512,20 @@ impl Keymap {
         actions.iter().filter_map(|(a, label)| self.hint(ctx, *a, label)).collect::<Vec<_>>().join(" · ")
     }
 
+    /// The actions bound in `ctx` itself, each with the first key that does it there.
+    pub fn actions_in(&self, ctx: Context) -> Vec<(Action, String)> {
+        let mut out: Vec<(Action, String)> = vec![];
+        for (c, k) in self.order.iter().filter(|(c, _)| *c == ctx) {
+            if let Some(a) = self.bindings.get(&(*c, *k))
+                && !out.iter().any(|(x, _)| x == a)
+                && self.keys(ctx, *a).contains(k)
+            {
+                out.push((*a, k.to_string()));
+            }
+        }
+        out
+    }
+
     /// Help rows grouped by context: (context, keys, description).
     pub fn help_rows(&self) -> Vec<(Context, String, &'static str)> {
         let mut by: BTreeMap<(Context, Action), Vec<String>> = BTreeMap::new();

@@ -14,6 +14,7 @@ mod dialogs;
 mod editor;
 pub mod keymap;
 mod lists;
+mod palette;
 mod picker;
 mod task_list;
 mod viewer;
@@ -33,6 +34,7 @@ pub use detail::{Detail, LineKind, Subject};
 pub use dialogs::Overlay;
 pub use editor::{Editor, Kept};
 pub use keymap::{Action, Context, Keymap};
+pub use palette::Palette;
 pub use picker::Picker;
 pub use task_list::TaskList;
 pub use viewer::Viewer;
@@ -96,6 +98,8 @@ pub enum Msg {
         /// Its last parameters run and its draft, from the ledger.
         kept: Kept,
     },
+    /// The workflows known across workspaces (for the palette).
+    Catalogue(Result<Vec<crate::tasks::KnownWorkflow>, String>),
     /// A task's workflow and parameters, to put in the editor.
     TaskParameters(Result<(Workflow, Map<String, Value>), String>),
     /// The outcome and latency of the last call to Coze.
@@ -107,6 +111,8 @@ pub enum Msg {
     },
     /// Tasks written or deleted after the last snapshot or changes, in revision order.
     TasksChanged(Changes),
+    /// How many tasks other profiles have in the ledger.
+    OtherProfiles(u64),
     /// The task list could not be read from the ledger.
     TasksFailed(String),
     /// A task's output, loaded for copying.
@@ -144,6 +150,7 @@ impl Msg {
             | Msg::TasksFailed(e)
             | Msg::OutputForCopy(Err(e))
             | Msg::TaskParameters(Err(e))
+            | Msg::Catalogue(Err(e))
             | Msg::NodeOutputs { result: Err(e), .. }
             | Msg::Failed(e) => Some(e),
             _ => None,
@@ -159,6 +166,10 @@ pub enum Command {
     LoadWorkflows(String),
     LoadWorkflowInfo(String),
     LoadTasks,
+    /// Show every profile's tasks (or this profile's only): a new snapshot follows.
+    ShowAllProfiles(bool),
+    /// Ring the terminal's bell.
+    Bell,
     LoadDetail(String),
     LoadNodeOutputs {
         task_id: String,
@@ -173,6 +184,10 @@ pub enum Command {
     },
     /// Read a task's parameters for the editor.
     LoadTaskParameters(String),
+    /// Read the workflows known across workspaces; with `refresh`, list them all again after.
+    LoadCatalogue {
+        refresh: bool,
+    },
     Resume {
         task_id: String,
         answer: String,
@@ -246,6 +261,8 @@ pub struct Toast {
 
 /// How long a toast stays.
 const TOAST_FOR: Duration = Duration::from_secs(4);
+/// A run at least this long rings the bell when it ends (with `[ui] bell`).
+const LONG_RUN_MS: i64 = 30_000;
 /// Messages kept in the log (`!`).
 const LOG_KEPT: usize = 1_000;
 
@@ -278,6 +295,14 @@ pub struct App {
     pub drawn: Areas,
     /// The time and time zone shown (fixed in snapshots).
     pub clock: Clock,
+    /// The focused pane fills the screen (`z`).
+    pub zoomed: bool,
+    /// The palette has listed every workspace once in this dashboard.
+    catalogue_refreshed: bool,
+    /// Failed runs not yet looked at (a badge on the Tasks tab until opened).
+    pub unseen_failures: std::collections::HashSet<String>,
+    /// Ring the bell for runs that need attention (`[ui] bell`).
+    pub bell: bool,
 }
 
 impl App {
@@ -303,6 +328,10 @@ impl App {
             warnings: vec![],
             drawn: Areas::default(),
             clock: Clock::system(),
+            zoomed: false,
+            catalogue_refreshed: false,
+            unseen_failures: Default::default(),
+            bell: false,
         };
         app.rebuild_detail();
         app
@@ -400,6 +429,10 @@ impl App {
                 vec![]
             }
             Msg::WorkflowInfo { workflow_id, result, kept } => self.on_workflow_info(workflow_id, result, kept),
+            Msg::Catalogue(result) => {
+                self.on_catalogue(result);
+                vec![]
+            }
             Msg::TaskParameters(Ok((workflow, parameters))) => self.load_parameters(workflow, &parameters),
             Msg::Health(h) => {
                 self.health = h;
@@ -419,6 +452,10 @@ impl App {
                 }
                 cmds.dedup();
                 cmds
+            }
+            Msg::OtherProfiles(n) => {
+                self.tasks.other_profiles = Some(n);
+                vec![]
             }
             Msg::TasksFailed(text) => {
                 self.tasks.list.loading = false;
@@ -526,6 +563,11 @@ impl App {
                 self.overlay = Some(Overlay::MessageLog { scroll: 0 });
                 vec![]
             }
+            Zoom => {
+                self.zoomed = !self.zoomed;
+                vec![]
+            }
+            Palette => self.open_palette(),
             FocusNext => self.focus_to(Pane::ALL[(self.focus.index() + 1) % Pane::ALL.len()]),
             FocusPrev => self.focus_to(Pane::ALL[(self.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]),
             Focus1 => self.focus_to(Pane::Workspaces),
@@ -609,7 +651,26 @@ impl App {
             task_list::Applied::Changed { status_changed, .. } => status_changed,
             task_list::Applied::Removed | task_list::Applied::Ignored => false,
         };
-        self.detail_on_update(&update, status_changed)
+        if let TaskUpdate::Deleted(id) = &update {
+            self.unseen_failures.remove(id);
+        }
+        let mut cmds = if status_changed { self.attention(&update) } else { vec![] };
+        cmds.extend(self.detail_on_update(&update, status_changed));
+        cmds
+    }
+
+    /// A run that needs a look: a failure is counted on the Tasks tab until opened, and the
+    /// bell (when on) rings for a question, a failure or the end of a long run.
+    fn attention(&mut self, update: &TaskUpdate) -> Vec<Command> {
+        let TaskUpdate::Changed(t) = update else { return vec![] };
+        let shown = self.detail.subject == Subject::Task(t.id.clone());
+        let failed = matches!(t.status, crate::tasks::TaskStatus::Failed | crate::tasks::TaskStatus::Unknown);
+        if failed && !shown {
+            self.unseen_failures.insert(t.id.clone());
+        }
+        let long = t.status.is_settled() && t.elapsed_ms(self.clock.now_ms()) >= LONG_RUN_MS;
+        let asks = t.status == crate::tasks::TaskStatus::Interrupted;
+        if self.bell && (failed || asks || long) { vec![Command::Bell] } else { vec![] }
     }
 }
 

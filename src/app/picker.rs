@@ -85,6 +85,12 @@ impl<T> Picker<T> {
         }
     }
 
+    /// Selects the item with this key now if it is listed, else once it is (after a load).
+    pub fn want(&mut self, k: &str, key: impl Fn(&T) -> &str) {
+        self.selected_key = Some(k.to_string());
+        self.select_key(k, key);
+    }
+
     /// Notes which item is selected, so it is found again after `items` change.
     pub fn remember(&mut self, key: &impl Fn(&T) -> &str) {
         if let Some(t) = self.current() {

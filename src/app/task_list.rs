@@ -26,6 +26,10 @@ pub struct TaskList {
     profile: String,
     /// Tasks not yet settled, kept up to date so drawing stays cheap.
     running: usize,
+    /// Every profile's tasks are shown, each row naming its profile.
+    pub all_profiles: bool,
+    /// Tasks the ledger holds for other profiles (when counted).
+    pub other_profiles: Option<u64>,
 }
 
 /// What a task update did to the list.
@@ -38,7 +42,19 @@ pub enum Applied {
 
 impl TaskList {
     pub fn new(profile: &str) -> Self {
-        Self { list: Picker::default(), status_filter: None, profile: profile.to_string(), running: 0 }
+        Self {
+            list: Picker::default(),
+            status_filter: None,
+            profile: profile.to_string(),
+            running: 0,
+            all_profiles: false,
+            other_profiles: None,
+        }
+    }
+
+    /// Tasks waiting for an answer.
+    pub fn asking(&self) -> usize {
+        self.list.items.iter().filter(|t| t.status == TaskStatus::Interrupted).count()
     }
 
     pub fn running(&self) -> usize {
@@ -61,7 +77,7 @@ impl TaskList {
         let mut held: HashMap<String, Arc<TaskSummary>> =
             self.list.items.drain(..).map(|t| (t.id.clone(), t)).collect();
         let mut items: Vec<Arc<TaskSummary>> = Vec::with_capacity(tasks.len());
-        for t in tasks.into_iter().filter(|t| t.profile == self.profile) {
+        for t in tasks.into_iter().filter(|t| self.all_profiles || t.profile == self.profile) {
             match held.remove(&t.id) {
                 Some(cur) if !newer(&t, &cur) => items.push(cur),
                 _ => items.push(Arc::new(t)),
@@ -78,7 +94,7 @@ impl TaskList {
     /// detail), so an older state never replaces a newer one.
     pub fn apply(&mut self, update: &TaskUpdate) -> Applied {
         match update {
-            TaskUpdate::Changed(task) if task.profile != self.profile => Applied::Ignored,
+            TaskUpdate::Changed(task) if !self.all_profiles && task.profile != self.profile => Applied::Ignored,
             TaskUpdate::Changed(task) => self.put(Arc::new(TaskSummary::from(&**task))),
             TaskUpdate::Deleted(id) => {
                 self.list.remember(&task_key);
@@ -261,6 +277,13 @@ impl App {
             Action::StatusFilter => {
                 self.tasks.cycle_status_filter();
                 vec![]
+            }
+            Action::AllProfiles => {
+                self.tasks.all_profiles = !self.tasks.all_profiles;
+                self.tasks.list.loading = true;
+                let which = if self.tasks.all_profiles { "every profile's" } else { "this profile's" };
+                self.toast(&format!("showing {which} tasks"));
+                vec![Command::ShowAllProfiles(self.tasks.all_profiles)]
             }
             Action::Rerun
             | Action::Answer

@@ -17,6 +17,8 @@ const PAGE: usize = 1_000;
 pub struct TaskFeed {
     ledger: Arc<Ledger>,
     profile: String,
+    /// Every profile's tasks, not just `profile`'s.
+    all_profiles: bool,
     /// The revision read up to.
     revision: i64,
     nudges: broadcast::Receiver<TaskUpdate>,
@@ -36,7 +38,16 @@ impl TaskFeed {
     /// A feed of a ledger, nudged by whatever announces its writes.
     pub fn on(ledger: Arc<Ledger>, nudges: broadcast::Receiver<TaskUpdate>, profile: &str, poll: Duration) -> Self {
         let revision = ledger.revision().unwrap_or(0);
-        Self { ledger, profile: profile.to_string(), revision, nudges, poll, behind: false }
+        Self { ledger, profile: profile.to_string(), all_profiles: false, revision, nudges, poll, behind: false }
+    }
+
+    /// Follows every profile's tasks (or the feed's own profile's again); take a snapshot next.
+    pub fn set_all_profiles(&mut self, all: bool) {
+        self.all_profiles = all;
+    }
+
+    fn scope(&self) -> Option<String> {
+        (!self.all_profiles).then(|| self.profile.clone())
     }
 
     /// The revision the feed has read up to.
@@ -47,7 +58,7 @@ impl TaskFeed {
     /// The tasks `filter` selects as the ledger has them now (for this profile); the feed goes
     /// on from exactly there, so nothing is missed or repeated between the two.
     pub async fn snapshot(&mut self, mut filter: TaskFilter) -> Result<Vec<TaskSummary>, LedgerError> {
-        filter.profile = Some(self.profile.clone());
+        filter.profile = self.scope();
         let ledger = self.ledger.clone();
         let (tasks, revision) = blocking(move || ledger.snapshot(&filter)).await?;
         self.revision = revision;
@@ -70,8 +81,8 @@ impl TaskFeed {
         self.drain_nudges();
         // A read that fails waits for the next poll, even in the middle of a backlog.
         self.behind = false;
-        let (ledger, profile, after) = (self.ledger.clone(), self.profile.clone(), self.revision);
-        let changes = blocking(move || ledger.changed_since(&profile, after, PAGE)).await?;
+        let (ledger, profile, after) = (self.ledger.clone(), self.scope(), self.revision);
+        let changes = blocking(move || ledger.changed_since(profile.as_deref(), after, PAGE)).await?;
         self.revision = changes.last;
         self.behind = changes.more;
         Ok(changes)

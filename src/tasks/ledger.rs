@@ -146,7 +146,7 @@ const READ_COLUMNS: &str = concat!(written_columns!(), ", rev");
 /// What a [`TaskSummary`] is read from (see `row_to_summary`).
 const SUMMARY_COLUMNS: &str = "id, name, profile, workflow_id, workflow_name, mode, status, error_code, error_message, \
      error_kind, debug_url, interrupt, last_message, created_at, started_at, updated_at, finished_at, waited_ms, rev, \
-     output IS NOT NULL";
+     output IS NOT NULL, substr(output, 1, 240)";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerError {
@@ -562,7 +562,8 @@ impl Ledger {
 
     /// What changed for `profile` after revision `after` (by any process): tasks written, oldest
     /// write first, and tasks deleted; with the revision to continue from.
-    pub fn changed_since(&self, profile: &str, after: i64, limit: usize) -> Result<Changes> {
+    /// (`None`: every profile's.)
+    pub fn changed_since(&self, profile: Option<&str>, after: i64, limit: usize) -> Result<Changes> {
         let mut conn = self.conn();
         // One read transaction: tasks, deletions and the revision they reach are one state. Two
         // separate reads could skip a write another process commits between them.
@@ -570,7 +571,7 @@ impl Ledger {
         let now = current_revision(&tx)?;
         let tasks: Vec<Task> = {
             let mut stmt = tx.prepare_cached(&format!(
-                "SELECT {READ_COLUMNS} FROM tasks WHERE rev > ?1 AND profile = ?2 ORDER BY rev LIMIT ?3"
+                "SELECT {READ_COLUMNS} FROM tasks WHERE rev > ?1 AND (?2 IS NULL OR profile = ?2) ORDER BY rev LIMIT ?3"
             ))?;
             stmt.query_map(params![after, profile, limit as i64], row_to_task)?.collect::<rusqlite::Result<_>>()?
         };
@@ -583,7 +584,7 @@ impl Ledger {
         };
         let deleted: Vec<String> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT task_id FROM deletions WHERE rev > ?1 AND rev <= ?2 AND profile = ?3 ORDER BY rev",
+                "SELECT task_id FROM deletions WHERE rev > ?1 AND rev <= ?2 AND (?3 IS NULL OR profile = ?3) ORDER BY rev",
             )?;
             stmt.query_map(params![after, last, profile], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
         };
@@ -786,6 +787,12 @@ impl Ledger {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
+    /// How many tasks belong to profiles other than this one.
+    pub fn count_other_profiles(&self, profile: &str) -> Result<u64> {
+        let n: i64 = self.conn().query_row("SELECT COUNT(*) FROM tasks WHERE profile != ?1", [profile], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Keeps (or, with `None`, forgets) the editor's unrun text for a workflow.
     pub fn save_draft(&self, profile: &str, workflow_id: &str, text: Option<&str>) -> Result<()> {
         self.write(|tx| {
@@ -933,6 +940,7 @@ fn row_to_summary(r: &Row) -> rusqlite::Result<TaskSummary> {
         waited_ms: r.get(17)?,
         revision: r.get(18)?,
         has_output: r.get(19)?,
+        output_start: r.get(20)?,
     })
 }
 
@@ -1241,20 +1249,20 @@ pub(crate) mod tests {
         assert_eq!(l.get(&t.id).unwrap().event_count, 3);
         let rev = l.revision().unwrap();
         assert_eq!(rev, 2, "the insert and the events each bumped it");
-        let c = l.changed_since("default", 0, 10).unwrap();
+        let c = l.changed_since(Some("default"), 0, 10).unwrap();
         assert_eq!((c.tasks.len(), c.last), (1, 2));
         assert_eq!(
-            l.changed_since("default", c.last, 10).unwrap(),
+            l.changed_since(Some("default"), c.last, 10).unwrap(),
             Changes { last: 2, ..Default::default() },
             "nothing twice"
         );
         assert_eq!(
-            l.changed_since("other", 0, 10).unwrap(),
+            l.changed_since(Some("other"), 0, 10).unwrap(),
             Changes { last: 2, ..Default::default() },
             "other profiles skipped"
         );
         l.delete(&t.id).unwrap();
-        let gone = l.changed_since("default", 2, 10).unwrap();
+        let gone = l.changed_since(Some("default"), 2, 10).unwrap();
         assert_eq!((gone.deleted, gone.last), (vec![t.id.clone()], 3), "deletions are news too");
         l.insert(&sample("aaaa0000002x", 2000), "me", LEASE).unwrap();
         assert_eq!(l.revision().unwrap(), 4, "revisions never go back, even after a delete");
@@ -1265,7 +1273,7 @@ pub(crate) mod tests {
         let mut after = 3;
         let mut read = vec![];
         loop {
-            let page = l.changed_since("default", after, 2).unwrap();
+            let page = l.changed_since(Some("default"), after, 2).unwrap();
             read.extend(page.tasks.iter().map(|t| t.id.clone()));
             after = page.last;
             if !page.more {

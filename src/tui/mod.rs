@@ -102,6 +102,11 @@ pub async fn run(opts: DashboardOptions) -> Result<(), String> {
                     events = spawn_events(tx.clone());
                     session.handle(Msg::Edited(edited)).await;
                 }
+                Command::Bell => {
+                    use std::io::Write;
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                }
                 Command::Suspend => {
                     events.abort();
                     teardown(mouse);

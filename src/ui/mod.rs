@@ -33,30 +33,55 @@ const RUNS: [(Action, &str); 4] = [
     (Action::RunNamed, "named"),
 ];
 
-/// Where each pane is drawn for a terminal of this size.
-pub fn layout(area: Rect) -> Vec<(Pane, Rect)> {
+/// Where each pane is drawn: the focused one alone when zoomed; all five when the terminal
+/// is big enough, sized by their content (short lists give their rows to what is below them,
+/// the editor widens for its longest line, and from 160 columns Detail has the widest
+/// column); none (tabs instead) when smaller.
+pub fn layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
     let [main, _status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    if area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT {
-        let [left, mid, right] =
-            Layout::horizontal([Constraint::Percentage(26), Constraint::Percentage(36), Constraint::Percentage(38)])
-                .areas(main);
-        let [ws, wf] = Layout::vertical([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(left);
-        let [tasks, detail] = Layout::vertical([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(right);
-        vec![
-            (Pane::Workspaces, ws),
-            (Pane::Workflows, wf),
-            (Pane::Editor, mid),
-            (Pane::Tasks, tasks),
-            (Pane::Detail, detail),
-        ]
-    } else {
-        vec![]
+    if app.zoomed {
+        return vec![(app.focus, main)];
     }
+    if area.width < WIDE_WIDTH || area.height < WIDE_HEIGHT {
+        return vec![];
+    }
+    let w = main.width;
+    let (left_pct, right_pct) = if w >= 160 { (22, 46) } else { (26, 38) };
+    let left = w * left_pct / 100;
+    let mid_least = w - left - w * right_pct / 100;
+    // Line numbers, borders and a little room to type.
+    let longest = app.editor.text.lines().iter().map(|l| l.width()).max().unwrap_or(0) as u16 + 10;
+    let mid = longest.clamp(mid_least, (w * 45 / 100).max(mid_least));
+    let [left, mid, right] =
+        Layout::horizontal([Constraint::Length(left), Constraint::Length(mid), Constraint::Min(1)]).areas(main);
+    let h = main.height;
+    // A list takes the rows it needs (borders included), within a share of its column.
+    let rows = |n: usize, least: u16, most_pct: u16| (n as u16).saturating_add(2).clamp(least, h * most_pct / 100);
+    let ws_h = rows(app.workspaces.visible.len().max(1), 4, 35);
+    let [ws, wf] = Layout::vertical([Constraint::Length(ws_h), Constraint::Min(1)]).areas(left);
+    let tasks_h = rows(app.tasks.list.visible.len().max(3), 5, 45);
+    let [tasks, detail] = Layout::vertical([Constraint::Length(tasks_h), Constraint::Min(1)]).areas(right);
+    vec![(Pane::Workspaces, ws), (Pane::Workflows, wf), (Pane::Editor, mid), (Pane::Tasks, tasks), (Pane::Detail, detail)]
 }
 
-fn tab_label(p: Pane) -> String {
+fn tab_label(p: Pane, app: &App) -> String {
     let i = Pane::ALL.iter().position(|x| *x == p).unwrap_or(0) + 1;
-    format!(" {i} {} ", p.title())
+    let badges = if p == Pane::Tasks { task_badges(app) } else { String::new() };
+    format!(" {i} {}{badges} ", p.title())
+}
+
+/// What in the task list wants a look: runs waiting for an answer, failures not yet opened.
+fn task_badges(app: &App) -> String {
+    let asking = app.tasks.asking();
+    let failed = app.unseen_failures.len();
+    let mut s = String::new();
+    if asking > 0 {
+        s.push_str(&format!(" ?{asking}"));
+    }
+    if failed > 0 {
+        s.push_str(&format!(" ✘{failed}"));
+    }
+    s
 }
 
 /// Draws the whole screen and returns where things went (for clicks and paging).
@@ -76,7 +101,7 @@ pub fn draw(f: &mut Frame, app: &App) -> Areas {
         return drawn;
     }
     let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    drawn.panes = layout(area);
+    drawn.panes = layout(area, app);
     if drawn.panes.is_empty() {
         let [tabs, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(main);
         drawn.tabs = draw_tabs(f, tabs, app, &theme);
@@ -142,9 +167,11 @@ fn draw_tabs(f: &mut Frame, area: Rect, app: &App, theme: &Theme) -> Vec<(Pane, 
         .iter()
         .map(|p| {
             let span = if *p == app.focus {
-                Span::styled(format!("[{}]", tab_label(*p).trim()), theme.focus_title)
+                Span::styled(format!("[{}]", tab_label(*p, app).trim()), theme.focus_title)
+            } else if *p == Pane::Tasks && !task_badges(app).is_empty() {
+                Span::styled(tab_label(*p, app), theme.warning)
             } else {
-                Span::styled(tab_label(*p), theme.dim)
+                Span::styled(tab_label(*p, app), theme.dim)
             };
             let w = (span.content.width() as u16).min(area.right().saturating_sub(at));
             tabs.push((*p, Rect::new(at, area.y, w, 1)));
@@ -161,7 +188,11 @@ fn pane_block<'a>(pane: Pane, app: &App, theme: &Theme, extra: String) -> Block<
     let focused = app.focus == pane;
     let i = Pane::ALL.iter().position(|x| *x == pane).unwrap_or(0) + 1;
     let marker = if focused { "▶ " } else { "" };
-    let title = format!(" {marker}{i} {}{extra} ", pane.title());
+    let zoom = match app.keymap.key(Context::Global, Action::Zoom) {
+        Some(z) if app.zoomed => format!(" [zoom · {z} back]"),
+        _ => String::new(),
+    };
+    let title = format!(" {marker}{i} {}{extra}{zoom} ", pane.title());
     Block::default()
         .borders(Borders::ALL)
         .border_type(if focused { BorderType::Thick } else { BorderType::Rounded })
@@ -313,7 +344,9 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let name = ed.workflow.as_ref().map(|w| format!(" · {}", truncate(&w.workflow_name, 30))).unwrap_or_default();
     let mode = if ed.typing { " [typing · Esc stops]" } else { "" };
     let spin = if ed.loading { format!(" {}", SPINNER[app.spinner % SPINNER.len()]) } else { String::new() };
-    let block = pane_block(Pane::Editor, app, theme, format!("{name}{spin}{mode}"));
+    // An unrun edit is marked (it is kept as a draft until run or reset).
+    let edited = if ed.dirty && !ed.loading { " ● edited" } else { "" };
+    let block = pane_block(Pane::Editor, app, theme, format!("{name}{spin}{edited}{mode}"));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let km = &app.keymap;
@@ -358,12 +391,16 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     if lines.is_empty() {
         let origin = match (ed.from_last_run, km.hint(Context::Editor, Action::Template, "resets to the template")) {
+            _ if !ed.changed.is_empty() => String::new(),
             (true, Some(reset)) => format!(" (last used; {reset})"),
             (true, None) => " (last used)".to_string(),
             _ => String::new(),
         };
         let runs = km.hints(Context::Editor, &RUNS);
-        let hint = format!("✔ valid{origin} · {runs}");
+        let mut hint = format!("✔ valid{origin} · {runs}");
+        if !ed.changed.is_empty() {
+            hint.push_str(&format!(" · changed since the last run: {}", ed.changed.join(", ")));
+        }
         lines.push(Line::styled(hint, theme.ok));
     }
     if let Some(e) = &ed.error {
@@ -383,9 +420,20 @@ fn status_style(s: TaskStatus, theme: &Theme) -> Style {
 }
 
 fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut extra = picker_suffix(&app.tasks.list, app);
+    let mut extra = task_badges(app);
+    extra.push_str(&picker_suffix(&app.tasks.list, app));
     if let Some(s) = app.tasks.status_filter {
         extra.push_str(&format!(" [{}]", s.as_str()));
+    }
+    // Whose tasks these are, and that there are others.
+    let all_profiles = app.tasks.all_profiles;
+    let toggle = app.keymap.key(Context::Tasks, Action::AllProfiles);
+    match (all_profiles, app.tasks.other_profiles, toggle) {
+        (true, _, _) => extra.push_str(" · all profiles"),
+        (false, Some(n), Some(k)) if n > 0 => {
+            extra.push_str(&format!(" · {} ({n} more in other profiles: {k})", app.profile.name))
+        }
+        _ => {}
     }
     let block = pane_block(Pane::Tasks, app, theme, extra);
     let now = app.clock.now_ms();
@@ -398,16 +446,19 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Some(n) => format!("{name} · {n}"),
             None => name,
         };
-        let last = match (&t.error, &t.interrupt, &t.last_message) {
-            (Some(e), _, _) => e.message.clone(),
-            (None, Some(i), _) if t.status == TaskStatus::Interrupted => {
+        // The last column says how it ended (or where it is) in every mode.
+        let last = match (&t.error, &t.interrupt) {
+            (Some(e), _) => e.message.clone(),
+            (None, Some(i)) if t.status == TaskStatus::Interrupted => {
                 format!("asks: {}", i.question.as_deref().unwrap_or("?"))
             }
-            (None, _, Some(m)) => m.clone(),
-            _ => String::new(),
+            _ => t.output_preview().or_else(|| t.last_message.clone()).unwrap_or_default(),
         };
-        // Fixed columns first (status, mode, time); the name and the last message share the rest.
-        let rest = width.saturating_sub(2 + 14 + 7 + 8);
+        // Fixed columns first (status, mode, time, age, and the id when there is room); the
+        // name and the last column share the rest.
+        let show_id = width >= 100;
+        let fixed = 2 + 14 + 7 + 8 + 5 + if show_id { 13 } else { 0 };
+        let rest = width.saturating_sub(fixed);
         let label_w = if rest < 24 { rest } else { (rest / 2).min(40) };
         // Runs still going show whole seconds, so a row changes at most once a second.
         let time = if t.status.is_settled() {
@@ -418,8 +469,14 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let mut spans = vec![
             Span::styled(format!("{symbol} {:<12}", t.status.as_str()), status_style(t.status, theme)),
             Span::raw(pad(&truncate(&label, label_w.saturating_sub(1)), label_w)),
-            Span::styled(format!("{:<6} {time:>7} ", t.mode.as_str()), theme.dim),
+            Span::styled(format!("{:<6} {time:>7} {:>4} ", t.mode.as_str(), crate::text::short_ago(t.created_at, now)), theme.dim),
         ];
+        if show_id {
+            spans.push(Span::styled(format!("{:<13}", t.id), theme.dim));
+        }
+        if all_profiles {
+            spans.push(Span::styled(format!("[{}] ", t.profile), theme.title));
+        }
         if rest >= 24 {
             spans.push(Span::styled(last, theme.dim));
         }
@@ -509,7 +566,7 @@ fn hints(app: &App) -> String {
     use crate::app::Action::*;
     let km = &app.keymap;
     if app.focus == Pane::Editor && app.editor.typing {
-        return "typing: Esc stops · Ctrl-u undo · Ctrl-r redo".into();
+        return "typing: Esc stops · Ctrl-_ undoes this edit · Ctrl-w deletes a word, Ctrl-u to the line start".into();
     }
     let (ctx, actions): (Context, &[(crate::app::Action, &str)]) = match app.focus {
         Pane::Workspaces | Pane::Workflows => {
@@ -611,6 +668,70 @@ fn prefix_of_width(s: &str, width: usize) -> usize {
         used += w;
     }
     s.len()
+}
+
+/// The palette: a prompt over the ranked entries, matched letters highlighted.
+fn draw_palette(f: &mut Frame, area: Rect, p: &crate::app::Palette, app: &App, theme: &Theme) {
+    let r = centered(area, 90, area.height.saturating_sub(4).min(22));
+    f.render_widget(Clear, r);
+    let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "goes"), (Action::Cancel, "closes")]);
+    let title = format!(" : jump to a workflow, task or action · {keys} ");
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.focus)
+        .title(Span::styled(title, theme.focus_title));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let [prompt, rule, list] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    let [mark, field] = Layout::horizontal([Constraint::Length(2), Constraint::Min(1)]).areas(prompt);
+    f.render_widget(Paragraph::new(": ").style(theme.focus_title), mark);
+    f.render_widget(&p.input, field);
+    let count = format!("{} of {}", p.shown.len(), p.entries.len());
+    f.render_widget(Paragraph::new(Span::styled(format!("{count:─>w$}", w = rule.width as usize), theme.border)), rule);
+    let height = list.height as usize;
+    let top = p.selected.saturating_sub(height.saturating_sub(1));
+    let width = list.width as usize;
+    let lines: Vec<Line> = p
+        .shown
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(height)
+        .map(|(pos, (i, at))| {
+            let e = &p.entries[*i];
+            let selected = pos == p.selected;
+            let mut spans = vec![
+                Span::raw(if selected { "› " } else { "  " }),
+                Span::styled(format!("{:<9}", e.kind()), theme.dim),
+            ];
+            spans.extend(highlighted(&e.label, at, theme.warning.add_modifier(Modifier::BOLD)));
+            spans.push(Span::styled(format!("  {}", e.detail), theme.dim));
+            let line = clip_spans(spans, width);
+            if selected { line.style(theme.selected) } else { line }
+        })
+        .collect();
+    let lines = if lines.is_empty() { vec![Line::styled("  nothing matches", theme.dim)] } else { lines };
+    f.render_widget(Paragraph::new(lines), list);
+}
+
+/// `text` as spans with the characters at positions `at` (sorted) in `style`.
+fn highlighted(text: &str, at: &[u32], style: Style) -> Vec<Span<'static>> {
+    let mut spans: Vec<Span<'static>> = vec![];
+    let (mut run, mut run_hit) = (String::new(), false);
+    for (i, c) in text.chars().enumerate() {
+        let hit = at.binary_search(&(i as u32)).is_ok();
+        if hit != run_hit && !run.is_empty() {
+            let s = std::mem::take(&mut run);
+            spans.push(if run_hit { Span::styled(s, style) } else { Span::raw(s) });
+        }
+        run_hit = hit;
+        run.push(c);
+    }
+    if !run.is_empty() {
+        spans.push(if run_hit { Span::styled(run, style) } else { Span::raw(run) });
+    }
+    spans
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -717,9 +838,19 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             let r = Rect::new(area.x, area.y + area.height.saturating_sub(2), area.width, 1);
             f.render_widget(Clear, r);
             let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "keeps"), (Action::Cancel, "clears")]);
-            let text = format!("filter {}: /{input}▏  ({keys})", pane.title());
-            f.render_widget(Paragraph::new(text).style(theme.focus_title), r);
+            let label = format!("filter {}: /", pane.title());
+            let keys = format!("  ({keys})");
+            let [l, field, k] = Layout::horizontal([
+                Constraint::Length(label.width() as u16),
+                Constraint::Min(10),
+                Constraint::Length(keys.width() as u16),
+            ])
+            .areas(r);
+            f.render_widget(Paragraph::new(label).style(theme.focus_title), l);
+            f.render_widget(input, field);
+            f.render_widget(Paragraph::new(keys).style(theme.dim), k);
         }
+        Overlay::Palette(p) => draw_palette(f, area, p, app, theme),
         Overlay::Profiles { selected } => {
             let r = centered(area, 50, app.profile.profiles.len() as u16 + 4);
             f.render_widget(Clear, r);
