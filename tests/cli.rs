@@ -244,7 +244,7 @@ async fn bad_input_is_refused_before_anything_is_sent() {
         (vec!["workspaces"], vec![("COZE_TUI_PROFILE", "nope")], "COZE_TUI_PROFILE"),
         (vec!["workspaces"], vec![("COZE_API_TOKEN", &newline_token)], "COZE_API_TOKEN"),
         (vec!["workspaces"], vec![("COZE_API_TOKEN", "pat_密钥")], "COZE_API_TOKEN"),
-        (vec!["run", "abc"], vec![], "WORKFLOW_ID"),
+        (vec!["run", "a\u{7}b"], vec![], "WORKFLOW_ID"),
         (vec!["run", ""], vec![], "WORKFLOW_ID"),
         (vec!["workflows", "--workspace", "abc"], vec![], "--workspace"),
         (vec!["workspaces"], vec![("COZE_TUI_LOG", "[[[==")], "COZE_TUI_LOG"),
@@ -266,6 +266,31 @@ async fn bad_input_is_refused_before_anything_is_sent() {
         assert!(!out.stderr.contains("密钥"), "the token was echoed: {}", out.stderr);
     }
     assert_eq!(env.sim.stats().by_route.values().sum::<u64>(), 0, "not a single request was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_name_stands_for_its_id_when_unique() {
+    let env = Env::new().await;
+    // Never listed yet: the name is looked up across every workspace once, then remembered.
+    let out = env.run(&["run", "echo", "--params", r#"{"k": "by name"}"#, "--json"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["workflow_id"], env.id("echo"));
+    let listed = env.sim.stats().count("GET /v1/workflows");
+    assert!(listed > 0, "the name was looked up in the listings");
+    let out = env.run(&["workflow", "ECHO", "--json"]).await;
+    assert_eq!(out.code, 0, "case is forgiven when nothing matches exactly: {}", out.stderr);
+    assert_eq!(out.json()["workflow_detail"]["workflow_id"], env.id("echo"));
+    assert_eq!(env.sim.stats().count("GET /v1/workflows"), listed, "remembered");
+    let out = env.run(&["tasks", "--workflow", "echo", "--json"]).await;
+    assert_eq!(out.json().as_array().unwrap().len(), 1, "{}", out.stdout);
+    // Generic names repeat in every workspace: ambiguous, so the ids are listed instead.
+    let out = env.run(&["run", "summarize_url"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("workflows are named \"summarize_url\"") && out.stderr.contains("give the id"));
+    let out = env.run(&["workflow", "no such workflow"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no workflow is named"), "{}", out.stderr);
+    assert_eq!(env.run(&["tasks"]).await.stdout.lines().count(), 2, "refusals are not runs");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

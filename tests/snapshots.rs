@@ -109,7 +109,7 @@ fn loaded_app() -> App {
         }}
     }))
     .unwrap();
-    app.update(Msg::WorkflowInfo { workflow_id: "10".into(), result: Ok(info), last_params: None });
+    app.update(Msg::WorkflowInfo { workflow_id: "10".into(), result: Ok(info), kept: Default::default() });
     let tasks = [
         task("1m89kfwp3wkg", "fails", TaskStatus::Failed, RunMode::Sync, 4),
         task("1m89kfwmnpy3", "asks", TaskStatus::Interrupted, RunMode::Stream, 3),
@@ -304,7 +304,7 @@ fn a_draft_says_so_in_the_editor_before_any_run() {
     app.update(Msg::WorkflowInfo {
         workflow_id: "12".into(),
         result: Ok(serde_json::from_value(json!({"workflow_detail": {"workflow_id": "12"}})).unwrap()),
-        last_params: None,
+        kept: Default::default(),
     });
     let screen = render(&app, 120, 40);
     assert!(screen.contains("a draft: publish it in Coze") && !screen.contains("✔ valid"), "{screen}");

@@ -901,7 +901,7 @@ pub(crate) mod tests {
         assert!(toast.contains("started echo (stream) as task t") && toast.contains("4 shows Tasks"), "{toast}");
         // A letter bound to nothing here says so.
         a.update(key('1'));
-        a.update(key('z'));
-        assert_eq!(a.toast.as_ref().unwrap().text, "z does nothing in Workspaces · ? lists the keys");
+        a.update(key('x'));
+        assert_eq!(a.toast.as_ref().unwrap().text, "x does nothing in Workspaces · ? lists the keys");
     }
 }

@@ -457,8 +457,12 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // Fixed columns first (status, mode, time, age, and the id when there is room); the
         // name and the last column share the rest.
         let show_id = width >= 100;
-        let fixed = 2 + 14 + 7 + 8 + 5 + if show_id { 13 } else { 0 };
-        let rest = width.saturating_sub(fixed);
+        let mut rest = width.saturating_sub(2 + 14 + 7 + 8 + if show_id { 13 } else { 0 });
+        // The age when there is room for it and a readable name.
+        let show_age = rest >= 12 + 5;
+        if show_age {
+            rest -= 5;
+        }
         let label_w = if rest < 24 { rest } else { (rest / 2).min(40) };
         // Runs still going show whole seconds, so a row changes at most once a second.
         let time = if t.status.is_settled() {
@@ -469,8 +473,11 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let mut spans = vec![
             Span::styled(format!("{symbol} {:<12}", t.status.as_str()), status_style(t.status, theme)),
             Span::raw(pad(&truncate(&label, label_w.saturating_sub(1)), label_w)),
-            Span::styled(format!("{:<6} {time:>7} {:>4} ", t.mode.as_str(), crate::text::short_ago(t.created_at, now)), theme.dim),
+            Span::styled(format!("{:<6} {time:>7} ", t.mode.as_str()), theme.dim),
         ];
+        if show_age {
+            spans.push(Span::styled(format!("{:>4} ", crate::text::short_ago(t.created_at, now)), theme.dim));
+        }
         if show_id {
             spans.push(Span::styled(format!("{:<13}", t.id), theme.dim));
         }
