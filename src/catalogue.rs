@@ -7,7 +7,8 @@ use crate::tasks::{KnownWorkflow, Ledger};
 
 /// Records a workspace's full listing; a ledger that cannot take it costs only name lookups.
 pub fn remember(ledger: &Ledger, profile: &str, workspace_id: &str, listed: &[Workflow]) {
-    let pairs: Vec<(String, String)> = listed.iter().map(|w| (w.workflow_id.clone(), w.workflow_name.clone())).collect();
+    let pairs: Vec<(String, String)> =
+        listed.iter().map(|w| (w.workflow_id.clone(), w.workflow_name.clone())).collect();
     if let Err(e) = ledger.remember_workflows(profile, workspace_id, &pairs) {
         tracing::warn!("workflow names not recorded: {e}");
     }

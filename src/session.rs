@@ -425,10 +425,9 @@ fn spawn_draft_writer(
                 batch.push(more);
             }
             let p = profile.clone();
-            let written = read(&ledger, move |l| {
-                batch.iter().try_for_each(|(wf, text)| l.save_draft(&p, wf, text.as_deref()))
-            })
-            .await;
+            let written =
+                read(&ledger, move |l| batch.iter().try_for_each(|(wf, text)| l.save_draft(&p, wf, text.as_deref())))
+                    .await;
             if let Err(e) = written {
                 tracing::warn!("draft not kept: {e}");
                 if !std::mem::replace(&mut warned, true) {

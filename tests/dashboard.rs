@@ -22,7 +22,11 @@ struct Harness {
 
 impl Harness {
     async fn new(sim: &Simulator) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::open_in(sim, tempfile::tempdir().unwrap()).await
+    }
+
+    /// A dashboard on `dir`'s config and data (a restart, when an earlier one used it).
+    async fn open_in(sim: &Simulator, dir: tempfile::TempDir) -> Self {
         let env = Env::from_pairs([("COZE_API_TOKEN", TOKEN)]);
         let overrides = Overrides {
             config_path: Some(dir.path().join("config.toml")),
@@ -375,4 +379,159 @@ async fn a_run_asked_for_before_the_schema_loads_starts_when_it_has() {
     h.until("the run", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
     assert_eq!(h.session.app.tasks.list.items[0].mode, coze_tui::tasks::RunMode::Stream);
     assert!(h.session.app.editor.pending_run.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_survives_switching_workflows_and_a_restart_and_undo_takes_whole_edits() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.open_workflow("echo").await;
+    let start = h.session.app.editor.content();
+    h.key(KeyCode::Char('i')).await;
+    h.clear_editor().await;
+    h.typed("{\"kept\": 1}").await;
+    h.key(KeyCode::Esc).await;
+    assert!(h.screen(120, 40).contains("● edited"), "an unrun edit is marked");
+    // Another workflow and back: the edit is there.
+    h.open_workflow("slow").await;
+    assert!(!h.session.app.editor.content().contains("kept"));
+    h.open_workflow("echo").await;
+    assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}");
+    let toast = h.session.app.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
+    assert!(toast.contains("your unrun edit is back (u goes back to the last run)"), "{toast}");
+    // u undoes the whole typing session, Ctrl-R redoes it.
+    h.key(KeyCode::Char('u')).await;
+    assert_eq!(h.session.app.editor.content(), start, "one key undoes all that was typed");
+    h.ctrl('r').await;
+    assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}");
+    // t asks, and is undoable.
+    h.key(KeyCode::Char('t')).await;
+    assert!(h.screen(120, 40).contains("Replace the parameters with the schema's template?"));
+    h.key(KeyCode::Char('n')).await;
+    assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}", "n keeps them");
+    h.key(KeyCode::Char('t')).await;
+    h.key(KeyCode::Char('y')).await;
+    assert!(!h.session.app.editor.content().contains("kept"));
+    h.key(KeyCode::Char('u')).await;
+    assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}", "the reset is undone");
+    // Quitting asks nothing, and a restart finds the edit where it was left.
+    assert_eq!(h.key(KeyCode::Char('q')).await, vec![Command::Quit]);
+    let dir = h.dir;
+    h.session.shutdown().await;
+    let mut h = Harness::open_in(&sim, dir).await;
+    h.open_workflow("echo").await;
+    assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}", "kept across a restart");
+    // Run: the draft is done with, and the next change is marked against this run.
+    h.key(KeyCode::Char('s')).await;
+    h.until("the run", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    assert!(!h.screen(120, 40).contains("● edited"));
+    h.key(KeyCode::Char('3')).await;
+    h.key(KeyCode::Char('i')).await;
+    h.clear_editor().await;
+    h.typed("{\"kept\": 2, \"new\": true}").await;
+    h.key(KeyCode::Esc).await;
+    assert_eq!(h.session.app.editor.changed, vec!["kept".to_string(), "new".to_string()]);
+    assert!(h.screen(200, 60).contains("changed since the last run: kept, new"), "{}", h.screen(200, 60));
+    // A task's parameters come back into the editor with one key (and u takes them out).
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('e')).await;
+    h.until("the task's parameters", |a| a.editor.content() == "{\n  \"kept\": 1\n}").await;
+    assert_eq!(h.session.app.focus, Pane::Editor);
+    h.key(KeyCode::Char('u')).await;
+    assert!(h.session.app.editor.content().contains("\"new\": true"));
+    h.session.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_palette_jumps_to_a_workflow_in_another_workspace_a_task_or_an_action() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.open_workflow("echo").await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the run", |a| a.tasks.list.items.first().is_some_and(|t| t.status.is_settled())).await;
+    let task = h.session.app.tasks.list.items[0].id.clone();
+    // The second workspace's workflows were never listed here: the palette finds them.
+    let second = h.session.app.workspaces.items[1].id.clone();
+    h.key(KeyCode::Char(':')).await;
+    h.until("the catalogue", |a| match &a.overlay {
+        Some(coze_tui::app::Overlay::Palette(p)) => p.entries.iter().filter(|e| e.kind() == "workflow").count() > 20,
+        _ => false,
+    })
+    .await;
+    h.typed("wthrrep").await;
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("weather_report"), "fuzzy: {screen}");
+    // Several workspaces have one; pick the one in the second workspace.
+    let wanted = {
+        let Some(coze_tui::app::Overlay::Palette(p)) = &h.session.app.overlay else { panic!() };
+        p.shown.iter().position(|(i, _)| matches!(&p.entries[*i].target, coze_tui::app::palette::Target::Workflow { workspace_id, .. } if *workspace_id == second)).unwrap()
+    };
+    for _ in 0..wanted {
+        h.key(KeyCode::Down).await;
+    }
+    h.key(KeyCode::Enter).await;
+    assert!(h.session.app.overlay.is_none());
+    assert_eq!(h.session.app.workspace_id.as_deref(), Some(second.as_str()));
+    assert_eq!(h.session.app.focus, Pane::Editor);
+    h.until("the workflow opens", |a| !a.editor.loading && a.editor.info.is_some()).await;
+    h.until("its workspace's list, selected", |a| {
+        a.workflows
+            .current()
+            .is_some_and(|w| Some(&w.workflow_id) == a.editor.workflow.as_ref().map(|e| &e.workflow_id))
+    })
+    .await;
+    assert!(h.session.app.editor.workflow.as_ref().unwrap().workflow_name.starts_with("weather_report"));
+    // A task by its id.
+    h.key(KeyCode::Char(':')).await;
+    h.typed(&task[..8]).await;
+    h.key(KeyCode::Enter).await;
+    assert_eq!(h.session.app.focus, Pane::Detail);
+    assert_eq!(h.session.app.detail.subject, coze_tui::app::Subject::Task(task.clone()));
+    // An action by name: zoom.
+    h.key(KeyCode::Char(':')).await;
+    h.typed("zoom").await;
+    h.key(KeyCode::Enter).await;
+    assert!(h.session.app.zoomed);
+    assert!(h.screen(120, 40).contains("[zoom · z back]"));
+    h.key(KeyCode::Char('z')).await;
+    assert!(!h.session.app.zoomed);
+    h.session.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_profiles_are_counted_and_shown_on_request_and_prompts_behave_like_a_shell() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.open_workflow("echo").await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the run", |a| a.tasks.list.items.first().is_some_and(|t| t.status.is_settled())).await;
+    // Switch to the other profile: this one's run is counted, not shown, until P.
+    h.key(KeyCode::Char('p')).await;
+    h.key(KeyCode::Char('j')).await;
+    h.key(KeyCode::Enter).await;
+    h.until("the count", |a| a.tasks.other_profiles == Some(1)).await;
+    h.key(KeyCode::Char('4')).await;
+    assert!(h.screen(200, 60).contains("other (+1 in other profiles: P)"), "{}", h.screen(200, 60));
+    h.key(KeyCode::Char('P')).await;
+    h.until("every profile's tasks", |a| a.tasks.list.items.len() == 1 && !a.tasks.list.loading).await;
+    let screen = h.screen(200, 60);
+    assert!(screen.contains("all profiles") && screen.contains("[default]"), "{screen}");
+    h.key(KeyCode::Char('P')).await;
+    h.until("this profile's again", |a| a.tasks.list.items.is_empty() && !a.tasks.list.loading).await;
+    // The filter prompt starts with the filter selected: typing replaces it; Ctrl-W and
+    // Ctrl-U delete as in a shell.
+    h.key(KeyCode::Char('2')).await;
+    h.key(KeyCode::Char('/')).await;
+    h.typed("ask").await;
+    h.key(KeyCode::Enter).await;
+    h.key(KeyCode::Char('/')).await;
+    h.typed("slow").await;
+    assert_eq!(h.session.app.workflows.filter, "slow", "replaced, not appended");
+    h.typed(" more").await;
+    h.ctrl('w').await;
+    assert_eq!(h.session.app.workflows.filter, "slow ");
+    h.ctrl('u').await;
+    assert_eq!(h.session.app.workflows.filter, "");
+    h.key(KeyCode::Esc).await;
+    h.session.shutdown().await;
 }

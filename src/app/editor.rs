@@ -97,7 +97,8 @@ impl Editor {
         self.dirty = content != self.baseline;
         self.changed = match (&self.last_run, &self.validation.params) {
             (Some(last), Some(now)) => {
-                let mut keys: Vec<String> = now.iter().filter(|(k, v)| last.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
+                let mut keys: Vec<String> =
+                    now.iter().filter(|(k, v)| last.get(*k) != Some(v)).map(|(k, _)| k.clone()).collect();
                 keys.extend(last.keys().filter(|k| !now.contains_key(*k)).cloned());
                 keys
             }
@@ -344,12 +345,18 @@ impl App {
         vec![Command::LoadWorkflowInfo(id)]
     }
 
-    pub(super) fn on_workflow_info(&mut self, id: String, result: Result<WorkflowInfo, String>, kept: Kept) -> Vec<Command> {
+    pub(super) fn on_workflow_info(
+        &mut self,
+        id: String,
+        result: Result<WorkflowInfo, String>,
+        kept: Kept,
+    ) -> Vec<Command> {
         if !self.editor.on_info(&id, result, kept) {
             return vec![];
         }
         if std::mem::take(&mut self.editor.restored_draft) {
-            let undo = self.keymap.hint(super::Context::Editor, Action::Undo, "goes back to the last run").unwrap_or_default();
+            let undo =
+                self.keymap.hint(super::Context::Editor, Action::Undo, "goes back to the last run").unwrap_or_default();
             self.toast(&format!("your unrun edit is back ({undo})"));
         }
         if self.detail.subject == super::Subject::Workflow {

@@ -14,7 +14,7 @@ mod dialogs;
 mod editor;
 pub mod keymap;
 mod lists;
-mod palette;
+pub mod palette;
 mod picker;
 mod task_list;
 mod viewer;
@@ -502,7 +502,11 @@ impl App {
                 self.toast("parameters read back from the editor");
                 vec![]
             }
-            Msg::OutputForCopy(Err(text)) | Msg::TaskParameters(Err(text)) | Msg::Edited(Err(text)) | Msg::Failed(text) | Msg::Toast(text) => {
+            Msg::OutputForCopy(Err(text))
+            | Msg::TaskParameters(Err(text))
+            | Msg::Edited(Err(text))
+            | Msg::Failed(text)
+            | Msg::Toast(text) => {
                 self.toast(&text);
                 vec![]
             }

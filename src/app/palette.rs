@@ -121,8 +121,17 @@ impl App {
         let mut entries = self.palette_workflows(vec![]);
         entries.extend(self.tasks.list.items.iter().map(|t| Entry {
             target: Target::Task(t.id.clone()),
-            label: format!("{} {}", t.workflow_name.as_deref().unwrap_or(&t.workflow_id), t.name.as_deref().unwrap_or("")),
-            detail: format!("{} · {} · {}", t.id, t.status.as_str(), crate::text::ago(t.created_at, self.clock.now_ms())),
+            label: format!(
+                "{} {}",
+                t.workflow_name.as_deref().unwrap_or(&t.workflow_id),
+                t.name.as_deref().unwrap_or("")
+            ),
+            detail: format!(
+                "{} · {} · {}",
+                t.id,
+                t.status.as_str(),
+                crate::text::ago(t.created_at, self.clock.now_ms())
+            ),
         }));
         for ctx in [self.focus.context(), Context::Global] {
             for (action, key) in self.keymap.actions_in(ctx) {
@@ -147,17 +156,24 @@ impl App {
             self.workspaces.items.iter().find(|w| w.id == id).map(|w| w.name.clone()).unwrap_or_else(|| id.to_string())
         };
         let mut out: Vec<Entry> = vec![];
-        let listed = self.workspace_id.iter().flat_map(|ws| self.workflows.items.iter().map(move |w| (w.clone(), ws.clone())));
+        let listed =
+            self.workspace_id.iter().flat_map(|ws| self.workflows.items.iter().map(move |w| (w.clone(), ws.clone())));
         let known = catalogue.into_iter().map(|k| {
             let wf = Workflow { workflow_id: k.workflow_id, workflow_name: k.name, ..Default::default() };
             (wf, k.workspace_id)
         });
         for (workflow, workspace_id) in listed.chain(known) {
-            if out.iter().any(|e| matches!(&e.target, Target::Workflow { workflow: w, .. } if w.workflow_id == workflow.workflow_id)) {
+            if out.iter().any(
+                |e| matches!(&e.target, Target::Workflow { workflow: w, .. } if w.workflow_id == workflow.workflow_id),
+            ) {
                 continue;
             }
             let detail = ws_name(&workspace_id);
-            out.push(Entry { label: workflow.workflow_name.clone(), target: Target::Workflow { workflow, workspace_id }, detail });
+            out.push(Entry {
+                label: workflow.workflow_name.clone(),
+                target: Target::Workflow { workflow, workspace_id },
+                detail,
+            });
         }
         out
     }
@@ -174,7 +190,12 @@ impl App {
         }
     }
 
-    pub(super) fn on_palette_key(&mut self, mut p: Box<Palette>, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
+    pub(super) fn on_palette_key(
+        &mut self,
+        mut p: Box<Palette>,
+        key: KeyEvent,
+        action: Option<Action>,
+    ) -> Vec<Command> {
         match action {
             Some(Action::Cancel) => vec![],
             Some(Action::Accept) => match p.current().map(|e| e.target.clone()) {

@@ -285,12 +285,9 @@ impl App {
                 self.toast(&format!("showing {which} tasks"));
                 vec![Command::ShowAllProfiles(self.tasks.all_profiles)]
             }
-            Action::Rerun
-            | Action::Answer
-            | Action::Delete
-            | Action::Copy
-            | Action::DebugUrl
-            | Action::EditParams => self.on_task_action(action),
+            Action::Rerun | Action::Answer | Action::Delete | Action::Copy | Action::DebugUrl | Action::EditParams => {
+                self.on_task_action(action)
+            }
             _ => {
                 if let Some(delta) = self.movement(action) {
                     self.tasks.list.move_by(delta);

@@ -789,7 +789,8 @@ impl Ledger {
 
     /// How many tasks belong to profiles other than this one.
     pub fn count_other_profiles(&self, profile: &str) -> Result<u64> {
-        let n: i64 = self.conn().query_row("SELECT COUNT(*) FROM tasks WHERE profile != ?1", [profile], |r| r.get(0))?;
+        let n: i64 =
+            self.conn().query_row("SELECT COUNT(*) FROM tasks WHERE profile != ?1", [profile], |r| r.get(0))?;
         Ok(n.max(0) as u64)
     }
 

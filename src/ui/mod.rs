@@ -61,7 +61,13 @@ pub fn layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
     let [ws, wf] = Layout::vertical([Constraint::Length(ws_h), Constraint::Min(1)]).areas(left);
     let tasks_h = rows(app.tasks.list.visible.len().max(3), 5, 45);
     let [tasks, detail] = Layout::vertical([Constraint::Length(tasks_h), Constraint::Min(1)]).areas(right);
-    vec![(Pane::Workspaces, ws), (Pane::Workflows, wf), (Pane::Editor, mid), (Pane::Tasks, tasks), (Pane::Detail, detail)]
+    vec![
+        (Pane::Workspaces, ws),
+        (Pane::Workflows, wf),
+        (Pane::Editor, mid),
+        (Pane::Tasks, tasks),
+        (Pane::Detail, detail),
+    ]
 }
 
 fn tab_label(p: Pane, app: &App) -> String {
@@ -363,18 +369,6 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let problems: Vec<_> = ed.validation.problems.iter().take(3).collect();
-    let footer_h = (problems.len().max(1) as u16).min(inner.height.saturating_sub(3));
-    let [text_area, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(footer_h)]).areas(inner);
-    f.render_widget(&ed.text, text_area);
-    // Mark the line of the first problem in the gutter, so it is visible without colour too.
-    if let Some(line) = ed.validation.problems.first().and_then(|p| p.line) {
-        let (top, _) = ed.text.scroll_offset();
-        let row = line.saturating_sub(1).checked_sub(top as usize);
-        if let Some(row) = row.filter(|r| *r < text_area.height as usize) {
-            let cell = Rect::new(text_area.x, text_area.y + row as u16, 1, 1);
-            f.render_widget(Paragraph::new(Span::styled("▶", theme.error)), cell);
-        }
-    }
     let mut lines: Vec<Line> = problems
         .iter()
         .map(|p| {
@@ -397,14 +391,27 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             _ => String::new(),
         };
         let runs = km.hints(Context::Editor, &RUNS);
-        let mut hint = format!("✔ valid{origin} · {runs}");
-        if !ed.changed.is_empty() {
-            hint.push_str(&format!(" · changed since the last run: {}", ed.changed.join(", ")));
-        }
-        lines.push(Line::styled(hint, theme.ok));
+        lines.push(Line::styled(format!("✔ valid{origin} · {runs}"), theme.ok));
+    }
+    if !ed.changed.is_empty() {
+        let undo = km.hint(Context::Editor, Action::Undo, "undoes").map(|u| format!(" ({u})")).unwrap_or_default();
+        let text = format!("● changed since the last run: {}{undo}", ed.changed.join(", "));
+        lines.push(Line::styled(text, theme.warning));
     }
     if let Some(e) = &ed.error {
         lines.insert(0, Line::styled(format!("✘ {e}"), theme.error));
+    }
+    let footer_h = (lines.len() as u16).min(inner.height.saturating_sub(3));
+    let [text_area, footer] = Layout::vertical([Constraint::Min(1), Constraint::Length(footer_h)]).areas(inner);
+    f.render_widget(&ed.text, text_area);
+    // Mark the line of the first problem in the gutter, so it is visible without colour too.
+    if let Some(line) = ed.validation.problems.first().and_then(|p| p.line) {
+        let (top, _) = ed.text.scroll_offset();
+        let row = line.saturating_sub(1).checked_sub(top as usize);
+        if let Some(row) = row.filter(|r| *r < text_area.height as usize) {
+            let cell = Rect::new(text_area.x, text_area.y + row as u16, 1, 1);
+            f.render_widget(Paragraph::new(Span::styled("▶", theme.error)), cell);
+        }
     }
     f.render_widget(Paragraph::new(lines), footer);
 }
@@ -431,7 +438,7 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match (all_profiles, app.tasks.other_profiles, toggle) {
         (true, _, _) => extra.push_str(" · all profiles"),
         (false, Some(n), Some(k)) if n > 0 => {
-            extra.push_str(&format!(" · {} ({n} more in other profiles: {k})", app.profile.name))
+            extra.push_str(&format!(" · {} (+{n} in other profiles: {k})", app.profile.name))
         }
         _ => {}
     }
