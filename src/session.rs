@@ -102,6 +102,7 @@ impl Session {
         let mut app = App::new(profile_info(&settings), keymap);
         app.warnings = problems;
         app.bell = settings.ui.bell;
+        app.mouse = settings.ui.mouse;
         let mut s = Self {
             app,
             tx,
@@ -214,8 +215,9 @@ impl Session {
         let size = self.app.size;
         let profile = self.app.profile.clone();
         let warnings = std::mem::take(&mut self.app.warnings);
-        let bell = self.app.bell;
+        let (bell, mouse) = (self.app.bell, self.app.mouse);
         self.app = App::new(profile, keymap);
+        self.app.mouse = mouse;
         self.app.size = size;
         self.app.warnings = warnings;
         self.app.bell = bell;

@@ -346,3 +346,88 @@ fn the_output_viewer_shows_lines_and_finds_text() {
     app.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
     assert!(app.overlay.is_none(), "Esc closes it");
 }
+
+fn enter() -> Msg {
+    Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.update(Msg::Key(key(c)));
+    }
+}
+
+#[test]
+fn the_palette_ranks_workflows_tasks_and_actions_by_fuzzy_name() {
+    let mut app = loaded_app();
+    app.update(Msg::Key(key(':')));
+    app.update(Msg::Catalogue(Ok(vec![coze_tui::tasks::KnownWorkflow {
+        workflow_id: "20".into(),
+        name: "weekly_growth_report".into(),
+        workspace_id: "2".into(),
+    }])));
+    insta::assert_snapshot!("palette_80x24", render(&app, 80, 24));
+    typed(&mut app, "rep");
+    let screen = render(&app, 200, 60);
+    assert!(screen.contains("weekly_growth_report  增长团队 Growth"), "another workspace's, named: {screen}");
+    insta::assert_snapshot!("palette_200x60", screen);
+}
+
+#[test]
+fn help_fits_80x24_scrolls_and_searches() {
+    let mut app = loaded_app();
+    app.update(Msg::Key(key('?')));
+    let first = render(&app, 80, 24);
+    assert!(first.contains("1-20 of"), "{first}");
+    app.update(Msg::Key(key('G')));
+    let end = render(&app, 80, 24);
+    assert!(end.contains("quit, even while typing"), "the last rows are reachable: {end}");
+    typed(&mut app, "/fold");
+    app.update(enter());
+    let found = render(&app, 80, 24);
+    assert!(found.contains("fold or unfold") && !found.contains("this help"), "{found}");
+    insta::assert_snapshot!("help_search_80x24", found);
+}
+
+#[test]
+fn badges_zoom_and_the_folded_viewer_at_200x60() {
+    let mut app = loaded_app();
+    // A failure arriving while something else is shown is counted until opened.
+    let failed = task("1m89kfzzzzzz", "fails", TaskStatus::Failed, RunMode::Sync, 5);
+    app.update(Msg::Task(TaskUpdate::Changed(Arc::new(Task { status: TaskStatus::Running, ..failed.clone() }))));
+    app.update(Msg::Task(TaskUpdate::Changed(Arc::new(Task { revision: 1, ..failed }))));
+    app.update(Msg::Resize(80, 24));
+    let compact = render(&app, 80, 24);
+    assert!(compact.contains("4 Tasks ?1 ✘1"), "{compact}");
+    app.update(Msg::Resize(200, 60));
+    insta::assert_snapshot!("badges_200x60", render(&app, 200, 60));
+    // z: the focused pane alone.
+    app.update(Msg::Key(key('z')));
+    let zoomed = render(&app, 200, 60);
+    assert!(zoomed.contains("3 Parameters · needs_params") && !zoomed.contains("4 Tasks"), "{zoomed}");
+    app.update(Msg::Key(key('z')));
+    // Opening the failure clears its badge.
+    app.update(Msg::Key(key('4')));
+    app.update(Msg::Key(key('g')));
+    app.update(enter());
+    assert!(!render(&app, 200, 60).contains("✘1"));
+    // A nested output, one object folded.
+    let mut done = task("1m89kfvkqwwq", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Async, 2);
+    let rows: Vec<_> = (0..30).map(|i| json!({"day": i, "sky": "晴", "temp": 20 + i % 7})).collect();
+    done.output = Some(json!({"city": "杭州", "forecast": rows}).to_string());
+    app.update(Msg::Detail { task_id: done.id.clone(), task: Some(done.clone()), events: vec![], history: vec![] });
+    app.detail.subject = coze_tui::app::Subject::Task(done.id.clone());
+    app.update(Msg::Detail { task_id: done.id.clone(), task: Some(done), events: vec![], history: vec![] });
+    app.update(Msg::Key(key('5')));
+    app.update(enter());
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(key(' ')));
+    let viewer = render(&app, 200, 60);
+    assert!(viewer.contains("… 4 lines folded"), "{viewer}");
+    insta::assert_snapshot!("viewer_folded_200x60", viewer);
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Esc)));
+    app.update(Msg::Key(key('!')));
+    insta::assert_snapshot!("message_log_200x60", render(&app, 200, 60));
+}

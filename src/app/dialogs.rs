@@ -13,9 +13,7 @@ use crate::tasks::RunMode;
 // There is only ever one, so boxing its text areas would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum Overlay {
-    Help {
-        scroll: usize,
-    },
+    Help(Box<super::help::Help>),
     ConfirmDelete {
         task_id: String,
         label: String,
@@ -110,6 +108,10 @@ impl App {
         let action = if overlay.takes_text() && types(&key) { None } else { self.keymap.lookup(Context::Dialog, &key) };
         let overlay = match overlay {
             Overlay::Palette(p) if action != Some(Action::Suspend) => return self.on_palette_key(p, key, action),
+            Overlay::Help(h) if action != Some(Action::Suspend) || h.search.is_some() => {
+                self.on_help_key(h, key, action);
+                return vec![];
+            }
             other => other,
         };
         if action == Some(Action::Suspend) {
@@ -118,18 +120,6 @@ impl App {
         }
         let page = 10;
         let (keep, cmds) = match overlay {
-            Overlay::Help { scroll } => match action {
-                Some(Action::Cancel | Action::Quit | Action::Help | Action::Back) => (None, vec![]),
-                Some(Action::Top) => (Some(Overlay::Help { scroll: 0 }), vec![]),
-                Some(a) => match self.movement(a) {
-                    Some(d) => {
-                        let d = d.clamp(-page, page);
-                        (Some(Overlay::Help { scroll: scroll.saturating_add_signed(d) }), vec![])
-                    }
-                    None => (Some(Overlay::Help { scroll }), vec![]),
-                },
-                None => (Some(Overlay::Help { scroll }), vec![]),
-            },
             Overlay::MessageLog { scroll } => match action {
                 Some(Action::Cancel | Action::Quit | Action::MessageLog | Action::Back) => (None, vec![]),
                 Some(Action::Top) => (Some(Overlay::MessageLog { scroll: 0 }), vec![]),
@@ -141,7 +131,7 @@ impl App {
                 None => (Some(Overlay::MessageLog { scroll }), vec![]),
             },
             // Taken above; here only so the match is complete.
-            v @ (Overlay::Viewer(_) | Overlay::Palette(_)) => (Some(v), vec![]),
+            v @ (Overlay::Viewer(_) | Overlay::Palette(_) | Overlay::Help(_)) => (Some(v), vec![]),
             Overlay::ConfirmReset => match action {
                 Some(Action::Confirm) => {
                     self.reset_to_template();

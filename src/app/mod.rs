@@ -12,6 +12,7 @@
 mod detail;
 mod dialogs;
 mod editor;
+pub mod help;
 pub mod keymap;
 mod lists;
 pub mod palette;
@@ -303,6 +304,8 @@ pub struct App {
     pub unseen_failures: std::collections::HashSet<String>,
     /// Ring the bell for runs that need attention (`[ui] bell`).
     pub bell: bool,
+    /// The mouse is captured (`[ui] mouse`), for the help.
+    pub mouse: bool,
 }
 
 impl App {
@@ -332,6 +335,7 @@ impl App {
             catalogue_refreshed: false,
             unseen_failures: Default::default(),
             bell: false,
+            mouse: false,
         };
         app.rebuild_detail();
         app
@@ -560,7 +564,7 @@ impl App {
             Quit => vec![Command::Quit],
             Suspend => vec![Command::Suspend],
             Help => {
-                self.overlay = Some(Overlay::Help { scroll: 0 });
+                self.overlay = Some(Overlay::Help(Box::new(help::Help::new())));
                 vec![]
             }
             MessageLog => {

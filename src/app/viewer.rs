@@ -1,8 +1,10 @@
 //! The output viewer: a task's output (or error) full screen, as lines to read: JSON-in-JSON
 //! decoded, multi-line text as its lines, wrapping on or off, `/` search with next and
-//! previous match, copy and save. The lines are laid out once when it opens; a frame touches
-//! only the lines on screen, so a 10 MB output scrolls like a small one.
+//! previous match, folding of objects, arrays and multi-line fields at the cursor, copy and
+//! save. The lines are laid out once when it opens; a frame touches only the lines on screen,
+//! and a key only the lines it moves over, so a 10 MB output behaves like a small one.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -19,6 +21,11 @@ pub struct Viewer {
     raw: Arc<String>,
     /// The first line on screen.
     pub top: usize,
+    /// The line at hand (what folding acts on), never one a fold hides.
+    pub cursor: usize,
+    /// Folded blocks: the line that opens each, and the last line it hides. Never nested (a
+    /// fold takes the folds inside it away).
+    pub folds: BTreeMap<usize, usize>,
     pub wrap: bool,
     /// The search being typed after `/`, if any.
     pub typing: Option<String>,
@@ -36,6 +43,8 @@ impl Viewer {
             raw: Arc::new(raw),
             lines: Arc::new(lines),
             top: 0,
+            cursor: 0,
+            folds: BTreeMap::new(),
             wrap: true,
             typing: None,
             query: String::new(),
@@ -44,9 +53,111 @@ impl Viewer {
         }
     }
 
-    fn scroll(&mut self, delta: isize) {
+    /// The line after `l` on screen (skipping what a fold at `l` hides).
+    pub fn next_visible(&self, l: usize) -> Option<usize> {
+        let n = self.folds.get(&l).map_or(l + 1, |end| end + 1);
+        (n < self.lines.len()).then_some(n)
+    }
+
+    fn prev_visible(&self, l: usize) -> Option<usize> {
+        let p = l.checked_sub(1)?;
+        Some(self.fold_hiding(p).map_or(p, |(start, _)| start))
+    }
+
+    /// The fold that hides line `l`, if any.
+    fn fold_hiding(&self, l: usize) -> Option<(usize, usize)> {
+        self.folds.range(..l).next_back().filter(|(_, end)| l <= **end).map(|(s, e)| (*s, *e))
+    }
+
+    /// Moves the cursor by `delta` lines on screen, keeping it in view (`rows` lines high).
+    fn move_cursor(&mut self, delta: isize, rows: usize) {
+        for _ in 0..delta.unsigned_abs() {
+            let next = if delta > 0 { self.next_visible(self.cursor) } else { self.prev_visible(self.cursor) };
+            match next {
+                Some(n) => self.cursor = n,
+                None => break,
+            }
+        }
+        self.keep_in_view(rows);
+    }
+
+    fn to_end(&mut self, rows: usize) {
         let last = self.lines.len().saturating_sub(1);
-        self.top = self.top.saturating_add_signed(delta).min(last);
+        self.cursor = self.fold_hiding(last).map_or(last, |(start, _)| start);
+        self.keep_in_view(rows);
+    }
+
+    /// Scrolls as little as possible to show the cursor.
+    fn keep_in_view(&mut self, rows: usize) {
+        if self.cursor < self.top || self.fold_hiding(self.top).is_some() {
+            self.top = self.cursor;
+            return;
+        }
+        let mut shown = 1;
+        let mut l = self.top;
+        while l != self.cursor {
+            match self.next_visible(l) {
+                Some(n) => l = n,
+                None => break,
+            }
+            shown += 1;
+        }
+        for _ in rows.max(1)..shown {
+            self.top = self.next_visible(self.top).unwrap_or(self.top);
+        }
+    }
+
+    /// Shows the cursor with `context` lines above it.
+    fn centre(&mut self, context: usize) {
+        self.top = self.cursor;
+        for _ in 0..context {
+            self.top = self.prev_visible(self.top).unwrap_or(self.top);
+        }
+    }
+
+    fn indent(&self, l: usize) -> Option<usize> {
+        let line = self.lines.get(l)?;
+        let rest = line.trim_start();
+        (!rest.is_empty()).then(|| line.len() - rest.len())
+    }
+
+    /// The last line of the block line `l` opens: the lines indented deeper than it (blank ones
+    /// within), and the closing `}` or `]` at its own depth.
+    fn block_end(&self, l: usize) -> Option<usize> {
+        let base = self.indent(l)?;
+        let mut end = None;
+        for j in l + 1..self.lines.len() {
+            match self.indent(j) {
+                None => continue,
+                Some(d) if d > base => end = Some(j),
+                Some(d) if d == base && self.lines[j].trim_start().starts_with(['}', ']']) => return Some(j),
+                Some(_) => break,
+            }
+        }
+        end
+    }
+
+    /// Folds the block at the cursor (or the one the cursor is in), or unfolds it.
+    fn toggle_fold(&mut self, rows: usize) -> bool {
+        if self.folds.remove(&self.cursor).is_some() {
+            return true;
+        }
+        let start = if self.block_end(self.cursor).is_some() {
+            Some(self.cursor)
+        } else {
+            // Inside a block: the nearest line above that is less indented opens it.
+            let depth = self.indent(self.cursor).unwrap_or(usize::MAX);
+            (0..self.cursor).rev().find(|k| self.indent(*k).is_some_and(|d| d < depth))
+        };
+        let Some((start, end)) = start.and_then(|s| Some((s, self.block_end(s)?))) else { return false };
+        let inner: Vec<usize> = self.folds.range(start..=end).map(|(s, _)| *s).collect();
+        for s in inner {
+            self.folds.remove(&s);
+        }
+        self.folds.insert(start, end);
+        self.cursor = start;
+        self.keep_in_view(rows);
+        true
     }
 
     /// Finds `query` (case-insensitive) and moves to the first match at or after the top.
@@ -58,7 +169,7 @@ impl Viewer {
             self.lines.iter().enumerate().filter(|(_, l)| l.to_lowercase().contains(&needle)).map(|(i, _)| i).collect()
         };
         self.query = query;
-        self.current = self.matches.iter().position(|m| *m >= self.top).unwrap_or(0);
+        self.current = self.matches.iter().position(|m| *m >= self.cursor).unwrap_or(0);
         self.show_current();
     }
 
@@ -72,9 +183,14 @@ impl Viewer {
     }
 
     fn show_current(&mut self) {
-        if let Some(line) = self.matches.get(self.current) {
+        if let Some(line) = self.matches.get(self.current).copied() {
+            // A match never stays hidden in a fold.
+            while let Some((start, _)) = self.fold_hiding(line) {
+                self.folds.remove(&start);
+            }
+            self.cursor = line;
             // A few lines of context above the match.
-            self.top = line.saturating_sub(3);
+            self.centre(3);
         }
     }
 
@@ -124,6 +240,7 @@ impl App {
             return vec![];
         }
         let mut cmds = vec![];
+        let rows = (self.size.1 as usize).saturating_sub(3).max(1);
         match self.keymap.lookup(Context::Viewer, &key) {
             Some(Action::Cancel | Action::Back | Action::Quit) => return vec![],
             Some(Action::MessageLog) => {
@@ -139,13 +256,21 @@ impl App {
             Some(Action::Save) => {
                 cmds.push(Command::Save { name: format!("coze-tui-{}.txt", v.task_id), text: v.text() })
             }
-            Some(Action::Top) => v.top = 0,
-            Some(Action::Bottom) => {
-                v.top = v.lines.len().saturating_sub((self.size.1 as usize).saturating_sub(3).max(1))
+            Some(Action::Fold) => {
+                if !v.toggle_fold(rows) {
+                    self.toast("nothing to fold here: put the cursor on an object, an array or a field with lines");
+                }
             }
+            Some(Action::Top) => {
+                v.cursor = 0;
+                v.top = 0;
+            }
+            Some(Action::Bottom) => v.to_end(rows),
+            Some(Action::PageDown) => v.move_cursor(rows as isize, rows),
+            Some(Action::PageUp) => v.move_cursor(-(rows as isize), rows),
             Some(a) => {
                 if let Some(d) = self.movement(a) {
-                    v.scroll(d);
+                    v.move_cursor(d, rows);
                 }
             }
             None => {}
@@ -164,16 +289,55 @@ mod tests {
         let lines =
             (0..100).map(|i| if i % 30 == 5 { format!("line {i} Needle") } else { format!("line {i}") }).collect();
         let mut v = Viewer::new("t".into(), "id".into(), String::new(), lines);
-        v.top = 40;
+        v.cursor = 40;
         v.search("needle".into());
         assert_eq!(v.matches, [5, 35, 65, 95]);
-        assert_eq!((v.current, v.top), (2, 62), "the first match below the top, with context");
+        assert_eq!((v.current, v.cursor, v.top), (2, 65, 62), "the first match below the cursor, with context");
         v.step(true);
         v.step(true);
         assert_eq!(v.matches[v.current], 5, "wraps around");
         v.step(false);
         assert_eq!(v.matches[v.current], 95);
-        v.scroll(1_000);
-        assert_eq!(v.top, 99);
+        v.move_cursor(1_000, 20);
+        assert_eq!((v.cursor, v.top), (99, 92), "in view already: no scrolling");
+    }
+
+    fn viewer(text: &str) -> Viewer {
+        Viewer::new("t".into(), "id".into(), String::new(), text.lines().map(str::to_string).collect())
+    }
+
+    fn shown(v: &Viewer) -> Vec<usize> {
+        std::iter::successors(Some(v.top), |l| v.next_visible(*l)).collect()
+    }
+
+    #[test]
+    fn objects_arrays_and_fields_fold_at_the_cursor_and_searches_unfold() {
+        let mut v = viewer("{\n  \"a\": {\n    \"b\": 1,\n    \"c\": [\n      2\n    ]\n  },\n  \"d\": 3\n}");
+        v.cursor = 1;
+        assert!(v.toggle_fold(10));
+        assert_eq!(v.folds.get(&1), Some(&6), "the object through its closing brace");
+        assert_eq!(shown(&v), [0, 1, 7, 8]);
+        v.move_cursor(1, 10);
+        assert_eq!(v.cursor, 7, "the cursor steps over the fold");
+        v.move_cursor(-1, 10);
+        assert_eq!(v.cursor, 1);
+        assert!(v.toggle_fold(10), "unfolds");
+        assert_eq!(shown(&v).len(), 9);
+        // On a line inside a block, the block around it folds.
+        v.cursor = 4;
+        assert!(v.toggle_fold(10));
+        assert_eq!((v.cursor, v.folds.get(&3)), (3, Some(&5)));
+        // An outer fold takes the inner one in; a search into it opens it.
+        v.cursor = 0;
+        assert!(v.toggle_fold(10));
+        assert_eq!((v.folds.len(), shown(&v)), (1, vec![0]));
+        v.search("\"c\"".into());
+        assert!(v.folds.is_empty() && v.cursor == 3);
+        // Multi-line fields fold as well; plain text has nothing to fold.
+        let mut f = viewer("output:\n  line one\n\n  line two\nnext: 1");
+        assert!(f.toggle_fold(10));
+        assert_eq!(f.folds.get(&0), Some(&3), "blank lines inside belong to it");
+        let mut t = viewer("just\ntext");
+        assert!(!t.toggle_fold(10));
     }
 }

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use crate::app::help::HelpKind;
 use crate::app::{Action, App, Areas, Context, Health, LineKind, Overlay, Pane, Picker};
 use crate::params::Severity;
 use crate::tasks::{TaskStatus, TaskSummary};
@@ -617,7 +618,7 @@ fn draw_viewer(f: &mut Frame, area: Rect, v: &crate::app::Viewer, app: &App, the
     f.render_widget(Clear, r);
     let km = &app.keymap;
     // Where you are and what you searched first: a narrow screen cuts the end of the title.
-    let mut title = format!(" line {}/{}", (v.top + 1).min(v.lines.len()), v.lines.len());
+    let mut title = format!(" line {}/{}", (v.cursor + 1).min(v.lines.len()), v.lines.len());
     if let Some(typed) = &v.typing {
         title.push_str(&format!(" · /{typed}▏ · {} ", v.title));
     } else {
@@ -625,7 +626,8 @@ fn draw_viewer(f: &mut Frame, area: Rect, v: &crate::app::Viewer, app: &App, the
             let at = if v.matches.is_empty() { 0 } else { v.current + 1 };
             title.push_str(&format!(" · /{} {at} of {}", v.query, v.matches.len()));
         }
-        let keys = [(Action::Filter, "search"), (Action::NextMatch, "next"), (Action::Wrap, "wrap")];
+        let keys =
+            [(Action::Filter, "search"), (Action::NextMatch, "next"), (Action::Fold, "fold"), (Action::Wrap, "wrap")];
         let more = [(Action::Copy, "copy"), (Action::Save, "save"), (Action::Back, "closes")];
         let (keys, more) = (km.hints(Context::Viewer, &keys), km.hints(Context::Viewer, &more));
         title.push_str(&format!(" · {keys} · {more} · {} ", v.title));
@@ -637,26 +639,34 @@ fn draw_viewer(f: &mut Frame, area: Rect, v: &crate::app::Viewer, app: &App, the
     let inner = block.inner(r);
     f.render_widget(block, r);
     let (width, height) = (inner.width as usize, inner.height as usize);
-    let current = v.matches.get(v.current).copied();
     let needle = v.query.to_lowercase();
     let mut rows: Vec<Line> = Vec::with_capacity(height);
-    for (i, line) in v.lines.iter().enumerate().skip(v.top) {
+    let mut next = Some(v.top).filter(|t| *t < v.lines.len());
+    while let Some(i) = next {
         if rows.len() >= height || width == 0 {
             break;
         }
-        let style = if Some(i) == current {
+        next = v.next_visible(i);
+        let line = &v.lines[i];
+        let style = if i == v.cursor {
             theme.selected
         } else if !needle.is_empty() && line.to_lowercase().contains(&needle) {
             theme.warning
         } else {
             Style::default()
         };
+        // A folded block shows its first line and how much it hides.
+        let folded = v.folds.get(&i).map(|end| format!("  … {} lines folded", end - i));
+        let text = match &folded {
+            Some(note) => format!("{line}{note}"),
+            None => line.clone(),
+        };
         if !v.wrap {
-            rows.push(Line::styled(truncate(line, width), style));
+            rows.push(Line::styled(truncate(&text, width), style));
             continue;
         }
         // Wrapped at display width; an empty line still takes a row.
-        let mut rest = line.as_str();
+        let mut rest = text.as_str();
         loop {
             let cut = prefix_of_width(rest, width);
             rows.push(Line::styled(rest[..cut].replace(|c: char| c.is_control(), " "), style));
@@ -762,32 +772,35 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             .title(Span::styled(title, theme.focus_title))
     };
     match o {
-        Overlay::Help { scroll } => {
-            let r = centered(area, 84, area.height.saturating_sub(2));
+        Overlay::Help(h) => {
+            let r = centered(area, 96, area.height.saturating_sub(2));
             f.render_widget(Clear, r);
-            let mut lines = vec![
-                Line::styled(format!("config: {}", app.profile.config_path), theme.dim),
-                Line::styled(format!("log:    {}", app.profile.log_path), theme.dim),
-            ];
-            if !app.warnings.is_empty() {
-                lines.push(Line::styled("— problems in the config —", theme.heading));
-                lines.extend(app.warnings.iter().map(|w| Line::styled(format!("  {w}"), theme.warning)));
-            }
-            let mut last = None;
-            for (ctx, keys, what) in app.keymap.help_rows() {
-                if last != Some(ctx) {
-                    lines.push(Line::styled(format!("— {} —", ctx.title()), theme.heading));
-                    last = Some(ctx);
+            let rows = app.help_lines(&h.query);
+            let (total, height) = (rows.len(), r.height.saturating_sub(2) as usize);
+            let lines: Vec<Line> = rows
+                .into_iter()
+                .skip(h.scroll)
+                .take(height)
+                .map(|(kind, text)| {
+                    let style = match kind {
+                        HelpKind::Heading => theme.heading,
+                        HelpKind::Note => theme.dim,
+                        HelpKind::Problem => theme.warning,
+                        HelpKind::Key => Style::default(),
+                    };
+                    Line::styled(text, style)
+                })
+                .collect();
+            let keys = [(Action::Filter, "searches"), (Action::Down, "scrolls"), (Action::Cancel, "closes")];
+            let where_ = format!("{}-{} of {total}", (h.scroll + 1).min(total), (h.scroll + height).min(total));
+            let title = match (&h.search, h.query.is_empty()) {
+                (Some(_), _) => format!(" help · search: {}▏ · Enter keeps · Esc drops ", h.query),
+                (None, false) => {
+                    format!(" help · /{} · {where_} · {} ", h.query, app.keymap.hints(Context::Dialog, &keys))
                 }
-                lines.push(Line::raw(format!("  {keys:<22} {what}")));
-            }
-            lines.push(Line::styled("— typing in the editor —", theme.heading));
-            lines.push(Line::raw("  Esc stops typing · Ctrl-u undo · Ctrl-r redo · Ctrl-c quits"));
-            let body = Paragraph::new(lines).scroll((*scroll as u16, 0)).block(dialog(format!(
-                " help · {} ",
-                app.keymap.hints(Context::Dialog, &[(Action::Cancel, "closes"), (Action::Down, "scrolls")])
-            )));
-            f.render_widget(body, r);
+                (None, true) => format!(" help · {where_} · {} ", app.keymap.hints(Context::Dialog, &keys)),
+            };
+            f.render_widget(Paragraph::new(lines).block(dialog(title)), r);
         }
         Overlay::ConfirmDelete { label, .. } => {
             let r = centered(area, 60, 5);
