@@ -121,11 +121,10 @@ impl App {
         let mut entries = self.palette_workflows(vec![]);
         entries.extend(self.tasks.list.items.iter().map(|t| Entry {
             target: Target::Task(t.id.clone()),
-            label: format!(
-                "{} {}",
-                t.workflow_name.as_deref().unwrap_or(&t.workflow_id),
-                t.name.as_deref().unwrap_or("")
-            ),
+            label: match &t.name {
+                Some(n) => format!("{} · {n}", t.workflow_name.as_deref().unwrap_or(&t.workflow_id)),
+                None => t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone()),
+            },
             detail: format!(
                 "{} · {} · {}",
                 t.id,
