@@ -90,6 +90,15 @@ pub fn ago(ms: i64, now: i64) -> String {
     }
 }
 
+/// A size for people: "812 B", "3.4 KB", "12.0 MB".
+pub fn human_bytes(n: usize) -> String {
+    match n {
+        ..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{:.1} KB", n as f64 / 1024.0),
+        _ => format!("{:.1} MB", n as f64 / 1_048_576.0),
+    }
+}
+
 /// `ago` in at most four columns, for a table: "now", "42s", "12m", "3h", "5d".
 pub fn short_ago(ms: i64, now: i64) -> String {
     let s = now.saturating_sub(ms) / 1000;

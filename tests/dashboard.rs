@@ -535,3 +535,43 @@ async fn other_profiles_are_counted_and_shown_on_request_and_prompts_behave_like
     h.key(KeyCode::Esc).await;
     h.session.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn detail_has_a_node_timeline_and_enter_opens_what_is_at_the_top() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.open_workflow("chatty").await;
+    h.key(KeyCode::Char('w')).await;
+    h.until("the stream", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    let id = h.session.app.tasks.list.items[0].id.clone();
+    h.until("its messages", |a| {
+        a.detail_task().is_some_and(|t| t.id == id && t.status.is_settled())
+            && (0..a.detail.len()).any(|i| a.detail.line(i).is_some_and(|(_, t)| t == "nodes"))
+    })
+    .await;
+    let lines: Vec<String> =
+        (0..h.session.app.detail.len()).filter_map(|i| h.session.app.detail.line(i)).map(|(_, t)| t.clone()).collect();
+    let at = lines.iter().position(|l| l == "nodes").unwrap();
+    assert!(
+        lines[at + 1].contains('+') && lines[at + 1].contains("KB") && lines[at + 1].contains("message"),
+        "{lines:#?}"
+    );
+    // With a node's messages at the top of the view, Enter shows them whole.
+    let node = lines.iter().position(|l| l.starts_with("▸ ")).unwrap();
+    h.key(KeyCode::Char('5')).await;
+    h.key(KeyCode::Char('g')).await;
+    for _ in 0..node {
+        h.key(KeyCode::Char('j')).await;
+    }
+    h.key(KeyCode::Enter).await;
+    let Some(coze_tui::app::Overlay::Viewer(v)) = &h.session.app.overlay else { panic!("{}", h.screen(120, 40)) };
+    assert!(v.title.starts_with(&format!("messages of {}", lines[node].trim_start_matches("▸ "))), "{}", v.title);
+    assert!(!v.lines.is_empty());
+    h.key(KeyCode::Esc).await;
+    // At the top, Enter shows the output.
+    h.key(KeyCode::Char('g')).await;
+    h.key(KeyCode::Enter).await;
+    let Some(coze_tui::app::Overlay::Viewer(v)) = &h.session.app.overlay else { panic!() };
+    assert!(v.title.starts_with("output of chatty"), "{}", v.title);
+    h.session.shutdown().await;
+}

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use unicode_width::UnicodeWidthStr;
 
 use super::{App, Command, Editor, Pane};
 use crate::app::keymap::{Action, Context, Keymap};
@@ -60,6 +61,19 @@ pub struct Detail {
     pub follow: bool,
     history: Vec<StatusChange>,
     node_outputs: Option<Result<Vec<(String, String)>, String>>,
+    /// Each node that streamed, in the order it first spoke.
+    nodes: Vec<NodeSpan>,
+}
+
+/// When a node streamed and how much: the timeline's row for it.
+#[derive(Debug, Clone, PartialEq)]
+struct NodeSpan {
+    title: String,
+    first_at: i64,
+    last_at: i64,
+    bytes: usize,
+    messages: usize,
+    finished: bool,
 }
 
 impl Default for Detail {
@@ -76,6 +90,7 @@ impl Default for Detail {
             follow: true,
             history: vec![],
             node_outputs: None,
+            nodes: vec![],
         }
     }
 }
@@ -117,6 +132,7 @@ impl Detail {
     fn stored(&mut self, events: &[TaskEvent], history: Vec<StatusChange>) {
         self.history = history;
         self.event_lines.clear();
+        self.nodes.clear();
         self.last_node = None;
         self.last_seq = None;
         let live = std::mem::take(&mut self.live);
@@ -134,10 +150,31 @@ impl Detail {
     }
 
     fn push_event(&mut self, e: &TaskEvent) {
-        if self.last_seq.is_some_and(|s| e.seq <= s) || self.event_lines.len() >= MAX_EVENT_LINES {
+        if self.last_seq.is_some_and(|s| e.seq <= s) {
             return;
         }
         self.last_seq = Some(e.seq);
+        // The timeline counts every message, also past the lines kept.
+        let title = if e.node_title.is_empty() { "(end)" } else { e.node_title.as_str() };
+        match self.nodes.iter_mut().find(|n| n.title == title) {
+            Some(n) => {
+                n.last_at = n.last_at.max(e.at);
+                n.bytes += e.content.len();
+                n.messages += 1;
+                n.finished |= e.node_is_finish;
+            }
+            None => self.nodes.push(NodeSpan {
+                title: title.to_string(),
+                first_at: e.at,
+                last_at: e.at,
+                bytes: e.content.len(),
+                messages: 1,
+                finished: e.node_is_finish,
+            }),
+        }
+        if self.event_lines.len() >= MAX_EVENT_LINES {
+            return;
+        }
         if self.event_lines.is_empty() {
             self.event_lines.push((LineKind::Heading, "messages".into()));
         }
@@ -149,6 +186,45 @@ impl Detail {
         for line in e.content.lines().take(200) {
             self.event_lines.push((LineKind::Text, format!("  {line}")));
         }
+    }
+
+    /// What the view is in: the nearest section or node heading at or above its top line, as
+    /// (the heading's text, whether it is a node, the section it belongs to).
+    pub(super) fn section_at_top(&self, rows: usize) -> Option<(String, bool, String)> {
+        let top = if self.following() { self.len().saturating_sub(rows) } else { self.scroll };
+        let mut node = None;
+        for i in (0..=top.min(self.len().saturating_sub(1))).rev() {
+            match self.line(i)? {
+                (LineKind::Node, t) if node.is_none() => node = Some(t.clone()),
+                (LineKind::Heading, h) => {
+                    return Some(match node {
+                        Some(n) => (n, true, h.clone()),
+                        None => (h.clone(), false, h.clone()),
+                    });
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The text of a node's section: its messages (under "messages") or its output (under
+    /// "node outputs").
+    pub(super) fn node_text(&self, node_line: &str, section: &str) -> Option<String> {
+        let title = node_line.strip_prefix("▸ ")?;
+        if section == "node outputs" {
+            let outputs = self.node_outputs.as_ref()?.as_ref().ok()?;
+            // Shown as "title (size)".
+            let title = title.rsplit_once(" (").map_or(title, |(t, _)| t);
+            return outputs.iter().find(|(t, _)| t == title).map(|(_, text)| text.clone());
+        }
+        let at = self.event_lines.iter().position(|(k, t)| *k == LineKind::Node && t == node_line)?;
+        let body: Vec<&str> = self.event_lines[at + 1..]
+            .iter()
+            .take_while(|(k, _)| *k == LineKind::Text)
+            .map(|(_, t)| t.strip_prefix("  ").unwrap_or(t))
+            .collect();
+        Some(body.join("\n"))
     }
 
     /// Lays the subject out again.
@@ -232,6 +308,25 @@ impl Detail {
         if let Some(u) = &t.usage {
             out.push(field("usage", format!("{} tokens", u.token_count.unwrap_or(0))));
         }
+        // One row per node that streamed: when it started (from the run's start), how long it
+        // spoke, how much it said.
+        if !self.nodes.is_empty() {
+            out.push((LineKind::Heading, "nodes".into()));
+            let start = t.started_at.unwrap_or(t.created_at);
+            let width = self.nodes.iter().map(|n| n.title.width()).max().unwrap_or(0).min(28);
+            for n in &self.nodes {
+                let at = crate::tasks::human_duration((n.first_at - start).max(0));
+                let took = crate::tasks::human_duration(n.last_at - n.first_at);
+                let size = crate::text::human_bytes(n.bytes);
+                let done = if n.finished { "" } else { "  (not finished)" };
+                let title = crate::text::pad(&crate::text::truncate(&n.title, width), width);
+                let msgs = if n.messages == 1 { "message" } else { "messages" };
+                out.push((
+                    LineKind::Field,
+                    format!("{title}  +{at:<7} {took:>7}  {size:>9}  {} {msgs}{done}", n.messages),
+                ));
+            }
+        }
         for n in &t.notes {
             out.push((LineKind::Dim, format!("note       {n}")));
         }
@@ -244,7 +339,7 @@ impl Detail {
             Some(Ok(nodes)) => {
                 out.push((LineKind::Heading, "node outputs".into()));
                 for (title, text) in nodes {
-                    out.push((LineKind::Node, format!("▸ {title}")));
+                    out.push((LineKind::Node, format!("▸ {title} ({})", crate::text::human_bytes(text.len()))));
                     for l in text.lines().take(200) {
                         out.push((LineKind::Text, format!("  {l}")));
                     }

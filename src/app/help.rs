@@ -16,6 +16,7 @@ pub enum HelpKind {
     Problem,
 }
 
+#[derive(Default)]
 pub struct Help {
     /// The first line shown.
     pub scroll: usize,
@@ -23,12 +24,6 @@ pub struct Help {
     pub search: Option<TextArea<'static>>,
     /// The rows shown contain this (case ignored); headings stay with their rows.
     pub query: String,
-}
-
-impl Help {
-    pub fn new() -> Self {
-        Self { scroll: 0, search: None, query: String::new() }
-    }
 }
 
 /// Keys of every text field, as a shell's line editor has them.

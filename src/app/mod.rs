@@ -564,7 +564,7 @@ impl App {
             Quit => vec![Command::Quit],
             Suspend => vec![Command::Suspend],
             Help => {
-                self.overlay = Some(Overlay::Help(Box::new(help::Help::new())));
+                self.overlay = Some(Overlay::Help(Box::default()));
                 vec![]
             }
             MessageLog => {

@@ -17,7 +17,7 @@ const SHOWN: usize = 200;
 /// Where an entry goes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    Workflow { workflow: Workflow, workspace_id: String },
+    Workflow { workflow: Box<Workflow>, workspace_id: String },
     Task(String),
     Action(Action),
 }
@@ -170,7 +170,7 @@ impl App {
             let detail = ws_name(&workspace_id);
             out.push(Entry {
                 label: workflow.workflow_name.clone(),
-                target: Target::Workflow { workflow, workspace_id },
+                target: Target::Workflow { workflow: Box::new(workflow), workspace_id },
                 detail,
             });
         }
@@ -223,7 +223,7 @@ impl App {
 
     fn go_to(&mut self, target: Target) -> Vec<Command> {
         match target {
-            Target::Workflow { workflow, workspace_id } => self.jump_to_workflow(workflow, workspace_id),
+            Target::Workflow { workflow, workspace_id } => self.jump_to_workflow(*workflow, workspace_id),
             Target::Task(id) => {
                 self.tasks.select(&id);
                 self.focus = Pane::Detail;

@@ -81,7 +81,7 @@ impl Viewer {
         self.keep_in_view(rows);
     }
 
-    fn to_end(&mut self, rows: usize) {
+    fn cursor_to_end(&mut self, rows: usize) {
         let last = self.lines.len().saturating_sub(1);
         self.cursor = self.fold_hiding(last).map_or(last, |(start, _)| start);
         self.keep_in_view(rows);
@@ -200,16 +200,27 @@ impl Viewer {
 }
 
 impl App {
-    /// Opens the Detail task's output (or, without one, its error) in the viewer.
+    /// Opens in the viewer what the Detail view is at: a node's messages or output when a node
+    /// is at its top, else the task's output (or, without one, its error).
     pub(super) fn open_viewer(&mut self) -> Vec<Command> {
         let Some(t) = self.detail_task().cloned() else { return vec![] };
+        let at = self.detail.section_at_top(self.drawn.detail_rows);
+        if let Some((node, true, section)) = &at
+            && let Some(text) = self.detail.node_text(node, section)
+        {
+            let what = if section == "node outputs" { "node output" } else { "messages" };
+            let title = format!("{what} of {} · task {}", node.trim_start_matches("▸ "), t.id);
+            let lines = super::detail::output_lines(crate::coze::decode_output(&text));
+            self.overlay = Some(Overlay::Viewer(Box::new(Viewer::new(title, t.id.clone(), text, lines))));
+            return vec![];
+        }
         let (what, raw, lines) = match (&t.output, &t.error) {
+            (None, Some(e)) => ("error", e.message.clone(), e.message.lines().map(str::to_string).collect()),
             (Some(o), _) => {
                 let decoded = crate::coze::decode_output(o);
                 ("output", super::output_text(decoded.clone()), super::detail::output_lines(decoded))
             }
-            (None, Some(e)) => ("error", e.message.clone(), e.message.lines().map(str::to_string).collect()),
-            (None, None) => {
+            (None, _) => {
                 self.toast("nothing to show in full yet: no output and no error");
                 return vec![];
             }
@@ -256,16 +267,14 @@ impl App {
             Some(Action::Save) => {
                 cmds.push(Command::Save { name: format!("coze-tui-{}.txt", v.task_id), text: v.text() })
             }
-            Some(Action::Fold) => {
-                if !v.toggle_fold(rows) {
-                    self.toast("nothing to fold here: put the cursor on an object, an array or a field with lines");
-                }
+            Some(Action::Fold) if !v.toggle_fold(rows) => {
+                self.toast("nothing to fold here: put the cursor on an object, an array or a field with lines");
             }
             Some(Action::Top) => {
                 v.cursor = 0;
                 v.top = 0;
             }
-            Some(Action::Bottom) => v.to_end(rows),
+            Some(Action::Bottom) => v.cursor_to_end(rows),
             Some(Action::PageDown) => v.move_cursor(rows as isize, rows),
             Some(Action::PageUp) => v.move_cursor(-(rows as isize), rows),
             Some(a) => {
