@@ -360,7 +360,8 @@ impl App {
     }
 
     fn loading(&self) -> bool {
-        self.workspaces.loading || self.workflows.loading || self.editor.loading || self.tasks.list.loading
+        let listing = matches!(&self.overlay, Some(Overlay::Palette(p)) if p.pending > 0);
+        self.workspaces.loading || self.workflows.loading || self.editor.loading || self.tasks.list.loading || listing
     }
 
     /// When the clock should next tick: quickly while something loads (a spinner), once a

@@ -47,6 +47,8 @@ pub struct Palette {
     /// Entries that match, best first, with the positions (in chars) of the matched letters.
     pub shown: Vec<(usize, Vec<u32>)>,
     pub selected: usize,
+    /// Catalogue messages still to come (the ledger's, then a fresh listing's).
+    pub pending: u8,
     matcher: Matcher,
 }
 
@@ -57,6 +59,7 @@ impl Palette {
             entries,
             shown: vec![],
             selected: 0,
+            pending: 0,
             matcher: Matcher::new(Config::DEFAULT),
         };
         p.rank();
@@ -144,8 +147,10 @@ impl App {
                 entries.push(Entry { target: Target::Action(action), label, detail: key });
             }
         }
-        self.overlay = Some(super::Overlay::Palette(Box::new(Palette::new(entries))));
         let refresh = !std::mem::replace(&mut self.catalogue_refreshed, true);
+        let mut palette = Box::new(Palette::new(entries));
+        palette.pending = if refresh { 2 } else { 1 };
+        self.overlay = Some(super::Overlay::Palette(palette));
         vec![Command::LoadCatalogue { refresh }]
     }
 
@@ -178,6 +183,9 @@ impl App {
     }
 
     pub(super) fn on_catalogue(&mut self, result: Result<Vec<crate::tasks::KnownWorkflow>, String>) {
+        if let Some(super::Overlay::Palette(p)) = self.overlay.as_mut() {
+            p.pending = p.pending.saturating_sub(1);
+        }
         match result {
             Ok(known) => {
                 let entries = self.palette_workflows(known);

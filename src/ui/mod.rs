@@ -711,7 +711,12 @@ fn draw_palette(f: &mut Frame, area: Rect, p: &crate::app::Palette, app: &App, t
     let [mark, field] = Layout::horizontal([Constraint::Length(2), Constraint::Min(1)]).areas(prompt);
     f.render_widget(Paragraph::new(": ").style(theme.focus_title), mark);
     f.render_widget(&p.input, field);
-    let count = format!("{} of {}", p.shown.len(), p.entries.len());
+    let listing = if p.pending > 0 {
+        format!("{} listing every workspace… ", SPINNER[app.spinner % SPINNER.len()])
+    } else {
+        String::new()
+    };
+    let count = format!("{listing}{} of {}", p.shown.len(), p.entries.len());
     f.render_widget(Paragraph::new(Span::styled(format!("{count:─>w$}", w = rule.width as usize), theme.border)), rule);
     let height = list.height as usize;
     let top = p.selected.saturating_sub(height.saturating_sub(1));
