@@ -122,6 +122,19 @@ fn viewer(c: &mut Criterion) {
             term.draw(|f| drop(black_box(coze_tui::ui::draw(f, black_box(&app))))).unwrap();
         })
     });
+    group.bench_function("fold and unfold the whole output (Space Space at the top)", |b| {
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Char('g'))));
+        b.iter(|| {
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Char(' '))));
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Char(' '))));
+        })
+    });
+    group.bench_function("to the end and back (G g)", |b| {
+        b.iter(|| {
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Char('G'))));
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Char('g'))));
+        })
+    });
     group.bench_function("search every line (/ 169999 Enter)", |b| {
         b.iter(|| {
             for c in "/169999".chars() {

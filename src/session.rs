@@ -358,6 +358,8 @@ fn spawn_task_feed(
     tokio::spawn(async move {
         let mut feed = TaskFeed::on(ledger.clone(), runner.subscribe(), &profile, LEDGER_SYNC);
         let (mut requests, mut others) = (None, None);
+        // Other profiles' tasks are counted again only once the ledger has changed.
+        let mut others_at_revision = None;
         let mut counted: Option<Instant> = None;
         while !runner.is_stopped() {
             // A change read and a snapshot never interleave: the feed goes on from either.
@@ -398,11 +400,14 @@ fn spawn_task_feed(
                     let _ = tx.send(Msg::RequestsToday(today));
                 }
                 let p = profile.clone();
-                if let Ok(n) = read(&ledger, move |l| l.count_other_profiles(&p)).await
-                    && others != Some(n)
+                if others_at_revision != Some(feed.revision())
+                    && let Ok(n) = read(&ledger, move |l| l.count_other_profiles(&p)).await
                 {
-                    others = Some(n);
-                    let _ = tx.send(Msg::OtherProfiles(n));
+                    others_at_revision = Some(feed.revision());
+                    if others != Some(n) {
+                        others = Some(n);
+                        let _ = tx.send(Msg::OtherProfiles(n));
+                    }
                 }
             }
         }

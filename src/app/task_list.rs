@@ -26,6 +26,8 @@ pub struct TaskList {
     profile: String,
     /// Tasks not yet settled, kept up to date so drawing stays cheap.
     running: usize,
+    /// Tasks waiting for an answer, likewise.
+    asking: usize,
     /// Every profile's tasks are shown, each row naming its profile.
     pub all_profiles: bool,
     /// Tasks the ledger holds for other profiles (when counted).
@@ -47,6 +49,7 @@ impl TaskList {
             status_filter: None,
             profile: profile.to_string(),
             running: 0,
+            asking: 0,
             all_profiles: false,
             other_profiles: None,
         }
@@ -54,7 +57,7 @@ impl TaskList {
 
     /// Tasks waiting for an answer.
     pub fn asking(&self) -> usize {
-        self.list.items.iter().filter(|t| t.status == TaskStatus::Interrupted).count()
+        self.asking
     }
 
     pub fn running(&self) -> usize {
@@ -166,6 +169,7 @@ impl TaskList {
     /// Re-applies both filters (after `list.remember` if the items changed).
     fn refilter(&mut self) {
         self.running = self.list.items.iter().filter(|t| !t.status.is_settled()).count();
+        self.asking = self.list.items.iter().filter(|t| t.status == TaskStatus::Interrupted).count();
         let status = self.status_filter;
         let text = self.list.filter.to_lowercase();
         self.list.refilter_with(task_key, |t| {

@@ -112,7 +112,8 @@ const MIGRATIONS: &[&str] = &[
     // 5: the time a run spent waiting for answers, which its duration leaves out.
     "ALTER TABLE tasks ADD COLUMN waited_ms INTEGER NOT NULL DEFAULT 0;",
     // 6: the dashboard's editor buffers not yet run (kept across workflows, profiles and
-    // restarts), and the workflows seen in listings, so a name can stand for an id.
+    // restarts), the workflows seen in listings (so a name can stand for an id), and tasks by
+    // profile (a profile's list, and counting the others').
     "CREATE TABLE drafts (
         profile TEXT NOT NULL,
         workflow_id TEXT NOT NULL,
@@ -128,7 +129,8 @@ const MIGRATIONS: &[&str] = &[
         seen_at INTEGER NOT NULL,
         PRIMARY KEY (profile, workflow_id)
     ) WITHOUT ROWID;
-    CREATE INDEX workflow_names_by_name ON workflow_names (profile, name COLLATE NOCASE);",
+    CREATE INDEX workflow_names_by_name ON workflow_names (profile, name COLLATE NOCASE);
+    CREATE INDEX tasks_by_profile ON tasks (profile, created_at DESC);",
 ];
 
 /// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
@@ -941,7 +943,7 @@ fn row_to_summary(r: &Row) -> rusqlite::Result<TaskSummary> {
         waited_ms: r.get(17)?,
         revision: r.get(18)?,
         has_output: r.get(19)?,
-        output_start: r.get(20)?,
+        output_preview: r.get::<_, Option<String>>(20)?.as_deref().map(super::model::output_preview),
     })
 }
 
@@ -1319,6 +1321,29 @@ pub(crate) mod tests {
         assert!(b - a >= 100_000, "{a} {b}");
         l.request_refused("q", 10.0, None).unwrap();
         assert!(l.request_rate("q").unwrap().unwrap() < 6.0, "a refusal halves the rate");
+    }
+
+    #[test]
+    fn drafts_and_workflow_names_are_kept_per_profile() {
+        let (_d, l) = ledger();
+        assert_eq!(l.draft("p", "1").unwrap(), None);
+        l.save_draft("p", "1", Some("{\"a\": 1}")).unwrap();
+        l.save_draft("p", "1", Some("{\"a\": 2}")).unwrap();
+        assert_eq!(l.draft("p", "1").unwrap().as_deref(), Some("{\"a\": 2}"), "the newest");
+        assert_eq!(l.draft("q", "1").unwrap(), None, "another profile's are its own");
+        l.save_draft("p", "1", None).unwrap();
+        assert_eq!(l.draft("p", "1").unwrap(), None, "forgotten once run or reset");
+        let named =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(i, n)| (i.to_string(), n.to_string())).collect::<Vec<_>>();
+        l.remember_workflows("p", "ws1", &named(&[("1", "echo"), ("2", "slow")])).unwrap();
+        l.remember_workflows("p", "ws2", &named(&[("3", "echo")])).unwrap();
+        l.remember_workflows("p", "ws1", &named(&[("1", "echo v2")])).unwrap();
+        let known: Vec<(String, String)> =
+            l.known_workflows("p").unwrap().into_iter().map(|k| (k.workflow_id, k.name)).collect();
+        assert_eq!(known, named(&[("3", "echo"), ("1", "echo v2")]), "a new listing replaces its workspace's");
+        assert!(l.known_workflows("q").unwrap().is_empty());
+        l.insert(&sample("t1", 1), "me", Duration::from_secs(60)).unwrap();
+        assert_eq!((l.count_other_profiles("default").unwrap(), l.count_other_profiles("q").unwrap()), (0, 1));
     }
 
     #[test]

@@ -302,8 +302,8 @@ pub struct TaskSummary {
     pub waited_ms: i64,
     pub revision: i64,
     pub has_output: bool,
-    /// The first characters of the output, for a one-line preview.
-    pub output_start: Option<String>,
+    /// The output on one line, cut short (see [`output_preview`]).
+    pub output_preview: Option<String>,
 }
 
 impl From<&Task> for TaskSummary {
@@ -327,30 +327,34 @@ impl From<&Task> for TaskSummary {
             waited_ms: t.waited_ms,
             revision: t.revision,
             has_output: t.output.is_some(),
-            output_start: t.output.as_deref().map(|o| o.chars().take(OUTPUT_START).collect()),
+            output_preview: t
+                .output
+                .as_deref()
+                .map(|o| output_preview(&o.chars().take(OUTPUT_START).collect::<String>())),
         }
     }
 }
 
-/// Characters of the output a summary holds (the ledger reads the same with `substr`).
-const OUTPUT_START: usize = 240;
+/// Characters of the output a summary's preview is made from (the ledger reads the same with
+/// `substr`).
+pub const OUTPUT_START: usize = 240;
+
+/// The start of an output on one line: a lone string field (`{"output": "…"}`) as its text,
+/// other JSON compact, a start cut too short to parse as it is; line breaks as spaces. Made
+/// once per summary, not per frame.
+pub fn output_preview(start: &str) -> String {
+    let text = match serde_json::from_str::<Value>(start) {
+        Ok(Value::Object(m)) if m.len() == 1 && m.values().all(Value::is_string) => {
+            m.into_iter().next().and_then(|(_, v)| v.as_str().map(str::to_string)).unwrap_or_default()
+        }
+        Ok(Value::String(s)) => s,
+        Ok(v) => v.to_string(),
+        Err(_) => start.to_string(),
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 impl TaskSummary {
-    /// The output on one line: a lone string field (`{"output": "…"}`) as its text, other JSON
-    /// compact, a start cut too short to parse as it is; line breaks as spaces.
-    pub fn output_preview(&self) -> Option<String> {
-        let start = self.output_start.as_deref()?;
-        let text = match serde_json::from_str::<Value>(start) {
-            Ok(Value::Object(m)) if m.len() == 1 && m.values().all(Value::is_string) => {
-                m.into_iter().next().and_then(|(_, v)| v.as_str().map(str::to_string)).unwrap_or_default()
-            }
-            Ok(Value::String(s)) => s,
-            Ok(v) => v.to_string(),
-            Err(_) => start.to_string(),
-        };
-        Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
-    }
-
     /// How long the run took: wall time from start (or creation) to the end, or to `now`
     /// while it goes on, less the time it waited for answers (a question stops the clock
     /// until it is answered).

@@ -195,9 +195,9 @@ fn pane_block<'a>(pane: Pane, app: &App, theme: &Theme, extra: String) -> Block<
     let focused = app.focus == pane;
     let i = Pane::ALL.iter().position(|x| *x == pane).unwrap_or(0) + 1;
     let marker = if focused { "▶ " } else { "" };
-    let zoom = match app.keymap.key(Context::Global, Action::Zoom) {
-        Some(z) if app.zoomed => format!(" [zoom · {z} back]"),
-        _ => String::new(),
+    let zoom = match app.zoomed.then(|| app.keymap.key(Context::Global, Action::Zoom)).flatten() {
+        Some(z) => format!(" [zoom · {z} back]"),
+        None => String::new(),
     };
     let title = format!(" {marker}{i} {}{extra}{zoom} ", pane.title());
     Block::default()
@@ -460,7 +460,7 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             (None, Some(i)) if t.status == TaskStatus::Interrupted => {
                 format!("asks: {}", i.question.as_deref().unwrap_or("?"))
             }
-            _ => t.output_preview().or_else(|| t.last_message.clone()).unwrap_or_default(),
+            _ => t.output_preview.clone().or_else(|| t.last_message.clone()).unwrap_or_default(),
         };
         // Fixed columns first (status, mode, time, age, and the id when there is room); the
         // name and the last column share the rest.
