@@ -2,6 +2,8 @@
 //! dashboard's, `coze-tui workflows`'), so a name can stand for an id on the command line and
 //! the palette can jump across workspaces without listing them all again.
 
+use std::sync::Arc;
+
 use crate::coze::{CozeClient, CozeError, Workflow};
 use crate::tasks::{KnownWorkflow, Ledger};
 
@@ -14,11 +16,18 @@ pub fn remember(ledger: &Ledger, profile: &str, workspace_id: &str, listed: &[Wo
     }
 }
 
-/// Lists every workspace's workflows, records them and returns the whole catalogue.
-pub async fn refresh(ledger: &Ledger, profile: &str, client: &CozeClient) -> Result<Vec<KnownWorkflow>, CozeError> {
+/// Lists every workspace's workflows, records them and returns the whole catalogue. The
+/// ledger is written off the async threads (another process may hold it for a moment).
+pub async fn refresh(
+    ledger: &Arc<Ledger>,
+    profile: &str,
+    client: &CozeClient,
+) -> Result<Vec<KnownWorkflow>, CozeError> {
     for ws in client.list_workspaces().await?.value {
         let listed = client.list_workflows_marked(&ws.id).await?.value;
-        remember(ledger, profile, &ws.id, &listed);
+        let (l, p) = (ledger.clone(), profile.to_string());
+        let _ = tokio::task::spawn_blocking(move || remember(&l, &p, &ws.id, &listed)).await;
     }
-    Ok(ledger.known_workflows(profile).unwrap_or_default())
+    let (l, p) = (ledger.clone(), profile.to_string());
+    Ok(tokio::task::spawn_blocking(move || l.known_workflows(&p).unwrap_or_default()).await.unwrap_or_default())
 }

@@ -31,8 +31,6 @@ pub struct Session {
     settings: Settings,
     /// The demo's simulator and throwaway data directory, both gone when this is dropped.
     demo: Option<Demo>,
-    /// Draft writers (one per backend so far): awaited at shutdown so no edit is lost.
-    draft_writers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Sends messages to the session. Background work's messages carry the number of the backend
@@ -74,8 +72,8 @@ struct Backend {
     /// Asks the task feed for a fresh snapshot of the task list (first showing every
     /// profile's tasks, or this one's, when given).
     reload_tasks: mpsc::UnboundedSender<Option<bool>>,
-    /// Editor drafts to keep, written in the order sent.
-    drafts: mpsc::UnboundedSender<(String, Option<String>)>,
+    /// Editor drafts: written, read and flushed in the order asked for.
+    drafts: mpsc::UnboundedSender<DraftOp>,
 }
 
 impl Session {
@@ -113,7 +111,6 @@ impl Session {
             env: opts.env,
             settings: settings.clone(),
             demo,
-            draft_writers: vec![],
         };
         match settings.client_options() {
             Ok(_) => s.connect(&settings).await?,
@@ -152,12 +149,11 @@ impl Session {
         let reload_hint = self.app.keymap.hint(Context::Detail, Action::Refresh, "reloads them").unwrap_or_default();
         spawn_messages(&runner, tx.clone(), reload_hint);
         let reload_tasks = spawn_task_feed(&runner, ledger.clone(), settings.profile_name.clone(), tx.clone());
-        let (drafts, writer) = spawn_draft_writer(ledger.clone(), settings.profile_name.clone(), tx);
-        self.draft_writers.retain(|w| !w.is_finished());
-        self.draft_writers.push(writer);
+        let drafts = spawn_draft_writer(ledger.clone(), settings.profile_name.clone(), tx);
         let backend = Backend { client, ledger, runner, profile: settings.profile_name.clone(), reload_tasks, drafts };
         self.backend_no = no;
         if let Some(old) = self.backend.replace(backend) {
+            flush_drafts(&old.drafts).await;
             old.runner.shutdown().await;
         }
         self.app.profile = profile_info(settings);
@@ -249,6 +245,12 @@ impl Session {
                     left.push(cmd)
                 }
                 Command::SwitchProfile(name) => self.switch_profile(name).await,
+                // In the order typed: straight to the draft writer, not through a task each.
+                Command::SaveDraft { workflow_id, text } => {
+                    if let Some(b) = &self.backend {
+                        let _ = b.drafts.send(DraftOp::Save(workflow_id, text));
+                    }
+                }
                 Command::StartDemo => self.start_demo().await,
                 other => self.execute(other),
             }
@@ -291,11 +293,9 @@ impl Session {
     /// demo's directory if there is one.
     pub async fn shutdown(mut self) {
         if let Some(b) = self.backend.take() {
+            // The last keystrokes' drafts reach the ledger before the process ends.
+            flush_drafts(&b.drafts).await;
             b.runner.shutdown().await;
-        }
-        // The last keystrokes' drafts reach the ledger before the process ends.
-        for w in std::mem::take(&mut self.draft_writers) {
-            let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
         }
         drop(self.demo.take());
     }
@@ -415,35 +415,92 @@ fn spawn_task_feed(
     reload_tx
 }
 
-/// Writes editor drafts in the order they come, only the newest of each workflow when they
-/// come faster than the ledger takes them. Ends when its backend is gone and all is written.
-fn spawn_draft_writer(
-    ledger: Arc<Ledger>,
-    profile: String,
-    tx: MsgSender,
-) -> (mpsc::UnboundedSender<(String, Option<String>)>, tokio::task::JoinHandle<()>) {
-    let (send, mut recv) = mpsc::unbounded_channel::<(String, Option<String>)>();
-    let writer = tokio::spawn(async move {
+/// What the draft writer does, in the order sent.
+enum DraftOp {
+    /// Keep (or with `None` forget) a workflow's draft.
+    Save(String, Option<String>),
+    /// A workflow's draft, read after every write sent before.
+    Read(String, tokio::sync::oneshot::Sender<Result<Option<String>, String>>),
+    /// Answered once everything sent before is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Writes that fail are tried again this many times, this far apart (another process may
+/// hold the ledger for a moment).
+const DRAFT_TRIES: u32 = 3;
+const DRAFT_RETRY: Duration = Duration::from_millis(300);
+
+/// One writer per backend for editor drafts: writes in the order they come (only the newest
+/// of each workflow when they come faster than the ledger takes them), reads and flushes in
+/// line with them. Ends when its backend is gone.
+fn spawn_draft_writer(ledger: Arc<Ledger>, profile: String, tx: MsgSender) -> mpsc::UnboundedSender<DraftOp> {
+    let (send, mut recv) = mpsc::unbounded_channel::<DraftOp>();
+    tokio::spawn(async move {
+        let mut held: Option<DraftOp> = None;
         let mut warned = false;
-        while let Some(first) = recv.recv().await {
-            let mut batch = vec![first];
-            while let Ok(more) = recv.try_recv() {
-                batch.retain(|(wf, _)| *wf != more.0);
-                batch.push(more);
-            }
-            let p = profile.clone();
-            let written =
-                read(&ledger, move |l| batch.iter().try_for_each(|(wf, text)| l.save_draft(&p, wf, text.as_deref())))
-                    .await;
-            if let Err(e) = written {
-                tracing::warn!("draft not kept: {e}");
-                if !std::mem::replace(&mut warned, true) {
-                    let _ = tx.send(Msg::Failed(format!("unrun edits cannot be kept in the ledger: {e}")));
+        loop {
+            let op = match held.take() {
+                Some(op) => op,
+                None => match recv.recv().await {
+                    Some(op) => op,
+                    None => return,
+                },
+            };
+            match op {
+                DraftOp::Save(wf, text) => {
+                    let mut batch = vec![(wf, text)];
+                    while let Ok(next) = recv.try_recv() {
+                        match next {
+                            DraftOp::Save(w, t) => {
+                                batch.retain(|(x, _)| *x != w);
+                                batch.push((w, t));
+                            }
+                            other => {
+                                held = Some(other);
+                                break;
+                            }
+                        }
+                    }
+                    for (wf, text) in batch {
+                        let mut tries = 0;
+                        let outcome = loop {
+                            let (p, w, t) = (profile.clone(), wf.clone(), text.clone());
+                            match read(&ledger, move |l| l.save_draft(&p, &w, t.as_deref())).await {
+                                Ok(()) => break Ok(()),
+                                Err(e) if tries + 1 >= DRAFT_TRIES => break Err(e),
+                                Err(_) => tries += 1,
+                            }
+                            tokio::time::sleep(DRAFT_RETRY).await;
+                        };
+                        match outcome {
+                            Ok(()) => warned = false,
+                            Err(e) => {
+                                tracing::warn!("draft of workflow {wf} not kept: {e}");
+                                let _ = tx.send(Msg::DraftNotKept { workflow_id: wf, error: e, first: !warned });
+                                warned = true;
+                            }
+                        }
+                    }
+                }
+                DraftOp::Read(wf, reply) => {
+                    let p = profile.clone();
+                    let _ = reply.send(read(&ledger, move |l| l.draft(&p, &wf)).await);
+                }
+                DraftOp::Flush(reply) => {
+                    let _ = reply.send(());
                 }
             }
         }
     });
-    (send, writer)
+    send
+}
+
+/// Waits (a few seconds at most) until every draft sent so far is written.
+async fn flush_drafts(drafts: &mpsc::UnboundedSender<DraftOp>) {
+    let (reply, done) = tokio::sync::oneshot::channel();
+    if drafts.send(DraftOp::Flush(reply)).is_ok() {
+        let _ = tokio::time::timeout(Duration::from_secs(5), done).await;
+    }
 }
 
 fn profile_info(s: &Settings) -> ProfileInfo {
@@ -516,23 +573,25 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         Command::LoadWorkflows(ws) => {
             let result = timed(tx, c.list_workflows_marked(&ws)).await.map(|r| r.value).map_err(|e| explain(&e));
             if let Ok(listed) = &result {
-                let (profile, ws, listed) = (b.profile.clone(), ws.clone(), listed.clone());
-                let _ = read(&b.ledger, move |l| {
-                    crate::catalogue::remember(l, &profile, &ws, &listed);
-                    Ok(())
-                })
-                .await;
+                // Recorded for names and the palette, without holding the listing back.
+                let (profile, ws, listed, l) = (b.profile.clone(), ws.clone(), listed.clone(), b.ledger.clone());
+                tokio::task::spawn_blocking(move || crate::catalogue::remember(&l, &profile, &ws, &listed));
             }
             Msg::Workflows { workspace_id: ws, result }
         }
         Command::LoadWorkflowInfo(id) => {
             let result = timed(tx, c.workflow_info(&id, true)).await.map(|r| r.value).map_err(|e| explain(&e));
             let (profile, wid) = (b.profile.clone(), id.clone());
-            let kept = read(&b.ledger, move |l| {
-                Ok(crate::app::Kept { last_params: l.last_params(&profile, &wid)?, draft: l.draft(&profile, &wid)? })
-            })
-            .await
-            .unwrap_or_default();
+            // The draft is read behind every draft write sent before, so it is the newest.
+            let (reply, draft) = tokio::sync::oneshot::channel();
+            let _ = b.drafts.send(DraftOp::Read(wid.clone(), reply));
+            let last_params = read(&b.ledger, move |l| l.last_params(&profile, &wid)).await.ok().flatten();
+            let (draft, draft_unreadable) = match draft.await {
+                Ok(Ok(d)) => (d, None),
+                Ok(Err(e)) => (None, Some(e)),
+                Err(_) => (None, Some("the dashboard is closing".to_string())),
+            };
+            let kept = crate::app::Kept { last_params, draft, draft_unreadable };
             Msg::WorkflowInfo { workflow_id: id, result, kept }
         }
         Command::LoadTasks => {
@@ -610,7 +669,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
                     workflow_name: t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone()),
                     ..Default::default()
                 };
-                (wf, t.parameters)
+                crate::app::TaskParameters { workflow: wf, workspace_id: t.workspace_id, parameters: t.parameters }
             });
             Msg::TaskParameters(loaded)
         }
@@ -622,14 +681,11 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             }
             let _ = tx.send(Msg::Catalogue(known));
             // Workspaces never opened here have workflows too: list them all once.
-            let l = b.ledger.clone();
-            let listed = crate::catalogue::refresh(&l, &b.profile, c).await;
+            let listed = crate::catalogue::refresh(&b.ledger, &b.profile, c).await;
             Msg::Catalogue(listed.map_err(|e| explain(&e)))
         }
-        Command::SaveDraft { workflow_id, text } => {
-            let _ = b.drafts.send((workflow_id, text));
-            return None;
-        }
+        // Sent in `dispatch`.
+        Command::SaveDraft { .. } => return None,
         Command::LoadOutputForCopy(id) => match read(&b.ledger, move |l| l.get(&id)).await {
             Ok(t) => Msg::OutputForCopy(
                 t.decoded_output().map(crate::app::output_text).ok_or_else(|| "this task has no output".to_string()),

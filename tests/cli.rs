@@ -245,6 +245,8 @@ async fn bad_input_is_refused_before_anything_is_sent() {
         (vec!["workspaces"], vec![("COZE_API_TOKEN", &newline_token)], "COZE_API_TOKEN"),
         (vec!["workspaces"], vec![("COZE_API_TOKEN", "pat_密钥")], "COZE_API_TOKEN"),
         (vec!["run", "a\u{7}b"], vec![], "WORKFLOW_ID"),
+        // A name is looked up only once the rest checks out.
+        (vec!["run", "no such workflow", "--params", "{bad"], vec![], "--params"),
         (vec!["run", ""], vec![], "WORKFLOW_ID"),
         (vec!["workflows", "--workspace", "abc"], vec![], "--workspace"),
         (vec!["workspaces"], vec![("COZE_TUI_LOG", "[[[==")], "COZE_TUI_LOG"),

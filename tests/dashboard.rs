@@ -392,16 +392,20 @@ async fn an_edit_survives_switching_workflows_and_a_restart_and_undo_takes_whole
     h.typed("{\"kept\": 1}").await;
     h.key(KeyCode::Esc).await;
     assert!(h.screen(120, 40).contains("● edited"), "an unrun edit is marked");
-    // Another workflow and back: the edit is there.
+    // u undoes the whole typing session, Ctrl-R redoes it.
+    h.key(KeyCode::Char('u')).await;
+    assert_eq!(h.session.app.editor.content(), start, "one key undoes all that was typed");
+    h.ctrl('r').await;
+    assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}");
+    // Another workflow and back: the edit is there, and u goes back to where it started.
     h.open_workflow("slow").await;
     assert!(!h.session.app.editor.content().contains("kept"));
     h.open_workflow("echo").await;
     assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}");
     let toast = h.session.app.toast.as_ref().map(|t| t.text.clone()).unwrap_or_default();
     assert!(toast.contains("your unrun edit is back (u goes back to the last run)"), "{toast}");
-    // u undoes the whole typing session, Ctrl-R redoes it.
     h.key(KeyCode::Char('u')).await;
-    assert_eq!(h.session.app.editor.content(), start, "one key undoes all that was typed");
+    assert_eq!(h.session.app.editor.content(), start);
     h.ctrl('r').await;
     assert_eq!(h.session.app.editor.content(), "{\"kept\": 1}");
     // t asks, and is undoable.
@@ -432,13 +436,24 @@ async fn an_edit_survives_switching_workflows_and_a_restart_and_undo_takes_whole
     h.key(KeyCode::Esc).await;
     assert_eq!(h.session.app.editor.changed, vec!["kept".to_string(), "new".to_string()]);
     assert!(h.screen(200, 60).contains("changed since the last run: kept, new"), "{}", h.screen(200, 60));
-    // A task's parameters come back into the editor with one key (and u takes them out).
+    // A task's parameters come back into the editor with one key (and u takes them out)...
     h.key(KeyCode::Char('4')).await;
     h.key(KeyCode::Char('e')).await;
     h.until("the task's parameters", |a| a.editor.content() == "{\n  \"kept\": 1\n}").await;
     assert_eq!(h.session.app.focus, Pane::Editor);
     h.key(KeyCode::Char('u')).await;
     assert!(h.session.app.editor.content().contains("\"new\": true"));
+    // ...also from another workflow: its own opens (with its listing's details), parameters in.
+    h.open_workflow("slow").await;
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('e')).await;
+    h.until("echo with the task's parameters", |a| {
+        a.editor.workflow.as_ref().is_some_and(|w| w.workflow_name == "echo" && w.is_published == Some(true))
+            && a.editor.content() == "{\n  \"kept\": 1\n}"
+    })
+    .await;
+    h.key(KeyCode::Char('u')).await;
+    assert!(h.session.app.editor.content().contains("\"new\": true"), "u: back to echo's own edit");
     h.session.shutdown().await;
 }
 

@@ -188,43 +188,40 @@ impl Detail {
         }
     }
 
-    /// What the view is in: the nearest section or node heading at or above its top line, as
-    /// (the heading's text, whether it is a node, the section it belongs to).
-    pub(super) fn section_at_top(&self, rows: usize) -> Option<(String, bool, String)> {
+    /// What the view is in: the nearest node line at or above its top line (its index among
+    /// all lines) and the section heading above that, or just the section.
+    pub(super) fn section_at_top(&self, rows: usize) -> Option<(Option<usize>, String)> {
         let top = if self.following() { self.len().saturating_sub(rows) } else { self.scroll };
         let mut node = None;
         for i in (0..=top.min(self.len().saturating_sub(1))).rev() {
             match self.line(i)? {
-                (LineKind::Node, t) if node.is_none() => node = Some(t.clone()),
-                (LineKind::Heading, h) => {
-                    return Some(match node {
-                        Some(n) => (n, true, h.clone()),
-                        None => (h.clone(), false, h.clone()),
-                    });
-                }
+                (LineKind::Node, _) if node.is_none() => node = Some(i),
+                (LineKind::Heading, h) => return Some((node, h.clone())),
                 _ => {}
             }
         }
         None
     }
 
-    /// The text of a node's section: its messages (under "messages") or its output (under
-    /// "node outputs").
-    pub(super) fn node_text(&self, node_line: &str, section: &str) -> Option<String> {
-        let title = node_line.strip_prefix("▸ ")?;
+    /// The text under the node line at `at`: its messages (under "messages", as shown: a
+    /// message's first 200 lines) or its output (under "node outputs", whole).
+    pub(super) fn node_text(&self, at: usize, section: &str) -> Option<(String, String)> {
+        let (_, line) = self.line(at)?;
+        let title = line.strip_prefix("▸ ")?.to_string();
         if section == "node outputs" {
             let outputs = self.node_outputs.as_ref()?.as_ref().ok()?;
-            // Shown as "title (size)".
-            let title = title.rsplit_once(" (").map_or(title, |(t, _)| t);
-            return outputs.iter().find(|(t, _)| t == title).map(|(_, text)| text.clone());
+            // Shown as "title (size)"; the same title twice is told apart by its place.
+            let nth =
+                (0..at).filter(|i| self.line(*i).is_some_and(|(k, t)| *k == LineKind::Node && *t == *line)).count();
+            let name = title.rsplit_once(" (").map_or(title.as_str(), |(t, _)| t);
+            let text = outputs.iter().filter(|(t, _)| t == name).nth(nth).map(|(_, text)| text.clone())?;
+            return Some((name.to_string(), text));
         }
-        let at = self.event_lines.iter().position(|(k, t)| *k == LineKind::Node && t == node_line)?;
-        let body: Vec<&str> = self.event_lines[at + 1..]
-            .iter()
-            .take_while(|(k, _)| *k == LineKind::Text)
+        let body: Vec<&str> = (at + 1..self.len())
+            .map_while(|i| self.line(i).filter(|(k, _)| *k == LineKind::Text))
             .map(|(_, t)| t.strip_prefix("  ").unwrap_or(t))
             .collect();
-        Some(body.join("\n"))
+        Some((title, body.join("\n")))
     }
 
     /// Lays the subject out again.

@@ -69,7 +69,7 @@ impl Overlay {
 pub fn prompt_key(t: &mut TextArea<'static>, key: KeyEvent) -> bool {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
-        KeyCode::Enter | KeyCode::Char('\n' | '\r') => false,
+        KeyCode::Enter | KeyCode::Tab | KeyCode::BackTab | KeyCode::Char('\n' | '\r') => false,
         KeyCode::Char('m') if ctrl => false,
         KeyCode::Char('u') if ctrl => t.delete_line_by_head(),
         _ => t.input(key),

@@ -4,6 +4,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 use serde_json::{Map, Value};
+use unicode_width::UnicodeWidthStr;
 
 use super::{App, Command, Overlay, Pane, dialogs::single_line_input};
 use crate::app::keymap::Action;
@@ -13,6 +14,9 @@ use crate::tasks::{NewTask, RunMode};
 
 /// A run asked for while the schema was loading: (mode, name, description).
 pub type PendingRun = (RunMode, Option<String>, Option<String>);
+
+/// What the ledger holds after a failed write, as far as the editor knows: equal to no text.
+const UNKNOWN_DRAFT: &str = "\u{0}unknown";
 
 /// Whole edits kept for undo (each a copy of the text).
 const UNDO_KEPT: usize = 100;
@@ -48,9 +52,18 @@ pub struct Editor {
     pub restored_draft: bool,
     /// Text to put in once the workflow has opened (a task's parameters).
     pending_text: Option<String>,
-    /// Drafts this editor wrote, by workflow: they win over a ledger read that may have
-    /// crossed the write.
-    drafts_written: std::collections::HashMap<String, Option<String>>,
+    /// The kept draft could not be read: writing one now could overwrite it, so none is
+    /// written until the workflow opens again.
+    drafts_blocked: bool,
+    /// Bumped by every change of the text, so unchanged text costs nothing per message.
+    revision: u64,
+    /// The revision whose draft was last sent to the ledger.
+    draft_revision: u64,
+    /// The widest line, in columns (the layout widens the editor for it).
+    pub widest: usize,
+    /// A run sent and not yet recorded: (workflow, text, parameters). Once recorded it is the
+    /// new starting point; if refused, the edit stays an edit (and a draft).
+    in_flight: Option<(String, String, Map<String, Value>)>,
     /// A run asked for while the schema was loading: started once it has loaded and checks out.
     pub pending_run: Option<PendingRun>,
 }
@@ -76,7 +89,11 @@ impl Default for Editor {
             draft_saved: None,
             restored_draft: false,
             pending_text: None,
-            drafts_written: Default::default(),
+            drafts_blocked: false,
+            revision: 0,
+            draft_revision: 0,
+            widest: 0,
+            in_flight: None,
             pending_run: None,
         }
     }
@@ -92,6 +109,8 @@ impl Editor {
     }
 
     fn revalidate(&mut self) {
+        self.revision += 1;
+        self.widest = self.text.lines().iter().map(|l| l.width()).max().unwrap_or(0);
         let content = self.content();
         self.validation = params::validate(&content, self.schema());
         self.dirty = content != self.baseline;
@@ -108,6 +127,9 @@ impl Editor {
 
     /// Puts `text` in as the new starting point (nothing to keep, nothing to undo).
     fn fill(&mut self, text: &str) {
+        // Whatever was being typed belonged to what was there before.
+        self.typing = false;
+        self.typing_from = None;
         self.text = styled_textarea(text.lines().map(str::to_string).collect());
         self.baseline = text.to_string();
         self.undo.clear();
@@ -222,59 +244,86 @@ impl Editor {
 
     /// The schema of the open workflow (a refresh keeps what the user typed). A newly opened
     /// workflow gets its draft if one was kept, else the last parameters run, else the
-    /// template; then the text it was opened for, if any, as an edit.
-    fn on_info(&mut self, id: &str, result: Result<WorkflowInfo, String>, mut kept: Kept) -> bool {
+    /// template (`{}` when the schema did not load); then the text it was opened for, if any,
+    /// as an edit.
+    fn on_info(&mut self, id: &str, result: Result<WorkflowInfo, String>, kept: Kept) -> bool {
         if self.workflow.as_ref().map(|w| w.workflow_id.as_str()) != Some(id) {
             return false;
         }
-        if let Some(written) = self.drafts_written.get(id) {
-            kept.draft = written.clone();
-        }
         self.loading = false;
+        let same_workflow = self.info.as_ref().is_some_and(|i| i.workflow_detail.workflow_id == id);
         match result {
             Ok(info) => {
-                let same_workflow = self.info.as_ref().is_some_and(|i| i.workflow_detail.workflow_id == id);
                 self.info = Some(info);
-                if !same_workflow {
-                    self.last_run = kept.last_params.clone();
-                    let (text, from_last) = match kept.last_params {
-                        Some(p) => (params::pretty(&Value::Object(p)), true),
-                        None => {
-                            let template = self.schema().map(params::template).unwrap_or(Value::Object(Map::new()));
-                            (params::pretty(&template), false)
-                        }
-                    };
-                    self.fill(&text);
-                    self.from_last_run = from_last;
-                    self.draft_saved = kept.draft.clone();
-                    self.restored_draft = false;
-                    if let Some(draft) = kept.draft.filter(|d| *d != text) {
-                        // What was typed last time, on top of where it started (u goes back).
-                        self.whole_edit(&draft);
-                        self.restored_draft = true;
-                    }
-                }
-                if let Some(text) = self.pending_text.take() {
-                    self.whole_edit(&text);
-                }
-                self.revalidate();
+                self.error = None;
             }
             Err(e) => self.error = Some(e),
         }
+        if !same_workflow {
+            self.last_run = kept.last_params.clone();
+            let (text, from_last) = match kept.last_params {
+                Some(p) => (params::pretty(&Value::Object(p)), true),
+                None => {
+                    let template = self.schema().map(params::template).unwrap_or(Value::Object(Map::new()));
+                    (params::pretty(&template), false)
+                }
+            };
+            self.fill(&text);
+            self.from_last_run = from_last;
+            self.drafts_blocked = kept.draft_unreadable.is_some();
+            // What the ledger holds; in step with the text once the draft is put back.
+            self.draft_saved = kept.draft.clone();
+            self.restored_draft = false;
+            if let Some(draft) = kept.draft.filter(|d| *d != text) {
+                // What was typed last time, on top of where it started (u goes back).
+                self.whole_edit(&draft);
+                self.restored_draft = true;
+            }
+            self.draft_revision = self.revision;
+        }
+        if let Some(text) = self.pending_text.take() {
+            self.whole_edit(&text);
+        }
+        self.revalidate();
         true
     }
 
     /// The ledger write that keeps this workflow's draft in step with the text: the text while
     /// it differs from where it started, nothing once run or reset. `None` when in step.
     pub(super) fn draft_to_save(&mut self) -> Option<Command> {
-        let wf = self.workflow.as_ref().filter(|_| !self.loading && self.info.is_some())?;
+        if self.revision == self.draft_revision || self.drafts_blocked || self.loading {
+            return None;
+        }
+        let wf = self.workflow.as_ref()?;
+        self.draft_revision = self.revision;
         let want = self.dirty.then(|| self.content());
         if want == self.draft_saved {
             return None;
         }
         self.draft_saved = want.clone();
-        self.drafts_written.insert(wf.workflow_id.clone(), want.clone());
         Some(Command::SaveDraft { workflow_id: wf.workflow_id.clone(), text: want })
+    }
+
+    /// A draft write failed (after retries): the next message tries again.
+    pub(super) fn draft_not_kept(&mut self, workflow_id: &str) {
+        if self.workflow.as_ref().is_some_and(|w| w.workflow_id == workflow_id) {
+            // Unknown now: whatever the text is, it is sent again.
+            self.draft_saved = Some(UNKNOWN_DRAFT.to_string());
+            self.draft_revision = self.revision.wrapping_sub(1);
+        }
+    }
+
+    /// A run was recorded: if it is the one sent from here, what it ran is the new starting
+    /// point (and the draft is no longer needed).
+    pub(super) fn recorded(&mut self, workflow_id: &str, parameters: &Map<String, Value>) {
+        let sent = self.in_flight.as_ref().is_some_and(|(w, _, p)| w == workflow_id && p == parameters);
+        let here = self.workflow.as_ref().is_some_and(|w| w.workflow_id == workflow_id);
+        if let Some((_, text, params)) = self.in_flight.take().filter(|_| sent && here) {
+            self.baseline = text;
+            self.last_run = Some(params);
+            self.from_last_run = true;
+            self.revalidate();
+        }
     }
 }
 
@@ -283,6 +332,8 @@ impl Editor {
 pub struct Kept {
     pub last_params: Option<Map<String, Value>>,
     pub draft: Option<String>,
+    /// The draft could not be read (the ledger was busy or broken).
+    pub draft_unreadable: Option<String>,
 }
 
 fn styled_textarea(lines: Vec<String>) -> TextArea<'static> {
@@ -306,8 +357,14 @@ impl App {
         self.toast(&format!("reset to the template ({undo})"));
     }
 
-    /// Puts a task's parameters in the editor (opening its workflow), as an edit `u` undoes.
-    pub(super) fn load_parameters(&mut self, workflow: Workflow, parameters: &Map<String, Value>) -> Vec<Command> {
+    /// Puts a task's parameters in the editor (opening its workflow, in its workspace when
+    /// known), as an edit `u` undoes.
+    pub(super) fn load_parameters(
+        &mut self,
+        workflow: Workflow,
+        workspace_id: Option<String>,
+        parameters: &Map<String, Value>,
+    ) -> Vec<Command> {
         let text = params::pretty(&Value::Object(parameters.clone()));
         self.focus = Pane::Editor;
         let same = self.editor.workflow.as_ref().is_some_and(|w| w.workflow_id == workflow.workflow_id);
@@ -317,11 +374,13 @@ impl App {
             self.toast(&format!("the task's parameters are in the editor ({undo})"));
             return vec![];
         }
-        let id = workflow.workflow_id.clone();
-        self.editor.open(workflow);
+        let cmds = match workspace_id {
+            Some(ws) => self.jump_to_workflow(workflow, ws),
+            None => self.open_in_editor(workflow),
+        };
+        // Put in once the workflow has opened.
         self.editor.pending_text = Some(text);
-        self.show_workflow();
-        vec![Command::LoadWorkflowInfo(id)]
+        cmds
     }
 
     /// Opens the selected workflow in the editor and asks for its schema.
@@ -354,10 +413,14 @@ impl App {
         if !self.editor.on_info(&id, result, kept) {
             return vec![];
         }
-        if std::mem::take(&mut self.editor.restored_draft) {
+        let restored = std::mem::take(&mut self.editor.restored_draft);
+        if restored {
             let undo =
                 self.keymap.hint(super::Context::Editor, Action::Undo, "goes back to the last run").unwrap_or_default();
             self.toast(&format!("your unrun edit is back ({undo})"));
+        }
+        if self.editor.drafts_blocked {
+            self.toast("the kept edit of this workflow could not be read from the ledger; edits to it are not kept until it opens again");
         }
         if self.detail.subject == super::Subject::Workflow {
             self.rebuild_detail();
@@ -365,6 +428,11 @@ impl App {
         match self.editor.pending_run.take() {
             Some(_) if self.editor.error.is_some() => {
                 self.toast("not run: the workflow's schema did not load");
+                vec![]
+            }
+            // What would run is not what was on screen when the run was asked for.
+            Some(_) if restored => {
+                self.toast("not run: your unrun edit came back; look it over and run again");
                 vec![]
             }
             // Asked for before the schema arrived: now it can be checked and sent.
@@ -395,12 +463,8 @@ impl App {
             return vec![];
         }
         let Some(parameters) = self.editor.validation.params.clone() else { return vec![] };
-        // Run, so remembered in the ledger as this workflow's last parameters (and the draft
-        // is no longer needed).
-        self.editor.baseline = self.editor.content();
-        self.editor.last_run = Some(parameters.clone());
-        self.editor.from_last_run = true;
-        self.editor.revalidate();
+        // Once recorded (`Msg::Submitted`), this is the new starting point and the draft goes.
+        self.editor.in_flight = Some((wf.workflow_id.clone(), self.editor.content(), parameters.clone()));
         // Focus stays in the editor (run again, tweak, run again); the task shows up selected.
         vec![Command::Submit(NewTask {
             workflow_id: wf.workflow_id.clone(),
@@ -416,6 +480,10 @@ impl App {
     /// Keys of the Parameters pane (when not typing).
     pub(super) fn on_editor_action(&mut self, action: Action) -> Vec<Command> {
         match action {
+            Action::Edit if self.editor.loading => {
+                self.toast("the workflow is opening: type once its parameters are in");
+                vec![]
+            }
             Action::Edit => {
                 self.editor.start_typing();
                 vec![]

@@ -19,6 +19,13 @@ impl App {
     pub(super) fn on_workflows(&mut self, workspace_id: String, result: Result<Vec<Workflow>, String>) {
         if self.workspace_id.as_deref() == Some(workspace_id.as_str()) {
             self.workflows.loaded(result, |w| w.workflow_id.as_str(), |w| w.workflow_name.as_str());
+            // A workflow opened by id alone (from a task or the palette) gets its listing's
+            // details, such as whether it is a draft.
+            if let Some(open) = self.editor.workflow.as_mut()
+                && let Some(listed) = self.workflows.items.iter().find(|w| w.workflow_id == open.workflow_id)
+            {
+                *open = listed.clone();
+            }
         }
     }
 

@@ -101,8 +101,15 @@ pub enum Msg {
     },
     /// The workflows known across workspaces (for the palette).
     Catalogue(Result<Vec<crate::tasks::KnownWorkflow>, String>),
-    /// A task's workflow and parameters, to put in the editor.
-    TaskParameters(Result<(Workflow, Map<String, Value>), String>),
+    /// A workflow's draft could not be written (after retries).
+    DraftNotKept {
+        workflow_id: String,
+        error: String,
+        /// The first failure since drafts were last written: worth a message.
+        first: bool,
+    },
+    /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
+    TaskParameters(Result<TaskParameters, String>),
     /// The outcome and latency of the last call to Coze.
     Health(Health),
     /// This profile's tasks as the ledger had them at `revision`.
@@ -157,6 +164,15 @@ impl Msg {
             _ => None,
         }
     }
+}
+
+/// What `e` puts in the editor: a task's workflow, its workspace (when recorded), its
+/// parameters.
+#[derive(Debug)]
+pub struct TaskParameters {
+    pub workflow: Workflow,
+    pub workspace_id: Option<String>,
+    pub parameters: Map<String, Value>,
 }
 
 /// Work for the runtime (`session`, and `tui` for what needs the terminal). Results come back
@@ -434,17 +450,27 @@ impl App {
                 vec![]
             }
             Msg::WorkflowInfo { workflow_id, result, kept } => self.on_workflow_info(workflow_id, result, kept),
+            Msg::DraftNotKept { workflow_id, error, first } => {
+                self.editor.draft_not_kept(&workflow_id);
+                if first {
+                    self.toast(&format!("your unrun edit is not kept in the ledger: {error} (it stays on screen)"));
+                }
+                vec![]
+            }
             Msg::Catalogue(result) => {
                 self.on_catalogue(result);
                 vec![]
             }
-            Msg::TaskParameters(Ok((workflow, parameters))) => self.load_parameters(workflow, &parameters),
+            Msg::TaskParameters(Ok(t)) => self.load_parameters(t.workflow, t.workspace_id, &t.parameters),
             Msg::Health(h) => {
                 self.health = h;
                 vec![]
             }
             Msg::TasksLoaded { tasks, revision } => {
                 self.tasks.load_snapshot(tasks, revision);
+                // A failure no longer listed (deleted, another profile's) has nothing to open.
+                let listed = &self.tasks;
+                self.unseen_failures.retain(|id| listed.get(id).is_some());
                 self.detail_after_snapshot()
             }
             Msg::TasksChanged(changes) => {
@@ -471,6 +497,7 @@ impl App {
             Msg::Task(update) => self.on_task_update(update),
             Msg::Submitted(task) if task.profile != self.profile.name => vec![],
             Msg::Submitted(task) => {
+                self.editor.recorded(&task.workflow_id, &task.parameters);
                 self.on_task_update(TaskUpdate::Changed(Arc::new(task.clone())));
                 self.tasks.select(&task.id);
                 // Say where it went: with one pane at a time, the Tasks tab is out of sight.
@@ -912,5 +939,116 @@ pub(crate) mod tests {
         a.update(key('1'));
         a.update(key('x'));
         assert_eq!(a.toast.as_ref().unwrap().text, "x does nothing in Workspaces · ? lists the keys");
+    }
+
+    /// An app with workflow `id` open in the editor, its schema loaded with `kept`.
+    fn with_workflow(id: &str, kept: Kept) -> App {
+        let mut a = app();
+        let wf = Workflow { workflow_id: id.into(), workflow_name: format!("wf{id}"), ..Default::default() };
+        a.open_in_editor(wf);
+        let info = serde_json::from_value(serde_json::json!({"workflow_detail": {"workflow_id": id}})).unwrap();
+        a.update(Msg::WorkflowInfo { workflow_id: id.into(), result: Ok(info), kept });
+        a
+    }
+
+    fn typed(a: &mut App, text: &str) -> Vec<Command> {
+        a.update(key('i'));
+        let mut cmds = vec![];
+        for c in text.chars() {
+            cmds.extend(a.update(key(c)));
+        }
+        cmds.extend(a.update(Msg::Key(KeyEvent::from(KeyCode::Esc))));
+        cmds
+    }
+
+    fn drafts(cmds: &[Command]) -> Vec<Option<String>> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::SaveDraft { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_draft_goes_only_once_the_run_is_recorded_and_stays_if_it_is_refused() {
+        let mut a = with_workflow("1", Kept::default());
+        let cmds = typed(&mut a, " ");
+        assert_eq!(drafts(&cmds).last(), Some(&Some(" {}".to_string())), "kept as typed");
+        let sent = a.update(key('s'));
+        assert!(matches!(sent.as_slice(), [Command::Submit(_)]), "{sent:?}");
+        assert!(a.editor.dirty, "not yet recorded: still an edit");
+        // Refused: the edit (and its draft) stay.
+        assert!(drafts(&a.update(Msg::Failed("4013".into()))).is_empty());
+        assert!(a.editor.dirty);
+        a.update(key('s'));
+        let task = Task { parameters: Map::new(), ..task("t", 1) };
+        let task = Task { workflow_id: "1".into(), profile: "p".into(), ..task };
+        let cmds = a.update(Msg::Submitted(task));
+        assert!(!a.editor.dirty, "recorded: the new starting point");
+        assert_eq!(drafts(&cmds), vec![None], "and the draft is forgotten");
+    }
+
+    #[test]
+    fn a_schema_that_fails_still_shows_the_kept_edit_and_opening_again_retries() {
+        let mut a = app();
+        let wf = Workflow { workflow_id: "2".into(), ..Default::default() };
+        assert_eq!(a.open_in_editor(wf.clone()), vec![Command::LoadWorkflowInfo("2".into())]);
+        let kept = Kept { draft: Some("{\"mine\": 1}".into()), ..Default::default() };
+        a.update(Msg::WorkflowInfo { workflow_id: "2".into(), result: Err("boom".into()), kept });
+        assert_eq!(a.editor.content(), "{\"mine\": 1}", "the draft, though the schema failed");
+        assert!(drafts(&typed(&mut a, "x")).last().is_some_and(|d| d.as_deref() == Some("x{\"mine\": 1}")));
+        assert_eq!(a.open_in_editor(wf), vec![Command::LoadWorkflowInfo("2".into())], "not 'already open'");
+        // Typing while it loads is refused rather than lost.
+        a.focus = Pane::Editor;
+        a.update(key('i'));
+        assert!(!a.editor.typing);
+    }
+
+    #[test]
+    fn an_unreadable_draft_is_never_overwritten() {
+        let kept = Kept { draft_unreadable: Some("database is locked".into()), ..Default::default() };
+        let mut a = with_workflow("3", kept);
+        assert!(a.toast.as_ref().is_some_and(|t| t.text.contains("could not be read")));
+        assert!(drafts(&typed(&mut a, "x")).is_empty());
+    }
+
+    #[test]
+    fn a_failed_draft_write_is_sent_again() {
+        let mut a = with_workflow("4", Kept::default());
+        assert_eq!(drafts(&typed(&mut a, "x")).len(), 1);
+        let cmds = a.update(Msg::DraftNotKept { workflow_id: "4".into(), error: "locked".into(), first: true });
+        assert_eq!(drafts(&cmds), vec![Some("x{}".to_string())]);
+    }
+
+    #[test]
+    fn undo_takes_back_a_whole_typing_session_and_redo_brings_it_back() {
+        let mut a = with_workflow("5", Kept::default());
+        typed(&mut a, "abc");
+        typed(&mut a, "de");
+        assert_eq!(a.editor.content(), "abcde{}");
+        a.update(key('u'));
+        assert_eq!(a.editor.content(), "abc{}", "the last session, whole");
+        a.update(key('u'));
+        assert_eq!(a.editor.content(), "{}");
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)));
+        assert_eq!(a.editor.content(), "abc{}");
+        // Ctrl-_ while typing takes back this session only.
+        a.update(key('i'));
+        a.update(key('z'));
+        a.update(Msg::Key(KeyEvent::new(KeyCode::Char('7'), KeyModifiers::CONTROL)));
+        assert_eq!(a.editor.content(), "abc{}");
+    }
+
+    #[test]
+    fn another_profiles_task_is_not_rerun_with_this_profiles_token() {
+        let mut a = app();
+        a.tasks.all_profiles = true;
+        let other = Task { profile: "q".into(), ..task("t", 1) };
+        a.update(Msg::TasksLoaded { tasks: vec![summary(&other)], revision: 1 });
+        a.update(key('4'));
+        assert_eq!(a.update(key('R')), vec![]);
+        assert!(a.toast.as_ref().unwrap().text.contains("profile q's"));
+        assert_eq!(a.update(key('e')), vec![]);
     }
 }

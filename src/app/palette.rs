@@ -71,12 +71,17 @@ impl Palette {
     }
 
     /// Replaces the workflows (the catalogue arrived or was refreshed), keeping the rest.
+    /// The selection stays on its entry (Enter a moment later opens what was chosen).
     pub fn set_workflows(&mut self, workflows: Vec<Entry>) {
+        let kept = self.current().map(|e| e.target.clone());
         self.entries.retain(|e| !matches!(e.target, Target::Workflow { .. }));
         let mut all = workflows;
         all.append(&mut self.entries);
         self.entries = all;
         self.rank();
+        if let Some(t) = kept {
+            self.selected = self.shown.iter().position(|(i, _)| self.entries[*i].target == t).unwrap_or(0);
+        }
     }
 
     /// Ranks the entries for the query: all in their order when empty, else by fuzzy score
@@ -246,7 +251,13 @@ impl App {
     pub(super) fn jump_to_workflow(&mut self, workflow: Workflow, workspace_id: String) -> Vec<Command> {
         let mut cmds = vec![];
         self.workspaces.select_key(&workspace_id, |w| w.id.as_str());
-        if self.workspace_id.as_deref() != Some(workspace_id.as_str()) {
+        let listed = self.workspace_id.as_deref() == Some(workspace_id.as_str());
+        // Listed already: take the listing's details (a draft is marked as one).
+        let workflow = match self.workflows.items.iter().find(|w| w.workflow_id == workflow.workflow_id) {
+            Some(w) if listed => w.clone(),
+            _ => workflow,
+        };
+        if !listed {
             self.workflows = super::Picker::default();
             self.workflows.loading = true;
             self.workspace_id = Some(workspace_id.clone());
@@ -255,5 +266,32 @@ impl App {
         self.workflows.want(&workflow.workflow_id, |w| w.workflow_id.as_str());
         cmds.extend(self.open_in_editor(workflow));
         cmds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wf(id: &str, name: &str) -> Entry {
+        let workflow = Box::new(Workflow { workflow_id: id.into(), workflow_name: name.into(), ..Default::default() });
+        Entry {
+            target: Target::Workflow { workflow, workspace_id: "1".into() },
+            label: name.into(),
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_selection_stays_on_its_entry_when_the_catalogue_arrives() {
+        let mut p = Palette::new(vec![wf("1", "echo"), wf("2", "slow")]);
+        p.selected = 1;
+        p.set_workflows(vec![wf("0", "again"), wf("1", "echo"), wf("2", "slow")]);
+        assert_eq!(p.current().map(|e| e.label.as_str()), Some("slow"));
+        // Typing ranks afresh: the best match first.
+        p.input.insert_str("ech");
+        p.rank();
+        assert_eq!((p.selected, p.current().map(|e| e.label.as_str())), (0, Some("echo")));
+        assert!(!p.shown.iter().any(|(i, _)| p.entries[*i].label == "slow"));
     }
 }

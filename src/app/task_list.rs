@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{App, Command, Overlay, Pane, Picker, dialogs::single_line_input};
+use super::{App, Command, Context, Overlay, Pane, Picker, dialogs::single_line_input};
 use crate::app::keymap::Action;
 use crate::tasks::{TaskStatus, TaskSummary, TaskUpdate};
 
@@ -210,6 +210,12 @@ impl App {
     /// Actions on one task, from the Tasks or the Detail pane.
     pub(super) fn on_task_action(&mut self, action: Action) -> Vec<Command> {
         let Some(t) = self.action_task() else { return vec![] };
+        // Another profile's task (all profiles shown) runs with that profile's token only.
+        if t.profile != self.profile.name && matches!(action, Action::Rerun | Action::EditParams | Action::Answer) {
+            let p = self.keymap.key(Context::Global, Action::Profiles).unwrap_or_default();
+            self.toast(&format!("task {} is profile {}'s: switch to it ({p}) first", t.id, t.profile));
+            return vec![];
+        }
         match action {
             Action::Rerun => vec![Command::Rerun(t.id.clone())],
             Action::EditParams => vec![Command::LoadTaskParameters(t.id.clone())],

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use unicode_width::UnicodeWidthStr;
+
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Command, Context, Overlay};
@@ -26,6 +28,8 @@ pub struct Viewer {
     /// Folded blocks: the line that opens each, and the last line it hides. Never nested (a
     /// fold takes the folds inside it away).
     pub folds: BTreeMap<usize, usize>,
+    /// The text width last drawn (wrapped lines take several rows).
+    pub width: std::cell::Cell<usize>,
     pub wrap: bool,
     /// The search being typed after `/`, if any.
     pub typing: Option<String>,
@@ -45,6 +49,7 @@ impl Viewer {
             top: 0,
             cursor: 0,
             folds: BTreeMap::new(),
+            width: std::cell::Cell::new(0),
             wrap: true,
             typing: None,
             query: String::new(),
@@ -87,23 +92,52 @@ impl Viewer {
         self.keep_in_view(rows);
     }
 
-    /// Scrolls as little as possible to show the cursor.
+    /// The note drawn after a folded line.
+    pub fn fold_note(&self, l: usize) -> Option<String> {
+        self.folds.get(&l).map(|end| format!("  … {} lines folded", end - l))
+    }
+
+    /// Screen rows line `l` takes (more than one when wrapped).
+    fn rows_of(&self, l: usize) -> usize {
+        let width = self.width.get();
+        if !self.wrap || width == 0 {
+            return 1;
+        }
+        let w = self.lines.get(l).map_or(0, |t| t.width()) + self.fold_note(l).map_or(0, |n| n.width());
+        w.div_ceil(width).max(1)
+    }
+
+    /// Scrolls as little as possible to show the cursor in `rows` screen rows. Costs the rows
+    /// on screen, however far the cursor went.
     fn keep_in_view(&mut self, rows: usize) {
         if self.cursor < self.top || self.fold_hiding(self.top).is_some() {
             self.top = self.cursor;
             return;
         }
-        let mut shown = 1;
+        let mut used = 0;
         let mut l = self.top;
-        while l != self.cursor {
+        loop {
+            used += self.rows_of(l);
+            if l == self.cursor || used > rows {
+                break;
+            }
             match self.next_visible(l) {
                 Some(n) => l = n,
                 None => break,
             }
-            shown += 1;
         }
-        for _ in rows.max(1)..shown {
-            self.top = self.next_visible(self.top).unwrap_or(self.top);
+        if used <= rows {
+            return;
+        }
+        // The cursor on the last row: as many lines above it as fit.
+        self.top = self.cursor;
+        let mut used = self.rows_of(self.cursor);
+        while let Some(p) = self.prev_visible(self.top) {
+            used += self.rows_of(p);
+            if used > rows {
+                break;
+            }
+            self.top = p;
         }
     }
 
@@ -205,11 +239,11 @@ impl App {
     pub(super) fn open_viewer(&mut self) -> Vec<Command> {
         let Some(t) = self.detail_task().cloned() else { return vec![] };
         let at = self.detail.section_at_top(self.drawn.detail_rows);
-        if let Some((node, true, section)) = &at
-            && let Some(text) = self.detail.node_text(node, section)
+        if let Some((Some(node), section)) = &at
+            && let Some((name, text)) = self.detail.node_text(*node, section)
         {
             let what = if section == "node outputs" { "node output" } else { "messages" };
-            let title = format!("{what} of {} · task {}", node.trim_start_matches("▸ "), t.id);
+            let title = format!("{what} of {name} · task {}", t.id);
             let lines = super::detail::output_lines(crate::coze::decode_output(&text));
             self.overlay = Some(Overlay::Viewer(Box::new(Viewer::new(title, t.id.clone(), text, lines))));
             return vec![];
@@ -348,5 +382,21 @@ mod tests {
         assert_eq!(f.folds.get(&0), Some(&3), "blank lines inside belong to it");
         let mut t = viewer("just\ntext");
         assert!(!t.toggle_fold(10));
+    }
+
+    #[test]
+    fn the_cursor_stays_on_screen_when_long_lines_wrap() {
+        // Every line takes three rows at width 10: five rows show one line and a bit.
+        let mut v = viewer(&(0..50).map(|i| format!("{i:>30}")).collect::<Vec<_>>().join("\n"));
+        v.width.set(10);
+        v.move_cursor(1, 5);
+        assert_eq!((v.cursor, v.top), (1, 1), "two lines would need six rows");
+        v.move_cursor(100, 7);
+        assert_eq!((v.cursor, v.top), (49, 48), "at the end, as many lines as fit above");
+        v.wrap = false;
+        v.move_cursor(-10, 7);
+        assert_eq!((v.cursor, v.top), (39, 39));
+        v.move_cursor(6, 7);
+        assert_eq!((v.cursor, v.top), (45, 39), "unwrapped: a line a row");
     }
 }

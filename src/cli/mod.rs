@@ -452,10 +452,7 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
             let id = names::resolve(settings, &client, &workflow_id).await?;
             if list_versions { versions(&client, &id, json).await } else { workflow(&client, &id, json).await }
         }
-        Command::Run(mut cmd) => {
-            cmd.workflow_id = names::resolve(settings, &client(settings)?, &cmd.workflow_id).await?;
-            run_command(cmd, settings, json).await
-        }
+        Command::Run(cmd) => run_command(cmd, settings, json).await,
         Command::Tasks(cmd) => tasks_command(cmd, settings, json),
         Command::Task { id } => {
             let ledger = run::open_ledger(settings)?;
@@ -884,10 +881,11 @@ async fn versions(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
 
 // ---- run ------------------------------------------------------------------------------------
 
-async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
+async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
     if let Some(inputs) = &cmd.inputs {
-        // Every line is checked before anything is sent.
+        // Every line is checked before anything is sent (a name is looked up only then).
         let inputs = batch::read_inputs(inputs).map_err(Failure::Usage)?;
+        cmd.workflow_id = names::resolve(settings, &client(settings)?, &cmd.workflow_id).await?;
         let mode = cmd.mode.unwrap_or(if cmd.detach { RunMode::Async } else { RunMode::Sync });
         let b = batch::Batch {
             workflow_id: cmd.workflow_id,
@@ -907,8 +905,9 @@ async fn run_command(cmd: RunCommand, settings: &Settings, json: bool) -> Result
         (Some(m), false) => m,
         (None, false) => RunMode::Sync,
     };
-    // Parameters are checked before anything is sent.
+    // Parameters are checked before anything is sent (a name is looked up only then).
     let parameters = params::load(cmd.params.as_deref(), std::io::stdin()).map_err(Failure::Usage)?;
+    cmd.workflow_id = names::resolve(settings, &client(settings)?, &cmd.workflow_id).await?;
     let runner = run::open_runner(settings, false).await?;
     // The name is for people: a failed lookup must not stop the run (the run reports the error).
     // One lookup: the name (for people) and the input schema (to check the parameters). When

@@ -26,7 +26,7 @@ pub async fn resolve(settings: &Settings, client: &CozeClient, given: &str) -> R
     if is_id(given) {
         return Ok(given.to_string());
     }
-    let ledger = Ledger::open_in(&settings.data_dir)?;
+    let ledger = std::sync::Arc::new(Ledger::open_in(&settings.data_dir)?);
     let profile = &settings.profile_name;
     if let Some(id) = pick(given, &ledger.known_workflows(profile)?)? {
         return Ok(id);

@@ -112,8 +112,10 @@ const MIGRATIONS: &[&str] = &[
     // 5: the time a run spent waiting for answers, which its duration leaves out.
     "ALTER TABLE tasks ADD COLUMN waited_ms INTEGER NOT NULL DEFAULT 0;",
     // 6: the dashboard's editor buffers not yet run (kept across workflows, profiles and
-    // restarts), the workflows seen in listings (so a name can stand for an id), and tasks by
-    // profile (a profile's list, and counting the others').
+    // restarts), the workflows seen in listings (so a name can stand for an id), tasks by
+    // profile (a profile's list, and counting the others'), and the start of each output,
+    // written with it, so a list never reads whole outputs (SQLite reads a value whole, even
+    // for substr).
     "CREATE TABLE drafts (
         profile TEXT NOT NULL,
         workflow_id TEXT NOT NULL,
@@ -130,7 +132,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (profile, workflow_id)
     ) WITHOUT ROWID;
     CREATE INDEX workflow_names_by_name ON workflow_names (profile, name COLLATE NOCASE);
-    CREATE INDEX tasks_by_profile ON tasks (profile, created_at DESC);",
+    CREATE INDEX tasks_by_profile ON tasks (profile, created_at DESC);
+    ALTER TABLE tasks ADD COLUMN output_preview TEXT;
+    UPDATE tasks SET output_preview = substr(output, 1, 240) WHERE output IS NOT NULL;",
 ];
 
 /// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
@@ -139,7 +143,7 @@ macro_rules! written_columns {
         "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
          parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, \
          interrupt, last_message, event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, \
-         queued, node_outputs, waited_ms"
+         queued, node_outputs, waited_ms, output_preview"
     };
 }
 const COLUMNS: &str = written_columns!();
@@ -148,7 +152,7 @@ const READ_COLUMNS: &str = concat!(written_columns!(), ", rev");
 /// What a [`TaskSummary`] is read from (see `row_to_summary`).
 const SUMMARY_COLUMNS: &str = "id, name, profile, workflow_id, workflow_name, mode, status, error_code, error_message, \
      error_kind, debug_url, interrupt, last_message, created_at, started_at, updated_at, finished_at, waited_ms, rev, \
-     output IS NOT NULL, substr(output, 1, 240)";
+     output_preview IS NOT NULL, output_preview";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LedgerError {
@@ -1044,6 +1048,7 @@ fn task_values(t: &Task) -> Vec<rusqlite::types::Value> {
         V::Integer(t.queued as i64),
         opt(&t.node_outputs.as_ref().map(|m| Value::Object(m.clone()).to_string())),
         V::Integer(t.waited_ms),
+        opt(&t.output.as_deref().map(|o| o.chars().take(super::model::OUTPUT_START).collect())),
     ]
 }
 
@@ -1089,7 +1094,7 @@ fn row_to_task(r: &Row) -> rusqlite::Result<Task> {
         queued: r.get(28)?,
         node_outputs: r.get::<_, Option<String>>(29)?.and_then(|t| serde_json::from_str(&t).ok()),
         waited_ms: r.get(30)?,
-        revision: r.get(31)?,
+        revision: r.get(32)?,
     })
 }
 

@@ -51,7 +51,7 @@ pub fn layout(area: Rect, app: &App) -> Vec<(Pane, Rect)> {
     let left = w * left_pct / 100;
     let mid_least = w - left - w * right_pct / 100;
     // Line numbers, borders and a little room to type.
-    let longest = app.editor.text.lines().iter().map(|l| l.width()).max().unwrap_or(0) as u16 + 10;
+    let longest = u16::try_from(app.editor.widest).unwrap_or(u16::MAX).saturating_add(10);
     let mid = longest.clamp(mid_least, (w * 45 / 100).max(mid_least));
     let [left, mid, right] =
         Layout::horizontal([Constraint::Length(left), Constraint::Length(mid), Constraint::Min(1)]).areas(main);
@@ -639,6 +639,8 @@ fn draw_viewer(f: &mut Frame, area: Rect, v: &crate::app::Viewer, app: &App, the
     let inner = block.inner(r);
     f.render_widget(block, r);
     let (width, height) = (inner.width as usize, inner.height as usize);
+    // Moving the cursor counts wrapped rows at this width.
+    v.width.set(width);
     let needle = v.query.to_lowercase();
     let mut rows: Vec<Line> = Vec::with_capacity(height);
     let mut next = Some(v.top).filter(|t| *t < v.lines.len());
@@ -656,7 +658,7 @@ fn draw_viewer(f: &mut Frame, area: Rect, v: &crate::app::Viewer, app: &App, the
             Style::default()
         };
         // A folded block shows its first line and how much it hides.
-        let folded = v.folds.get(&i).map(|end| format!("  … {} lines folded", end - i));
+        let folded = v.fold_note(i);
         let text = match &folded {
             Some(note) => format!("{line}{note}"),
             None => line.clone(),
