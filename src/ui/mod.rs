@@ -307,6 +307,7 @@ fn draw_picker<T>(
         return;
     }
     let height = inner.height as usize;
+    let needle = p.filter.to_lowercase();
     let offset = scroll_offset(p.offset.get(), p.selected, height);
     p.offset.set(offset);
     let lines: Vec<Line> = p
@@ -318,12 +319,45 @@ fn draw_picker<T>(
         .map(|(pos, i)| {
             let selected = pos == p.selected;
             let mut spans = vec![Span::raw(if selected { "› " } else { "  " })];
-            spans.extend(row(&p.items[*i]));
+            spans.extend(mark_matches(row(&p.items[*i]), &needle, theme.warning.add_modifier(Modifier::BOLD)));
             let line = clip_spans(spans, inner.width as usize);
             if selected { line.style(if focused { theme.selected } else { theme.selected_unfocused }) } else { line }
         })
         .collect();
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The filter's matches in a list row, marked (case ignored; text whose lower case changes
+/// its length is left unmarked rather than marked in the wrong place).
+fn mark_matches(spans: Vec<Span<'static>>, needle: &str, style: Style) -> Vec<Span<'static>> {
+    if needle.is_empty() {
+        return spans;
+    }
+    let mut out = vec![];
+    for span in spans {
+        let lower = span.content.to_lowercase();
+        let text = &span.content;
+        let found: Vec<(usize, usize)> = lower.match_indices(needle).map(|(i, m)| (i, i + m.len())).collect();
+        let aligned = lower.len() == text.len()
+            && found.iter().all(|(a, b)| text.is_char_boundary(*a) && text.is_char_boundary(*b));
+        if found.is_empty() || !aligned {
+            out.push(span);
+            continue;
+        }
+        let mut at = 0;
+        for (start, end) in found {
+            let found = &text[start..end];
+            if start > at {
+                out.push(Span::styled(span.content[at..start].to_string(), span.style));
+            }
+            out.push(Span::styled(found.to_string(), span.style.patch(style)));
+            at = end;
+        }
+        if at < span.content.len() {
+            out.push(Span::styled(span.content[at..].to_string(), span.style));
+        }
+    }
+    out
 }
 
 /// Cuts spans to `width` display columns (CJK and emoji count double).
@@ -987,5 +1021,17 @@ mod tests {
         assert_eq!(scroll_offset(0, 15, 10), 6);
         assert_eq!(scroll_offset(6, 3, 10), 3);
         assert_eq!(scroll_offset(3, 3, 0), 0);
+    }
+
+    #[test]
+    fn filter_matches_are_marked_and_odd_case_never_panics() {
+        let bold = Style::default().add_modifier(Modifier::BOLD);
+        let spans = mark_matches(vec![Span::raw("Echo the echo 回声")], "echo", bold);
+        let parts: Vec<(&str, bool)> = spans.iter().map(|s| (s.content.as_ref(), s.style == bold)).collect();
+        assert_eq!(parts, [("Echo", true), (" the ", false), ("echo", true), (" 回声", false)]);
+        // Lower case that changes the length (İ is 2 bytes, i̇ 3): left as it is.
+        let odd = mark_matches(vec![Span::raw("İstanbul echo")], "echo", bold);
+        assert_eq!(odd.len(), 1);
+        assert_eq!(mark_matches(vec![Span::raw("x")], "", bold).len(), 1);
     }
 }
