@@ -66,6 +66,6 @@ capture dashboard-120x36 120 36
 # Small terminals get one pane at a time, with tabs.
 tm resize-window -t shots -x 80 -y 24
 keys 4
-wait_for "[4 Tasks]" 10
+wait_for "[4 Tasks" 10
 capture dashboard-80x24 80 24
 keys q

@@ -339,6 +339,25 @@ impl From<&Task> for TaskSummary {
 /// `substr`).
 pub const OUTPUT_START: usize = 240;
 
+/// The text of a lone string field from the start of an object cut short
+/// (`{"output":"chunk 0: …` → `chunk 0: …`), unescaped; `None` when it is not one.
+fn lone_string_start(start: &str) -> Option<String> {
+    let rest = start.trim_start().strip_prefix('{')?.trim_start();
+    let key_end = rest.strip_prefix('"')?.find('"')? + 1;
+    let value = rest[key_end + 1..].trim_start().strip_prefix(':')?.trim_start();
+    if !value.starts_with('"') {
+        return None;
+    }
+    // Closed where it was cut; an escape cut in half is dropped.
+    (0..8).find_map(|drop| {
+        let cut = match drop {
+            0 => value,
+            d => &value[..value.char_indices().rev().nth(d - 1).map_or(0, |(i, _)| i)],
+        };
+        serde_json::from_str::<String>(&format!("{cut}\"")).ok().filter(|_| cut.len() > 1)
+    })
+}
+
 /// The start of an output on one line: a lone string field (`{"output": "…"}`) as its text,
 /// other JSON compact, a start cut too short to parse as it is; line breaks as spaces. Made
 /// once per summary, not per frame.
@@ -349,7 +368,7 @@ pub fn output_preview(start: &str) -> String {
         }
         Ok(Value::String(s)) => s,
         Ok(v) => v.to_string(),
-        Err(_) => start.to_string(),
+        Err(_) => lone_string_start(start).unwrap_or_else(|| start.to_string()),
     };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -454,6 +473,20 @@ pub fn normalise_id(typed: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_output_preview_reads_as_text_even_when_cut() {
+        assert_eq!(output_preview(r#"{"output": "line one\nline two"}"#), "line one line two");
+        assert_eq!(
+            output_preview(r#"{"output":"chunk 0: 敏捷的 \"fox\" 🦊 chunk"#),
+            r#"chunk 0: 敏捷的 "fox" 🦊 chunk"#
+        );
+        assert_eq!(output_preview(r#"{"output":"cut in an escape \u65"#), "cut in an escape");
+        assert_eq!(output_preview(r#"{"output":"cut after a backslash \"#), "cut after a backslash");
+        assert_eq!(output_preview(r#"{"a": 1, "b": [2]}"#), r#"{"a":1,"b":[2]}"#);
+        assert_eq!(output_preview(r#"{"a":"x","b":"y"#), r#"{"a":"x","b":"y"#, "two fields cut: as it is");
+        assert_eq!(output_preview("plain text"), "plain text");
+    }
 
     #[test]
     fn ids_sort_by_time_and_are_typable() {
