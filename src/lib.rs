@@ -19,6 +19,7 @@ pub mod params;
 pub mod secret;
 pub mod session;
 pub mod sim;
+pub mod suite;
 pub mod tasks;
 pub mod text;
 pub mod tui;

@@ -1,0 +1,86 @@
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn a_suite_reads_with_defaults_jsonl_cases_and_overrides() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "more.jsonl",
+        "{\"name\": \"from jsonl\", \"params\": {\"a\": 1}, \"expect\": {\"contains\": [\"x\"]}}\n\n{\"params\": {}}\n",
+    );
+    let p = write(
+        d.path(),
+        "weather.toml",
+        r#"# a comment
+workflow = "7524966123456700006"
+mode = "stream"
+concurrency = 2
+cases = "more.jsonl"
+
+[[case]]
+name = "hangzhou"
+params = { city = "杭州", days = 3 }
+answers = ["杭州"]
+[case.expect]
+output = { city = "杭州" }
+paths = { "/forecast/0/city" = "杭州" }
+matches = "温度.*℃"
+
+[[case]]
+name = "bad city"
+workflow = "other_name"
+mode = "sync"
+[case.expect]
+error_code = 4000
+"#,
+    );
+    let s = load(&p).unwrap();
+    assert_eq!((s.name.as_str(), s.concurrency, s.timeout_s, s.cases.len()), ("weather", Some(2), 300, 4));
+    let c = &s.cases[0];
+    assert_eq!(
+        (c.mode, c.answers.clone(), c.at.ends_with("weather.toml:7")),
+        (RunMode::Stream, vec!["杭州".to_string()], true)
+    );
+    assert_eq!(c.expect.output, Some(serde_json::json!({"city": "杭州"})));
+    assert_eq!(c.expect.status(), TaskStatus::Succeeded);
+    let bad = &s.cases[1];
+    assert_eq!(
+        (bad.workflow.as_str(), bad.mode, bad.expect.status()),
+        ("other_name", RunMode::Sync, TaskStatus::Failed)
+    );
+    assert_eq!((s.cases[2].name.as_str(), s.cases[2].at.ends_with("more.jsonl:1")), ("from jsonl", true));
+    assert_eq!((s.cases[3].name.as_str(), s.cases[3].at.ends_with("more.jsonl:3")), ("case 4", true));
+}
+
+#[test]
+fn every_mistake_names_its_line_and_key() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &str)] = &[
+        ("workflow = \"1\"\n[[case]]\nname = \"a\"\nparms = {}\n", ":4", "unknown field `parms`"),
+        ("workflow = \"1\"\nmode = \"fast\"\n[[case]]\n", ":2", "mode"),
+        ("[[case]]\nname = \"x\"\n", ":1", "has no workflow"),
+        ("workflow = \"1\"\n[[case]]\nname = \"a\"\n[case.expect]\nmatches = \"(\"\n", ":5", "case.expect.matches"),
+        ("workflow = \"1\"\n[[case]]\n[case.expect]\nstatus = \"running\"\n", ":4", "case.expect.status"),
+        ("workflow = \"1\"\n[[case]]\n[case.expect]\npaths = { \"forecast\" = 1 }\n", ":3", "JSON Pointer"),
+        ("workflow = \"1\"\nconcurrency = 0\n[[case]]\n", ":2", "concurrency"),
+        ("workflow = \"1\"\n", ":1", "no cases"),
+        ("workflow = \"1\"\n[[case]]\nname = \"a\"\n[[case]]\nname = \"a\"\n", ":4", "used twice"),
+        ("workflow = \"1\"\ncases = \"none.jsonl\"\n", ":2", "cannot read"),
+        ("workflow = = 1\n", ":1", ""),
+    ];
+    for (text, line, says) in cases {
+        let p = write(d.path(), "s.toml", text);
+        let e = load(&p).unwrap_err().to_string();
+        assert!(e.contains(&format!("s.toml{line}")) && e.contains(says), "{text:?}: {e}");
+    }
+    write(d.path(), "c.jsonl", "{\"params\": {}}\n{\"params\": [1]}\n");
+    let p = write(d.path(), "s.toml", "workflow = \"1\"\ncases = \"c.jsonl\"\n");
+    let e = load(&p).unwrap_err().to_string();
+    assert!(e.contains("c.jsonl:2"), "{e}");
+}
