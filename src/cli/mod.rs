@@ -7,6 +7,7 @@ mod names;
 pub mod output;
 pub mod params;
 pub mod run;
+pub mod test;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -131,6 +132,23 @@ pub enum Command {
     Rerun {
         /// Task id or a unique prefix of it
         id: String,
+    },
+    /// Run a test suite: every case a task, questions answered from the suite, each result
+    /// checked against its expectations (exit 0 all passed, 1 any failed, 2 a bad suite file)
+    Test(test::TestCommand),
+    /// List recent test suite runs with their pass/fail counts
+    Suites {
+        /// How many runs to show
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
+    },
+    /// Compare two tasks: status, duration, tokens; parameters and output as JSON (exit 0 when
+    /// the outputs are equal, 1 when they differ)
+    Diff {
+        /// Task id or a unique prefix of it
+        a: String,
+        /// Task id or a unique prefix of it
+        b: String,
     },
     /// Follow running tasks (also those left by other or earlier coze-tui processes) until they
     /// end, and start queued ones (`run --inputs … --detach`)
@@ -473,6 +491,9 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
             let task = runner.rerun(&id).await?;
             finish_run(&runner, rx, &task.id, json, false).await
         }
+        Command::Test(cmd) => test::test_command(cmd, settings, json).await,
+        Command::Suites { limit } => test::suites_command(limit, settings, json),
+        Command::Diff { a, b } => test::diff_command(&a, &b, settings, json),
         Command::Watch { concurrency } => {
             let runner = run::open_runner_with(settings, |cfg| {
                 cfg.adopt_orphans = true;

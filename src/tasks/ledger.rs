@@ -135,6 +135,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tasks_by_profile ON tasks (profile, created_at DESC);
     ALTER TABLE tasks ADD COLUMN output_preview TEXT;
     UPDATE tasks SET output_preview = substr(output, 1, 240) WHERE output IS NOT NULL;",
+    // 7: test suite runs and their cases' verdicts (each case a task), so a run can be
+    // compared with the previous run of the same suite file.
+    "CREATE TABLE suite_runs (
+        id TEXT PRIMARY KEY,
+        suite TEXT NOT NULL,
+        path TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        passed INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX suite_runs_by_path ON suite_runs (path, started_at DESC);
+    CREATE TABLE suite_cases (
+        run_id TEXT NOT NULL,
+        case_name TEXT NOT NULL,
+        task_id TEXT,
+        status TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        failures TEXT NOT NULL,
+        duration_ms INTEGER,
+        PRIMARY KEY (run_id, case_name)
+    ) WITHOUT ROWID;",
 ];
 
 /// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
@@ -254,6 +277,31 @@ impl std::fmt::Debug for Ledger {
 
 /// The ledger's file name inside the data directory.
 pub const FILE_NAME: &str = "ledger.db";
+
+/// A test suite's run, as `coze-tui suites` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SuiteRun {
+    pub id: String,
+    pub suite: String,
+    pub path: String,
+    pub profile: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub passed: u64,
+    pub failed: u64,
+}
+
+/// One case's verdict in a suite run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SuiteCase {
+    pub case_name: String,
+    pub task_id: Option<String>,
+    pub status: String,
+    pub passed: bool,
+    /// The failures as JSON (`[{"kind", "path", "expected", "actual", "message"}]`).
+    pub failures: Value,
+    pub duration_ms: Option<i64>,
+}
 
 /// A workflow as a listing showed it (for names on the command line and the palette).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -849,6 +897,86 @@ impl Ledger {
         )?;
         let rows = stmt.query_map([profile], |r| {
             Ok(KnownWorkflow { workflow_id: r.get(0)?, name: r.get(1)?, workspace_id: r.get(2)? })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Records a suite run as it starts (its cases come with [`Ledger::finish_suite_run`]).
+    pub fn start_suite_run(&self, r: &SuiteRun) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO suite_runs (id, suite, path, profile, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![r.id, r.suite, r.path, r.profile, r.started_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A suite run's verdicts, all at once.
+    pub fn finish_suite_run(&self, run_id: &str, cases: &[SuiteCase]) -> Result<()> {
+        self.write(|tx| {
+            let mut insert = tx.prepare(
+                "INSERT OR REPLACE INTO suite_cases (run_id, case_name, task_id, status, passed, failures, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for c in cases {
+                insert.execute(params![
+                    run_id,
+                    c.case_name,
+                    c.task_id,
+                    c.status,
+                    c.passed,
+                    c.failures.to_string(),
+                    c.duration_ms
+                ])?;
+            }
+            let passed = cases.iter().filter(|c| c.passed).count() as i64;
+            tx.execute(
+                "UPDATE suite_runs SET finished_at = ?2, passed = ?3, failed = ?4 WHERE id = ?1",
+                params![run_id, now_ms(), passed, cases.len() as i64 - passed],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Recent suite runs, newest first (of one suite file, when given).
+    pub fn suite_runs(&self, path: Option<&str>, limit: usize) -> Result<Vec<SuiteRun>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, suite, path, profile, started_at, finished_at, passed, failed FROM suite_runs
+             WHERE (?1 IS NULL OR path = ?1) ORDER BY started_at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![path, limit as i64], |r| {
+            Ok(SuiteRun {
+                id: r.get(0)?,
+                suite: r.get(1)?,
+                path: r.get(2)?,
+                profile: r.get(3)?,
+                started_at: r.get(4)?,
+                finished_at: r.get(5)?,
+                passed: r.get::<_, i64>(6)?.max(0) as u64,
+                failed: r.get::<_, i64>(7)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A suite run's case verdicts.
+    pub fn suite_cases(&self, run_id: &str) -> Result<Vec<SuiteCase>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT case_name, task_id, status, passed, failures, duration_ms FROM suite_cases WHERE run_id = ?1",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            let failures: String = r.get(4)?;
+            Ok(SuiteCase {
+                case_name: r.get(0)?,
+                task_id: r.get(1)?,
+                status: r.get(2)?,
+                passed: r.get(3)?,
+                failures: serde_json::from_str(&failures).unwrap_or(Value::Null),
+                duration_ms: r.get(5)?,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -1,0 +1,557 @@
+//! `coze-tui test SUITE.toml`: every case a task (a few at a time, under the profile's shared
+//! budget), questions answered from the suite, each finished task judged against its case's
+//! expectations; a table (or `--json`, `--junit`), the verdicts recorded as a suite run, the
+//! previous run of the same file compared. `coze-tui suites` lists suite runs.
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::output::{Table, print_json, terminal_width};
+use super::{ExitCode, Failure, names, run};
+use crate::config::Settings;
+use crate::suite::check::{self, CaseFailure};
+use crate::suite::{Case, Suite};
+use crate::tasks::*;
+
+#[derive(Debug, Args)]
+pub struct TestCommand {
+    /// The suite file (TOML)
+    pub suite: PathBuf,
+    /// Only the cases whose name contains this text (case ignored)
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Only the cases that did not pass in this suite's previous run
+    #[arg(long)]
+    pub failed: bool,
+    /// How many cases run at once (1-64; default: the suite's `concurrency`, else 4)
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: Option<u16>,
+    /// Also write the verdicts as JUnit XML to this file (for CI systems)
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Write each case's actual output into its `expect.output` (keeping the file's comments
+    /// and layout), as a snapshot to compare future runs with
+    #[arg(long)]
+    pub update: bool,
+}
+
+/// One case's result.
+struct Verdict<'a> {
+    case: &'a Case,
+    task: Option<Task>,
+    failures: Vec<CaseFailure>,
+}
+
+impl Verdict<'_> {
+    fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    fn status(&self) -> &'static str {
+        self.task.as_ref().map_or("not run", |t| t.status.as_str())
+    }
+
+    fn duration_ms(&self) -> Option<i64> {
+        self.task.as_ref().map(|t| t.elapsed_ms(t.finished_at.unwrap_or_else(now_ms)))
+    }
+}
+
+pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
+    let suite = crate::suite::load(&cmd.suite).map_err(|e| Failure::Usage(e.to_string()))?;
+    // A suite is known by its file: the same file run again is compared with its last run.
+    let key = std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()).display().to_string();
+    let ledger = std::sync::Arc::new(run::open_ledger(settings)?);
+    let previous = previous_run(&ledger, &key)?;
+    let mut cases: Vec<&Case> = suite.cases.iter().collect();
+    if let Some(only) = &cmd.only {
+        let needle = only.to_lowercase();
+        cases.retain(|c| c.name.to_lowercase().contains(&needle));
+    }
+    if cmd.failed {
+        match &previous {
+            Some(verdicts) => cases.retain(|c| verdicts.get(&c.name) != Some(&true)),
+            None => eprintln!("no earlier run of this suite: running every case"),
+        }
+    }
+    if cases.is_empty() {
+        return Err(Failure::Usage(format!("no case of {} is left to run (check --only / --failed)", suite.name)));
+    }
+    // Names stand for ids; each is looked up once.
+    let client = super::client(settings)?;
+    let mut ids: HashMap<String, String> = HashMap::new();
+    for c in &cases {
+        if !ids.contains_key(&c.workflow) {
+            let id = names::resolve(settings, &client, &c.workflow).await.map_err(|e| match e {
+                Failure::Usage(m) => Failure::Usage(format!("{}: workflow: {m}", c.at)),
+                other => other,
+            })?;
+            ids.insert(c.workflow.clone(), id);
+        }
+    }
+    let concurrency = cmd.concurrency.map(usize::from).or(suite.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
+    let runner = run::open_runner_with(settings, |cfg| {
+        cfg.adopt_orphans = false;
+        cfg.concurrency = concurrency;
+    })
+    .await?;
+    let started = now_ms();
+    let run_id = new_task_id(started);
+    let record = SuiteRun {
+        id: run_id.clone(),
+        suite: suite.name.clone(),
+        path: key.clone(),
+        profile: settings.profile_name.clone(),
+        started_at: started,
+        finished_at: None,
+        passed: 0,
+        failed: 0,
+    };
+    let r = record.clone();
+    let l = ledger.clone();
+    tokio::task::spawn_blocking(move || l.start_suite_run(&r)).await.map_err(|e| Failure::Usage(e.to_string()))??;
+    let news: Vec<NewTask> = cases
+        .iter()
+        .map(|c| NewTask {
+            workflow_id: ids[&c.workflow].clone(),
+            workflow_name: None,
+            workspace_id: None,
+            parameters: c.params.clone(),
+            mode: c.mode,
+            name: Some(c.name.clone()),
+            description: Some(format!("suite {} · run {run_id}", suite.name)),
+        })
+        .collect();
+    let rx = runner.subscribe();
+    let clock = Instant::now();
+    let tasks = runner.submit_batch(news, true).await?;
+    let by_id: HashMap<String, &Case> = tasks.iter().map(|t| t.id.clone()).zip(cases.iter().copied()).collect();
+    let finished = tokio::select! {
+        done = follow(&runner, rx, &by_id, suite.timeout_s, !json) => Some(done),
+        _ = super::wait_for_shutdown() => None,
+    };
+    let Some((done, timed_out)) = finished else {
+        let cancelled = runner.cancel_queued(tasks.iter().map(|t| t.id.clone()).collect()).await?;
+        eprintln!(
+            "stopped: {} cases not yet sent were cancelled; the suite run is not recorded as finished",
+            cancelled.len()
+        );
+        return Err(Failure::Exit(ExitCode::RunFailed));
+    };
+    runner.shutdown().await;
+    let verdicts: Vec<Verdict> = tasks
+        .iter()
+        .map(|t| {
+            let case = by_id[&t.id];
+            let task = done.get(&t.id).cloned();
+            let failures = match &task {
+                _ if timed_out.contains(&t.id) => vec![check::timed_out(suite.timeout_s)],
+                Some(task) => check::check(&case.expect, task),
+                None => vec![check::timed_out(suite.timeout_s)],
+            };
+            Verdict { case, task, failures }
+        })
+        .collect();
+    let rows: Vec<SuiteCase> = verdicts
+        .iter()
+        .map(|v| SuiteCase {
+            case_name: v.case.name.clone(),
+            task_id: v.task.as_ref().map(|t| t.id.clone()),
+            status: v.status().to_string(),
+            passed: v.passed(),
+            failures: serde_json::to_value(&v.failures).unwrap_or(Value::Null),
+            duration_ms: v.duration_ms(),
+        })
+        .collect();
+    let l = ledger.clone();
+    let (rid, rows2) = (run_id.clone(), rows.clone());
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || l.finish_suite_run(&rid, &rows2)).await {
+        eprintln!("warning: the verdicts were not recorded in the ledger: {e}");
+    }
+    let before = previous.as_ref();
+    if let Some(path) = &cmd.junit {
+        std::fs::write(path, junit(&suite, &verdicts, clock.elapsed()))
+            .map_err(|e| Failure::Usage(format!("cannot write --junit {}: {e}", path.display())))?;
+    }
+    if cmd.update {
+        update_expectations(&suite, &verdicts)?;
+    }
+    super::end_quietly_on_a_closed_pipe();
+    let passed = verdicts.iter().filter(|v| v.passed()).count();
+    if json {
+        print_json(&document(&suite, &run_id, &verdicts, before));
+    } else {
+        print_table(&verdicts, before);
+        eprintln!(
+            "{}: {passed} passed, {} failed of {} · run {run_id} · {}",
+            suite.name,
+            verdicts.len() - passed,
+            verdicts.len(),
+            human_duration(clock.elapsed().as_millis() as i64)
+        );
+    }
+    if passed == verdicts.len() { Ok(()) } else { Err(Failure::Exit(ExitCode::RunFailed)) }
+}
+
+/// The last finished run of this suite file: its id and each case's verdict.
+/// Each case's verdict in a run, by name.
+type Verdicts = HashMap<String, bool>;
+
+/// The verdicts of the last finished run of this suite file.
+fn previous_run(ledger: &Ledger, key: &str) -> Result<Option<Verdicts>, Failure> {
+    let Some(last) = ledger.suite_runs(Some(key), 20)?.into_iter().find(|r| r.finished_at.is_some()) else {
+        return Ok(None);
+    };
+    Ok(Some(ledger.suite_cases(&last.id)?.into_iter().map(|c| (c.case_name, c.passed)).collect()))
+}
+
+/// Follows the cases to their ends, answering questions from each case's `answers` in order.
+/// Returns the tasks as they ended and those given up on after `timeout_s`.
+async fn follow(
+    runner: &Runner,
+    mut rx: broadcast::Receiver<TaskUpdate>,
+    cases: &HashMap<String, &Case>,
+    timeout_s: u64,
+    human: bool,
+) -> (HashMap<String, Task>, HashSet<String>) {
+    let bar = progress(cases.len() as u64, human);
+    let mut latest: HashMap<String, Task> = HashMap::new();
+    let mut answered: HashMap<String, (usize, String)> = HashMap::new();
+    let mut began: HashMap<String, Instant> = HashMap::new();
+    let mut timed_out: HashSet<String> = HashSet::new();
+    let ids: Vec<String> = cases.keys().cloned().collect();
+    for t in runner.find_all(ids.clone()).await.unwrap_or_default() {
+        latest.insert(t.id.clone(), t);
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        // Questions first: an answer keeps a case going.
+        for (id, t) in &latest {
+            let Some(i) = t.interrupt.as_ref().filter(|_| t.status == TaskStatus::Interrupted) else { continue };
+            let (given, last_event) = answered.entry(id.clone()).or_insert((0, String::new()));
+            let answers = &cases[id].answers;
+            if *last_event != i.event_id && *given < answers.len() {
+                *last_event = i.event_id.clone();
+                let answer = answers[*given].clone();
+                *given += 1;
+                if let Err(e) = runner.resume(id, &answer).await {
+                    tracing::warn!("answering {id}: {e}");
+                }
+            }
+        }
+        // A question is the end when the case has no answer left for it; one just answered
+        // is not (the run goes on).
+        let done = |t: &Task| match (t.status, &t.interrupt) {
+            (TaskStatus::Interrupted, Some(i)) => match answered.get(&t.id) {
+                Some((_, last)) if *last == i.event_id => false,
+                Some((given, _)) => *given >= cases[&t.id].answers.len(),
+                None => cases[&t.id].answers.is_empty(),
+            },
+            (s, _) => s.is_settled(),
+        };
+        for (id, t) in &latest {
+            if t.status == TaskStatus::Running {
+                began.entry(id.clone()).or_insert_with(Instant::now);
+            }
+        }
+        for (id, at) in &began {
+            let over = latest.get(id).is_some_and(|t| !done(t)) && at.elapsed() > Duration::from_secs(timeout_s);
+            if over {
+                timed_out.insert(id.clone());
+            }
+        }
+        let settled = ids.iter().filter(|id| timed_out.contains(*id) || latest.get(*id).is_some_and(done)).count();
+        bar.set_position(settled as u64);
+        if settled == ids.len() {
+            break;
+        }
+        tokio::select! {
+            update = rx.recv() => match update {
+                Ok(TaskUpdate::Changed(t)) if cases.contains_key(&t.id) => {
+                    latest.insert(t.id.clone(), (*t).clone());
+                }
+                Ok(TaskUpdate::Deleted(id)) if cases.contains_key(&id) => {
+                    if let Some(t) = latest.get_mut(&id) {
+                        t.status = TaskStatus::Unknown;
+                        t.notes.push("deleted while the suite ran".into());
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    for t in runner.find_all(ids.clone()).await.unwrap_or_default() {
+                        latest.insert(t.id.clone(), t);
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = tick.tick() => {}
+        }
+    }
+    bar.finish_and_clear();
+    (latest, timed_out)
+}
+
+fn progress(len: u64, human: bool) -> ProgressBar {
+    if !human || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} cases · {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(500));
+    bar
+}
+
+/// How a case's verdict moved since the previous run.
+fn change(v: &Verdict, before: Option<&Verdicts>) -> Option<&'static str> {
+    match (before?.get(&v.case.name), v.passed()) {
+        (Some(true), false) => Some("newly failing"),
+        (Some(false), true) => Some("fixed"),
+        (None, _) => Some("new"),
+        _ => None,
+    }
+}
+
+/// The table: newly failing cases first, then the rest in suite order.
+fn print_table(verdicts: &[Verdict], before: Option<&Verdicts>) {
+    let mut t = Table::new(&[("CASE", 32), ("STATUS", 12), ("VERDICT", 22), ("TIME", 8), ("FIRST DIFFERENCE", 90)]);
+    let mut order: Vec<&Verdict> = verdicts.iter().collect();
+    order.sort_by_key(|v| change(v, before) != Some("newly failing"));
+    for v in order {
+        let mut verdict = if v.passed() { "✔ pass".to_string() } else { "✘ FAIL".to_string() };
+        if let Some(c) = change(v, before).filter(|_| before.is_some()) {
+            verdict.push_str(&format!(" ({c})"));
+        }
+        let first = v.failures.first().map(|f| f.message.replace('\n', " ")).unwrap_or_default();
+        t.row(vec![
+            v.case.name.clone(),
+            v.status().to_string(),
+            verdict,
+            v.duration_ms().map(human_duration).unwrap_or_default(),
+            first,
+        ]);
+    }
+    print!("{}", t.render(terminal_width()));
+}
+
+/// `test --json` (DESIGN.md §5).
+fn document(suite: &Suite, run_id: &str, verdicts: &[Verdict], before: Option<&Verdicts>) -> Value {
+    let passed = verdicts.iter().filter(|v| v.passed()).count();
+    json!({
+        "suite": suite.name,
+        "run_id": run_id,
+        "passed": passed,
+        "failed": verdicts.len() - passed,
+        "cases": verdicts.iter().map(|v| json!({
+            "name": v.case.name,
+            "task_id": v.task.as_ref().map(|t| t.id.clone()),
+            "status": v.status(),
+            "passed": v.passed(),
+            "failures": v.failures,
+            "duration_ms": v.duration_ms(),
+            "change": change(v, before),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// One `<testsuite>` with a `<testcase>` per case and a `<failure>` per failing one.
+fn junit(suite: &Suite, verdicts: &[Verdict], took: Duration) -> String {
+    let failed = verdicts.iter().filter(|v| !v.passed()).count();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str(&format!(
+        "<testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" errors=\"0\" time=\"{:.3}\">\n",
+        xml(&suite.name),
+        verdicts.len(),
+        took.as_secs_f64()
+    ));
+    for v in verdicts {
+        let time = v.duration_ms().unwrap_or(0) as f64 / 1000.0;
+        x.push_str(&format!(
+            "  <testcase classname=\"{}\" name=\"{}\" time=\"{time:.3}\"",
+            xml(&suite.name),
+            xml(&v.case.name)
+        ));
+        if v.passed() {
+            x.push_str("/>\n");
+            continue;
+        }
+        x.push_str(">\n");
+        let first = v.failures.first().map(|f| f.message.as_str()).unwrap_or("");
+        let all: Vec<String> = v.failures.iter().map(|f| format!("{}: {}", f.kind, f.message)).collect();
+        let task = v.task.as_ref().map(|t| format!("\ntask {}", t.id)).unwrap_or_default();
+        x.push_str(&format!(
+            "    <failure message=\"{}\" type=\"{}\">{}{}</failure>\n  </testcase>\n",
+            xml(first),
+            xml(v.failures.first().map_or("", |f| f.kind.as_str())),
+            xml(&all.join("\n")),
+            xml(&task)
+        ));
+    }
+    x.push_str("</testsuite>\n");
+    x
+}
+
+/// Text for XML attributes and content; characters XML 1.0 cannot hold are dropped.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\t' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `--update`: each case's actual output becomes its `expect.output`, in the TOML file
+/// (comments and layout kept) and in its JSONL file.
+fn update_expectations(suite: &Suite, verdicts: &[Verdict]) -> Result<(), Failure> {
+    let outputs: HashMap<&str, Value> =
+        verdicts.iter().filter_map(|v| Some((v.case.name.as_str(), v.task.as_ref()?.decoded_output()?))).collect();
+    let toml_path = &suite.path;
+    let text = std::fs::read_to_string(toml_path).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+    let updated =
+        crate::suite::update::toml_outputs(&text, &outputs).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+    let mut written = updated.count;
+    if updated.count > 0 {
+        std::fs::write(toml_path, updated.text).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+    }
+    if let Some(jsonl) = crate::suite::update::jsonl_path(&text, toml_path) {
+        let body = std::fs::read_to_string(&jsonl).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+        let (new, n) = crate::suite::update::jsonl_outputs(&body, &outputs, suite, &jsonl);
+        if n > 0 {
+            std::fs::write(&jsonl, new).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+        }
+        written += n;
+    }
+    for w in updated.skipped {
+        eprintln!("--update: {w}");
+    }
+    eprintln!("--update: wrote {written} expected outputs");
+    Ok(())
+}
+
+/// `coze-tui suites`: recent suite runs with their counts.
+pub fn suites_command(limit: u32, settings: &Settings, json: bool) -> Result<(), Failure> {
+    let ledger = run::open_ledger(settings)?;
+    let runs = ledger.suite_runs(None, limit as usize)?;
+    if json {
+        print_json(&runs);
+        return Ok(());
+    }
+    let mut t = Table::new(&[("RUN", 12), ("SUITE", 24), ("STARTED", 19), ("PASSED", 6), ("FAILED", 6), ("FILE", 60)]);
+    for r in &runs {
+        let (passed, failed) = match r.finished_at {
+            Some(_) => (r.passed.to_string(), r.failed.to_string()),
+            None => ("-".into(), "-".into()),
+        };
+        t.row(vec![
+            r.id.clone(),
+            r.suite.clone(),
+            crate::text::local_time(r.started_at),
+            passed,
+            failed,
+            r.path.clone(),
+        ]);
+    }
+    print!("{}", t.render(terminal_width()));
+    if runs.is_empty() {
+        eprintln!("no suite runs yet: `coze-tui test SUITE.toml` runs one");
+    }
+    Ok(())
+}
+
+/// `coze-tui diff A B`: two tasks compared: status, duration, tokens, mode; parameters and
+/// output as JSON changes (long strings by line). Exit 0 when the outputs are equal.
+pub fn diff_command(a: &str, b: &str, settings: &Settings, json: bool) -> Result<(), Failure> {
+    let ledger = run::open_ledger(settings)?;
+    let (ta, tb) = (ledger.find(a)?, ledger.find(b)?);
+    let (oa, ob) = (ta.decoded_output().unwrap_or(Value::Null), tb.decoded_output().unwrap_or(Value::Null));
+    let params = check::changes(&Value::Object(ta.parameters.clone()), &Value::Object(tb.parameters.clone()));
+    let output = check::changes(&oa, &ob);
+    let equal = output.is_empty();
+    let took = |t: &Task| t.finished_at.map(|f| t.elapsed_ms(f));
+    let tokens = |t: &Task| t.usage.as_ref().and_then(|u| u.token_count);
+    super::end_quietly_on_a_closed_pipe();
+    if json {
+        print_json(&json!({
+            "equal": equal,
+            "tasks": [ta.id, tb.id],
+            "status": [ta.status.as_str(), tb.status.as_str()],
+            "duration_ms": [took(&ta), took(&tb)],
+            "tokens": [tokens(&ta), tokens(&tb)],
+            "mode": [ta.mode.as_str(), tb.mode.as_str()],
+            "workflow_id": [ta.workflow_id, tb.workflow_id],
+            "parameters": params,
+            "output": output,
+        }));
+    } else {
+        let side = |label: &str, x: String, y: String| {
+            let mark = if x == y { " " } else { "≠" };
+            println!("{mark} {label:<10} {x}  →  {y}");
+        };
+        println!("  task       {}  →  {}", ta.id, tb.id);
+        side("status", ta.status.as_str().into(), tb.status.as_str().into());
+        side("workflow", ta.workflow_id.clone(), tb.workflow_id.clone());
+        side("mode", ta.mode.as_str().into(), tb.mode.as_str().into());
+        let dur = |t: &Task| took(t).map(human_duration).unwrap_or_else(|| "-".into());
+        side("took", dur(&ta), dur(&tb));
+        let tok = |t: &Task| tokens(t).map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        side("tokens", tok(&ta), tok(&tb));
+        print_changes("parameters", &params);
+        print_changes("output", &output);
+        if equal {
+            println!("\nthe outputs are equal");
+        }
+    }
+    if equal { Ok(()) } else { Err(Failure::Exit(ExitCode::RunFailed)) }
+}
+
+fn print_changes(what: &str, changes: &[check::Change]) {
+    if changes.is_empty() {
+        return;
+    }
+    println!("\n{what}: {} difference{}", changes.len(), if changes.len() == 1 { "" } else { "s" });
+    for c in changes {
+        let path = check::shown_path(&c.path);
+        match (c.op, &c.a, &c.b) {
+            ("change", Some(Value::String(x)), Some(Value::String(y))) if x.contains('\n') || y.contains('\n') => {
+                println!("  ~ {path}:");
+                let diff = similar::TextDiff::from_lines(x.as_str(), y.as_str());
+                for group in diff.grouped_ops(2) {
+                    for op in group {
+                        for change in diff.iter_changes(&op) {
+                            let sign = match change.tag() {
+                                similar::ChangeTag::Delete => "-",
+                                similar::ChangeTag::Insert => "+",
+                                similar::ChangeTag::Equal => " ",
+                            };
+                            print!("      {sign} {}", change);
+                            if change.missing_newline() {
+                                println!();
+                            }
+                        }
+                    }
+                    println!("      …");
+                }
+            }
+            ("change", Some(x), Some(y)) => println!("  ~ {path}: {}  →  {}", check::short(x), check::short(y)),
+            ("add", _, Some(y)) => println!("  + {path}: {}", check::short(y)),
+            ("remove", Some(x), _) => println!("  - {path}: {}", check::short(x)),
+            _ => {}
+        }
+    }
+}

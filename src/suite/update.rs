@@ -1,0 +1,145 @@
+//! `test --update`: actual outputs written into the suite as `expect.output`, editing the
+//! TOML in place (comments, order and layout kept) and rewriting JSONL lines.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table};
+
+/// The TOML with outputs written in: how many, and what could not be.
+pub struct Updated {
+    pub text: String,
+    pub count: usize,
+    pub skipped: Vec<String>,
+}
+
+/// Writes `outputs` (by case name) into the `[[case]]` tables of `text`.
+pub fn toml_outputs(text: &str, outputs: &HashMap<&str, Value>) -> Result<Updated, String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let mut count = 0;
+    let mut skipped = vec![];
+    if let Some(cases) = doc.get_mut("case").and_then(Item::as_array_of_tables_mut) {
+        for (i, case) in cases.iter_mut().enumerate() {
+            let name = case.get("name").and_then(Item::as_str).map(|n| n.trim().to_string());
+            let name = name.filter(|n| !n.is_empty()).unwrap_or_else(|| format!("case {}", i + 1));
+            let Some(output) = outputs.get(name.as_str()) else { continue };
+            let Some(value) = to_toml(output) else {
+                skipped.push(format!("case {name:?}: its output holds a null, which TOML cannot write"));
+                continue;
+            };
+            match case.get_mut("expect") {
+                Some(Item::Table(t)) => {
+                    t.insert("output", Item::Value(value));
+                }
+                Some(Item::Value(toml_edit::Value::InlineTable(t))) => {
+                    t.insert("output", value);
+                }
+                Some(_) => {
+                    skipped.push(format!("case {name:?}: `expect` is not a table"));
+                    continue;
+                }
+                None => {
+                    let mut t = Table::new();
+                    t.insert("output", Item::Value(value));
+                    case.insert("expect", Item::Table(t));
+                }
+            }
+            count += 1;
+        }
+    }
+    Ok(Updated { text: doc.to_string(), count, skipped })
+}
+
+/// The JSONL file a suite names (`cases = "…"`), relative to the suite's folder.
+pub fn jsonl_path(text: &str, suite: &Path) -> Option<PathBuf> {
+    let doc: DocumentMut = text.parse().ok()?;
+    let rel = doc.get("cases")?.as_str()?;
+    Some(suite.parent().unwrap_or(Path::new(".")).join(rel))
+}
+
+/// Writes `outputs` into the JSONL cases; blank lines and untouched lines stay as they are.
+/// Unnamed lines are named as the suite names them (`case N`, counted after the TOML's).
+pub fn jsonl_outputs(body: &str, outputs: &HashMap<&str, Value>, suite: &super::Suite, path: &Path) -> (String, usize) {
+    let shown = path.display().to_string();
+    let mut count = 0;
+    let mut out = String::with_capacity(body.len());
+    for (i, line) in body.split_inclusive('\n').enumerate() {
+        let at = format!("{shown}:{}", i + 1);
+        // The suite read this line as a case: its name is known by where it is.
+        let name = suite.cases.iter().find(|c| c.at == at).map(|c| c.name.as_str());
+        let parsed = serde_json::from_str::<Map<String, Value>>(line.trim());
+        match (name.and_then(|n| outputs.get(n)), parsed) {
+            (Some(output), Ok(mut obj)) => {
+                let expect = obj.entry("expect").or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(e) = expect {
+                    e.insert("output".into(), output.clone());
+                    count += 1;
+                }
+                out.push_str(&Value::Object(obj).to_string());
+                if line.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            _ => out.push_str(line),
+        }
+    }
+    (out, count)
+}
+
+/// A JSON value as TOML (`None` for null, which TOML has not).
+fn to_toml(v: &Value) -> Option<toml_edit::Value> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => (*b).into(),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64()?.into(),
+        },
+        Value::String(s) => s.as_str().into(),
+        Value::Array(items) => {
+            let mut a = Array::new();
+            for item in items {
+                a.push(to_toml(item)?);
+            }
+            toml_edit::Value::Array(a)
+        }
+        Value::Object(m) => {
+            let mut t = InlineTable::new();
+            for (k, item) in m {
+                t.insert(k, to_toml(item)?);
+            }
+            toml_edit::Value::InlineTable(t)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_go_in_and_comments_stay() {
+        let text = "# my suite\nworkflow = \"1\"\n\n[[case]]\nname = \"a\" # first\nparams = { x = 1 }\n[case.expect]\ncontains = [\"x\"] # keep\n\n[[case]]\nname = \"b\"\n\n[[case]]\nexpect = { status = \"succeeded\" }\n";
+        let outputs: HashMap<&str, Value> = [
+            ("a", serde_json::json!({"city": "杭州", "n": [1, 2.5]})),
+            ("b", serde_json::json!("text")),
+            ("case 3", serde_json::json!({"nothing": null})),
+        ]
+        .into_iter()
+        .collect();
+        let u = toml_outputs(text, &outputs).unwrap();
+        assert_eq!(u.count, 2);
+        assert!(
+            u.text.starts_with("# my suite\n") && u.text.contains("# first") && u.text.contains("# keep"),
+            "{}",
+            u.text
+        );
+        assert!(u.text.contains("output = { city = \"杭州\", n = [1, 2.5] }"), "{}", u.text);
+        assert!(u.text.contains("[case.expect]\noutput = \"text\""), "{}", u.text);
+        assert_eq!(u.skipped.len(), 1, "a null cannot be written");
+        // Read back: the outputs are expectations now.
+        let again = toml_outputs(&u.text, &outputs).unwrap();
+        assert_eq!(again.text, u.text, "writing the same outputs twice changes nothing");
+    }
+}
