@@ -248,3 +248,14 @@ async fn diff_compares_two_tasks() {
     let text = run(&sim, d, &["diff", &a, &c]).await.stdout;
     assert!(text.contains("- b") && text.contains("+ B") && text.contains("+ /y: true"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_suite_in_the_readme_passes() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    fast_config(dir.path());
+    let suite = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo-suite.toml");
+    let out = run(&sim, dir.path(), &["test", suite, "--json"]).await;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(out.json()["passed"], 6);
+}
