@@ -555,6 +555,52 @@ fn save_new(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<
     Err(std::io::Error::other(format!("{name} and 998 numbered copies exist already")))
 }
 
+/// Appends a task to a suite file (relative paths from the current directory) as a case: its
+/// parameters, the answers it was given (from its history) and its output as the expected
+/// output. The file and its folder are made when missing.
+fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<String, String> {
+    let task = ledger.get(task_id).map_err(|e| e.to_string())?;
+    let history = ledger.history(task_id).map_err(|e| e.to_string())?;
+    let mut cut = false;
+    let answers: Vec<String> = history
+        .iter()
+        .filter_map(|h| h.note.as_deref()?.strip_prefix("answered "))
+        .filter_map(|quoted| {
+            // Written as `answered "TEXT" (answer N)`, TEXT cut at 80 characters.
+            let text = quoted.rsplit_once(" (answer ").map_or(quoted, |(t, _)| t);
+            cut |= text.ends_with("…\"");
+            serde_json::from_str::<String>(text).ok().or_else(|| Some(text.trim_matches('"').to_string()))
+        })
+        .collect();
+    let name = task
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{} {}", task.workflow_name.as_deref().unwrap_or(&task.workflow_id), task.id));
+    let case = crate::suite::update::NewCase {
+        name,
+        workflow_id: task.workflow_id.clone(),
+        mode: task.mode.as_str(),
+        params: task.parameters.clone(),
+        answers,
+        output: task.decoded_output(),
+    };
+    let file = std::path::Path::new(path);
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("# A coze-tui test suite: `coze-tui test {path}` runs it.\n")
+        }
+        Err(e) => return Err(format!("{path}: {e}")),
+    };
+    let (text, name) = crate::suite::update::append_case(&text, case).map_err(|e| format!("{path}: {e}"))?;
+    std::fs::write(file, text).map_err(|e| format!("{path}: {e}"))?;
+    let warn = if cut { " (an answer longer than 80 characters was cut in the history: check it)" } else { "" };
+    Ok(format!("saved task {task_id} as case {name:?} in {path}{warn}"))
+}
+
 /// A read of the ledger, off the async threads.
 async fn read<T: Send + 'static>(
     ledger: &Arc<Ledger>,
@@ -672,6 +718,19 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
                 crate::app::TaskParameters { workflow: wf, workspace_id: t.workspace_id, parameters: t.parameters }
             });
             Msg::TaskParameters(loaded)
+        }
+        Command::LoadDiff { a: first, b: second } => {
+            let pair = read(&b.ledger, move |l| Ok(Box::new((l.get(&first)?, l.get(&second)?)))).await;
+            Msg::Diff(pair)
+        }
+        Command::SaveCase { task_id, path } => {
+            let ledger = b.ledger.clone();
+            let saved = tokio::task::spawn_blocking(move || save_case(&ledger, &task_id, &path)).await;
+            match saved {
+                Ok(Ok(said)) => Msg::Toast(said),
+                Ok(Err(e)) => Msg::Failed(format!("not saved as a case: {e}")),
+                Err(e) => Msg::Failed(format!("not saved as a case: {e}")),
+            }
         }
         Command::LoadCatalogue { refresh } => {
             let profile = b.profile.clone();

@@ -590,3 +590,48 @@ async fn detail_has_a_node_timeline_and_enter_opens_what_is_at_the_top() {
     assert!(v.title.starts_with("output of chatty"), "{}", v.title);
     h.session.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_becomes_a_test_case_and_two_tasks_compare_in_detail() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.open_workflow("echo").await;
+    h.key(KeyCode::Char('i')).await;
+    h.clear_editor().await;
+    h.typed("{\"x\": 1, \"text\": \"a\\nb\"}").await;
+    h.key(KeyCode::Esc).await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the first run", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    h.key(KeyCode::Char('i')).await;
+    h.clear_editor().await;
+    h.typed("{\"x\": 2, \"text\": \"a\\nB\"}").await;
+    h.key(KeyCode::Esc).await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the second run", |a| {
+        a.tasks.list.items.len() == 2 && a.tasks.list.items.iter().all(|t| t.status == TaskStatus::Succeeded)
+    })
+    .await;
+    // Mark the older one, compare the newer with it.
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('G')).await;
+    h.key(KeyCode::Char('m')).await;
+    let toast = h.session.app.toast.as_ref().unwrap().text.clone();
+    assert!(toast.contains("D on another task compares them"), "{toast}");
+    h.key(KeyCode::Char('g')).await;
+    h.key(KeyCode::Char('D')).await;
+    h.until("the comparison", |a| matches!(a.detail.subject, coze_tui::app::Subject::Diff(..))).await;
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("output: 2 differences") && screen.contains("~ /x: 1  →  2"), "{screen}");
+    assert!(screen.contains("-     b") && screen.contains("+     B"), "strings by line: {screen}");
+    // c: the task as a case in a suite file, which then runs and passes.
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('c')).await;
+    let file = h.dir.path().join("suites").join("echo.toml");
+    h.typed(file.to_str().unwrap()).await;
+    h.key(KeyCode::Enter).await;
+    h.until("the case saved", |a| a.toast.as_ref().is_some_and(|t| t.text.starts_with("saved task"))).await;
+    let suite = coze_tui::suite::load(&file).unwrap();
+    assert_eq!(suite.cases.len(), 1);
+    assert_eq!(suite.cases[0].expect.output, Some(serde_json::json!({"x": 2, "text": "a\nB"})));
+    h.session.shutdown().await;
+}

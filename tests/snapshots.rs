@@ -431,3 +431,19 @@ fn badges_zoom_and_the_folded_viewer_at_200x60() {
     app.update(Msg::Key(key('!')));
     insta::assert_snapshot!("message_log_200x60", render(&app, 200, 60));
 }
+
+#[test]
+fn two_tasks_compared_in_detail() {
+    let mut app = loaded_app();
+    let mut a = task("1m89kfvkqwwq", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Sync, 2);
+    let mut b = task("1m89kfzzzzzz", "翻译助手_translate", TaskStatus::Succeeded, RunMode::Stream, 9);
+    a.output = Some(json!({"output": "第一行\nsecond line\nthird", "score": 0.8}).to_string());
+    b.output = Some(json!({"output": "第一行\nsecond LINE\nthird", "score": 0.9, "extra": [1]}).to_string());
+    b.parameters = json!({"city": "上海", "days": 2}).as_object().cloned().unwrap();
+    app.update(Msg::Diff(Ok(Box::new((a, b)))));
+    let wide = render(&app, 120, 40);
+    assert!(wide.contains("output: 3 differences") && wide.contains("parameters: 1 difference"), "{wide}");
+    insta::assert_snapshot!("diff_120x40", wide);
+    app.update(Msg::Resize(80, 24));
+    insta::assert_snapshot!("diff_80x24", render(&app, 80, 24));
+}

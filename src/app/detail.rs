@@ -31,6 +31,10 @@ pub enum LineKind {
     Question,
     Node,
     Dim,
+    /// In a comparison: only in the second task.
+    Added,
+    /// In a comparison: only in the first task.
+    Removed,
 }
 
 /// What the detail pane shows.
@@ -39,6 +43,8 @@ pub enum Subject {
     None,
     Workflow,
     Task(String),
+    /// Two tasks compared: the marked one, and the other.
+    Diff(String, String),
 }
 
 pub struct Detail {
@@ -63,6 +69,8 @@ pub struct Detail {
     node_outputs: Option<Result<Vec<(String, String)>, String>>,
     /// Each node that streamed, in the order it first spoke.
     nodes: Vec<NodeSpan>,
+    /// The comparison shown (subject `Diff`).
+    diff: Vec<(LineKind, String)>,
 }
 
 /// When a node streamed and how much: the timeline's row for it.
@@ -91,6 +99,7 @@ impl Default for Detail {
             history: vec![],
             node_outputs: None,
             nodes: vec![],
+            diff: vec![],
         }
     }
 }
@@ -230,6 +239,7 @@ impl Detail {
         let lines = match (&self.subject, task.as_deref()) {
             (Subject::None, _) => vec![(LineKind::Dim, "Open a task or a workflow to see it here.".to_string())],
             (Subject::Workflow, _) => workflow_lines(editor),
+            (Subject::Diff(..), _) => self.diff.clone(),
             (Subject::Task(_), Some(t)) => self.task_lines(t, clock, keymap),
             (Subject::Task(id), None) => vec![(LineKind::Dim, format!("task {id} is loading…"))],
         };
@@ -459,6 +469,56 @@ impl App {
         vec![Command::LoadDetail(id.to_string())]
     }
 
+    /// Detail compares two tasks: the facts side by side, then parameters and output as JSON
+    /// changes (what `coze-tui diff` prints).
+    pub(super) fn show_diff(&mut self, a: Task, b: Task) {
+        use crate::suite::check::{change_lines, changes};
+        self.detail.open(Subject::Diff(a.id.clone(), b.id.clone()), false);
+        let mut out = vec![(LineKind::Heading, format!("diff {} → {}", a.id, b.id))];
+        let took = |t: &Task| t.finished_at.map_or("-".into(), |f| crate::tasks::human_duration(t.elapsed_ms(f)));
+        let tokens = |t: &Task| t.usage.as_ref().and_then(|u| u.token_count).map_or("-".into(), |n| n.to_string());
+        let name = |t: &Task| t.name.clone().or(t.workflow_name.clone()).unwrap_or_else(|| t.workflow_id.clone());
+        let rows = [
+            ("task", name(&a), name(&b)),
+            ("status", a.status.as_str().to_string(), b.status.as_str().to_string()),
+            ("workflow", a.workflow_id.clone(), b.workflow_id.clone()),
+            ("mode", a.mode.as_str().to_string(), b.mode.as_str().to_string()),
+            ("took", took(&a), took(&b)),
+            ("tokens", tokens(&a), tokens(&b)),
+        ];
+        for (k, x, y) in rows {
+            let kind = if x == y || k == "took" || k == "task" { LineKind::Field } else { LineKind::Question };
+            out.push((kind, format!("{k:<11}{x}  →  {y}")));
+        }
+        let sections = [
+            ("parameters", changes(&Value::Object(a.parameters.clone()), &Value::Object(b.parameters.clone()))),
+            ("output", changes(&a.decoded_output().unwrap_or(Value::Null), &b.decoded_output().unwrap_or(Value::Null))),
+        ];
+        for (what, list) in sections {
+            let n = list.len();
+            out.push((
+                LineKind::Heading,
+                match n {
+                    0 => format!("{what}: equal"),
+                    1 => format!("{what}: 1 difference"),
+                    n => format!("{what}: {n} differences"),
+                },
+            ));
+            for (sign, line) in change_lines(&list) {
+                let kind = match sign {
+                    '+' => LineKind::Added,
+                    '-' => LineKind::Removed,
+                    '~' => LineKind::Question,
+                    _ => LineKind::Dim,
+                };
+                out.push((kind, format!("{sign} {line}")));
+            }
+        }
+        self.detail.diff = out;
+        self.focus = Pane::Detail;
+        self.rebuild_detail();
+    }
+
     pub(super) fn show_workflow(&mut self) {
         self.detail.open(Subject::Workflow, true);
         self.rebuild_detail();
@@ -578,9 +638,14 @@ impl App {
                 },
                 None => vec![],
             },
-            Action::Rerun | Action::Answer | Action::Copy | Action::DebugUrl | Action::EditParams => {
-                self.on_task_action(action)
-            }
+            Action::Rerun
+            | Action::Answer
+            | Action::Copy
+            | Action::DebugUrl
+            | Action::EditParams
+            | Action::SaveCase
+            | Action::Mark
+            | Action::Diff => self.on_task_action(action),
             _ => {
                 if let Some(delta) = self.movement(action) {
                     self.detail.scroll_by(delta, self.drawn.detail_rows);

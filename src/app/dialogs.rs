@@ -52,6 +52,11 @@ pub enum Overlay {
     },
     /// A task's output (or error) full screen.
     Viewer(Box<super::viewer::Viewer>),
+    /// Where to save a task as a test case.
+    SaveCase {
+        task_id: String,
+        input: TextArea<'static>,
+    },
     /// Jump to a workflow, a task or an action (`:`).
     Palette(Box<super::palette::Palette>),
 }
@@ -59,7 +64,14 @@ pub enum Overlay {
 impl Overlay {
     /// Dialogs with a text field: a key that types a character types it.
     fn takes_text(&self) -> bool {
-        matches!(self, Overlay::Answer { .. } | Overlay::RunNamed { .. } | Overlay::Filter { .. } | Overlay::Palette(_))
+        matches!(
+            self,
+            Overlay::Answer { .. }
+                | Overlay::RunNamed { .. }
+                | Overlay::Filter { .. }
+                | Overlay::Palette(_)
+                | Overlay::SaveCase { .. }
+        )
     }
 }
 
@@ -200,6 +212,21 @@ impl App {
                         self.apply_filter(pane, input.lines().join(""));
                     }
                     (Some(Overlay::Filter { pane, input }), vec![])
+                }
+            },
+            Overlay::SaveCase { task_id, mut input } => match action {
+                Some(Action::Cancel) => (None, vec![]),
+                Some(Action::Accept) => {
+                    let path = input.lines().join("").trim().to_string();
+                    if path.is_empty() {
+                        (Some(Overlay::SaveCase { task_id, input }), vec![])
+                    } else {
+                        (None, vec![Command::SaveCase { task_id, path }])
+                    }
+                }
+                _ => {
+                    prompt_key(&mut input, key);
+                    (Some(Overlay::SaveCase { task_id, input }), vec![])
                 }
             },
             Overlay::Profiles { selected } => {

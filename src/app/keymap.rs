@@ -98,6 +98,9 @@ pub enum Action {
     Palette,
     AllProfiles,
     Fold,
+    SaveCase,
+    Mark,
+    Diff,
 }
 
 impl Action {
@@ -162,6 +165,9 @@ impl Action {
             Palette => ("palette", "jump to a workflow, a task or an action"),
             AllProfiles => ("all_profiles", "show every profile's tasks, or this one's"),
             Fold => ("fold", "fold or unfold the JSON object or array at the cursor"),
+            SaveCase => ("save_case", "save the task as a test case in a suite file"),
+            Mark => ("mark", "mark the task to compare another with"),
+            Diff => ("diff", "compare the task with the marked one"),
         }
     }
 
@@ -359,6 +365,9 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Tasks, "S", Action::StatusFilter),
     (Context::Tasks, "e", Action::EditParams),
     (Context::Tasks, "P", Action::AllProfiles),
+    (Context::Tasks, "c", Action::SaveCase),
+    (Context::Tasks, "m", Action::Mark),
+    (Context::Tasks, "D", Action::Diff),
     (Context::Detail, "R", Action::Rerun),
     (Context::Detail, "a", Action::Answer),
     (Context::Detail, "y", Action::Copy),
@@ -366,6 +375,9 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Detail, "F", Action::Follow),
     (Context::Detail, "N", Action::NodeOutputs),
     (Context::Detail, "e", Action::EditParams),
+    (Context::Detail, "c", Action::SaveCase),
+    (Context::Detail, "m", Action::Mark),
+    (Context::Detail, "D", Action::Diff),
     (Context::Dialog, "y", Action::Confirm),
     (Context::Dialog, "Y", Action::Confirm),
     (Context::Dialog, "esc", Action::Cancel),

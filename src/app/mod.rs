@@ -108,6 +108,8 @@ pub enum Msg {
         /// The first failure since drafts were last written: worth a message.
         first: bool,
     },
+    /// Two tasks compared (or why not).
+    Diff(Result<Box<(Task, Task)>, String>),
     /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
     TaskParameters(Result<TaskParameters, String>),
     /// The outcome and latency of the last call to Coze.
@@ -159,6 +161,7 @@ impl Msg {
             | Msg::OutputForCopy(Err(e))
             | Msg::TaskParameters(Err(e))
             | Msg::Catalogue(Err(e))
+            | Msg::Diff(Err(e))
             | Msg::NodeOutputs { result: Err(e), .. }
             | Msg::Failed(e) => Some(e),
             _ => None,
@@ -201,6 +204,16 @@ pub enum Command {
     },
     /// Read a task's parameters for the editor.
     LoadTaskParameters(String),
+    /// Append a task to a suite file as a test case (the file and its folder made if need be).
+    SaveCase {
+        task_id: String,
+        path: String,
+    },
+    /// Compare two tasks (the marked one first) in Detail.
+    LoadDiff {
+        a: String,
+        b: String,
+    },
     /// Read the workflows known across workspaces; with `refresh`, list them all again after.
     LoadCatalogue {
         refresh: bool,
@@ -320,6 +333,8 @@ pub struct App {
     pub unseen_failures: std::collections::HashSet<String>,
     /// Ring the bell for runs that need attention (`[ui] bell`).
     pub bell: bool,
+    /// The task marked (`m`) to compare another with (`D`).
+    pub marked: Option<String>,
     /// The mouse is captured (`[ui] mouse`), for the help.
     pub mouse: bool,
 }
@@ -351,6 +366,7 @@ impl App {
             catalogue_refreshed: false,
             unseen_failures: Default::default(),
             bell: false,
+            marked: None,
             mouse: false,
         };
         app.rebuild_detail();
@@ -457,6 +473,10 @@ impl App {
                 }
                 vec![]
             }
+            Msg::Diff(Ok(pair)) => {
+                self.show_diff(pair.0, pair.1);
+                vec![]
+            }
             Msg::Catalogue(result) => {
                 self.on_catalogue(result);
                 vec![]
@@ -536,6 +556,7 @@ impl App {
             }
             Msg::OutputForCopy(Err(text))
             | Msg::TaskParameters(Err(text))
+            | Msg::Diff(Err(text))
             | Msg::Edited(Err(text))
             | Msg::Failed(text)
             | Msg::Toast(text) => {

@@ -219,6 +219,32 @@ impl App {
         match action {
             Action::Rerun => vec![Command::Rerun(t.id.clone())],
             Action::EditParams => vec![Command::LoadTaskParameters(t.id.clone())],
+            Action::SaveCase => {
+                let name = t.workflow_name.clone().unwrap_or_else(|| t.workflow_id.clone());
+                let file: String =
+                    name.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+                let input = super::dialogs::prompt_with("suite file", &format!("coze-tests/{file}.toml"));
+                self.overlay = Some(Overlay::SaveCase { task_id: t.id.clone(), input });
+                vec![]
+            }
+            Action::Mark => {
+                self.marked = Some(t.id.clone());
+                let diff = self.keymap.key(Context::Tasks, Action::Diff).unwrap_or_default();
+                self.toast(&format!("marked task {}: {diff} on another task compares them", t.id));
+                vec![]
+            }
+            Action::Diff => match self.marked.clone() {
+                Some(m) if m == t.id => {
+                    self.toast("this is the marked task: compare it with another one");
+                    vec![]
+                }
+                Some(m) => vec![Command::LoadDiff { a: m, b: t.id.clone() }],
+                None => {
+                    let mark = self.keymap.key(Context::Tasks, Action::Mark).unwrap_or_default();
+                    self.toast(&format!("mark a task first ({mark}), then compare another with it"));
+                    vec![]
+                }
+            },
             Action::Answer if t.status == TaskStatus::Interrupted => {
                 let question = t.interrupt.as_ref().and_then(|i| i.question.clone()).unwrap_or_default();
                 let used = t.interrupt.as_ref().map_or(0, |i| i.answers);
@@ -295,9 +321,15 @@ impl App {
                 self.toast(&format!("showing {which} tasks"));
                 vec![Command::ShowAllProfiles(self.tasks.all_profiles)]
             }
-            Action::Rerun | Action::Answer | Action::Delete | Action::Copy | Action::DebugUrl | Action::EditParams => {
-                self.on_task_action(action)
-            }
+            Action::Rerun
+            | Action::Answer
+            | Action::Delete
+            | Action::Copy
+            | Action::DebugUrl
+            | Action::EditParams
+            | Action::SaveCase
+            | Action::Mark
+            | Action::Diff => self.on_task_action(action),
             _ => {
                 if let Some(delta) = self.movement(action) {
                     self.tasks.list.move_by(delta);

@@ -525,33 +525,7 @@ fn print_changes(what: &str, changes: &[check::Change]) {
         return;
     }
     println!("\n{what}: {} difference{}", changes.len(), if changes.len() == 1 { "" } else { "s" });
-    for c in changes {
-        let path = check::shown_path(&c.path);
-        match (c.op, &c.a, &c.b) {
-            ("change", Some(Value::String(x)), Some(Value::String(y))) if x.contains('\n') || y.contains('\n') => {
-                println!("  ~ {path}:");
-                let diff = similar::TextDiff::from_lines(x.as_str(), y.as_str());
-                for group in diff.grouped_ops(2) {
-                    for op in group {
-                        for change in diff.iter_changes(&op) {
-                            let sign = match change.tag() {
-                                similar::ChangeTag::Delete => "-",
-                                similar::ChangeTag::Insert => "+",
-                                similar::ChangeTag::Equal => " ",
-                            };
-                            print!("      {sign} {}", change);
-                            if change.missing_newline() {
-                                println!();
-                            }
-                        }
-                    }
-                    println!("      …");
-                }
-            }
-            ("change", Some(x), Some(y)) => println!("  ~ {path}: {}  →  {}", check::short(x), check::short(y)),
-            ("add", _, Some(y)) => println!("  + {path}: {}", check::short(y)),
-            ("remove", Some(x), _) => println!("  - {path}: {}", check::short(x)),
-            _ => {}
-        }
+    for (sign, line) in check::change_lines(changes) {
+        println!("  {sign} {line}");
     }
 }

@@ -196,6 +196,42 @@ fn differences(a: &Value, b: &Value, path: String, out: &mut Vec<Change>, limit:
     }
 }
 
+/// How a difference reads, line by line: `('-', …)` only in a, `('+', …)` only in b, `('~',
+/// …)` changed, `(' ', …)` context. A changed string of several lines is compared line by
+/// line, with two lines of context around each change.
+pub fn change_lines(changes: &[Change]) -> Vec<(char, String)> {
+    let mut out = vec![];
+    for c in changes {
+        let path = shown_path(&c.path);
+        match (c.op, &c.a, &c.b) {
+            ("change", Some(Value::String(x)), Some(Value::String(y))) if x.contains('\n') || y.contains('\n') => {
+                out.push(('~', format!("{path}:")));
+                let diff = similar::TextDiff::from_lines(x.as_str(), y.as_str());
+                for (i, group) in diff.grouped_ops(2).iter().enumerate() {
+                    if i > 0 {
+                        out.push((' ', "    …".into()));
+                    }
+                    for op in group {
+                        for change in diff.iter_changes(op) {
+                            let sign = match change.tag() {
+                                similar::ChangeTag::Delete => '-',
+                                similar::ChangeTag::Insert => '+',
+                                similar::ChangeTag::Equal => ' ',
+                            };
+                            out.push((sign, format!("    {}", change.value().trim_end_matches('\n'))));
+                        }
+                    }
+                }
+            }
+            ("change", Some(x), Some(y)) => out.push(('~', format!("{path}: {}  →  {}", short(x), short(y)))),
+            ("add", _, Some(y)) => out.push(('+', format!("{path}: {}", short(y)))),
+            ("remove", Some(x), _) => out.push(('-', format!("{path}: {}", short(x)))),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// A key as a JSON Pointer segment.
 fn escape(k: &str) -> String {
     k.replace('~', "~0").replace('/', "~1")

@@ -87,6 +87,71 @@ pub fn jsonl_outputs(body: &str, outputs: &HashMap<&str, Value>, suite: &super::
     (out, count)
 }
 
+/// A task to keep as a case: what it ran with, what it was told, what it gave.
+pub struct NewCase {
+    pub name: String,
+    pub workflow_id: String,
+    pub mode: &'static str,
+    pub params: Map<String, Value>,
+    pub answers: Vec<String>,
+    pub output: Option<Value>,
+}
+
+/// `text` (a suite file, maybe empty) with `case` appended as a `[[case]]` table; its name made
+/// unique in the file. Returns the new text and the name used.
+pub fn append_case(text: &str, case: NewCase) -> Result<(String, String), String> {
+    let doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
+    let taken: Vec<String> = match doc.get("case") {
+        None => vec![],
+        Some(Item::ArrayOfTables(cases)) => {
+            cases.iter().filter_map(|c| c.get("name").and_then(Item::as_str).map(str::to_string)).collect()
+        }
+        Some(_) => return Err("`case` is not a list of [[case]] tables".into()),
+    };
+    let mut name = case.name.clone();
+    for n in 2.. {
+        if !taken.contains(&name) {
+            break;
+        }
+        name = format!("{} ({n})", case.name);
+    }
+    let mut t = Table::new();
+    t.insert("name", toml_edit::value(name.as_str()));
+    t.insert("workflow", toml_edit::value(case.workflow_id.as_str()));
+    t.insert("mode", toml_edit::value(case.mode));
+    let params = to_toml(&Value::Object(case.params)).ok_or("its parameters hold a null, which TOML cannot write")?;
+    t.insert("params", Item::Value(params));
+    if !case.answers.is_empty() {
+        let mut a = Array::new();
+        for answer in &case.answers {
+            a.push(answer.as_str());
+        }
+        t.insert("answers", Item::Value(toml_edit::Value::Array(a)));
+    }
+    let mut expect = Table::new();
+    match case.output.as_ref().and_then(to_toml) {
+        Some(output) => {
+            expect.insert("output", Item::Value(output));
+        }
+        None => {
+            expect.insert("status", toml_edit::value("succeeded"));
+        }
+    }
+    t.insert("expect", Item::Table(expect));
+    // Appended as text: what the file holds stays byte for byte.
+    let mut one = DocumentMut::new();
+    let mut list = toml_edit::ArrayOfTables::new();
+    list.push(t);
+    one.insert("case", Item::ArrayOfTables(list));
+    let sep = match text {
+        "" => "",
+        t if t.ends_with("\n\n") => "",
+        t if t.ends_with('\n') => "\n",
+        _ => "\n\n",
+    };
+    Ok((format!("{text}{sep}{one}"), name))
+}
+
 /// A JSON value as TOML (`None` for null, which TOML has not).
 fn to_toml(v: &Value) -> Option<toml_edit::Value> {
     Some(match v {
@@ -117,6 +182,34 @@ fn to_toml(v: &Value) -> Option<toml_edit::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_task_appends_as_a_case_that_reads_back() {
+        let new = |name: &str| NewCase {
+            name: name.into(),
+            workflow_id: "7524966123456700006".into(),
+            mode: "stream",
+            params: serde_json::json!({"city": "杭州"}).as_object().cloned().unwrap(),
+            answers: vec!["杭州".into()],
+            output: Some(serde_json::json!({"answer": "杭州"})),
+        };
+        let (text, name) = append_case("# mine\n", new("asks")).unwrap();
+        assert_eq!(name, "asks");
+        let (text, second) = append_case(&text, new("asks")).unwrap();
+        assert_eq!(second, "asks (2)", "names stay unique in the file");
+        assert!(text.starts_with("# mine\n"));
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.toml");
+        std::fs::write(&p, &text).unwrap();
+        let suite = crate::suite::load(&p).unwrap();
+        assert_eq!(suite.cases.len(), 2);
+        let c = &suite.cases[1];
+        assert_eq!(
+            (c.name.as_str(), c.answers.clone(), c.mode),
+            ("asks (2)", vec!["杭州".to_string()], crate::tasks::RunMode::Stream)
+        );
+        assert_eq!(c.expect.output, Some(serde_json::json!({"answer": "杭州"})));
+    }
 
     #[test]
     fn outputs_go_in_and_comments_stay() {

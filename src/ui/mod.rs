@@ -565,6 +565,8 @@ fn draw_detail(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 LineKind::Question => theme.warning.add_modifier(Modifier::BOLD),
                 LineKind::Node => theme.title,
                 LineKind::Dim => theme.dim,
+                LineKind::Added => theme.ok,
+                LineKind::Removed => theme.error,
             };
             Line::styled(truncate(text, inner.width as usize), style)
         })
@@ -919,6 +921,20 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             f.render_widget(Paragraph::new(keys).style(theme.dim), k);
         }
         Overlay::Palette(p) => draw_palette(f, area, p, app, theme),
+        Overlay::SaveCase { input, .. } => {
+            let r = centered(area, 76, 6);
+            f.render_widget(Clear, r);
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "saves"), (Action::Cancel, "cancels")]);
+            let block = dialog(format!(" save as a test case · {keys} "));
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let [label, field, note] =
+                Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(1)]).areas(inner);
+            f.render_widget(Paragraph::new("suite file (appended to; made if missing):").style(theme.dim), label);
+            f.render_widget(input, field);
+            let text = "parameters, answers and the output as expect.output; `coze-tui test FILE` runs it";
+            f.render_widget(Paragraph::new(text).style(theme.dim).wrap(Wrap { trim: true }), note);
+        }
         Overlay::Profiles { selected } => {
             let r = centered(area, 50, app.profile.profiles.len() as u16 + 4);
             f.render_widget(Clear, r);
