@@ -246,7 +246,7 @@ async fn diff_compares_two_tasks() {
     assert_eq!(paths, [("/x", "change"), ("/text", "change"), ("/y", "add")]);
     assert_eq!(doc["status"], serde_json::json!(["succeeded", "succeeded"]));
     let text = run(&sim, d, &["diff", &a, &c]).await.stdout;
-    assert!(text.contains("- b") && text.contains("+ B") && text.contains("+ /y: true"), "{text}");
+    assert!(text.contains("-     b") && text.contains("+     B") && text.contains("+ /y: true"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
