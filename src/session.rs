@@ -561,17 +561,19 @@ fn save_new(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<
 fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<String, String> {
     let task = ledger.get(task_id).map_err(|e| e.to_string())?;
     let history = ledger.history(task_id).map_err(|e| e.to_string())?;
+    // Written as `answered "TEXT" (answer N)` (TEXT as Rust prints it, cut at 80
+    // characters); an answer that did not get through is followed by a note saying so.
     let mut cut = false;
-    let answers: Vec<String> = history
-        .iter()
-        .filter_map(|h| h.note.as_deref()?.strip_prefix("answered "))
-        .filter_map(|quoted| {
-            // Written as `answered "TEXT" (answer N)`, TEXT cut at 80 characters.
+    let mut answers: Vec<String> = vec![];
+    for note in history.iter().filter_map(|h| h.note.as_deref()) {
+        if let Some(quoted) = note.strip_prefix("answered ") {
             let text = quoted.rsplit_once(" (answer ").map_or(quoted, |(t, _)| t);
             cut |= text.ends_with("…\"");
-            serde_json::from_str::<String>(text).ok().or_else(|| Some(text.trim_matches('"').to_string()))
-        })
-        .collect();
+            answers.push(unquote_debug(text).unwrap_or_else(|| text.trim_matches('"').to_string()));
+        } else if note.starts_with("the answer was not sent") {
+            answers.pop();
+        }
+    }
     let name = task
         .name
         .clone()
@@ -595,10 +597,40 @@ fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<String, Strin
         }
         Err(e) => return Err(format!("{path}: {e}")),
     };
+    let null = case.output.as_ref().is_some_and(|o| o.to_string().contains("null"));
     let (text, name) = crate::suite::update::append_case(&text, case).map_err(|e| format!("{path}: {e}"))?;
-    std::fs::write(file, text).map_err(|e| format!("{path}: {e}"))?;
-    let warn = if cut { " (an answer longer than 80 characters was cut in the history: check it)" } else { "" };
+    crate::suite::update::write_atomic(file, &text).map_err(|e| format!("{path}: {e}"))?;
+    let warn = match (cut, null) {
+        (true, _) => " (an answer longer than 80 characters was cut in the history: check it)",
+        (_, true) => " (its output holds a null, which TOML cannot write: the case expects success only)",
+        _ => "",
+    };
     Ok(format!("saved task {task_id} as case {name:?} in {path}{warn}"))
+}
+
+/// A string as Rust's `{:?}` prints it (`"a\"b\u{fe0f}"`), read back.
+fn unquote_debug(s: &str) -> Option<String> {
+    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next()? {
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            '0' => out.push('\0'),
+            'u' => {
+                let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
 }
 
 /// A read of the ledger, off the async threads.
@@ -766,6 +798,15 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_read_back_from_the_history_as_rust_printed_them() {
+        for answer in ["杭州", "a \"quoted\" word", "two\nlines", "❤️ and \\ and tab\t", ""] {
+            assert_eq!(unquote_debug(&format!("{answer:?}")).as_deref(), Some(answer));
+        }
+        assert_eq!(unquote_debug("no quotes"), None);
+        assert_eq!(unquote_debug("\"bad \\u{zz}\""), None);
+    }
 
     #[test]
     fn saving_never_overwrites_and_keeps_the_file_private() {

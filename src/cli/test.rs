@@ -68,7 +68,7 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     // A suite is known by its file: the same file run again is compared with its last run.
     let key = std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()).display().to_string();
     let ledger = std::sync::Arc::new(run::open_ledger(settings)?);
-    let previous = previous_run(&ledger, &key)?;
+    let previous = previous_verdicts(&ledger, &key, &settings.profile_name)?;
     let mut cases: Vec<&Case> = suite.cases.iter().collect();
     if let Some(only) = &cmd.only {
         let needle = only.to_lowercase();
@@ -78,6 +78,10 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         match &previous {
             Some(verdicts) => cases.retain(|c| verdicts.get(&c.name) != Some(&true)),
             None => eprintln!("no earlier run of this suite: running every case"),
+        }
+        if cases.is_empty() {
+            eprintln!("every case passed when it last ran: nothing to run again");
+            return Ok(());
         }
     }
     if cases.is_empty() {
@@ -133,10 +137,10 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     let tasks = runner.submit_batch(news, true).await?;
     let by_id: HashMap<String, &Case> = tasks.iter().map(|t| t.id.clone()).zip(cases.iter().copied()).collect();
     let finished = tokio::select! {
-        done = follow(&runner, rx, &by_id, suite.timeout_s, !json) => Some(done),
+        done = follow(&runner, rx, &by_id, suite.timeout_s, concurrency, !json) => Some(done),
         _ = super::wait_for_shutdown() => None,
     };
-    let Some((done, timed_out)) = finished else {
+    let Some(followed) = finished else {
         let cancelled = runner.cancel_queued(tasks.iter().map(|t| t.id.clone()).collect()).await?;
         eprintln!(
             "stopped: {} cases not yet sent were cancelled; the suite run is not recorded as finished",
@@ -149,11 +153,12 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         .iter()
         .map(|t| {
             let case = by_id[&t.id];
-            let task = done.get(&t.id).cloned();
-            let failures = match &task {
-                _ if timed_out.contains(&t.id) => vec![check::timed_out(suite.timeout_s)],
-                Some(task) => check::check(&case.expect, task),
-                None => vec![check::timed_out(suite.timeout_s)],
+            let task = followed.tasks.get(&t.id).cloned();
+            let failures = match (&task, followed.unanswered.get(&t.id)) {
+                _ if followed.timed_out.contains(&t.id) => vec![check::timed_out(suite.timeout_s)],
+                (_, Some(why)) => vec![check::unanswered(why)],
+                (Some(task), None) => check::check(&case.expect, task),
+                (None, None) => vec![check::timed_out(suite.timeout_s)],
             };
             Verdict { case, task, failures }
         })
@@ -175,12 +180,16 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         eprintln!("warning: the verdicts were not recorded in the ledger: {e}");
     }
     let before = previous.as_ref();
-    if let Some(path) = &cmd.junit {
-        std::fs::write(path, junit(&suite, &verdicts, clock.elapsed()))
-            .map_err(|e| Failure::Usage(format!("cannot write --junit {}: {e}", path.display())))?;
+    // A file that cannot be written is said, and the results are still printed.
+    if let Some(path) = &cmd.junit
+        && let Err(e) = crate::suite::update::write_atomic(path, &junit(&suite, &verdicts, clock.elapsed()))
+    {
+        eprintln!("warning: --junit {}: {e}", path.display());
     }
-    if cmd.update {
-        update_expectations(&suite, &verdicts)?;
+    if cmd.update
+        && let Err(e) = update_expectations(&suite, &verdicts)
+    {
+        eprintln!("warning: --update: {e}");
     }
     super::end_quietly_on_a_closed_pipe();
     let passed = verdicts.iter().filter(|v| v.passed()).count();
@@ -203,66 +212,143 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
 /// Each case's verdict in a run, by name.
 type Verdicts = HashMap<String, bool>;
 
-/// The verdicts of the last finished run of this suite file.
-fn previous_run(ledger: &Ledger, key: &str) -> Result<Option<Verdicts>, Failure> {
-    let Some(last) = ledger.suite_runs(Some(key), 20)?.into_iter().find(|r| r.finished_at.is_some()) else {
-        return Ok(None);
-    };
-    Ok(Some(ledger.suite_cases(&last.id)?.into_iter().map(|c| (c.case_name, c.passed)).collect()))
+/// Each case's verdict when it last ran (in any finished run of this suite file under this
+/// profile: a run of `--only` or `--failed` leaves the other cases' verdicts as they were).
+fn previous_verdicts(ledger: &Ledger, key: &str, profile: &str) -> Result<Option<Verdicts>, Failure> {
+    let verdicts = ledger.latest_verdicts(key, profile)?;
+    Ok((!verdicts.is_empty()).then_some(verdicts))
+}
+
+/// Tries of one answer before the case fails for it.
+const ANSWER_TRIES: u32 = 3;
+
+/// Where a case stands with its questions.
+#[derive(Default)]
+struct Answering {
+    /// Answers accepted so far (the next one to give is `answers[given]`).
+    given: usize,
+    /// The question last answered, and the task's `updated_at` when it was: the same question
+    /// later than that means the answer did not reach Coze (the runner asks for it again).
+    last: Option<(String, i64)>,
+    /// Failed tries of the answer at hand.
+    failed_tries: u32,
+    /// Why the case gave up on its questions.
+    gave_up: Option<String>,
+}
+
+/// What following the cases left: each task as it ended, those given up on after
+/// `timeout_s`, and those whose questions could not be answered (with why).
+struct Followed {
+    tasks: HashMap<String, Task>,
+    timed_out: HashSet<String>,
+    unanswered: HashMap<String, String>,
 }
 
 /// Follows the cases to their ends, answering questions from each case's `answers` in order.
-/// Returns the tasks as they ended and those given up on after `timeout_s`.
+/// Updates come from this process's runner; every half second the unsettled ones are read
+/// again from the ledger, so what other processes do (a deletion, a dashboard's answer) counts.
 async fn follow(
     runner: &Runner,
     mut rx: broadcast::Receiver<TaskUpdate>,
     cases: &HashMap<String, &Case>,
     timeout_s: u64,
+    concurrency: usize,
     human: bool,
-) -> (HashMap<String, Task>, HashSet<String>) {
+) -> Followed {
     let bar = progress(cases.len() as u64, human);
     let mut latest: HashMap<String, Task> = HashMap::new();
-    let mut answered: HashMap<String, (usize, String)> = HashMap::new();
+    let mut answering: HashMap<String, Answering> = HashMap::new();
     let mut began: HashMap<String, Instant> = HashMap::new();
     let mut timed_out: HashSet<String> = HashSet::new();
     let ids: Vec<String> = cases.keys().cloned().collect();
-    for t in runner.find_all(ids.clone()).await.unwrap_or_default() {
-        latest.insert(t.id.clone(), t);
-    }
+    let limit = Duration::from_secs(timeout_s);
+    // Queued cases wait for a slot: however long the queue, every case has had its turn and
+    // its timeout by then.
+    let waves = ids.len().div_ceil(concurrency.max(1)) as u32 + 1;
+    let overall = Instant::now() + limit * waves;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut reread = true;
     loop {
-        // Questions first: an answer keeps a case going.
+        if std::mem::take(&mut reread) {
+            let unsettled: Vec<String> = ids
+                .iter()
+                .filter(|id| {
+                    !latest.get(*id).is_some_and(|t| t.status.is_settled() && t.status != TaskStatus::Interrupted)
+                })
+                .cloned()
+                .collect();
+            let found = runner.find_all(unsettled.clone()).await.unwrap_or_default();
+            for id in unsettled.iter().filter(|id| !found.iter().any(|t| t.id == **id)) {
+                // Gone from the ledger (deleted elsewhere): nothing more will come.
+                if let Some(t) = latest.get_mut(id).filter(|t| t.status != TaskStatus::Unknown) {
+                    t.status = TaskStatus::Unknown;
+                    t.notes.push("deleted while the suite ran".into());
+                }
+            }
+            for t in found {
+                keep_newer(&mut latest, t);
+            }
+        }
+        // Questions: each answered once, in order; an answer that did not reach Coze is sent
+        // again; a failed send is tried again a few times, then the case gives up.
         for (id, t) in &latest {
             let Some(i) = t.interrupt.as_ref().filter(|_| t.status == TaskStatus::Interrupted) else { continue };
-            let (given, last_event) = answered.entry(id.clone()).or_insert((0, String::new()));
+            let a = answering.entry(id.clone()).or_default();
+            if a.gave_up.is_some() {
+                continue;
+            }
             let answers = &cases[id].answers;
-            if *last_event != i.event_id && *given < answers.len() {
-                *last_event = i.event_id.clone();
-                let answer = answers[*given].clone();
-                *given += 1;
-                if let Err(e) = runner.resume(id, &answer).await {
-                    tracing::warn!("answering {id}: {e}");
+            let again = match &a.last {
+                Some((event, at)) if *event == i.event_id => {
+                    if t.updated_at <= *at {
+                        continue; // answered; the run goes on
+                    }
+                    true // back at the same question: the answer did not get through
+                }
+                _ => false,
+            };
+            let index = if again { a.given.saturating_sub(1) } else { a.given };
+            let Some(answer) = answers.get(index).cloned() else { continue };
+            match runner.resume(id, &answer).await {
+                Ok(sent) => {
+                    if !again {
+                        a.given += 1;
+                    }
+                    a.last = Some((i.event_id.clone(), sent.updated_at.max(t.updated_at)));
+                    a.failed_tries = 0;
+                }
+                Err(e) => {
+                    a.failed_tries += 1;
+                    if a.failed_tries >= ANSWER_TRIES {
+                        a.gave_up = Some(format!("answer {} could not be sent: {e}", index + 1));
+                    }
                 }
             }
         }
-        // A question is the end when the case has no answer left for it; one just answered
-        // is not (the run goes on).
+        // A question is the end when the case has no answer left for it (or gave up).
         let done = |t: &Task| match (t.status, &t.interrupt) {
-            (TaskStatus::Interrupted, Some(i)) => match answered.get(&t.id) {
-                Some((_, last)) if *last == i.event_id => false,
-                Some((given, _)) => *given >= cases[&t.id].answers.len(),
-                None => cases[&t.id].answers.is_empty(),
-            },
+            (TaskStatus::Interrupted, Some(i)) => {
+                let a = answering.get(&t.id);
+                if a.is_some_and(|a| a.gave_up.is_some()) {
+                    return true;
+                }
+                match a.and_then(|a| a.last.as_ref()) {
+                    Some((event, at)) if *event == i.event_id && t.updated_at <= *at => false,
+                    _ => a.map_or(0, |a| a.given) >= cases[&t.id].answers.len(),
+                }
+            }
             (s, _) => s.is_settled(),
         };
         for (id, t) in &latest {
-            if t.status == TaskStatus::Running {
+            if t.status != TaskStatus::Pending {
                 began.entry(id.clone()).or_insert_with(Instant::now);
             }
         }
-        for (id, at) in &began {
-            let over = latest.get(id).is_some_and(|t| !done(t)) && at.elapsed() > Duration::from_secs(timeout_s);
-            if over {
+        let past_all = Instant::now() > overall;
+        for id in &ids {
+            let unsettled = !latest.get(id).is_some_and(done);
+            let over = began.get(id).is_some_and(|at| at.elapsed() > limit);
+            if unsettled && (over || past_all) {
                 timed_out.insert(id.clone());
             }
         }
@@ -273,28 +359,25 @@ async fn follow(
         }
         tokio::select! {
             update = rx.recv() => match update {
-                Ok(TaskUpdate::Changed(t)) if cases.contains_key(&t.id) => {
-                    latest.insert(t.id.clone(), (*t).clone());
-                }
-                Ok(TaskUpdate::Deleted(id)) if cases.contains_key(&id) => {
-                    if let Some(t) = latest.get_mut(&id) {
-                        t.status = TaskStatus::Unknown;
-                        t.notes.push("deleted while the suite ran".into());
-                    }
-                }
+                Ok(TaskUpdate::Changed(t)) if cases.contains_key(&t.id) => keep_newer(&mut latest, (*t).clone()),
+                Ok(TaskUpdate::Deleted(id)) if cases.contains_key(&id) => reread = true,
                 Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    for t in runner.find_all(ids.clone()).await.unwrap_or_default() {
-                        latest.insert(t.id.clone(), t);
-                    }
-                }
+                Err(broadcast::error::RecvError::Lagged(_)) => reread = true,
                 Err(broadcast::error::RecvError::Closed) => break,
             },
-            _ = tick.tick() => {}
+            _ = tick.tick() => reread = true,
         }
     }
     bar.finish_and_clear();
-    (latest, timed_out)
+    let unanswered = answering.into_iter().filter_map(|(id, a)| Some((id, a.gave_up?))).collect();
+    Followed { tasks: latest, timed_out, unanswered }
+}
+
+/// Keeps `t` unless what is held is newer (updates replayed after a lag can be older).
+fn keep_newer(latest: &mut HashMap<String, Task>, t: Task) {
+    if latest.get(&t.id).is_none_or(|held| held.updated_at <= t.updated_at) {
+        latest.insert(t.id.clone(), t);
+    }
 }
 
 fn progress(len: u64, human: bool) -> ProgressBar {
@@ -417,23 +500,30 @@ fn xml(s: &str) -> String {
 }
 
 /// `--update`: each case's actual output becomes its `expect.output`, in the TOML file
-/// (comments and layout kept) and in its JSONL file.
-fn update_expectations(suite: &Suite, verdicts: &[Verdict]) -> Result<(), Failure> {
-    let outputs: HashMap<&str, Value> =
-        verdicts.iter().filter_map(|v| Some((v.case.name.as_str(), v.task.as_ref()?.decoded_output()?))).collect();
+/// (comments and layout kept) and in its JSONL file. Only cases that ended as expected
+/// (`succeeded`, by default) are written: one that failed for another reason keeps its
+/// expectation.
+fn update_expectations(suite: &Suite, verdicts: &[Verdict]) -> Result<(), String> {
+    use crate::suite::update;
+    let outputs: HashMap<&str, Value> = verdicts
+        .iter()
+        .filter_map(|v| {
+            let t = v.task.as_ref().filter(|t| t.status == v.case.expect.status())?;
+            Some((v.case.name.as_str(), t.decoded_output()?))
+        })
+        .collect();
     let toml_path = &suite.path;
-    let text = std::fs::read_to_string(toml_path).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
-    let updated =
-        crate::suite::update::toml_outputs(&text, &outputs).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+    let text = std::fs::read_to_string(toml_path).map_err(|e| e.to_string())?;
+    let updated = update::toml_outputs(&text, &outputs)?;
     let mut written = updated.count;
     if updated.count > 0 {
-        std::fs::write(toml_path, updated.text).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+        update::write_atomic(toml_path, &updated.text).map_err(|e| e.to_string())?;
     }
-    if let Some(jsonl) = crate::suite::update::jsonl_path(&text, toml_path) {
-        let body = std::fs::read_to_string(&jsonl).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
-        let (new, n) = crate::suite::update::jsonl_outputs(&body, &outputs, suite, &jsonl);
+    if let Some(jsonl) = update::jsonl_path(&text, toml_path) {
+        let body = std::fs::read_to_string(&jsonl).map_err(|e| format!("{}: {e}", jsonl.display()))?;
+        let (new, n) = update::jsonl_outputs(&body, &outputs, suite, &jsonl);
         if n > 0 {
-            std::fs::write(&jsonl, new).map_err(|e| Failure::Usage(format!("--update: {e}")))?;
+            update::write_atomic(&jsonl, &new).map_err(|e| format!("{}: {e}", jsonl.display()))?;
         }
         written += n;
     }

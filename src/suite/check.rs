@@ -130,6 +130,11 @@ pub fn timed_out(after_s: u64) -> CaseFailure {
     )
 }
 
+/// A failure that is not about the output: a question could not be answered.
+pub fn unanswered(why: &str) -> CaseFailure {
+    CaseFailure::new("answers", None, Value::Null, Value::Null, why.to_string())
+}
+
 /// The first place `actual` differs from `expected`: (JSON Pointer, expected, actual); a
 /// missing value is `null`.
 pub fn first_difference(expected: &Value, actual: &Value) -> Option<(String, Value, Value)> {
@@ -206,7 +211,10 @@ pub fn change_lines(changes: &[Change]) -> Vec<(char, String)> {
         match (c.op, &c.a, &c.b) {
             ("change", Some(Value::String(x)), Some(Value::String(y))) if x.contains('\n') || y.contains('\n') => {
                 out.push(('~', format!("{path}:")));
-                let diff = similar::TextDiff::from_lines(x.as_str(), y.as_str());
+                // Bounded: a huge text is compared roughly rather than freezing the screen.
+                let diff = similar::TextDiff::configure()
+                    .timeout(std::time::Duration::from_millis(300))
+                    .diff_lines(x.as_str(), y.as_str());
                 for (i, group) in diff.grouped_ops(2).iter().enumerate() {
                     if i > 0 {
                         out.push((' ', "    …".into()));

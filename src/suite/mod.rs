@@ -272,6 +272,36 @@ fn expect_from(e: FileExpect, err: ErrAt) -> Result<Expect, SuiteError> {
     })
 }
 
+/// A JSONL line's expectations (JSON has no spans to keep).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonExpect {
+    status: Option<String>,
+    output: Option<Value>,
+    #[serde(default)]
+    contains: Vec<String>,
+    matches: Option<String>,
+    #[serde(default)]
+    paths: BTreeMap<String, Value>,
+    error_code: Option<i64>,
+    max_duration_ms: Option<i64>,
+}
+
+impl JsonExpect {
+    fn into_file(self) -> FileExpect {
+        let at = |v| Spanned::new(0..0, v);
+        FileExpect {
+            status: self.status.map(at),
+            output: self.output,
+            contains: self.contains,
+            matches: self.matches.map(at),
+            paths: self.paths,
+            error_code: self.error_code,
+            max_duration_ms: self.max_duration_ms.map(|m| Spanned::new(0..0, m)),
+        }
+    }
+}
+
 /// One case per non-empty line: `{"name", "params", "expect", "answers", "workflow", "mode"}`.
 fn load_jsonl(path: &Path, d: &Defaults, before: usize) -> Result<Vec<Case>, SuiteError> {
     #[derive(Deserialize)]
@@ -287,7 +317,11 @@ fn load_jsonl(path: &Path, d: &Defaults, before: usize) -> Result<Vec<Case>, Sui
         expect: Option<Value>,
     }
     let shown = path.display().to_string();
-    let text = read(path, &shown).map_err(|e| SuiteError { at: String::new(), ..e })?;
+    let text = read(path, &shown).map_err(|e| SuiteError {
+        at: String::new(),
+        message: format!("{shown}: {}", e.message),
+        ..e
+    })?;
     let mut out = vec![];
     for (i, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {
@@ -296,14 +330,11 @@ fn load_jsonl(path: &Path, d: &Defaults, before: usize) -> Result<Vec<Case>, Sui
         let at = format!("{shown}:{}", i + 1);
         let bad = |key: &str, message: String| SuiteError { at: at.clone(), key: key.to_string(), message };
         let line: Line = serde_json::from_str(raw).map_err(|e| bad("", format!("{e}").replace(" at line 1", " at")))?;
-        // Expectations are read as the TOML ones are, from the same shape.
+        // The same expectations as in TOML (nulls allowed: this is JSON), checked the same way.
         let expect = match line.expect {
             Some(v) => {
-                let e: FileExpect = toml::Value::try_from(v)
-                    .ok()
-                    .and_then(|t| t.try_into().ok())
-                    .ok_or_else(|| bad("expect", "not an expectation table (status, output, contains, matches, paths, error_code, max_duration_ms)".into()))?;
-                expect_from(e, &|_, k, m| bad(&format!("expect.{k}"), m))?
+                let e: JsonExpect = serde_json::from_value(v).map_err(|e| bad("expect", e.to_string()))?;
+                expect_from(e.into_file(), &|_, k, m| bad(&format!("expect.{k}"), m))?
             }
             None => Expect::default(),
         };

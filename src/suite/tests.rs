@@ -12,7 +12,7 @@ fn a_suite_reads_with_defaults_jsonl_cases_and_overrides() {
     write(
         d.path(),
         "more.jsonl",
-        "{\"name\": \"from jsonl\", \"params\": {\"a\": 1}, \"expect\": {\"contains\": [\"x\"]}}\n\n{\"params\": {}}\n",
+        "{\"name\": \"from jsonl\", \"params\": {\"a\": 1}, \"expect\": {\"contains\": [\"x\"], \"status\": \"failed\", \"matches\": \"a+\", \"max_duration_ms\": 5, \"output\": {\"x\": null}}}\n\n{\"params\": {}}\n",
     );
     let p = write(
         d.path(),
@@ -55,6 +55,9 @@ error_code = 4000
         ("other_name", RunMode::Sync, TaskStatus::Failed)
     );
     assert_eq!((s.cases[2].name.as_str(), s.cases[2].at.ends_with("more.jsonl:1")), ("from jsonl", true));
+    let e = &s.cases[2].expect;
+    assert_eq!((e.status(), e.matches.as_deref(), e.max_duration_ms), (TaskStatus::Failed, Some("a+"), Some(5)));
+    assert_eq!(e.output, Some(serde_json::json!({"x": null})), "JSON nulls are fine in JSONL");
     assert_eq!((s.cases[3].name.as_str(), s.cases[3].at.ends_with("more.jsonl:3")), ("case 4", true));
 }
 
@@ -83,4 +86,10 @@ fn every_mistake_names_its_line_and_key() {
     let p = write(d.path(), "s.toml", "workflow = \"1\"\ncases = \"c.jsonl\"\n");
     let e = load(&p).unwrap_err().to_string();
     assert!(e.contains("c.jsonl:2"), "{e}");
+    write(d.path(), "c.jsonl", "{\"expect\": {\"status\": \"nope\"}}\n{\"expect\": {\"bogus\": 1}}\n");
+    let e = load(&p).unwrap_err().to_string();
+    assert!(e.contains("c.jsonl:1: expect.status"), "{e}");
+    write(d.path(), "c.jsonl", "{\"expect\": {\"bogus\": 1}}\n");
+    let e = load(&p).unwrap_err().to_string();
+    assert!(e.contains("c.jsonl:1: expect: unknown field `bogus`"), "{e}");
 }

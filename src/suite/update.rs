@@ -7,6 +7,21 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table};
 
+/// Replaces a file in one step (a new file beside it, then a rename): a crash or a second
+/// writer never leaves half a suite. Keeps the file's permissions.
+pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.{:08x}.tmp", std::process::id(), rand::random::<u32>()));
+    std::fs::write(&tmp, text)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 /// The TOML with outputs written in: how many, and what could not be.
 pub struct Updated {
     pub text: String,
@@ -19,6 +34,9 @@ pub fn toml_outputs(text: &str, outputs: &HashMap<&str, Value>) -> Result<Update
     let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
     let mut count = 0;
     let mut skipped = vec![];
+    if doc.get("case").is_some_and(|c| !c.is_array_of_tables()) {
+        skipped.push("cases written as `case = [{…}]` are not updated: write them as [[case]] tables".into());
+    }
     if let Some(cases) = doc.get_mut("case").and_then(Item::as_array_of_tables_mut) {
         for (i, case) in cases.iter_mut().enumerate() {
             let name = case.get("name").and_then(Item::as_str).map(|n| n.trim().to_string());
@@ -103,9 +121,14 @@ pub fn append_case(text: &str, case: NewCase) -> Result<(String, String), String
     let doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
     let taken: Vec<String> = match doc.get("case") {
         None => vec![],
-        Some(Item::ArrayOfTables(cases)) => {
-            cases.iter().filter_map(|c| c.get("name").and_then(Item::as_str).map(str::to_string)).collect()
-        }
+        Some(Item::ArrayOfTables(cases)) => cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let name = c.get("name").and_then(Item::as_str).map(|n| n.trim().to_string());
+                name.filter(|n| !n.is_empty()).unwrap_or_else(|| format!("case {}", i + 1))
+            })
+            .collect(),
         Some(_) => return Err("`case` is not a list of [[case]] tables".into()),
     };
     let mut name = case.name.clone();

@@ -961,6 +961,19 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Each case's verdict in the newest finished run of this suite file (and profile) that
+    /// ran it.
+    pub fn latest_verdicts(&self, path: &str, profile: &str) -> Result<std::collections::HashMap<String, bool>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT c.case_name, c.passed FROM suite_cases c JOIN suite_runs r ON r.id = c.run_id
+             WHERE r.path = ?1 AND r.profile = ?2 AND r.finished_at IS NOT NULL ORDER BY r.started_at, r.id",
+        )?;
+        let rows = stmt.query_map([path, profile], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
+        // Oldest first: a newer run's verdict replaces an older one's.
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// A suite run's case verdicts.
     pub fn suite_cases(&self, run_id: &str) -> Result<Vec<SuiteCase>> {
         let conn = self.conn();
