@@ -183,7 +183,7 @@ async fn follow_all(
     ids: &[String],
     human: bool,
 ) -> Vec<Task> {
-    let bar = progress_bar(ids.len() as u64, human);
+    let bar = progress_bar(ids.len() as u64, human, "{bar:30} {pos}/{len} settled · {msg} · {elapsed}");
     let mut latest: HashMap<String, Task> = HashMap::new();
     let mut settled = 0usize;
     let note = |latest: &HashMap<String, Task>, bar: &ProgressBar| {
@@ -235,13 +235,13 @@ async fn follow_all(
     ids.iter().filter_map(|id| latest.remove(id)).collect()
 }
 
-fn progress_bar(len: u64, human: bool) -> ProgressBar {
+/// A progress bar on stderr when it is a terminal (and output is for people), else hidden.
+pub(super) fn progress_bar(len: u64, human: bool, template: &str) -> ProgressBar {
     if !human || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} settled · {msg} · {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(500));
     bar

@@ -4,12 +4,10 @@
 //! previous run of the same file compared. `coze-tui suites` lists suite runs.
 
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -255,7 +253,7 @@ async fn follow(
     concurrency: usize,
     human: bool,
 ) -> Followed {
-    let bar = progress(cases.len() as u64, human);
+    let bar = super::batch::progress_bar(cases.len() as u64, human, "{bar:30} {pos}/{len} cases · {elapsed}");
     let mut latest: HashMap<String, Task> = HashMap::new();
     let mut answering: HashMap<String, Answering> = HashMap::new();
     let mut began: HashMap<String, Instant> = HashMap::new();
@@ -378,18 +376,6 @@ fn keep_newer(latest: &mut HashMap<String, Task>, t: Task) {
     if latest.get(&t.id).is_none_or(|held| held.updated_at <= t.updated_at) {
         latest.insert(t.id.clone(), t);
     }
-}
-
-fn progress(len: u64, human: bool) -> ProgressBar {
-    if !human || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr_with_hz(4));
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} cases · {elapsed}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.enable_steady_tick(Duration::from_millis(500));
-    bar
 }
 
 /// How a case's verdict moved since the previous run.
