@@ -3,7 +3,7 @@
 
 pub mod batch;
 mod demo;
-mod names;
+pub mod names;
 pub mod output;
 pub mod params;
 pub mod run;
@@ -279,6 +279,17 @@ pub enum Failure {
     Coze(CozeError),
     /// The run finished but not successfully; the report was printed.
     Exit(ExitCode),
+}
+
+impl Failure {
+    /// What to tell a person (the dashboard shows it; the command line prints it).
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Usage(m) => m.clone(),
+            Failure::Coze(e) => format!("{e} — {}", e.hint()),
+            Failure::Exit(code) => format!("exit {}", *code as u8),
+        }
+    }
 }
 
 impl From<ConfigError> for Failure {

@@ -27,12 +27,24 @@ pub async fn resolve(settings: &Settings, client: &CozeClient, given: &str) -> R
         return Ok(given.to_string());
     }
     let ledger = std::sync::Arc::new(Ledger::open_in(&settings.data_dir)?);
-    let profile = &settings.profile_name;
+    resolve_on(&ledger, &settings.profile_name, client, given).await
+}
+
+/// [`resolve`] on an open ledger (the dashboard's).
+pub async fn resolve_on(
+    ledger: &std::sync::Arc<Ledger>,
+    profile: &str,
+    client: &CozeClient,
+    given: &str,
+) -> Result<String, Failure> {
+    if is_id(given) {
+        return Ok(given.to_string());
+    }
     if let Some(id) = pick(given, &ledger.known_workflows(profile)?)? {
         return Ok(id);
     }
     // Not seen yet (or renamed since): list every workspace's workflows once and look again.
-    let known = crate::catalogue::refresh(&ledger, profile, client).await?;
+    let known = crate::catalogue::refresh(ledger, profile, client).await?;
     pick(given, &known)?.ok_or_else(|| {
         Failure::Usage(format!(
             "no workflow is named {given:?} in this profile's {} workflows (coze-tui workflows --workspace ID lists them)",

@@ -3,18 +3,18 @@
 //! expectations; a table (or `--json`, `--junit`), the verdicts recorded as a suite run, the
 //! previous run of the same file compared. `coze-tui suites` lists suite runs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
 
 use super::output::{Table, print_json, terminal_width};
 use super::{ExitCode, Failure, names, run};
 use crate::config::Settings;
 use crate::suite::check::{self, CaseFailure};
+use crate::suite::run::{CaseResult, follow};
 use crate::suite::{Case, Suite};
 use crate::tasks::*;
 
@@ -134,11 +134,14 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     let clock = Instant::now();
     let tasks = runner.submit_batch(news, true).await?;
     let by_id: HashMap<String, &Case> = tasks.iter().map(|t| t.id.clone()).zip(cases.iter().copied()).collect();
+    let bar = super::batch::progress_bar(by_id.len() as u64, !json, "{bar:30} {pos}/{len} cases · {elapsed}");
+    let (mut quiet, mut count) = (|_: &str, _: &CaseResult| {}, |n: usize| bar.set_position(n as u64));
     let finished = tokio::select! {
-        done = follow(&runner, rx, &by_id, suite.timeout_s, concurrency, !json) => Some(done),
+        done = follow(&runner, rx, &by_id, suite.timeout_s, concurrency, &mut quiet, &mut count) => Some(done),
         _ = super::wait_for_shutdown() => None,
     };
-    let Some(followed) = finished else {
+    bar.finish_and_clear();
+    let Some(mut results) = finished else {
         let cancelled = runner.cancel_queued(tasks.iter().map(|t| t.id.clone()).collect()).await?;
         eprintln!(
             "stopped: {} cases not yet sent were cancelled; the suite run is not recorded as finished",
@@ -151,14 +154,10 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         .iter()
         .map(|t| {
             let case = by_id[&t.id];
-            let task = followed.tasks.get(&t.id).cloned();
-            let failures = match (&task, followed.unanswered.get(&t.id)) {
-                _ if followed.timed_out.contains(&t.id) => vec![check::timed_out(suite.timeout_s)],
-                (_, Some(why)) => vec![check::unanswered(why)],
-                (Some(task), None) => check::check(&case.expect, task),
-                (None, None) => vec![check::timed_out(suite.timeout_s)],
-            };
-            Verdict { case, task, failures }
+            let r = results
+                .remove(&t.id)
+                .unwrap_or(CaseResult { task: None, failures: vec![check::timed_out(suite.timeout_s)] });
+            Verdict { case, task: r.task, failures: r.failures }
         })
         .collect();
     let rows: Vec<SuiteCase> = verdicts
@@ -215,167 +214,6 @@ type Verdicts = HashMap<String, bool>;
 fn previous_verdicts(ledger: &Ledger, key: &str, profile: &str) -> Result<Option<Verdicts>, Failure> {
     let verdicts = ledger.latest_verdicts(key, profile)?;
     Ok((!verdicts.is_empty()).then_some(verdicts))
-}
-
-/// Tries of one answer before the case fails for it.
-const ANSWER_TRIES: u32 = 3;
-
-/// Where a case stands with its questions.
-#[derive(Default)]
-struct Answering {
-    /// Answers accepted so far (the next one to give is `answers[given]`).
-    given: usize,
-    /// The question last answered, and the task's `updated_at` when it was: the same question
-    /// later than that means the answer did not reach Coze (the runner asks for it again).
-    last: Option<(String, i64)>,
-    /// Failed tries of the answer at hand.
-    failed_tries: u32,
-    /// Why the case gave up on its questions.
-    gave_up: Option<String>,
-}
-
-/// What following the cases left: each task as it ended, those given up on after
-/// `timeout_s`, and those whose questions could not be answered (with why).
-struct Followed {
-    tasks: HashMap<String, Task>,
-    timed_out: HashSet<String>,
-    unanswered: HashMap<String, String>,
-}
-
-/// Follows the cases to their ends, answering questions from each case's `answers` in order.
-/// Updates come from this process's runner; every half second the unsettled ones are read
-/// again from the ledger, so what other processes do (a deletion, a dashboard's answer) counts.
-async fn follow(
-    runner: &Runner,
-    mut rx: broadcast::Receiver<TaskUpdate>,
-    cases: &HashMap<String, &Case>,
-    timeout_s: u64,
-    concurrency: usize,
-    human: bool,
-) -> Followed {
-    let bar = super::batch::progress_bar(cases.len() as u64, human, "{bar:30} {pos}/{len} cases · {elapsed}");
-    let mut latest: HashMap<String, Task> = HashMap::new();
-    let mut answering: HashMap<String, Answering> = HashMap::new();
-    let mut began: HashMap<String, Instant> = HashMap::new();
-    let mut timed_out: HashSet<String> = HashSet::new();
-    let ids: Vec<String> = cases.keys().cloned().collect();
-    let limit = Duration::from_secs(timeout_s);
-    // Queued cases wait for a slot: however long the queue, every case has had its turn and
-    // its timeout by then.
-    let waves = ids.len().div_ceil(concurrency.max(1)) as u32 + 1;
-    let overall = Instant::now() + limit * waves;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    let mut reread = true;
-    loop {
-        if std::mem::take(&mut reread) {
-            let unsettled: Vec<String> = ids
-                .iter()
-                .filter(|id| {
-                    !latest.get(*id).is_some_and(|t| t.status.is_settled() && t.status != TaskStatus::Interrupted)
-                })
-                .cloned()
-                .collect();
-            let found = runner.find_all(unsettled.clone()).await.unwrap_or_default();
-            for id in unsettled.iter().filter(|id| !found.iter().any(|t| t.id == **id)) {
-                // Gone from the ledger (deleted elsewhere): nothing more will come.
-                if let Some(t) = latest.get_mut(id).filter(|t| t.status != TaskStatus::Unknown) {
-                    t.status = TaskStatus::Unknown;
-                    t.notes.push("deleted while the suite ran".into());
-                }
-            }
-            for t in found {
-                keep_newer(&mut latest, t);
-            }
-        }
-        // Questions: each answered once, in order; an answer that did not reach Coze is sent
-        // again; a failed send is tried again a few times, then the case gives up.
-        for (id, t) in &latest {
-            let Some(i) = t.interrupt.as_ref().filter(|_| t.status == TaskStatus::Interrupted) else { continue };
-            let a = answering.entry(id.clone()).or_default();
-            if a.gave_up.is_some() {
-                continue;
-            }
-            let answers = &cases[id].answers;
-            let again = match &a.last {
-                Some((event, at)) if *event == i.event_id => {
-                    if t.updated_at <= *at {
-                        continue; // answered; the run goes on
-                    }
-                    true // back at the same question: the answer did not get through
-                }
-                _ => false,
-            };
-            let index = if again { a.given.saturating_sub(1) } else { a.given };
-            let Some(answer) = answers.get(index).cloned() else { continue };
-            match runner.resume(id, &answer).await {
-                Ok(sent) => {
-                    if !again {
-                        a.given += 1;
-                    }
-                    a.last = Some((i.event_id.clone(), sent.updated_at.max(t.updated_at)));
-                    a.failed_tries = 0;
-                }
-                Err(e) => {
-                    a.failed_tries += 1;
-                    if a.failed_tries >= ANSWER_TRIES {
-                        a.gave_up = Some(format!("answer {} could not be sent: {e}", index + 1));
-                    }
-                }
-            }
-        }
-        // A question is the end when the case has no answer left for it (or gave up).
-        let done = |t: &Task| match (t.status, &t.interrupt) {
-            (TaskStatus::Interrupted, Some(i)) => {
-                let a = answering.get(&t.id);
-                if a.is_some_and(|a| a.gave_up.is_some()) {
-                    return true;
-                }
-                match a.and_then(|a| a.last.as_ref()) {
-                    Some((event, at)) if *event == i.event_id && t.updated_at <= *at => false,
-                    _ => a.map_or(0, |a| a.given) >= cases[&t.id].answers.len(),
-                }
-            }
-            (s, _) => s.is_settled(),
-        };
-        for (id, t) in &latest {
-            if t.status != TaskStatus::Pending {
-                began.entry(id.clone()).or_insert_with(Instant::now);
-            }
-        }
-        let past_all = Instant::now() > overall;
-        for id in &ids {
-            let unsettled = !latest.get(id).is_some_and(done);
-            let over = began.get(id).is_some_and(|at| at.elapsed() > limit);
-            if unsettled && (over || past_all) {
-                timed_out.insert(id.clone());
-            }
-        }
-        let settled = ids.iter().filter(|id| timed_out.contains(*id) || latest.get(*id).is_some_and(done)).count();
-        bar.set_position(settled as u64);
-        if settled == ids.len() {
-            break;
-        }
-        tokio::select! {
-            update = rx.recv() => match update {
-                Ok(TaskUpdate::Changed(t)) if cases.contains_key(&t.id) => keep_newer(&mut latest, (*t).clone()),
-                Ok(TaskUpdate::Deleted(id)) if cases.contains_key(&id) => reread = true,
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => reread = true,
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-            _ = tick.tick() => reread = true,
-        }
-    }
-    bar.finish_and_clear();
-    let unanswered = answering.into_iter().filter_map(|(id, a)| Some((id, a.gave_up?))).collect();
-    Followed { tasks: latest, timed_out, unanswered }
-}
-
-/// Keeps `t` unless what is held is newer (updates replayed after a lag can be older).
-fn keep_newer(latest: &mut HashMap<String, Task>, t: Task) {
-    if latest.get(&t.id).is_none_or(|held| held.updated_at <= t.updated_at) {
-        latest.insert(t.id.clone(), t);
-    }
 }
 
 /// How a case's verdict moved since the previous run.

@@ -3,6 +3,7 @@
 //! task against a case's expectations; the `test` command runs them.
 
 pub mod check;
+pub mod run;
 pub mod update;
 
 use std::collections::BTreeMap;
