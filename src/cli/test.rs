@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::output::{Table, print_json, terminal_width};
 use super::{ExitCode, Failure, names, run};
 use crate::config::Settings;
-use crate::suite::check::{self, CaseFailure};
+use crate::suite::check;
 use crate::suite::run::{CaseResult, follow};
 use crate::suite::{Case, Suite};
 use crate::tasks::*;
@@ -43,21 +43,13 @@ pub struct TestCommand {
 /// One case's result.
 struct Verdict<'a> {
     case: &'a Case,
-    task: Option<Task>,
-    failures: Vec<CaseFailure>,
+    result: CaseResult,
 }
 
-impl Verdict<'_> {
-    fn passed(&self) -> bool {
-        self.failures.is_empty()
-    }
-
-    fn status(&self) -> &'static str {
-        self.task.as_ref().map_or("not run", |t| t.status.as_str())
-    }
-
-    fn duration_ms(&self) -> Option<i64> {
-        self.task.as_ref().map(|t| t.elapsed_ms(t.finished_at.unwrap_or_else(now_ms)))
+impl std::ops::Deref for Verdict<'_> {
+    type Target = CaseResult;
+    fn deref(&self) -> &CaseResult {
+        &self.result
     }
 }
 
@@ -118,18 +110,7 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     let r = record.clone();
     let l = ledger.clone();
     tokio::task::spawn_blocking(move || l.start_suite_run(&r)).await.map_err(|e| Failure::Usage(e.to_string()))??;
-    let news: Vec<NewTask> = cases
-        .iter()
-        .map(|c| NewTask {
-            workflow_id: ids[&c.workflow].clone(),
-            workflow_name: None,
-            workspace_id: None,
-            parameters: c.params.clone(),
-            mode: c.mode,
-            name: Some(c.name.clone()),
-            description: Some(format!("suite {} · run {run_id}", suite.name)),
-        })
-        .collect();
+    let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
     let rx = runner.subscribe();
     let clock = Instant::now();
     let tasks = runner.submit_batch(news, true).await?;
@@ -154,23 +135,13 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         .iter()
         .map(|t| {
             let case = by_id[&t.id];
-            let r = results
+            let result = results
                 .remove(&t.id)
                 .unwrap_or(CaseResult { task: None, failures: vec![check::timed_out(suite.timeout_s)] });
-            Verdict { case, task: r.task, failures: r.failures }
+            Verdict { case, result }
         })
         .collect();
-    let rows: Vec<SuiteCase> = verdicts
-        .iter()
-        .map(|v| SuiteCase {
-            case_name: v.case.name.clone(),
-            task_id: v.task.as_ref().map(|t| t.id.clone()),
-            status: v.status().to_string(),
-            passed: v.passed(),
-            failures: serde_json::to_value(&v.failures).unwrap_or(Value::Null),
-            duration_ms: v.duration_ms(),
-        })
-        .collect();
+    let rows: Vec<SuiteCase> = verdicts.iter().map(|v| v.row(&v.case.name)).collect();
     let l = ledger.clone();
     let (rid, rows2) = (run_id.clone(), rows.clone());
     if let Ok(Err(e)) = tokio::task::spawn_blocking(move || l.finish_suite_run(&rid, &rows2)).await {

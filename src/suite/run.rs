@@ -10,7 +10,50 @@ use tokio::sync::broadcast;
 
 use super::Case;
 use super::check::{self, CaseFailure};
-use crate::tasks::{Runner, Task, TaskStatus, TaskUpdate};
+use crate::tasks::{NewTask, Runner, SuiteCase, Task, TaskStatus, TaskUpdate};
+
+/// The tasks for `cases`, named after them and tagged with the suite and run; `ids` maps each
+/// case's workflow (a name or an id) to its id.
+pub fn new_tasks(suite: &super::Suite, cases: &[&Case], ids: &HashMap<String, String>, run_id: &str) -> Vec<NewTask> {
+    cases
+        .iter()
+        .map(|c| NewTask {
+            workflow_id: ids.get(&c.workflow).cloned().unwrap_or_else(|| c.workflow.clone()),
+            workflow_name: None,
+            workspace_id: None,
+            parameters: c.params.clone(),
+            mode: c.mode,
+            name: Some(c.name.clone()),
+            description: Some(format!("suite {} · run {run_id}", suite.name)),
+        })
+        .collect()
+}
+
+impl CaseResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    pub fn status(&self) -> &'static str {
+        self.task.as_ref().map_or("not run", |t| t.status.as_str())
+    }
+
+    pub fn duration_ms(&self) -> Option<i64> {
+        self.task.as_ref().map(|t| t.elapsed_ms(t.finished_at.unwrap_or_else(crate::tasks::now_ms)))
+    }
+
+    /// The verdict as the ledger keeps it.
+    pub fn row(&self, case_name: &str) -> SuiteCase {
+        SuiteCase {
+            case_name: case_name.to_string(),
+            task_id: self.task.as_ref().map(|t| t.id.clone()),
+            status: self.status().to_string(),
+            passed: self.passed(),
+            failures: serde_json::to_value(&self.failures).unwrap_or(serde_json::Value::Null),
+            duration_ms: self.duration_ms(),
+        }
+    }
+}
 
 /// Tries of one answer before the case fails for it.
 const ANSWER_TRIES: u32 = 3;
