@@ -555,10 +555,139 @@ fn save_new(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<
     Err(std::io::Error::other(format!("{name} and 998 numbered copies exist already")))
 }
 
+/// The suite files to offer: `coze-tests/*.toml` under the current directory, then other
+/// files run recently (that still exist), each with how its last run went.
+fn list_suites(
+    l: &Ledger,
+    profile: &str,
+    also: &[String],
+) -> Result<Vec<crate::app::suites::SuiteFile>, crate::tasks::LedgerError> {
+    let runs = l.suite_runs(None, 200)?;
+    let last = |path: &str| {
+        let canonical =
+            std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
+        runs.iter()
+            .find(|r| r.path == canonical && r.profile == profile && r.finished_at.is_some())
+            .map(|r| format!("{} passed, {} failed · {}", r.passed, r.failed, crate::text::local_time(r.started_at)))
+    };
+    let mut paths: Vec<String> = std::fs::read_dir("coze-tests")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .map(|p| p.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    for p in also {
+        if !paths.contains(p) && std::path::Path::new(p).exists() {
+            paths.push(p.clone());
+        }
+    }
+    let here: Vec<String> =
+        paths.iter().filter_map(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()).collect();
+    for r in runs.iter().filter(|r| r.profile == profile) {
+        if !here.contains(&r.path) && !paths.contains(&r.path) && std::path::Path::new(&r.path).exists() {
+            paths.push(r.path.clone());
+        }
+    }
+    Ok(paths.into_iter().map(|path| crate::app::suites::SuiteFile { last: last(&path), path }).collect())
+}
+
+/// Runs a suite on the dashboard's runner (its concurrency, not the file's), reporting each
+/// case as it is judged; the verdicts are recorded as a suite run, as `coze-tui test` does.
+async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
+    use crate::app::suites::{CaseRow, SuiteRunView};
+    let suite = match crate::suite::load(std::path::Path::new(&path)) {
+        Ok(s) => s,
+        Err(e) => return Msg::SuiteFailed(e.to_string()),
+    };
+    let mut ids = std::collections::HashMap::new();
+    for c in &suite.cases {
+        if !ids.contains_key(&c.workflow) {
+            match crate::cli::names::resolve_on(&b.ledger, &b.profile, &b.client, &c.workflow).await {
+                Ok(id) => ids.insert(c.workflow.clone(), id),
+                Err(e) => return Msg::SuiteFailed(format!("{}: workflow: {}", c.at, e.message())),
+            };
+        }
+    }
+    let key = std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()).display().to_string();
+    let (k, p) = (key.clone(), b.profile.clone());
+    let previous = read(&b.ledger, move |l| l.latest_verdicts(&k, &p)).await.unwrap_or_default();
+    let run_id = crate::tasks::new_task_id(crate::tasks::now_ms());
+    let record = crate::tasks::SuiteRun {
+        id: run_id.clone(),
+        suite: suite.name.clone(),
+        path: key,
+        profile: b.profile.clone(),
+        started_at: crate::tasks::now_ms(),
+        finished_at: None,
+        passed: 0,
+        failed: 0,
+    };
+    if let Err(e) = read(&b.ledger, move |l| l.start_suite_run(&record)).await {
+        return Msg::SuiteFailed(format!("the suite run could not be recorded: {e}"));
+    }
+    let cases: Vec<&crate::suite::Case> = suite.cases.iter().collect();
+    let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
+    let rx = b.runner.subscribe();
+    let tasks = match b.runner.submit_batch(news, true).await {
+        Ok(t) => t,
+        Err(e) => return Msg::SuiteFailed(format!("the suite did not start: {e}")),
+    };
+    let rows = tasks
+        .iter()
+        .zip(&cases)
+        .map(|(t, c)| CaseRow {
+            name: c.name.clone(),
+            task_id: t.id.clone(),
+            previous: previous.get(&c.name).copied(),
+            verdict: None,
+            failures: vec![],
+            status: None,
+            duration_ms: None,
+        })
+        .collect();
+    let view = SuiteRunView {
+        name: suite.name.clone(),
+        path: path.clone(),
+        run_id: run_id.clone(),
+        cases: rows,
+        selected: 0,
+        finished: false,
+    };
+    let _ = tx.send(Msg::SuiteStarted(view));
+    let by_id: std::collections::HashMap<String, &crate::suite::Case> =
+        tasks.iter().map(|t| t.id.clone()).zip(cases.iter().copied()).collect();
+    let concurrency = suite.concurrency.unwrap_or(crate::tasks::DEFAULT_CONCURRENCY);
+    let rid = run_id.clone();
+    let mut on_done = |task_id: &str, r: &crate::suite::run::CaseResult| {
+        let _ = tx.send(Msg::SuiteCase {
+            run_id: rid.clone(),
+            task_id: task_id.to_string(),
+            passed: r.passed(),
+            status: r.task.as_ref().map(|t| t.status),
+            failures: r.failures.clone(),
+            duration_ms: r.duration_ms(),
+        });
+    };
+    let results =
+        crate::suite::run::follow(&b.runner, rx, &by_id, suite.timeout_s, concurrency, &mut on_done, &mut |_| {}).await;
+    let rows: Vec<crate::tasks::SuiteCase> =
+        by_id.iter().filter_map(|(id, c)| Some(results.get(id)?.row(&c.name))).collect();
+    let passed = rows.iter().filter(|r| r.passed).count();
+    let failed = rows.len() - passed;
+    let rid = run_id.clone();
+    if let Err(e) = read(&b.ledger, move |l| l.finish_suite_run(&rid, &rows)).await {
+        tracing::warn!("suite verdicts not recorded: {e}");
+    }
+    Msg::SuiteFinished { run_id, passed, failed }
+}
+
 /// Appends a task to a suite file (relative paths from the current directory) as a case: its
 /// parameters, the answers it was given (from its history) and its output as the expected
 /// output. The file and its folder are made when missing.
-fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<String, String> {
+fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<(String, String), String> {
     let task = ledger.get(task_id).map_err(|e| e.to_string())?;
     let history = ledger.history(task_id).map_err(|e| e.to_string())?;
     // Written as `answered "TEXT" (answer N)` (TEXT as Rust prints it, cut at 80
@@ -605,7 +734,8 @@ fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<String, Strin
         (_, true) => " (its output holds a null, which TOML cannot write: the case expects success only)",
         _ => "",
     };
-    Ok(format!("saved task {task_id} as case {name:?} in {path}{warn}"))
+    let saved = format!("saved task {task_id} as case {name:?} in {path}{warn}");
+    Ok((path.to_string(), saved))
 }
 
 /// A string as Rust's `{:?}` prints it (`"a\"b\u{fe0f}"`), read back.
@@ -751,6 +881,11 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             });
             Msg::TaskParameters(loaded)
         }
+        Command::ListSuites { also } => {
+            let profile = b.profile.clone();
+            Msg::SuiteFiles(read(&b.ledger, move |l| list_suites(l, &profile, &also)).await)
+        }
+        Command::RunSuite { path } => run_suite(b, path, tx).await,
         Command::LoadDiff { a: first, b: second } => {
             let pair = read(&b.ledger, move |l| Ok(Box::new((l.get(&first)?, l.get(&second)?)))).await;
             Msg::Diff(pair)
@@ -759,7 +894,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             let ledger = b.ledger.clone();
             let saved = tokio::task::spawn_blocking(move || save_case(&ledger, &task_id, &path)).await;
             match saved {
-                Ok(Ok(said)) => Msg::Toast(said),
+                Ok(Ok((path, said))) => Msg::CaseSaved { path, said },
                 Ok(Err(e)) => Msg::Failed(format!("not saved as a case: {e}")),
                 Err(e) => Msg::Failed(format!("not saved as a case: {e}")),
             }

@@ -633,5 +633,34 @@ async fn a_task_becomes_a_test_case_and_two_tasks_compare_in_detail() {
     let suite = coze_tui::suite::load(&file).unwrap();
     assert_eq!(suite.cases.len(), 1);
     assert_eq!(suite.cases[0].expect.output, Some(serde_json::json!({"x": 2, "text": "a\nB"})));
+    // T: the suites view offers the file; Enter runs it and the matrix fills in.
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str(&format!(
+        "\n[[case]]\nname = \"expects too much\"\nworkflow = \"{}\"\nparams = {{ x = 3 }}\n[case.expect]\noutput = {{ x = 4 }}\n",
+        wf(&sim, "echo")
+    ));
+    std::fs::write(&file, text).unwrap();
+    h.key(KeyCode::Char('T')).await;
+    let shown = file.to_str().unwrap().to_string();
+    h.until(
+        "the suite files",
+        |a| matches!(&a.overlay, Some(coze_tui::app::Overlay::Suites(v)) if v.files.iter().any(|f| f.path == shown)),
+    )
+    .await;
+    h.key(KeyCode::Enter).await;
+    let finished = |a: &coze_tui::app::App| matches!(&a.overlay, Some(coze_tui::app::Overlay::Suites(v)) if v.run.as_ref().is_some_and(|r| r.finished));
+    h.until("the suite run", finished).await;
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("✔ 1 ✘ 1") && screen.contains("at /x: expected 4, got 3"), "{screen}");
+    // The failing case: what it expected against what came.
+    h.key(KeyCode::Char('j')).await;
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("expects too much: 1 expectation(s) missed") && screen.contains("expected 4"), "{screen}");
+    // Enter opens its task.
+    h.key(KeyCode::Enter).await;
+    assert!(h.session.app.overlay.is_none());
+    assert_eq!(h.session.app.focus, Pane::Detail);
+    h.until("the case's task", |a| a.detail_task().is_some_and(|t| t.name.as_deref() == Some("expects too much")))
+        .await;
     h.session.shutdown().await;
 }

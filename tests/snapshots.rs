@@ -447,3 +447,67 @@ fn two_tasks_compared_in_detail() {
     app.update(Msg::Resize(80, 24));
     insta::assert_snapshot!("diff_80x24", render(&app, 80, 24));
 }
+
+#[test]
+fn the_suites_view_and_its_verdict_matrix() {
+    use coze_tui::app::suites::{CaseRow, SuiteFile, SuiteRunView};
+    use coze_tui::suite::check::CaseFailure;
+    let mut app = loaded_app();
+    app.update(Msg::Key(key('T')));
+    app.update(Msg::SuiteFiles(Ok(vec![
+        SuiteFile {
+            path: "coze-tests/weather.toml".into(),
+            last: Some("9 passed, 1 failed · 2026-11-25 10:00:00".into()),
+        },
+        SuiteFile { path: "coze-tests/翻译助手_translate.toml".into(), last: None },
+    ])));
+    insta::assert_snapshot!("suites_files_80x24", render(&app, 80, 24));
+    let row = |name: &str, id: &str, previous: Option<bool>| CaseRow {
+        name: name.into(),
+        task_id: id.into(),
+        previous,
+        verdict: None,
+        failures: vec![],
+        status: None,
+        duration_ms: None,
+    };
+    app.update(Msg::SuiteStarted(SuiteRunView {
+        name: "weather".into(),
+        path: "coze-tests/weather.toml".into(),
+        run_id: "1m89kg000000".into(),
+        cases: vec![
+            row("hangzhou, 3 days", "t1", Some(true)),
+            row("上海 tomorrow", "t2", Some(true)),
+            row("asks for a city", "t3", Some(false)),
+            row("a very long case name that goes on and on past the column", "t4", None),
+        ],
+        selected: 0,
+        finished: false,
+    }));
+    let judged = |id: &str, passed: bool, failures: Vec<CaseFailure>| Msg::SuiteCase {
+        run_id: "1m89kg000000".into(),
+        task_id: id.into(),
+        passed,
+        status: Some(if passed { TaskStatus::Succeeded } else { TaskStatus::Failed }),
+        failures,
+        duration_ms: Some(1234),
+    };
+    app.update(judged("t1", true, vec![]));
+    app.update(judged(
+        "t2",
+        false,
+        vec![CaseFailure {
+            kind: "output".into(),
+            path: Some("/forecast/0/temp".into()),
+            expected: json!(21),
+            actual: json!(19),
+            message: "at /forecast/0/temp: expected 21, got 19".into(),
+        }],
+    ));
+    app.update(judged("t3", true, vec![]));
+    app.update(Msg::Key(key('j')));
+    let wide = render(&app, 120, 40);
+    assert!(wide.contains("✔ 2 ✘ 1") && wide.contains("newly failing") && wide.contains("fixed"), "{wide}");
+    insta::assert_snapshot!("suites_matrix_120x40", wide);
+    insta::assert_snapshot!("suites_matrix_80x24", render(&app, 80, 24));
+}

@@ -57,6 +57,8 @@ pub enum Overlay {
         task_id: String,
         input: TextArea<'static>,
     },
+    /// Test suites: pick, run, the verdict matrix (`T`).
+    Suites(Box<super::suites::SuitesView>),
     /// Jump to a workflow, a task or an action (`:`).
     Palette(Box<super::palette::Palette>),
 }
@@ -120,6 +122,7 @@ impl App {
         let action = if overlay.takes_text() && types(&key) { None } else { self.keymap.lookup(Context::Dialog, &key) };
         let overlay = match overlay {
             Overlay::Palette(p) if action != Some(Action::Suspend) => return self.on_palette_key(p, key, action),
+            Overlay::Suites(v) if action != Some(Action::Suspend) => return self.on_suites_key(v, key, action),
             Overlay::Help(h) if action != Some(Action::Suspend) || h.search.is_some() => {
                 self.on_help_key(h, key, action);
                 return vec![];
@@ -143,7 +146,7 @@ impl App {
                 None => (Some(Overlay::MessageLog { scroll }), vec![]),
             },
             // Taken above; here only so the match is complete.
-            v @ (Overlay::Viewer(_) | Overlay::Palette(_) | Overlay::Help(_)) => (Some(v), vec![]),
+            v @ (Overlay::Viewer(_) | Overlay::Palette(_) | Overlay::Help(_) | Overlay::Suites(_)) => (Some(v), vec![]),
             Overlay::ConfirmReset => match action {
                 Some(Action::Confirm) => {
                     self.reset_to_template();

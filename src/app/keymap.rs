@@ -101,6 +101,7 @@ pub enum Action {
     SaveCase,
     Mark,
     Diff,
+    Suites,
 }
 
 impl Action {
@@ -168,6 +169,7 @@ impl Action {
             SaveCase => ("save_case", "save the task as a test case in a suite file"),
             Mark => ("mark", "mark the task to compare another with"),
             Diff => ("diff", "compare the task with the marked one"),
+            Suites => ("suites", "test suites: run one, watch its verdicts"),
         }
     }
 
@@ -346,6 +348,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Global, "!", Action::MessageLog),
     (Context::Global, "z", Action::Zoom),
     (Context::Global, ":", Action::Palette),
+    (Context::Global, "T", Action::Suites),
     (Context::Editor, "i", Action::Edit),
     (Context::Editor, "enter", Action::Edit),
     (Context::Editor, "e", Action::ExternalEditor),

@@ -17,6 +17,7 @@ pub mod keymap;
 mod lists;
 pub mod palette;
 mod picker;
+pub mod suites;
 mod task_list;
 mod viewer;
 
@@ -108,6 +109,31 @@ pub enum Msg {
         /// The first failure since drafts were last written: worth a message.
         first: bool,
     },
+    /// A task was saved as a case in this suite file (the message says how).
+    CaseSaved {
+        path: String,
+        said: String,
+    },
+    /// Suite files to offer in the suites view.
+    SuiteFiles(Result<Vec<suites::SuiteFile>, String>),
+    /// A suite run began: its cases and their tasks.
+    SuiteStarted(suites::SuiteRunView),
+    /// A case of a suite run was judged.
+    SuiteCase {
+        run_id: String,
+        task_id: String,
+        passed: bool,
+        status: Option<crate::tasks::TaskStatus>,
+        failures: Vec<crate::suite::check::CaseFailure>,
+        duration_ms: Option<i64>,
+    },
+    SuiteFinished {
+        run_id: String,
+        passed: usize,
+        failed: usize,
+    },
+    /// A suite could not run (a bad file, an unknown workflow…).
+    SuiteFailed(String),
     /// Two tasks compared (or why not).
     Diff(Result<Box<(Task, Task)>, String>),
     /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
@@ -207,6 +233,14 @@ pub enum Command {
     /// Append a task to a suite file as a test case (the file and its folder made if need be).
     SaveCase {
         task_id: String,
+        path: String,
+    },
+    /// The suite files to offer: `coze-tests/`, recently run ones, and `also` (saved to here).
+    ListSuites {
+        also: Vec<String>,
+    },
+    /// Run a suite file in the background, reporting each case as it ends.
+    RunSuite {
         path: String,
     },
     /// Compare two tasks (the marked one first) in Detail.
@@ -335,6 +369,8 @@ pub struct App {
     pub bell: bool,
     /// The task marked (`m`) to compare another with (`D`).
     pub marked: Option<String>,
+    /// Suite files cases were saved to here (`c`): the suites view offers them.
+    pub saved_suites: Vec<String>,
     /// The mouse is captured (`[ui] mouse`), for the help.
     pub mouse: bool,
 }
@@ -367,6 +403,7 @@ impl App {
             unseen_failures: Default::default(),
             bell: false,
             marked: None,
+            saved_suites: vec![],
             mouse: false,
         };
         app.rebuild_detail();
@@ -471,6 +508,33 @@ impl App {
                 if first {
                     self.toast(&format!("your unrun edit is not kept in the ledger: {error} (it stays on screen)"));
                 }
+                vec![]
+            }
+            Msg::CaseSaved { path, said } => {
+                if !self.saved_suites.contains(&path) {
+                    self.saved_suites.push(path);
+                }
+                self.toast(&said);
+                vec![]
+            }
+            Msg::SuiteFiles(result) => {
+                self.on_suite_files(result);
+                vec![]
+            }
+            Msg::SuiteStarted(run) => {
+                self.on_suite_started(run);
+                vec![]
+            }
+            Msg::SuiteCase { run_id, task_id, passed, status, failures, duration_ms } => {
+                self.on_suite_case(&run_id, &task_id, passed, status, failures, duration_ms);
+                vec![]
+            }
+            Msg::SuiteFinished { run_id, passed, failed } => {
+                self.on_suite_finished(&run_id, passed, failed);
+                vec![]
+            }
+            Msg::SuiteFailed(e) => {
+                self.on_suite_failed(e);
                 vec![]
             }
             Msg::Diff(Ok(pair)) => {
@@ -625,6 +689,7 @@ impl App {
                 vec![]
             }
             Palette => self.open_palette(),
+            Suites => self.open_suites(),
             FocusNext => self.focus_to(Pane::ALL[(self.focus.index() + 1) % Pane::ALL.len()]),
             FocusPrev => self.focus_to(Pane::ALL[(self.focus.index() + Pane::ALL.len() - 1) % Pane::ALL.len()]),
             Focus1 => self.focus_to(Pane::Workspaces),

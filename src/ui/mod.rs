@@ -782,6 +782,141 @@ fn draw_palette(f: &mut Frame, area: Rect, p: &crate::app::Palette, app: &App, t
     f.render_widget(Paragraph::new(lines), list);
 }
 
+/// The suites view over the whole screen (the status bar stays): the files to run, or a run's
+/// case × verdict matrix with the selected case's failures below it.
+fn draw_suites(f: &mut Frame, area: Rect, v: &crate::app::suites::SuitesView, app: &App, theme: &Theme) {
+    let r = Rect::new(area.x, area.y, area.width, area.height.saturating_sub(1));
+    f.render_widget(Clear, r);
+    let km = &app.keymap;
+    let Some(run) = &v.run else {
+        let keys = km.hints(Context::Dialog, &[(Action::Accept, "runs"), (Action::Cancel, "closes")]);
+        let block = Block::bordered()
+            .border_type(BorderType::Double)
+            .border_style(theme.focus)
+            .title(Span::styled(format!(" test suites · {keys} "), theme.focus_title));
+        let inner = block.inner(r);
+        f.render_widget(block, r);
+        let mut lines: Vec<Line> = vec![];
+        if let Some(e) = &v.error {
+            lines.push(Line::styled(format!("✘ {e}"), theme.error));
+        }
+        if let Some(p) = &v.starting {
+            lines.push(Line::styled(format!("{} starting {p}…", SPINNER[app.spinner % SPINNER.len()]), theme.running));
+        }
+        if v.loading {
+            lines.push(Line::styled("looking for suites…", theme.dim));
+        } else if v.files.is_empty() {
+            let save = km.key(Context::Tasks, Action::SaveCase).unwrap_or_default();
+            lines.push(Line::styled(
+                format!("No suite files: none in ./coze-tests/ and none run before. {save} on a task saves it as a case in one."),
+                theme.dim,
+            ));
+        }
+        for (i, file) in v.files.iter().enumerate() {
+            let mark = if i == v.selected { "› " } else { "  " };
+            let last = file.last.as_deref().map(|l| format!("  last run: {l}")).unwrap_or_else(|| "  never run".into());
+            let line = clip_spans(
+                vec![Span::raw(format!("{mark}{}", file.path)), Span::styled(last, theme.dim)],
+                inner.width as usize,
+            );
+            lines.push(if i == v.selected { line.style(theme.selected) } else { line });
+        }
+        f.render_widget(Paragraph::new(lines), inner);
+        return;
+    };
+    let (passed, failed, left) = run.counts();
+    let state = if run.finished {
+        "done".to_string()
+    } else {
+        format!("{} {left} to go", SPINNER[app.spinner % SPINNER.len()])
+    };
+    let keys = if run.finished {
+        km.hints(
+            Context::Dialog,
+            &[(Action::Accept, "opens the task"), (Action::Refresh, "runs again"), (Action::Cancel, "back")],
+        )
+    } else {
+        km.hints(Context::Dialog, &[(Action::Accept, "opens the task"), (Action::Cancel, "back")])
+    };
+    let title = format!(" suite {} · ✔ {passed} ✘ {failed} · {state} · {keys} ", run.name);
+    let block = Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.focus)
+        .title(Span::styled(truncate(&title, r.width.saturating_sub(2) as usize), theme.focus_title));
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let detail_h = (inner.height / 3).clamp(3, 10).min(inner.height.saturating_sub(3));
+    let [table, below] = Layout::vertical([Constraint::Min(1), Constraint::Length(detail_h)]).areas(inner);
+    let width = table.width as usize;
+    let name_w = run.cases.iter().map(|c| c.name.width()).max().unwrap_or(4).clamp(8, 32).min(width / 3);
+    let height = table.height as usize;
+    let top = run.selected.saturating_sub(height.saturating_sub(1));
+    let rows: Vec<Line> = run
+        .cases
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(height)
+        .map(|(i, c)| {
+            // Live until judged: the task's state from the task list.
+            let live = app.tasks.get(&c.task_id).map(|t| t.status);
+            let (mark, style) = match (c.verdict, live) {
+                (Some(true), _) => ("✔", theme.ok),
+                (Some(false), _) => ("✘", theme.error),
+                (None, Some(TaskStatus::Interrupted)) => ("?", theme.warning),
+                (None, Some(TaskStatus::Running)) => ("▶", theme.running),
+                _ => ("·", theme.dim),
+            };
+            let status = c.status.or(live).map_or("queued", |s| s.as_str());
+            let time = c.duration_ms.map(crate::tasks::human_duration).unwrap_or_default();
+            let was = match (c.previous, c.verdict) {
+                (Some(true), Some(false)) => "newly failing",
+                (Some(false), Some(true)) => "fixed",
+                (None, Some(_)) => "new",
+                _ => "",
+            };
+            let first = c.failures.first().map(|f| f.message.replace('\n', " ")).unwrap_or_default();
+            let spans = vec![
+                Span::raw(if i == run.selected { "› " } else { "  " }),
+                Span::styled(format!("{mark} "), style),
+                Span::raw(pad(&truncate(&c.name, name_w), name_w + 1)),
+                Span::styled(format!("{status:<12}{time:>8}  {was:<14}"), theme.dim),
+                Span::styled(first, theme.error),
+            ];
+            let line = clip_spans(spans, width);
+            if i == run.selected { line.style(theme.selected) } else { line }
+        })
+        .collect();
+    f.render_widget(Paragraph::new(rows), table);
+    // The selected case: what it expected against what came.
+    let mut lines = vec![];
+    if let Some(c) = run.cases.get(run.selected) {
+        match c.verdict {
+            None => lines.push(Line::styled(format!("{}: not judged yet", c.name), theme.dim)),
+            Some(true) => lines.push(Line::styled(format!("{}: every expectation met", c.name), theme.ok)),
+            Some(false) => {
+                lines.push(Line::styled(
+                    format!("{}: {} expectation(s) missed", c.name, c.failures.len()),
+                    theme.heading,
+                ));
+                for fl in &c.failures {
+                    lines.push(Line::styled(format!("  {:<10} {}", fl.kind, fl.message), theme.error));
+                    if !fl.expected.is_null() || !fl.actual.is_null() {
+                        lines.push(Line::styled(format!("  {:<10} expected {}", "", fl.expected), theme.ok));
+                        lines.push(Line::styled(format!("  {:<10} actual   {}", "", fl.actual), theme.error));
+                    }
+                }
+            }
+        }
+    }
+    let lines: Vec<Line> =
+        lines.into_iter().map(|l| clip_spans(l.spans, below.width as usize).style(l.style)).collect();
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::TOP).border_style(theme.border)),
+        below,
+    );
+}
+
 /// `text` as spans with the characters at positions `at` (sorted) in `style`.
 fn highlighted(text: &str, at: &[u32], style: Style) -> Vec<Span<'static>> {
     let mut spans: Vec<Span<'static>> = vec![];
@@ -921,6 +1056,7 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             f.render_widget(Paragraph::new(keys).style(theme.dim), k);
         }
         Overlay::Palette(p) => draw_palette(f, area, p, app, theme),
+        Overlay::Suites(v) => draw_suites(f, area, v, app, theme),
         Overlay::SaveCase { input, .. } => {
             let r = centered(area, 76, 6);
             f.render_widget(Clear, r);
