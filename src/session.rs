@@ -579,8 +579,10 @@ fn list_suites(
         })
         .unwrap_or_default();
     paths.sort();
+    let canonical = |p: &str| std::fs::canonicalize(p).map(|c| c.display().to_string()).ok();
     for p in also {
-        if !paths.contains(p) && std::path::Path::new(p).exists() {
+        let known = paths.iter().any(|q| canonical(q).is_some_and(|c| Some(c) == canonical(p)));
+        if !known && std::path::Path::new(p).exists() {
             paths.push(p.clone());
         }
     }
@@ -598,8 +600,17 @@ fn list_suites(
 /// case as it is judged; the verdicts are recorded as a suite run, as `coze-tui test` does.
 async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
     use crate::app::suites::{CaseRow, SuiteRunView};
-    let suite = match crate::suite::load(std::path::Path::new(&path)) {
-        Ok(s) => s,
+    // Reading and checking the file is disk work: off the async threads.
+    let p = path.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let suite = crate::suite::load(std::path::Path::new(&p)).map_err(|e| e.to_string())?;
+        let key = std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()).display().to_string();
+        Ok::<_, String>((suite, key))
+    })
+    .await;
+    let (suite, key) = match loaded {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => return Msg::SuiteFailed(e),
         Err(e) => return Msg::SuiteFailed(e.to_string()),
     };
     let mut ids = std::collections::HashMap::new();
@@ -611,7 +622,6 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
             };
         }
     }
-    let key = std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()).display().to_string();
     let (k, p) = (key.clone(), b.profile.clone());
     let previous = read(&b.ledger, move |l| l.latest_verdicts(&k, &p)).await.unwrap_or_default();
     let run_id = crate::tasks::new_task_id(crate::tasks::now_ms());
@@ -625,9 +635,6 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
         passed: 0,
         failed: 0,
     };
-    if let Err(e) = read(&b.ledger, move |l| l.start_suite_run(&record)).await {
-        return Msg::SuiteFailed(format!("the suite run could not be recorded: {e}"));
-    }
     let cases: Vec<&crate::suite::Case> = suite.cases.iter().collect();
     let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
     let rx = b.runner.subscribe();
@@ -635,6 +642,10 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
         Ok(t) => t,
         Err(e) => return Msg::SuiteFailed(format!("the suite did not start: {e}")),
     };
+    // Recorded once its cases exist (a refused start leaves no unfinished run behind).
+    if let Err(e) = read(&b.ledger, move |l| l.start_suite_run(&record)).await {
+        tracing::warn!("suite run not recorded: {e}");
+    }
     let rows = tasks
         .iter()
         .zip(&cases)
@@ -659,7 +670,8 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
     let _ = tx.send(Msg::SuiteStarted(view));
     let by_id: std::collections::HashMap<String, &crate::suite::Case> =
         tasks.iter().map(|t| t.id.clone()).zip(cases.iter().copied()).collect();
-    let concurrency = suite.concurrency.unwrap_or(crate::tasks::DEFAULT_CONCURRENCY);
+    // The dashboard's runner, shared with its other runs, sets the pace.
+    let concurrency = b.runner.concurrency();
     let rid = run_id.clone();
     let mut on_done = |task_id: &str, r: &crate::suite::run::CaseResult| {
         let _ = tx.send(Msg::SuiteCase {
@@ -673,8 +685,12 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
     };
     let results =
         crate::suite::run::follow(&b.runner, rx, &by_id, suite.timeout_s, concurrency, &mut on_done, &mut |_| {}).await;
+    if b.runner.is_stopped() {
+        // Left for another profile or closing: the run stays unfinished in the ledger.
+        return Msg::SuiteFailed("the suite run stopped with the profile it ran under".into());
+    }
     let rows: Vec<crate::tasks::SuiteCase> =
-        by_id.iter().filter_map(|(id, c)| Some(results.get(id)?.row(&c.name))).collect();
+        tasks.iter().zip(&cases).filter_map(|(t, c)| Some(results.get(&t.id)?.row(&c.name))).collect();
     let passed = rows.iter().filter(|r| r.passed).count();
     let failed = rows.len() - passed;
     let rid = run_id.clone();
@@ -697,6 +713,14 @@ fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<(String, Stri
     for note in history.iter().filter_map(|h| h.note.as_deref()) {
         if let Some(quoted) = note.strip_prefix("answered ") {
             let text = quoted.rsplit_once(" (answer ").map_or(quoted, |(t, _)| t);
+            // Cut after 200 characters (older notes: 80, inside the quotes).
+            let text = match text.strip_suffix('…') {
+                Some(t) => {
+                    cut = true;
+                    t
+                }
+                None => text,
+            };
             cut |= text.ends_with("…\"");
             answers.push(unquote_debug(text).unwrap_or_else(|| text.trim_matches('"').to_string()));
         } else if note.starts_with("the answer was not sent") {
@@ -726,11 +750,19 @@ fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<(String, Stri
         }
         Err(e) => return Err(format!("{path}: {e}")),
     };
-    let null = case.output.as_ref().is_some_and(|o| o.to_string().contains("null"));
+    fn has_null(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::Null => true,
+            serde_json::Value::Array(a) => a.iter().any(has_null),
+            serde_json::Value::Object(m) => m.values().any(has_null),
+            _ => false,
+        }
+    }
+    let null = case.output.as_ref().is_some_and(has_null);
     let (text, name) = crate::suite::update::append_case(&text, case).map_err(|e| format!("{path}: {e}"))?;
     crate::suite::update::write_atomic(file, &text).map_err(|e| format!("{path}: {e}"))?;
     let warn = match (cut, null) {
-        (true, _) => " (an answer longer than 80 characters was cut in the history: check it)",
+        (true, _) => " (a long answer was cut in the task's history: check it in the file)",
         (_, true) => " (its output holds a null, which TOML cannot write: the case expects success only)",
         _ => "",
     };

@@ -648,7 +648,7 @@ async fn a_task_becomes_a_test_case_and_two_tasks_compare_in_detail() {
     )
     .await;
     h.key(KeyCode::Enter).await;
-    let finished = |a: &coze_tui::app::App| matches!(&a.overlay, Some(coze_tui::app::Overlay::Suites(v)) if v.run.as_ref().is_some_and(|r| r.finished));
+    let finished = |a: &coze_tui::app::App| a.suite_run.as_ref().is_some_and(|r| r.finished);
     h.until("the suite run", finished).await;
     let screen = h.screen(120, 40);
     assert!(screen.contains("✔ 1 ✘ 1") && screen.contains("at /x: expected 4, got 3"), "{screen}");

@@ -371,6 +371,10 @@ pub struct App {
     pub marked: Option<String>,
     /// Suite files cases were saved to here (`c`): the suites view offers them.
     pub saved_suites: Vec<String>,
+    /// The suite run going on or last run here (the suites view shows it).
+    pub suite_run: Option<suites::SuiteRunView>,
+    /// A suite asked to run and not yet started.
+    pub suite_starting: Option<String>,
     /// The mouse is captured (`[ui] mouse`), for the help.
     pub mouse: bool,
 }
@@ -404,6 +408,8 @@ impl App {
             bell: false,
             marked: None,
             saved_suites: vec![],
+            suite_run: None,
+            suite_starting: None,
             mouse: false,
         };
         app.rebuild_detail();
@@ -1136,5 +1142,34 @@ pub(crate) mod tests {
         assert_eq!(a.update(key('R')), vec![]);
         assert!(a.toast.as_ref().unwrap().text.contains("profile q's"));
         assert_eq!(a.update(key('e')), vec![]);
+    }
+
+    #[test]
+    fn one_suite_runs_at_a_time_and_its_run_outlives_the_view() {
+        let mut a = app();
+        assert!(matches!(a.update(key('T')).as_slice(), [Command::ListSuites { .. }]));
+        let file = suites::SuiteFile { path: "s.toml".into(), last: None };
+        a.update(Msg::SuiteFiles(Ok(vec![file])));
+        let enter = || Msg::Key(KeyEvent::from(KeyCode::Enter));
+        assert_eq!(a.update(enter()), vec![Command::RunSuite { path: "s.toml".into() }]);
+        assert_eq!(a.update(Msg::Key(KeyEvent::from(KeyCode::Esc))), vec![], "back to the files");
+        assert_eq!(a.update(enter()), vec![], "not twice");
+        assert!(a.toast.as_ref().unwrap().text.contains("a suite is running"));
+        let run = suites::SuiteRunView {
+            name: "s".into(),
+            path: "s.toml".into(),
+            run_id: "r".into(),
+            cases: vec![],
+            selected: 0,
+            finished: false,
+        };
+        a.update(Msg::SuiteStarted(run));
+        a.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        a.update(Msg::Key(KeyEvent::from(KeyCode::Esc)));
+        assert!(a.overlay.is_none());
+        a.update(Msg::SuiteFinished { run_id: "r".into(), passed: 0, failed: 0 });
+        a.update(key('T'));
+        assert!(matches!(&a.overlay, Some(Overlay::Suites(v)) if v.showing_run), "the run is shown again");
+        assert!(a.suite_run.as_ref().is_some_and(|r| r.finished));
     }
 }

@@ -42,16 +42,17 @@ pub struct SuiteRunView {
     pub finished: bool,
 }
 
+/// The view's own state; the suite run it shows lives in [`App::suite_run`], so it goes on
+/// (and can be looked at again) when the view is closed.
 #[derive(Debug, Default)]
 pub struct SuitesView {
     pub files: Vec<SuiteFile>,
     pub loading: bool,
     pub selected: usize,
-    pub run: Option<SuiteRunView>,
+    /// The run is shown (else the files).
+    pub showing_run: bool,
     /// A suite that could not run (a bad file: `file:line: key: …`).
     pub error: Option<String>,
-    /// The run asked for and not yet started.
-    pub starting: Option<String>,
 }
 
 impl SuiteRunView {
@@ -65,7 +66,9 @@ impl SuiteRunView {
 
 impl App {
     pub(super) fn open_suites(&mut self) -> Vec<Command> {
-        let view = SuitesView { loading: true, ..Default::default() };
+        // A run going on (or just ended) is what there is to see.
+        let showing_run = self.suite_run.is_some() || self.suite_starting.is_some();
+        let view = SuitesView { loading: true, showing_run, ..Default::default() };
         self.overlay = Some(Overlay::Suites(Box::new(view)));
         vec![Command::ListSuites { also: self.saved_suites.clone() }]
     }
@@ -90,10 +93,11 @@ impl App {
     pub(super) fn on_suite_started(&mut self, run: SuiteRunView) {
         let name = run.name.clone();
         let n = run.cases.len();
+        self.suite_starting = None;
+        self.suite_run = Some(run);
         if let Some(v) = self.suites_view() {
-            v.starting = None;
             v.error = None;
-            v.run = Some(run);
+            v.showing_run = true;
         }
         self.toast(&format!("suite {name}: {n} cases started"));
     }
@@ -108,7 +112,7 @@ impl App {
         failures: Vec<CaseFailure>,
         duration_ms: Option<i64>,
     ) {
-        let Some(run) = self.suites_view().and_then(|v| v.run.as_mut()).filter(|r| r.run_id == run_id) else { return };
+        let Some(run) = self.suite_run.as_mut().filter(|r| r.run_id == run_id) else { return };
         if let Some(c) = run.cases.iter_mut().find(|c| c.task_id == task_id) {
             c.verdict = Some(passed);
             c.failures = failures;
@@ -119,7 +123,7 @@ impl App {
 
     pub(super) fn on_suite_finished(&mut self, run_id: &str, passed: usize, failed: usize) {
         let mut name = None;
-        if let Some(run) = self.suites_view().and_then(|v| v.run.as_mut()).filter(|r| r.run_id == run_id) {
+        if let Some(run) = self.suite_run.as_mut().filter(|r| r.run_id == run_id) {
             run.finished = true;
             name = Some(run.name.clone());
         }
@@ -128,11 +132,23 @@ impl App {
     }
 
     pub(super) fn on_suite_failed(&mut self, error: String) {
+        self.suite_starting = None;
         if let Some(v) = self.suites_view() {
-            v.starting = None;
             v.error = Some(error.clone());
+            v.showing_run = false;
         }
         self.toast(&error);
+    }
+
+    /// One suite runs at a time: a second would share the runner's slots and hide the first.
+    fn start_suite(&mut self, path: String) -> Vec<Command> {
+        let busy = self.suite_starting.is_some() || self.suite_run.as_ref().is_some_and(|r| !r.finished);
+        if busy {
+            self.toast("a suite is running: wait for it to end");
+            return vec![];
+        }
+        self.suite_starting = Some(path.clone());
+        vec![Command::RunSuite { path }]
     }
 
     pub(super) fn on_suites_key(
@@ -142,49 +158,60 @@ impl App {
         action: Option<Action>,
     ) -> Vec<Command> {
         let mut cmds = vec![];
-        let keep = match (&mut v.run, action) {
-            // Back from a run to the files; from the files, closed.
-            (Some(_), Some(Action::Cancel | Action::Back)) => {
-                v.run = None;
-                true
-            }
-            (None, Some(Action::Cancel | Action::Back | Action::Quit | Action::Suites)) => false,
-            (Some(run), Some(Action::Accept | Action::Open)) => match run.cases.get(run.selected) {
-                Some(c) => {
-                    let id = c.task_id.clone();
-                    self.tasks.select(&id);
-                    self.focus = Pane::Detail;
-                    cmds = self.show_task(&id);
-                    false
+        let keep = if v.showing_run {
+            match action {
+                // Back to the files (the run goes on).
+                Some(Action::Cancel | Action::Back) => {
+                    v.showing_run = false;
+                    true
+                }
+                Some(Action::Quit | Action::Suites) => false,
+                Some(Action::Accept | Action::Open) => {
+                    match self.suite_run.as_ref().and_then(|r| r.cases.get(r.selected)).map(|c| c.task_id.clone()) {
+                        Some(id) => {
+                            self.tasks.select(&id);
+                            self.focus = Pane::Detail;
+                            cmds = self.show_task(&id);
+                            false
+                        }
+                        None => true,
+                    }
+                }
+                Some(Action::Refresh) => {
+                    if let Some(path) = self.suite_run.as_ref().filter(|r| r.finished).map(|r| r.path.clone()) {
+                        cmds = self.start_suite(path);
+                    }
+                    true
+                }
+                Some(a) => {
+                    if let (Some(d), Some(run)) = (self.movement(a), self.suite_run.as_mut()) {
+                        let last = run.cases.len().saturating_sub(1) as isize;
+                        run.selected = (run.selected as isize).saturating_add(d).clamp(0, last.max(0)) as usize;
+                    }
+                    true
                 }
                 None => true,
-            },
-            // Run the same suite again.
-            (Some(run), Some(Action::Refresh)) if run.finished => {
-                v.starting = Some(run.path.clone());
-                cmds.push(Command::RunSuite { path: run.path.clone() });
-                true
             }
-            (None, Some(Action::Accept | Action::Open)) => {
-                if let Some(f) = v.files.get(v.selected) {
-                    v.starting = Some(f.path.clone());
-                    v.error = None;
-                    cmds.push(Command::RunSuite { path: f.path.clone() });
+        } else {
+            match action {
+                Some(Action::Cancel | Action::Back | Action::Quit | Action::Suites) => false,
+                Some(Action::Accept | Action::Open) => {
+                    if let Some(path) = v.files.get(v.selected).map(|f| f.path.clone()) {
+                        v.error = None;
+                        cmds = self.start_suite(path);
+                        v.showing_run = self.suite_starting.is_some() || self.suite_run.is_some();
+                    }
+                    true
                 }
-                true
-            }
-            (run, Some(a)) => {
-                if let Some(d) = self.movement(a) {
-                    let (selected, len) = match run {
-                        Some(r) => (&mut r.selected, r.cases.len()),
-                        None => (&mut v.selected, v.files.len()),
-                    };
-                    let last = len.saturating_sub(1) as isize;
-                    *selected = (*selected as isize).saturating_add(d).clamp(0, last.max(0)) as usize;
+                Some(a) => {
+                    if let Some(d) = self.movement(a) {
+                        let last = v.files.len().saturating_sub(1) as isize;
+                        v.selected = (v.selected as isize).saturating_add(d).clamp(0, last.max(0)) as usize;
+                    }
+                    true
                 }
-                true
+                None => true,
             }
-            (_, None) => true,
         };
         if keep {
             self.overlay = Some(Overlay::Suites(v));

@@ -40,7 +40,12 @@ pub async fn resolve_on(
     if is_id(given) {
         return Ok(given.to_string());
     }
-    if let Some(id) = pick(given, &ledger.known_workflows(profile)?)? {
+    // A ledger read: off the async threads (the dashboard resolves names too).
+    let (l, p) = (ledger.clone(), profile.to_string());
+    let known = tokio::task::spawn_blocking(move || l.known_workflows(&p))
+        .await
+        .map_err(|e| Failure::Usage(e.to_string()))??;
+    if let Some(id) = pick(given, &known)? {
         return Ok(id);
     }
     // Not seen yet (or renamed since): list every workspace's workflows once and look again.

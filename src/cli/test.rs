@@ -107,13 +107,17 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         passed: 0,
         failed: 0,
     };
-    let r = record.clone();
-    let l = ledger.clone();
-    tokio::task::spawn_blocking(move || l.start_suite_run(&r)).await.map_err(|e| Failure::Usage(e.to_string()))??;
     let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
     let rx = runner.subscribe();
     let clock = Instant::now();
     let tasks = runner.submit_batch(news, true).await?;
+    // Recorded once its cases exist (a refused start leaves no unfinished run behind).
+    let r = record.clone();
+    let l = ledger.clone();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || l.start_suite_run(&r)).await {
+        eprintln!("warning: the suite run is not recorded in the ledger: {e}");
+    }
+
     let by_id: HashMap<String, &Case> = tasks.iter().map(|t| t.id.clone()).zip(cases.iter().copied()).collect();
     let bar = super::batch::progress_bar(by_id.len() as u64, !json, "{bar:30} {pos}/{len} cases · {elapsed}");
     let (mut quiet, mut count) = (|_: &str, _: &CaseResult| {}, |n: usize| bar.set_position(n as u64));
@@ -130,7 +134,18 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         );
         return Err(Failure::Exit(ExitCode::RunFailed));
     };
+    // Cases given up on while still queued would otherwise start later with no one to judge
+    // them: they are cancelled (the runner lets go of them first).
+    let given_up: Vec<String> = results
+        .iter()
+        .filter(|(_, r)| r.task.as_ref().is_none_or(|t| t.status == TaskStatus::Pending))
+        .map(|(id, _)| id.clone())
+        .collect();
+    let cancelled = runner.cancel_queued(given_up).await.unwrap_or_default();
     runner.shutdown().await;
+    if !cancelled.is_empty() {
+        eprintln!("{} cases never started before the suite gave up on them: cancelled", cancelled.len());
+    }
     let verdicts: Vec<Verdict> = tasks
         .iter()
         .map(|t| {

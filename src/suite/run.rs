@@ -66,8 +66,13 @@ struct Answering {
     /// The question last answered, and the task's `updated_at` when it was: the same question
     /// later than that means the answer did not reach Coze (the runner asks for it again).
     last: Option<(String, i64)>,
-    /// Failed tries of the answer at hand.
+    /// Tries of the answer at hand that did not get through (refused, or sent and lost),
+    /// counted per question.
     failed_tries: u32,
+    /// The question those tries were for.
+    tried_for: String,
+    /// No try before then (one a tick at most, however many updates arrive).
+    next_try: Option<Instant>,
     /// Why the case gave up on its questions.
     gave_up: Option<String>,
 }
@@ -107,6 +112,10 @@ pub async fn follow(
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut reread = true;
     loop {
+        // The runner stopped (a profile switch, the dashboard closing): nothing more comes.
+        if runner.is_stopped() {
+            break;
+        }
         if std::mem::take(&mut reread) {
             let unsettled: Vec<String> = ids
                 .iter()
@@ -115,16 +124,17 @@ pub async fn follow(
                 })
                 .cloned()
                 .collect();
-            let found = runner.find_all(unsettled.clone()).await.unwrap_or_default();
-            for id in unsettled.iter().filter(|id| !found.iter().any(|t| t.id == **id)) {
-                // Gone from the ledger (deleted elsewhere): nothing more will come.
-                if let Some(t) = latest.get_mut(id).filter(|t| t.status != TaskStatus::Unknown) {
-                    t.status = TaskStatus::Unknown;
-                    t.notes.push("deleted while the suite ran".into());
+            // A read that fails is no news (a busy ledger); only a missing task is a deletion.
+            if let Ok(found) = runner.find_all(unsettled.clone()).await {
+                for id in unsettled.iter().filter(|id| !found.iter().any(|t| t.id == **id)) {
+                    if let Some(t) = latest.get_mut(id).filter(|t| t.status != TaskStatus::Unknown) {
+                        t.status = TaskStatus::Unknown;
+                        t.notes.push("deleted while the suite ran".into());
+                    }
                 }
-            }
-            for t in found {
-                keep_newer(&mut latest, t);
+                for t in found {
+                    keep_newer(&mut latest, t);
+                }
             }
         }
         // Questions: each answered once, in order; an answer that did not reach Coze is sent
@@ -147,13 +157,28 @@ pub async fn follow(
             };
             let index = if again { a.given.saturating_sub(1) } else { a.given };
             let Some(answer) = answers.get(index).cloned() else { continue };
+            if a.next_try.is_some_and(|at| Instant::now() < at) {
+                continue;
+            }
+            if a.tried_for != i.event_id {
+                a.tried_for = i.event_id.clone();
+                a.failed_tries = 0;
+            }
+            // A resend is a try that did not get through.
+            if again {
+                a.failed_tries += 1;
+            }
+            if a.failed_tries >= ANSWER_TRIES {
+                a.gave_up = Some(format!("answer {} did not get through after {ANSWER_TRIES} tries", index + 1));
+                continue;
+            }
+            a.next_try = Some(Instant::now() + Duration::from_millis(500));
             match runner.resume(id, &answer).await {
                 Ok(sent) => {
                     if !again {
                         a.given += 1;
                     }
                     a.last = Some((i.event_id.clone(), sent.updated_at.max(t.updated_at)));
-                    a.failed_tries = 0;
                 }
                 Err(e) => {
                     a.failed_tries += 1;

@@ -345,8 +345,22 @@ impl Runner {
 
     /// The tasks with these ids as the ledger has them now (one read), in the same order;
     /// deleted ones are left out.
+    /// (A ledger that cannot be read is an error, not an empty answer.)
     pub async fn find_all(&self, ids: Vec<String>) -> Result<Vec<Task>, RunnerError> {
-        Ok(db(&self.shared.ledger, move |l| Ok(ids.iter().filter_map(|id| l.get(id).ok()).collect())).await?)
+        let read = move |l: &Ledger| {
+            ids.iter()
+                .filter_map(|id| match l.get(id) {
+                    Err(crate::tasks::LedgerError::NotFound(_)) => None,
+                    other => Some(other),
+                })
+                .collect()
+        };
+        Ok(db(&self.shared.ledger, read).await?)
+    }
+
+    /// How many runs this runner starts at once.
+    pub fn concurrency(&self) -> usize {
+        self.shared.cfg.concurrency
     }
 
     pub async fn find(&self, id: &str) -> Result<Task, RunnerError> {
@@ -703,7 +717,10 @@ impl Driver {
             interrupt_type: interrupt.interrupt_type,
             resume_data: answer.to_string(),
         };
-        let note = format!("answered {:?} (answer {})", crate::text::truncate(answer, 80), interrupt.answers);
+        // Written whole up to 200 characters (line breaks escaped), so it can be read back.
+        let shown: String = answer.chars().take(200).collect();
+        let cut = if shown.len() < answer.len() { "…" } else { "" };
+        let note = format!("answered {shown:?}{cut} (answer {})", interrupt.answers);
         // The question was written last: from then to now the run waited for the answer.
         self.task.waited_ms += (now_ms() - read_at).max(0);
         self.task.interrupt = Some(interrupt);

@@ -788,7 +788,8 @@ fn draw_suites(f: &mut Frame, area: Rect, v: &crate::app::suites::SuitesView, ap
     let r = Rect::new(area.x, area.y, area.width, area.height.saturating_sub(1));
     f.render_widget(Clear, r);
     let km = &app.keymap;
-    let Some(run) = &v.run else {
+    let shown = app.suite_run.as_ref().filter(|_| v.showing_run && app.suite_starting.is_none());
+    let Some(run) = shown else {
         let keys = km.hints(Context::Dialog, &[(Action::Accept, "runs"), (Action::Cancel, "closes")]);
         let block = Block::bordered()
             .border_type(BorderType::Double)
@@ -800,7 +801,7 @@ fn draw_suites(f: &mut Frame, area: Rect, v: &crate::app::suites::SuitesView, ap
         if let Some(e) = &v.error {
             lines.push(Line::styled(format!("✘ {e}"), theme.error));
         }
-        if let Some(p) = &v.starting {
+        if let Some(p) = &app.suite_starting {
             lines.push(Line::styled(format!("{} starting {p}…", SPINNER[app.spinner % SPINNER.len()]), theme.running));
         }
         if v.loading {
@@ -812,7 +813,9 @@ fn draw_suites(f: &mut Frame, area: Rect, v: &crate::app::suites::SuitesView, ap
                 theme.dim,
             ));
         }
-        for (i, file) in v.files.iter().enumerate() {
+        let room = (inner.height as usize).saturating_sub(lines.len()).max(1);
+        let top = v.selected.saturating_sub(room - 1);
+        for (i, file) in v.files.iter().enumerate().skip(top).take(room) {
             let mark = if i == v.selected { "› " } else { "  " };
             let last = file.last.as_deref().map(|l| format!("  last run: {l}")).unwrap_or_else(|| "  never run".into());
             let line = clip_spans(
