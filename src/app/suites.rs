@@ -195,6 +195,11 @@ impl App {
         } else {
             match action {
                 Some(Action::Cancel | Action::Back | Action::Quit | Action::Suites) => false,
+                Some(Action::Refresh) => {
+                    v.loading = true;
+                    cmds.push(Command::ListSuites { also: self.saved_suites.clone() });
+                    true
+                }
                 Some(Action::Accept | Action::Open) => {
                     if let Some(path) = v.files.get(v.selected).map(|f| f.path.clone()) {
                         v.error = None;

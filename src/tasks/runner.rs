@@ -307,6 +307,10 @@ impl Runner {
     /// Answers an interrupted task; the run goes on in the background.
     pub async fn resume(&self, id: &str, answer: &str) -> Result<Task, RunnerError> {
         let task = self.find(id).await?;
+        // A stopped runner starts nothing (its work was handed over).
+        if self.is_stopped() {
+            return Err(RunnerError::Busy(task.id));
+        }
         if task.status != TaskStatus::Interrupted || task.interrupt.is_none() {
             return Err(RunnerError::NotInterrupted(task.id, task.status));
         }
@@ -600,7 +604,9 @@ impl Driver {
 
     /// [`Driver::save`] only if the stored task is still in the `expected` (status, updated_at).
     async fn save_from(&mut self, note: Option<String>, expected: Option<(TaskStatus, i64)>) -> Result<(), Gone> {
-        let now = now_ms();
+        // Each write of a task is later than the one before, even within a millisecond, so a
+        // state that follows another is never taken for it (or for older).
+        let now = now_ms().max(self.task.updated_at + 1);
         self.task.updated_at = now;
         if self.task.status.is_settled()
             && self.task.finished_at.is_none()

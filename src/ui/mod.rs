@@ -790,7 +790,10 @@ fn draw_suites(f: &mut Frame, area: Rect, v: &crate::app::suites::SuitesView, ap
     let km = &app.keymap;
     let shown = app.suite_run.as_ref().filter(|_| v.showing_run && app.suite_starting.is_none());
     let Some(run) = shown else {
-        let keys = km.hints(Context::Dialog, &[(Action::Accept, "runs"), (Action::Cancel, "closes")]);
+        let keys = km.hints(
+            Context::Dialog,
+            &[(Action::Accept, "runs"), (Action::Refresh, "looks again"), (Action::Cancel, "closes")],
+        );
         let block = Block::bordered()
             .border_type(BorderType::Double)
             .border_style(theme.focus)
