@@ -238,3 +238,24 @@ async fn a_sigkilled_process_leaves_a_sound_ledger_that_is_taken_over() {
     }
     assert_eq!(sim.stats().runs_started, N as u64, "nothing was started twice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_as_json_is_checked_then_sent() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fast_config(d);
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    // An answer as JSON is checked before anything is sent, then sent compact.
+    let asked_again = run(&sim, d, &["run", &wf(&sim, "asks"), "--mode", "stream", "--json"]).await.json();
+    let bad = run(&sim, d, &["resume", &id(&asked_again), "--answer-json", "{city:"]).await;
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("--answer-json is not JSON"), "{}", bad.stderr);
+    let both = run(&sim, d, &["resume", &id(&asked_again), "--answer", "x", "--answer-json", "{}"]).await;
+    assert_eq!(both.code, 2, "one answer or the other");
+    let form =
+        run(&sim, d, &["resume", &id(&asked_again), "--answer-json", "{ \"city\": \"杭州\", \"days\": 2 }", "--json"])
+            .await;
+    assert_eq!(form.code, 0, "{}", form.stderr);
+    assert_eq!(form.json()["output"]["answer"], serde_json::json!({"city": "杭州", "days": 2}), "sent as JSON text");
+}

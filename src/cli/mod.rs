@@ -124,9 +124,12 @@ pub enum Command {
     Resume {
         /// Task id or a unique prefix of it
         id: String,
-        /// The answer
-        #[arg(long)]
-        answer: String,
+        /// The answer, as text
+        #[arg(long, required_unless_present = "answer_json", conflicts_with = "answer_json")]
+        answer: Option<String>,
+        /// The answer as JSON (an input node's fields), checked before it is sent
+        #[arg(long, value_name = "JSON")]
+        answer_json: Option<String>,
     },
     /// Run a task's workflow again with the same parameters, as a new task
     Rerun {
@@ -490,7 +493,15 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
             run::print_detail(&task, &events, &ledger.history(&task.id)?, json);
             Ok(())
         }
-        Command::Resume { id, answer } => {
+        Command::Resume { id, answer, answer_json } => {
+            // JSON is checked here and sent compact, as Coze takes it: a string.
+            let answer = match (answer, answer_json) {
+                (Some(text), _) => text,
+                (None, Some(j)) => serde_json::from_str::<serde_json::Value>(&j)
+                    .map(|v| v.to_string())
+                    .map_err(|e| Failure::Usage(format!("--answer-json is not JSON: {e}")))?,
+                (None, None) => return Err(Failure::Usage("give --answer TEXT or --answer-json JSON".into())),
+            };
             let runner = run::open_runner(settings, false).await?;
             let rx = runner.subscribe();
             let task = runner.resume(&id, &answer).await?;
