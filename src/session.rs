@@ -555,47 +555,6 @@ fn save_new(dir: &std::path::Path, name: &str, bytes: &[u8]) -> std::io::Result<
     Err(std::io::Error::other(format!("{name} and 998 numbered copies exist already")))
 }
 
-/// The suite files to offer: `coze-tests/*.toml` under the current directory, then other
-/// files run recently (that still exist), each with how its last run went.
-fn list_suites(
-    l: &Ledger,
-    profile: &str,
-    also: &[String],
-) -> Result<Vec<crate::app::suites::SuiteFile>, crate::tasks::LedgerError> {
-    let runs = l.suite_runs(None, 200)?;
-    let last = |path: &str| {
-        let canonical =
-            std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string());
-        runs.iter()
-            .find(|r| r.path == canonical && r.profile == profile && r.finished_at.is_some())
-            .map(|r| format!("{} passed, {} failed · {}", r.passed, r.failed, crate::text::local_time(r.started_at)))
-    };
-    let mut paths: Vec<String> = std::fs::read_dir("coze-tests")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .map(|p| p.display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    paths.sort();
-    let canonical = |p: &str| std::fs::canonicalize(p).map(|c| c.display().to_string()).ok();
-    for p in also {
-        let known = paths.iter().any(|q| canonical(q).is_some_and(|c| Some(c) == canonical(p)));
-        if !known && std::path::Path::new(p).exists() {
-            paths.push(p.clone());
-        }
-    }
-    let here: Vec<String> =
-        paths.iter().filter_map(|p| std::fs::canonicalize(p).ok()).map(|p| p.display().to_string()).collect();
-    for r in runs.iter().filter(|r| r.profile == profile) {
-        if !here.contains(&r.path) && !paths.contains(&r.path) && std::path::Path::new(&r.path).exists() {
-            paths.push(r.path.clone());
-        }
-    }
-    Ok(paths.into_iter().map(|path| crate::app::suites::SuiteFile { last: last(&path), path }).collect())
-}
-
 /// Runs a suite on the dashboard's runner (its concurrency, not the file's), reporting each
 /// case as it is judged; the verdicts are recorded as a suite run, as `coze-tui test` does.
 async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
@@ -604,7 +563,7 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
     let p = path.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         let suite = crate::suite::load(std::path::Path::new(&p)).map_err(|e| e.to_string())?;
-        let key = std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()).display().to_string();
+        let key = crate::suite::key(&suite.path);
         Ok::<_, String>((suite, key))
     })
     .await;
@@ -613,29 +572,15 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
         Ok(Err(e)) => return Msg::SuiteFailed(e),
         Err(e) => return Msg::SuiteFailed(e.to_string()),
     };
-    let mut ids = std::collections::HashMap::new();
-    for c in &suite.cases {
-        if !ids.contains_key(&c.workflow) {
-            match crate::cli::names::resolve_on(&b.ledger, &b.profile, &b.client, &c.workflow).await {
-                Ok(id) => ids.insert(c.workflow.clone(), id),
-                Err(e) => return Msg::SuiteFailed(format!("{}: workflow: {}", c.at, e.message())),
-            };
-        }
-    }
+    let cases: Vec<&crate::suite::Case> = suite.cases.iter().collect();
+    let ids = match crate::cli::names::resolve_cases(&b.ledger, &b.profile, &b.client, &cases).await {
+        Ok(ids) => ids,
+        Err(e) => return Msg::SuiteFailed(e.message()),
+    };
     let (k, p) = (key.clone(), b.profile.clone());
     let previous = read(&b.ledger, move |l| l.latest_verdicts(&k, &p)).await.unwrap_or_default();
-    let run_id = crate::tasks::new_task_id(crate::tasks::now_ms());
-    let record = crate::tasks::SuiteRun {
-        id: run_id.clone(),
-        suite: suite.name.clone(),
-        path: key,
-        profile: b.profile.clone(),
-        started_at: crate::tasks::now_ms(),
-        finished_at: None,
-        passed: 0,
-        failed: 0,
-    };
-    let cases: Vec<&crate::suite::Case> = suite.cases.iter().collect();
+    let record = crate::suite::run::new_run(&suite, &key, &b.profile);
+    let run_id = record.id.clone();
     let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
     let rx = b.runner.subscribe();
     let tasks = match b.runner.submit_batch(news, true).await {
@@ -698,101 +643,6 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
         tracing::warn!("suite verdicts not recorded: {e}");
     }
     Msg::SuiteFinished { run_id, passed, failed }
-}
-
-/// Appends a task to a suite file (relative paths from the current directory) as a case: its
-/// parameters, the answers it was given (from its history) and its output as the expected
-/// output. The file and its folder are made when missing.
-fn save_case(ledger: &Ledger, task_id: &str, path: &str) -> Result<(String, String), String> {
-    let task = ledger.get(task_id).map_err(|e| e.to_string())?;
-    let history = ledger.history(task_id).map_err(|e| e.to_string())?;
-    // Written as `answered "TEXT" (answer N)` (TEXT as Rust prints it, cut at 80
-    // characters); an answer that did not get through is followed by a note saying so.
-    let mut cut = false;
-    let mut answers: Vec<String> = vec![];
-    for note in history.iter().filter_map(|h| h.note.as_deref()) {
-        if let Some(quoted) = note.strip_prefix("answered ") {
-            let text = quoted.rsplit_once(" (answer ").map_or(quoted, |(t, _)| t);
-            // Cut after 200 characters (older notes: 80, inside the quotes).
-            let text = match text.strip_suffix('…') {
-                Some(t) => {
-                    cut = true;
-                    t
-                }
-                None => text,
-            };
-            cut |= text.ends_with("…\"");
-            answers.push(unquote_debug(text).unwrap_or_else(|| text.trim_matches('"').to_string()));
-        } else if note.starts_with("the answer was not sent") {
-            answers.pop();
-        }
-    }
-    let name = task
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{} {}", task.workflow_name.as_deref().unwrap_or(&task.workflow_id), task.id));
-    let case = crate::suite::update::NewCase {
-        name,
-        workflow_id: task.workflow_id.clone(),
-        mode: task.mode.as_str(),
-        params: task.parameters.clone(),
-        answers,
-        output: task.decoded_output(),
-    };
-    let file = std::path::Path::new(path);
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            format!("# A coze-tui test suite: `coze-tui test {path}` runs it.\n")
-        }
-        Err(e) => return Err(format!("{path}: {e}")),
-    };
-    fn has_null(v: &serde_json::Value) -> bool {
-        match v {
-            serde_json::Value::Null => true,
-            serde_json::Value::Array(a) => a.iter().any(has_null),
-            serde_json::Value::Object(m) => m.values().any(has_null),
-            _ => false,
-        }
-    }
-    let null = case.output.as_ref().is_some_and(has_null);
-    let (text, name) = crate::suite::update::append_case(&text, case).map_err(|e| format!("{path}: {e}"))?;
-    crate::suite::update::write_atomic(file, &text).map_err(|e| format!("{path}: {e}"))?;
-    let warn = match (cut, null) {
-        (true, _) => " (a long answer was cut in the task's history: check it in the file)",
-        (_, true) => " (its output holds a null, which TOML cannot write: the case expects success only)",
-        _ => "",
-    };
-    let saved = format!("saved task {task_id} as case {name:?} in {path}{warn}");
-    Ok((path.to_string(), saved))
-}
-
-/// A string as Rust's `{:?}` prints it (`"a\"b\u{fe0f}"`), read back.
-fn unquote_debug(s: &str) -> Option<String> {
-    let inner = s.strip_prefix('"')?.strip_suffix('"')?;
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next()? {
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            '0' => out.push('\0'),
-            'u' => {
-                let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
-                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
-            }
-            other => out.push(other),
-        }
-    }
-    Some(out)
 }
 
 /// A read of the ledger, off the async threads.
@@ -915,7 +765,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         }
         Command::ListSuites { also } => {
             let profile = b.profile.clone();
-            Msg::SuiteFiles(read(&b.ledger, move |l| list_suites(l, &profile, &also)).await)
+            Msg::SuiteFiles(read(&b.ledger, move |l| crate::suite::files::list(l, &profile, &also)).await)
         }
         Command::RunSuite { path } => run_suite(b, path, tx).await,
         Command::LoadDiff { a: first, b: second } => {
@@ -924,7 +774,8 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         }
         Command::SaveCase { task_id, path } => {
             let ledger = b.ledger.clone();
-            let saved = tokio::task::spawn_blocking(move || save_case(&ledger, &task_id, &path)).await;
+            let saved =
+                tokio::task::spawn_blocking(move || crate::suite::files::save_case(&ledger, &task_id, &path)).await;
             match saved {
                 Ok(Ok((path, said))) => Msg::CaseSaved { path, said },
                 Ok(Err(e)) => Msg::Failed(format!("not saved as a case: {e}")),
@@ -965,15 +816,6 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-
-    #[test]
-    fn answers_read_back_from_the_history_as_rust_printed_them() {
-        for answer in ["杭州", "a \"quoted\" word", "two\nlines", "❤️ and \\ and tab\t", ""] {
-            assert_eq!(unquote_debug(&format!("{answer:?}")).as_deref(), Some(answer));
-        }
-        assert_eq!(unquote_debug("no quotes"), None);
-        assert_eq!(unquote_debug("\"bad \\u{zz}\""), None);
-    }
 
     #[test]
     fn saving_never_overwrites_and_keeps_the_file_private() {

@@ -10,12 +10,7 @@ use super::{App, Command, Overlay, Pane};
 use crate::suite::check::CaseFailure;
 use crate::tasks::TaskStatus;
 
-/// A suite file to offer, with how its last run went.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SuiteFile {
-    pub path: String,
-    pub last: Option<String>,
-}
+pub use crate::suite::files::SuiteFile;
 
 /// One case of the suite being run.
 #[derive(Debug, Clone, PartialEq)]

@@ -58,6 +58,27 @@ pub async fn resolve_on(
     })
 }
 
+/// The id of each case's workflow (a name or an id), each looked up once; a name that does
+/// not resolve says which case named it.
+pub async fn resolve_cases(
+    ledger: &std::sync::Arc<Ledger>,
+    profile: &str,
+    client: &CozeClient,
+    cases: &[&crate::suite::Case],
+) -> Result<std::collections::HashMap<String, String>, Failure> {
+    let mut ids = std::collections::HashMap::new();
+    for c in cases {
+        if !ids.contains_key(&c.workflow) {
+            let id = resolve_on(ledger, profile, client, &c.workflow).await.map_err(|e| match e {
+                Failure::Usage(m) => Failure::Usage(format!("{}: workflow: {m}", c.at)),
+                other => other,
+            })?;
+            ids.insert(c.workflow.clone(), id);
+        }
+    }
+    Ok(ids)
+}
+
 /// Like [`resolve`] from the recorded names only (for reading the ledger, which needs no
 /// network).
 pub fn known_id(ledger: &Ledger, profile: &str, given: &str) -> Result<String, Failure> {

@@ -56,7 +56,7 @@ impl std::ops::Deref for Verdict<'_> {
 pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> Result<(), Failure> {
     let suite = crate::suite::load(&cmd.suite).map_err(|e| Failure::Usage(e.to_string()))?;
     // A suite is known by its file: the same file run again is compared with its last run.
-    let key = std::fs::canonicalize(&suite.path).unwrap_or_else(|_| suite.path.clone()).display().to_string();
+    let key = crate::suite::key(&suite.path);
     let ledger = std::sync::Arc::new(run::open_ledger(settings)?);
     let previous = previous_verdicts(&ledger, &key, &settings.profile_name)?;
     let mut cases: Vec<&Case> = suite.cases.iter().collect();
@@ -77,36 +77,16 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     if cases.is_empty() {
         return Err(Failure::Usage(format!("no case of {} is left to run (check --only / --failed)", suite.name)));
     }
-    // Names stand for ids; each is looked up once.
-    let client = super::client(settings)?;
-    let mut ids: HashMap<String, String> = HashMap::new();
-    for c in &cases {
-        if !ids.contains_key(&c.workflow) {
-            let id = names::resolve(settings, &client, &c.workflow).await.map_err(|e| match e {
-                Failure::Usage(m) => Failure::Usage(format!("{}: workflow: {m}", c.at)),
-                other => other,
-            })?;
-            ids.insert(c.workflow.clone(), id);
-        }
-    }
+    // Names stand for ids; each is looked up once (on the ledger already open).
+    let ids = names::resolve_cases(&ledger, &settings.profile_name, &super::client(settings)?, &cases).await?;
     let concurrency = cmd.concurrency.map(usize::from).or(suite.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
     let runner = run::open_runner_with(settings, |cfg| {
         cfg.adopt_orphans = false;
         cfg.concurrency = concurrency;
     })
     .await?;
-    let started = now_ms();
-    let run_id = new_task_id(started);
-    let record = SuiteRun {
-        id: run_id.clone(),
-        suite: suite.name.clone(),
-        path: key.clone(),
-        profile: settings.profile_name.clone(),
-        started_at: started,
-        finished_at: None,
-        passed: 0,
-        failed: 0,
-    };
+    let record = crate::suite::run::new_run(&suite, &key, &settings.profile_name);
+    let run_id = record.id.clone();
     let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
     let rx = runner.subscribe();
     let clock = Instant::now();

@@ -3,6 +3,7 @@
 //! task against a case's expectations; the `test` command runs them.
 
 pub mod check;
+pub mod files;
 pub mod run;
 pub mod update;
 
@@ -375,6 +376,11 @@ fn workflow_ref(s: &str) -> Result<String, String> {
 
 fn parse_mode(s: &str) -> Result<RunMode, String> {
     RunMode::parse(s).ok_or_else(|| format!("{s:?} is not sync, async or stream"))
+}
+
+/// What a suite file is known by (its runs compared, its verdicts kept): its canonical path.
+pub fn key(path: &Path) -> String {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
 }
 
 /// The 1-based line of a byte offset.

@@ -10,7 +10,22 @@ use tokio::sync::broadcast;
 
 use super::Case;
 use super::check::{self, CaseFailure};
-use crate::tasks::{NewTask, Runner, SuiteCase, Task, TaskStatus, TaskUpdate};
+use crate::tasks::{NewTask, Runner, SuiteCase, SuiteRun, Task, TaskStatus, TaskUpdate};
+
+/// A new run of `suite` (known by `key`) under `profile`, as the ledger records it.
+pub fn new_run(suite: &super::Suite, key: &str, profile: &str) -> SuiteRun {
+    let started_at = crate::tasks::now_ms();
+    SuiteRun {
+        id: crate::tasks::new_task_id(started_at),
+        suite: suite.name.clone(),
+        path: key.to_string(),
+        profile: profile.to_string(),
+        started_at,
+        finished_at: None,
+        passed: 0,
+        failed: 0,
+    }
+}
 
 /// The tasks for `cases`, named after them and tagged with the suite and run; `ids` maps each
 /// case's workflow (a name or an id) to its id.
