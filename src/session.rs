@@ -769,8 +769,10 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         }
         Command::RunSuite { path } => run_suite(b, path, tx).await,
         Command::LoadDiff { a: first, b: second } => {
-            let pair = read(&b.ledger, move |l| Ok(Box::new((l.get(&first)?, l.get(&second)?)))).await;
-            Msg::Diff(pair)
+            // Decoding and comparing outputs (maybe megabytes) stays off the UI.
+            let compare =
+                move |l: &Ledger| Ok(Box::new(crate::suite::check::Comparison::of(&l.get(&first)?, &l.get(&second)?)));
+            Msg::Diff(read(&b.ledger, compare).await)
         }
         Command::SaveCase { task_id, path } => {
             let ledger = b.ledger.clone();

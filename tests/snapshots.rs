@@ -440,7 +440,7 @@ fn two_tasks_compared_in_detail() {
     a.output = Some(json!({"output": "第一行\nsecond line\nthird", "score": 0.8}).to_string());
     b.output = Some(json!({"output": "第一行\nsecond LINE\nthird", "score": 0.9, "extra": [1]}).to_string());
     b.parameters = json!({"city": "上海", "days": 2}).as_object().cloned().unwrap();
-    app.update(Msg::Diff(Ok(Box::new((a, b)))));
+    app.update(Msg::Diff(Ok(Box::new(coze_tui::suite::check::Comparison::of(&a, &b)))));
     let wide = render(&app, 120, 40);
     assert!(wide.contains("output: 3 differences") && wide.contains("parameters: 1 difference"), "{wide}");
     insta::assert_snapshot!("diff_120x40", wide);

@@ -469,42 +469,23 @@ impl App {
         vec![Command::LoadDetail(id.to_string())]
     }
 
-    /// Detail compares two tasks: the facts side by side, then parameters and output as JSON
-    /// changes (what `coze-tui diff` prints).
-    pub(super) fn show_diff(&mut self, a: Task, b: Task) {
-        use crate::suite::check::{change_lines, changes};
-        self.detail.open(Subject::Diff(a.id.clone(), b.id.clone()), false);
-        let mut out = vec![(LineKind::Heading, format!("diff {} → {}", a.id, b.id))];
-        let took = |t: &Task| t.finished_at.map_or("-".into(), |f| crate::tasks::human_duration(t.elapsed_ms(f)));
-        let tokens = |t: &Task| t.usage.as_ref().and_then(|u| u.token_count).map_or("-".into(), |n| n.to_string());
-        let name = |t: &Task| t.name.clone().or(t.workflow_name.clone()).unwrap_or_else(|| t.workflow_id.clone());
-        let rows = [
-            ("task", name(&a), name(&b)),
-            ("status", a.status.as_str().to_string(), b.status.as_str().to_string()),
-            ("workflow", a.workflow_id.clone(), b.workflow_id.clone()),
-            ("mode", a.mode.as_str().to_string(), b.mode.as_str().to_string()),
-            ("took", took(&a), took(&b)),
-            ("tokens", tokens(&a), tokens(&b)),
-        ];
-        for (k, x, y) in rows {
+    /// Detail compares two tasks (the comparison made by the runtime): the facts side by
+    /// side, then parameters and output as JSON changes (what `coze-tui diff` prints).
+    pub(super) fn show_diff(&mut self, c: crate::suite::check::Comparison) {
+        use crate::suite::check::differences_heading;
+        let (a, b) = c.ids.clone();
+        self.detail.open(Subject::Diff(a.clone(), b.clone()), false);
+        let mut out = vec![(LineKind::Heading, format!("diff {a} → {b}"))];
+        let task = ("task", c.names.0.clone(), c.names.1.clone());
+        for (k, x, y) in std::iter::once(task).chain(c.facts.iter().cloned()) {
             let kind = if x == y || k == "took" || k == "task" { LineKind::Field } else { LineKind::Question };
             out.push((kind, format!("{k:<11}{x}  →  {y}")));
         }
-        let sections = [
-            ("parameters", changes(&Value::Object(a.parameters.clone()), &Value::Object(b.parameters.clone()))),
-            ("output", changes(&a.decoded_output().unwrap_or(Value::Null), &b.decoded_output().unwrap_or(Value::Null))),
-        ];
-        for (what, list) in sections {
-            let n = list.len();
-            out.push((
-                LineKind::Heading,
-                match n {
-                    0 => format!("{what}: equal"),
-                    1 => format!("{what}: 1 difference"),
-                    n => format!("{what}: {n} differences"),
-                },
-            ));
-            for (sign, line) in change_lines(&list) {
+        let sections =
+            [("parameters", c.parameters.len(), &c.parameter_lines), ("output", c.output.len(), &c.output_lines)];
+        for (what, n, lines) in sections {
+            out.push((LineKind::Heading, differences_heading(what, n)));
+            for (sign, line) in lines {
                 let kind = match sign {
                     '+' => LineKind::Added,
                     '-' => LineKind::Removed,

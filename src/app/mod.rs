@@ -135,7 +135,7 @@ pub enum Msg {
     /// A suite could not run (a bad file, an unknown workflow…).
     SuiteFailed(String),
     /// Two tasks compared (or why not).
-    Diff(Result<Box<(Task, Task)>, String>),
+    Diff(Result<Box<crate::suite::check::Comparison>, String>),
     /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
     TaskParameters(Result<TaskParameters, String>),
     /// The outcome and latency of the last call to Coze.
@@ -543,8 +543,8 @@ impl App {
                 self.on_suite_failed(e);
                 vec![]
             }
-            Msg::Diff(Ok(pair)) => {
-                self.show_diff(pair.0, pair.1);
+            Msg::Diff(Ok(comparison)) => {
+                self.show_diff(*comparison);
                 vec![]
             }
             Msg::Catalogue(result) => {

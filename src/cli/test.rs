@@ -359,14 +359,13 @@ pub fn suites_command(limit: u32, settings: &Settings, json: bool) -> Result<(),
 pub fn diff_command(a: &str, b: &str, settings: &Settings, json: bool) -> Result<(), Failure> {
     let ledger = run::open_ledger(settings)?;
     let (ta, tb) = (ledger.find(a)?, ledger.find(b)?);
-    let (oa, ob) = (ta.decoded_output().unwrap_or(Value::Null), tb.decoded_output().unwrap_or(Value::Null));
-    let params = check::changes(&Value::Object(ta.parameters.clone()), &Value::Object(tb.parameters.clone()));
-    let output = check::changes(&oa, &ob);
-    let equal = output.is_empty();
-    let took = |t: &Task| t.finished_at.map(|f| t.elapsed_ms(f));
-    let tokens = |t: &Task| t.usage.as_ref().and_then(|u| u.token_count);
+    let c = check::Comparison::of(&ta, &tb);
+    let equal = c.equal();
     super::end_quietly_on_a_closed_pipe();
     if json {
+        // Numbers as numbers here (the facts are for people).
+        let took = |t: &Task| t.finished_at.map(|f| t.elapsed_ms(f));
+        let tokens = |t: &Task| t.usage.as_ref().and_then(|u| u.token_count);
         print_json(&json!({
             "equal": equal,
             "tasks": [ta.id, tb.id],
@@ -375,37 +374,28 @@ pub fn diff_command(a: &str, b: &str, settings: &Settings, json: bool) -> Result
             "tokens": [tokens(&ta), tokens(&tb)],
             "mode": [ta.mode.as_str(), tb.mode.as_str()],
             "workflow_id": [ta.workflow_id, tb.workflow_id],
-            "parameters": params,
-            "output": output,
+            "parameters": c.parameters,
+            "output": c.output,
         }));
     } else {
-        let side = |label: &str, x: String, y: String| {
+        println!("  task       {}  →  {}", ta.id, tb.id);
+        for (label, x, y) in &c.facts {
             let mark = if x == y { " " } else { "≠" };
             println!("{mark} {label:<10} {x}  →  {y}");
-        };
-        println!("  task       {}  →  {}", ta.id, tb.id);
-        side("status", ta.status.as_str().into(), tb.status.as_str().into());
-        side("workflow", ta.workflow_id.clone(), tb.workflow_id.clone());
-        side("mode", ta.mode.as_str().into(), tb.mode.as_str().into());
-        let dur = |t: &Task| took(t).map(human_duration).unwrap_or_else(|| "-".into());
-        side("took", dur(&ta), dur(&tb));
-        let tok = |t: &Task| tokens(t).map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-        side("tokens", tok(&ta), tok(&tb));
-        print_changes("parameters", &params);
-        print_changes("output", &output);
+        }
+        for (what, n, lines) in
+            [("parameters", c.parameters.len(), &c.parameter_lines), ("output", c.output.len(), &c.output_lines)]
+        {
+            if n > 0 {
+                println!("\n{}", check::differences_heading(what, n));
+                for (sign, line) in lines {
+                    println!("  {sign} {line}");
+                }
+            }
+        }
         if equal {
             println!("\nthe outputs are equal");
         }
     }
     if equal { Ok(()) } else { Err(Failure::Exit(ExitCode::RunFailed)) }
-}
-
-fn print_changes(what: &str, changes: &[check::Change]) {
-    if changes.is_empty() {
-        return;
-    }
-    println!("\n{what}: {} difference{}", changes.len(), if changes.len() == 1 { "" } else { "s" });
-    for (sign, line) in check::change_lines(changes) {
-        println!("  {sign} {line}");
-    }
 }

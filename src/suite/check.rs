@@ -240,6 +240,61 @@ pub fn change_lines(changes: &[Change]) -> Vec<(char, String)> {
     out
 }
 
+/// Two tasks compared: the facts side by side, then parameters and output as JSON changes
+/// with their lines. Built once, off the UI thread (outputs can be megabytes); `coze-tui diff`
+/// and Detail lay it out each their own way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub ids: (String, String),
+    pub names: (String, String),
+    /// status, workflow, mode, took, tokens: (label, a, b).
+    pub facts: Vec<(&'static str, String, String)>,
+    pub parameters: Vec<Change>,
+    pub output: Vec<Change>,
+    pub parameter_lines: Vec<(char, String)>,
+    pub output_lines: Vec<(char, String)>,
+}
+
+impl Comparison {
+    pub fn of(a: &Task, b: &Task) -> Self {
+        let took = |t: &Task| t.finished_at.map_or("-".into(), |f| crate::tasks::human_duration(t.elapsed_ms(f)));
+        let tokens = |t: &Task| t.usage.as_ref().and_then(|u| u.token_count).map_or("-".into(), |n| n.to_string());
+        let name = |t: &Task| t.name.clone().or(t.workflow_name.clone()).unwrap_or_else(|| t.workflow_id.clone());
+        let facts = vec![
+            ("status", a.status.as_str().to_string(), b.status.as_str().to_string()),
+            ("workflow", a.workflow_id.clone(), b.workflow_id.clone()),
+            ("mode", a.mode.as_str().to_string(), b.mode.as_str().to_string()),
+            ("took", took(a), took(b)),
+            ("tokens", tokens(a), tokens(b)),
+        ];
+        let parameters = changes(&Value::Object(a.parameters.clone()), &Value::Object(b.parameters.clone()));
+        let output = changes(&a.decoded_output().unwrap_or(Value::Null), &b.decoded_output().unwrap_or(Value::Null));
+        Self {
+            ids: (a.id.clone(), b.id.clone()),
+            names: (name(a), name(b)),
+            facts,
+            parameter_lines: change_lines(&parameters),
+            output_lines: change_lines(&output),
+            parameters,
+            output,
+        }
+    }
+
+    /// The outputs are the same.
+    pub fn equal(&self) -> bool {
+        self.output.is_empty()
+    }
+}
+
+/// "output: equal", "output: 1 difference", "output: 3 differences".
+pub fn differences_heading(what: &str, n: usize) -> String {
+    match n {
+        0 => format!("{what}: equal"),
+        1 => format!("{what}: 1 difference"),
+        n => format!("{what}: {n} differences"),
+    }
+}
+
 /// A key as a JSON Pointer segment.
 fn escape(k: &str) -> String {
     k.replace('~', "~0").replace('/', "~1")
