@@ -619,14 +619,7 @@ impl App {
                 },
                 None => vec![],
             },
-            Action::Rerun
-            | Action::Answer
-            | Action::Copy
-            | Action::DebugUrl
-            | Action::EditParams
-            | Action::SaveCase
-            | Action::Mark
-            | Action::Diff => self.on_task_action(action),
+            a if super::task_list::TASK_ACTIONS.contains(&a) => self.on_task_action(action),
             _ => {
                 if let Some(delta) = self.movement(action) {
                     self.detail.scroll_by(delta, self.drawn.detail_rows);

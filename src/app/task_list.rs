@@ -19,6 +19,19 @@ const STATUS_CYCLE: [Option<TaskStatus>; 6] = [
     Some(TaskStatus::Unknown),
 ];
 
+/// What acts on one task, from the Tasks pane or the Detail pane (see `on_task_action`).
+pub(super) const TASK_ACTIONS: [Action; 9] = [
+    Action::Rerun,
+    Action::Answer,
+    Action::Delete,
+    Action::Copy,
+    Action::DebugUrl,
+    Action::EditParams,
+    Action::SaveCase,
+    Action::Mark,
+    Action::Diff,
+];
+
 pub struct TaskList {
     pub list: Picker<Arc<TaskSummary>>,
     pub status_filter: Option<TaskStatus>,
@@ -321,15 +334,7 @@ impl App {
                 self.toast(&format!("showing {which} tasks"));
                 vec![Command::ShowAllProfiles(self.tasks.all_profiles)]
             }
-            Action::Rerun
-            | Action::Answer
-            | Action::Delete
-            | Action::Copy
-            | Action::DebugUrl
-            | Action::EditParams
-            | Action::SaveCase
-            | Action::Mark
-            | Action::Diff => self.on_task_action(action),
+            a if TASK_ACTIONS.contains(&a) => self.on_task_action(action),
             _ => {
                 if let Some(delta) = self.movement(action) {
                     self.tasks.list.move_by(delta);

@@ -469,11 +469,13 @@ fn draw_tasks(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     // Whose tasks these are, and that there are others.
     let all_profiles = app.tasks.all_profiles;
-    let toggle = app.keymap.key(Context::Tasks, Action::AllProfiles);
-    match (all_profiles, app.tasks.other_profiles, toggle) {
-        (true, _, _) => extra.push_str(" · all profiles"),
-        (false, Some(n), Some(k)) if n > 0 => {
-            extra.push_str(&format!(" · {} (+{n} in other profiles: {k})", app.profile.name))
+    match (all_profiles, app.tasks.other_profiles) {
+        (true, _) => extra.push_str(" · all profiles"),
+        // The key is looked up only when there is something to say (not on every frame).
+        (false, Some(n)) if n > 0 => {
+            if let Some(k) = app.keymap.key(Context::Tasks, Action::AllProfiles) {
+                extra.push_str(&format!(" · {} (+{n} in other profiles: {k})", app.profile.name))
+            }
         }
         _ => {}
     }
