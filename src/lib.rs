@@ -24,3 +24,4 @@ pub mod tasks;
 pub mod text;
 pub mod tui;
 pub mod ui;
+pub mod upload;

@@ -40,6 +40,32 @@ fn example(p: &Parameter) -> Value {
     }
 }
 
+/// JSON's own types (and `time`, a string); any other declared type is a file kind
+/// (`image`, `file`, `doc`, `audio`, …; coze-api.md §14.2).
+const VALUE_KINDS: [&str; 7] = ["string", "integer", "number", "boolean", "object", "array", "time"];
+
+/// The file kind an input takes, and whether it takes an array of them.
+pub fn file_kind(p: &Parameter) -> Option<(&str, bool)> {
+    let is_file = |k: &str| !k.is_empty() && !VALUE_KINDS.contains(&k);
+    if is_file(&p.kind) {
+        return Some((&p.kind, false));
+    }
+    let items = p.items.as_deref().filter(|_| p.kind == "array")?;
+    is_file(&items.kind).then_some((items.kind.as_str(), true))
+}
+
+/// What a file input is given: the JSON *string* `{"file_id":"…"}` (not an object: the
+/// mistake behind coze-py #122/#266 and coze-js #161).
+pub fn file_value(file_id: &str) -> Value {
+    Value::String(serde_json::json!({ "file_id": file_id }).to_string())
+}
+
+/// The file id in a file input's value, when it holds one.
+pub fn file_id_in(v: &Value) -> Option<String> {
+    let parsed: Value = serde_json::from_str(v.as_str()?).ok()?;
+    parsed.get("file_id")?.as_str().map(str::to_string)
+}
+
 /// Pretty JSON as the editor shows it.
 pub fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into())
@@ -132,7 +158,9 @@ fn check(params: &Map<String, Value>, schema: &OrderedParams, prefix: &str, text
             }),
             None | Some(Value::Null) => {}
             Some(v) => {
-                if !type_matches(&p.kind, v) {
+                if let Some(problem) = file_problem(p, v, &path) {
+                    out.push(Problem { severity: Severity::Error, message: problem, line: line_of_key(text, name) });
+                } else if !type_matches(&p.kind, v) {
                     out.push(Problem {
                         severity: Severity::Error,
                         message: format!("\"{path}\" should be {}, not {}", article(&p.kind), json_kind(v)),
@@ -160,6 +188,26 @@ fn check(params: &Map<String, Value>, schema: &OrderedParams, prefix: &str, text
             });
         }
     }
+}
+
+/// A file input given anything but a URL or a `{"file_id":…}` string (each element, for
+/// an array of files).
+fn file_problem(p: &Parameter, v: &Value, path: &str) -> Option<String> {
+    let (kind, many) = file_kind(p)?;
+    let bad = |e: &Value| !e.is_string();
+    let wrong = match v {
+        Value::Array(items) if many => items.iter().any(bad),
+        _ if many => true,
+        other => bad(other),
+    };
+    let shape = r#""{\"file_id\":\"…\"}""#;
+    wrong.then(|| match (many, v) {
+        (false, Value::Object(_)) => {
+            format!("\"{path}\" is a file ({kind}): give it as the string {shape} or a URL, not an object")
+        }
+        (false, _) => format!("\"{path}\" is a file ({kind}): give it as the string {shape} or a URL"),
+        (true, _) => format!("\"{path}\" is a list of files ({kind}): an array of {shape} strings or URLs"),
+    })
 }
 
 fn type_matches(kind: &str, v: &Value) -> bool {
@@ -233,6 +281,30 @@ mod tests {
         assert!(v.is_runnable(), "{v:?}");
         assert_eq!(v.problems.len(), 1, "the empty required city is a warning");
         assert_eq!(v.problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn file_inputs_take_file_id_strings_or_urls_never_objects() {
+        let s: OrderedParams = serde_json::from_value(json!({
+            "photo": {"type": "image", "required": true},
+            "docs": {"type": "array", "items": {"type": "file"}},
+            "tags": {"type": "array", "items": {"type": "string"}}
+        }))
+        .unwrap();
+        assert_eq!(file_kind(s.get("photo").unwrap()), Some(("image", false)));
+        assert_eq!(file_kind(s.get("docs").unwrap()), Some(("file", true)));
+        assert_eq!(file_kind(s.get("tags").unwrap()), None);
+        assert_eq!(template(&s), json!({"photo": "", "docs": [], "tags": []}));
+        let id = file_value("7350");
+        assert_eq!(id, json!("{\"file_id\":\"7350\"}"));
+        assert_eq!(file_id_in(&id).as_deref(), Some("7350"));
+        let ok = json!({"photo": id, "docs": [file_value("1"), "https://x/y.pdf"]});
+        assert!(validate(&ok.to_string(), Some(&s)).problems.is_empty());
+        let v = validate(r#"{"photo": {"file_id": "7350"}, "docs": [{"file_id": "1"}]}"#, Some(&s));
+        let msgs: Vec<_> = v.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(msgs[0].contains("\"photo\" is a file (image)") && msgs[0].ends_with("not an object"), "{msgs:?}");
+        assert!(msgs[1].contains("\"docs\" is a list of files (file)"), "{msgs:?}");
+        assert!(!v.is_runnable());
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub struct Editor {
     in_flight: Option<(String, String, Map<String, Value>)>,
     /// A run asked for while the schema was loading: started once it has loaded and checks out.
     pub pending_run: Option<PendingRun>,
+    /// The version chosen, and the app or bot this workflow runs in (remembered per workflow).
+    pub context: crate::tasks::RunContext,
 }
 
 impl Default for Editor {
@@ -95,6 +97,7 @@ impl Default for Editor {
             widest: 0,
             in_flight: None,
             pending_run: None,
+            context: Default::default(),
         }
     }
 }
@@ -474,6 +477,7 @@ impl App {
             mode,
             name,
             description,
+            context: self.editor.context.clone(),
         })]
     }
 

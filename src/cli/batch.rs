@@ -69,44 +69,32 @@ pub struct Batch {
     pub description: Option<String>,
     /// Check every input against the workflow's input schema before sending any.
     pub validate: bool,
+    /// Files, version, app or bot: the same for every run.
+    pub inputs_args: super::inputs::InputArgs,
 }
 
-pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), Failure> {
+pub async fn run_batch(mut b: Batch, settings: &Settings, json: bool) -> Result<(), Failure> {
+    // Files given with --file go into every run; each is checked (on disk) before anything
+    // is sent, and uploaded once.
+    let files = super::inputs::check_files(&b.inputs_args, &Map::new())?;
+    if let Some((i, name)) =
+        b.inputs.iter().find_map(|i| files.iter().find(|(n, _)| i.params.contains_key(n)).map(|(n, _)| (i, n)))
+    {
+        return Err(Failure::Usage(format!("{}: {name:?} is given here and as --file {name}=…; give it once", i.at)));
+    }
     let runner = run::open_runner_with(settings, |cfg| {
         cfg.adopt_orphans = false;
         cfg.concurrency = b.concurrency;
     })
     .await?;
-    // One lookup for the whole batch: the name (for people; a failure does not stop the batch)
-    // and the input schema every line is checked against before any run is sent.
-    let info = runner.client().workflow_info(&b.workflow_id, true).await.ok().map(|r| r.value);
-    if let Some(info) = info.as_ref().filter(|_| b.validate) {
-        let schema = info.input.as_ref().map(|i| &i.parameters);
-        let (mut problems, mut warnings) = (vec![], vec![]);
-        for input in &b.inputs {
-            match params::check_schema(&input.params, schema, &input.at) {
-                Ok(w) => warnings.extend(w),
-                Err(e) => problems.push(e),
-            }
-        }
-        // A thousand lines with the same extra key say it five times, and count the rest.
-        for w in warnings.iter().take(5) {
-            eprintln!("warning: {w}");
-        }
-        if warnings.len() > 5 {
-            eprintln!("warning: … and {} more", warnings.len() - 5);
-        }
-        if !problems.is_empty() {
+    let prepared = prepare(&mut b, files, &runner, settings, json).await;
+    let (workflow_name, context) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
             runner.shutdown().await;
-            let more = problems.len().saturating_sub(5);
-            let mut msg = problems.into_iter().take(5).collect::<Vec<_>>().join("\n  ");
-            if more > 0 {
-                msg.push_str(&format!("\n  … and {more} more lines"));
-            }
-            return Err(Failure::Usage(format!("no run was sent:\n  {msg}")));
+            return Err(e);
         }
-    }
-    let workflow_name = info.map(|i| i.workflow_detail.workflow_name);
+    };
     let count = b.inputs.len();
     let news: Vec<NewTask> = b
         .inputs
@@ -123,6 +111,7 @@ pub async fn run_batch(b: Batch, settings: &Settings, json: bool) -> Result<(), 
                 None => format!("#{} of {count}", i + 1),
             }),
             description: b.description.clone(),
+            context: context.clone(),
         })
         .collect();
     let rx = runner.subscribe();
@@ -274,6 +263,54 @@ fn print_summary(tasks: &[Task], took: Duration) {
     counts.sort_by_key(|(s, _)| TaskStatus::ALL.iter().position(|a| a == s));
     let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {}", s.as_str())).collect();
     eprintln!("{} runs: {} · {}", tasks.len(), parts.join(", "), human_duration(took.as_millis() as i64));
+}
+
+/// One lookup for the whole batch: the name (for people; a failed lookup does not stop the
+/// batch), the input schema (the version's, with --version) every line is checked against
+/// before any run is sent, the run context, and the files uploaded once for every run.
+async fn prepare(
+    b: &mut Batch,
+    files: Vec<(String, crate::upload::LocalFile)>,
+    runner: &crate::tasks::Runner,
+    settings: &Settings,
+    json: bool,
+) -> Result<(Option<String>, crate::tasks::RunContext), Failure> {
+    use super::inputs;
+    let (workflow_name, schema) =
+        inputs::target(runner.client(), &b.workflow_id, b.inputs_args.version.as_deref()).await?;
+    let mut context = inputs::context(&b.inputs_args, runner, &b.workflow_id, &settings.profile_name)?;
+    let schema = schema.filter(|_| b.validate);
+    let mut given = Map::new();
+    context.files = inputs::attach(runner, &settings.profile_name, files, schema.as_ref(), &mut given, !json).await?;
+    for input in &mut b.inputs {
+        input.params.extend(given.clone());
+    }
+    if let Some(schema) = &schema {
+        let schema = Some(schema);
+        let (mut problems, mut warnings) = (vec![], vec![]);
+        for input in &b.inputs {
+            match params::check_schema(&input.params, schema, &input.at) {
+                Ok(w) => warnings.extend(w),
+                Err(e) => problems.push(e),
+            }
+        }
+        // A thousand lines with the same extra key say it five times, and count the rest.
+        for w in warnings.iter().take(5) {
+            eprintln!("warning: {w}");
+        }
+        if warnings.len() > 5 {
+            eprintln!("warning: … and {} more", warnings.len() - 5);
+        }
+        if !problems.is_empty() {
+            let more = problems.len().saturating_sub(5);
+            let mut msg = problems.into_iter().take(5).collect::<Vec<_>>().join("\n  ");
+            if more > 0 {
+                msg.push_str(&format!("\n  … and {more} more lines"));
+            }
+            return Err(Failure::Usage(format!("no run was sent:\n  {msg}")));
+        }
+    }
+    Ok((workflow_name, context))
 }
 
 #[cfg(test)]

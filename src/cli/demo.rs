@@ -49,6 +49,7 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
             mode,
             name: Some(format!("demo {name}")),
             description: None,
+            context: Default::default(),
         };
         let task = runner.submit(new).await?;
         let task = super::run::follow(&runner, rx, &task.id, !json, false).await;

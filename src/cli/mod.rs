@@ -3,6 +3,7 @@
 
 pub mod batch;
 mod demo;
+pub mod inputs;
 pub mod names;
 pub mod output;
 pub mod params;
@@ -113,6 +114,9 @@ pub enum Command {
     },
     /// Run a workflow (recorded as a task in the ledger)
     Run(RunCommand),
+    /// Upload a file to Coze and print its id (for a file input: {"file_id":"ID"}); the same
+    /// content is uploaded once while Coze keeps it (3 months)
+    Upload { path: std::path::PathBuf },
     /// List recorded tasks, newest first
     Tasks(TasksCommand),
     /// Show one task: output, error, log id, debug URL, messages, history
@@ -206,6 +210,8 @@ pub struct RunCommand {
     /// --detach it is a hint for `coze-tui watch --concurrency N`, which starts them
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=batch::MAX_CONCURRENCY as i64), requires = "inputs")]
     pub concurrency: Option<u16>,
+    #[command(flatten)]
+    pub inputs_args: inputs::InputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -338,7 +344,13 @@ pub fn main() -> std::process::ExitCode {
     // die too: the next demo removes its directory.
     let only_reads = match &cli.command {
         Some(Command::Demo) => !std::io::stdout().is_terminal() || cli.global.json,
-        Some(Command::Run(_) | Command::Resume { .. } | Command::Rerun { .. } | Command::Watch { .. }) => false,
+        Some(
+            Command::Run(_)
+            | Command::Upload { .. }
+            | Command::Resume { .. }
+            | Command::Rerun { .. }
+            | Command::Watch { .. },
+        ) => false,
         Some(Command::Sim { .. }) | None => false,
         Some(_) => true,
     };
@@ -485,6 +497,7 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
             if list_versions { versions(&client, &id, json).await } else { workflow(&client, &id, json).await }
         }
         Command::Run(cmd) => run_command(cmd, settings, json).await,
+        Command::Upload { path } => upload_command(&path, settings, json).await,
         Command::Tasks(cmd) => tasks_command(cmd, settings, json),
         Command::Task { id } => {
             let ledger = run::open_ledger(settings)?;
@@ -502,6 +515,19 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
                     .map_err(|e| Failure::Usage(format!("--answer-json is not JSON: {e}")))?,
                 (None, None) => return Err(Failure::Usage("give --answer TEXT or --answer-json JSON".into())),
             };
+            // An input node's form is checked against its fields, as parameters are.
+            let asked = run::open_ledger(settings)?.find(&id)?;
+            if let Some(fields) = asked.interrupt.as_ref().and_then(|i| i.required_parameters.as_ref()) {
+                let checked = crate::params::validate(&answer, Some(fields));
+                if let Some(p) = checked.blocker() {
+                    let names: Vec<&str> = fields.iter().map(|(k, _)| k).collect();
+                    return Err(Failure::Usage(format!(
+                        "the input node asks for {{{}}} as JSON (--answer-json): {}",
+                        names.join(", "),
+                        p.message
+                    )));
+                }
+            }
             let runner = run::open_runner(settings, false).await?;
             let rx = runner.subscribe();
             let task = runner.resume(&id, &answer).await?;
@@ -939,6 +965,7 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
             name: cmd.name,
             description: cmd.description,
             validate: !cmd.no_validate,
+            inputs_args: cmd.inputs_args,
         };
         return batch::run_batch(b, settings, json).await;
     }
@@ -948,25 +975,36 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
         (Some(m), false) => m,
         (None, false) => RunMode::Sync,
     };
-    // Parameters are checked before anything is sent (a name is looked up only then).
-    let parameters = params::load(cmd.params.as_deref(), std::io::stdin()).map_err(Failure::Usage)?;
+    // Parameters and files are checked before anything is sent (a name is looked up only then).
+    let mut parameters = params::load(cmd.params.as_deref(), std::io::stdin()).map_err(Failure::Usage)?;
+    let files = inputs::check_files(&cmd.inputs_args, &parameters)?;
     cmd.workflow_id = names::resolve(settings, &client(settings)?, &cmd.workflow_id).await?;
     let runner = run::open_runner(settings, false).await?;
-    // The name is for people: a failed lookup must not stop the run (the run reports the error).
-    // One lookup: the name (for people) and the input schema (to check the parameters). When
-    // it fails the run goes ahead and reports what Coze says.
-    let info = runner.client().workflow_info(&cmd.workflow_id, true).await.ok().map(|r| r.value);
-    if let Some(info) = info.as_ref().filter(|_| !cmd.no_validate) {
-        let schema = info.input.as_ref().map(|i| &i.parameters);
-        match params::check_schema(&parameters, schema, "--params") {
-            Ok(warnings) => warnings.iter().for_each(|w| eprintln!("warning: {w}")),
-            Err(e) => {
-                runner.shutdown().await;
-                return Err(Failure::Usage(e));
-            }
+    let prepared = async {
+        // One lookup: the name (for people) and the input schema (the version's, with
+        // --version) the parameters are checked against.
+        let (workflow_name, schema) =
+            inputs::target(runner.client(), &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
+        let mut context = inputs::context(&cmd.inputs_args, &runner, &cmd.workflow_id, &settings.profile_name)?;
+        let schema = schema.filter(|_| !cmd.no_validate);
+        context.files =
+            inputs::attach(&runner, &settings.profile_name, files, schema.as_ref(), &mut parameters, !json).await?;
+        if let Some(schema) = &schema {
+            params::check_schema(&parameters, Some(schema), "--params")
+                .map_err(Failure::Usage)?
+                .iter()
+                .for_each(|w| eprintln!("warning: {w}"));
         }
+        Ok::<_, Failure>((workflow_name, context))
     }
-    let workflow_name = info.map(|i| i.workflow_detail.workflow_name);
+    .await;
+    let (workflow_name, context) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            runner.shutdown().await;
+            return Err(e);
+        }
+    };
     let rx = runner.subscribe();
     let new = NewTask {
         workflow_id: cmd.workflow_id,
@@ -976,9 +1014,28 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
         mode,
         name: cmd.name,
         description: cmd.description,
+        context,
     };
     let task = runner.submit(new).await?;
     finish_run(&runner, rx, &task.id, json, cmd.detach).await
+}
+
+async fn upload_command(path: &std::path::Path, settings: &Settings, json: bool) -> Result<(), Failure> {
+    let file = crate::upload::check(path).map_err(Failure::Usage)?;
+    let runner = run::open_runner_with(settings, |cfg| cfg.adopt_orphans = false).await?;
+    let mut none = serde_json::Map::new();
+    let attached =
+        inputs::attach(&runner, &settings.profile_name, vec![(String::new(), file.clone())], None, &mut none, !json)
+            .await;
+    runner.shutdown().await;
+    let got = attached?.remove(0);
+    end_quietly_on_a_closed_pipe();
+    if json {
+        print_json(&serde_json::json!({"id": got.file_id, "file_name": got.name, "bytes": file.bytes}));
+    } else {
+        println!("{}", got.file_id);
+    }
+    Ok(())
 }
 
 /// Follows a task to its end (or, detached, until it has an execute id), prints it, and

@@ -1,5 +1,6 @@
 //! The Coze HTTP client: auth, timeouts, the response envelope, log ids, retries, endpoints.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -465,6 +466,33 @@ impl CozeClient {
         top_level_as(reply)
     }
 
+    /// Uploads a file (`POST /v1/files/upload`: one multipart part named `file`), streamed
+    /// from disk; `sent` hears the bytes sent so far. A failed try is sent again whole (a
+    /// duplicate upload costs nothing but space, which Coze frees after 3 months).
+    pub async fn upload_file(&self, path: &Path, sent: Arc<dyn Fn(u64) + Send + Sync>) -> Result<Reply<UploadedFile>> {
+        let url = self.url(&["v1", "files", "upload"]);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+        let reply = self
+            .with_retries(RequestKind::Read, url.path(), || {
+                let (url, name, sent) = (url.clone(), name.clone(), sent.clone());
+                async move {
+                    let file = tokio::fs::File::open(path).await.map_err(|e| CozeError {
+                        delivery: Delivery::NotSent,
+                        ..CozeError::new(ErrorKind::BadParams, format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+                    let body = reqwest::Body::wrap_stream(counted_chunks(file, sent));
+                    let part = reqwest::multipart::Part::stream_with_length(body, len).file_name(name);
+                    let form = reqwest::multipart::Form::new().part("file", part);
+                    let req = self.request(Method::POST, url).multipart(form).timeout(self.opts.run_timeout);
+                    self.send_once(req).await
+                }
+            })
+            .await?;
+        let file = data_as(reply.value, &reply.logid)?;
+        Ok(Reply { value: file, logid: reply.logid })
+    }
+
     /// One execution's record. Works for sync, stream and async runs with a known execute id.
     pub async fn run_history(&self, workflow_id: &str, execute_id: &str) -> Result<Reply<RunHistory>> {
         let path = ["v1", "workflows", workflow_id, "run_histories", execute_id];
@@ -636,6 +664,27 @@ pub fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
         }
         None => Ok(obj),
     }
+}
+
+/// A file's bytes as a stream of chunks, counting what has been taken so far.
+fn counted_chunks(
+    file: tokio::fs::File,
+    sent: Arc<dyn Fn(u64) + Send + Sync>,
+) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::try_unfold((file, 0u64), move |(mut file, total)| {
+        let sent = sent.clone();
+        async move {
+            let mut buf = vec![0u8; 256 * 1024];
+            let n = file.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            buf.truncate(n);
+            sent(total + n as u64);
+            Ok(Some((bytes::Bytes::from(buf), (file, total + n as u64))))
+        }
+    })
 }
 
 /// An `"execute_id": "digits"` in a reply too broken to decode, so a run that started can

@@ -280,6 +280,20 @@ pub struct WorkflowVersion {
     pub output: Option<IoSchema>,
 }
 
+/// A file Coze keeps (`/v1/files/upload`, `/v1/files/retrieve`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct UploadedFile {
+    #[serde(deserialize_with = "id_lenient")]
+    pub id: String,
+    #[serde(deserialize_with = "int_lenient")]
+    pub bytes: Option<i64>,
+    #[serde(deserialize_with = "int_lenient")]
+    pub created_at: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    pub file_name: String,
+}
+
 /// A question or input node waiting for an answer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

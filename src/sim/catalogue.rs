@@ -24,6 +24,13 @@ pub enum Behaviour {
     NeedsParams,
     /// Like echo, with a few progress messages.
     Generic,
+    /// Takes an image and a list of files (`{"file_id"}` strings of uploads, or URLs) and
+    /// describes them.
+    Files,
+    /// Stops at an input node (interrupt type 5) asking for a form of fields.
+    Form,
+    /// Has published versions whose input schemas differ; runs the one asked for.
+    Versioned,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +134,12 @@ impl Catalogue {
         for (name, desc, b, published) in named {
             add(&mut workflows, &first, name.to_string(), desc, b, published);
         }
+        // After every other workflow, so the ids of those stay what they were.
+        let inputs: [(&str, &str, Behaviour); 3] = [
+            ("files", "Describes an image and a list of files", Behaviour::Files),
+            ("form", "Stops at an input node that asks for a city and a number of days", Behaviour::Form),
+            ("versioned", "Three published versions with different inputs", Behaviour::Versioned),
+        ];
         for (ws_index, ws) in workspaces.iter().enumerate() {
             let count = if ws_index == 0 { opts.generic_workflows } else { opts.workflows_per_workspace };
             for i in 0..count {
@@ -141,6 +154,9 @@ impl Catalogue {
                     true,
                 );
             }
+        }
+        for (name, desc, b) in inputs {
+            add(&mut workflows, &first, name.to_string(), desc, b, true);
         }
         Self { workspaces, workflows }
     }
@@ -173,12 +189,77 @@ fn schema(b: Behaviour) -> (Value, Value) {
             }}),
             json!({"terminate_plan": "return_variables", "parameters": {"forecast": {"type": "string"}, "days": {"type": "integer"}}}),
         ),
-        Behaviour::Asks => (
+        Behaviour::Files => (
+            json!({"parameters": {
+                "photo": {"type": "image", "required": true, "description": "A picture to describe"},
+                "attachments": {"type": "array", "required": false, "items": {"type": "file"}, "description": "Any documents"}
+            }}),
+            json!({"terminate_plan": "return_variables", "parameters": {"files": {"type": "array", "items": {"type": "object"}}}}),
+        ),
+        Behaviour::Versioned => {
+            let (_, latest) = versions().pop().expect("versions");
+            (latest, text_out)
+        }
+        Behaviour::Asks | Behaviour::Form => (
             json!({"parameters": {}}),
             json!({"terminate_plan": "use_answer_content", "content": "You said {{answer}}", "parameters": {"answer": {"type": "string"}}}),
         ),
         _ => (text_in, text_out),
     }
+}
+
+/// The published versions of `versioned`, oldest first: each changes the inputs (added,
+/// removed, retyped), so a client can show what changed and check against the right one.
+pub fn versions() -> Vec<(&'static str, Value)> {
+    vec![
+        ("v0.0.1", json!({"parameters": {"text": {"type": "string", "required": true}, "count": {"type": "string"}}})),
+        (
+            "v0.0.2",
+            json!({"parameters": {
+                "text": {"type": "string", "required": true},
+                "count": {"type": "integer", "description": "How many words"},
+                "lang": {"type": "string", "default_value": "en"}
+            }}),
+        ),
+        (
+            "v0.0.3",
+            json!({"parameters": {
+                "text": {"type": "string", "required": true},
+                "lang": {"type": "string", "default_value": "en"},
+                "style": {"type": "string", "required": true, "description": "short or long"}
+            }}),
+        ),
+    ]
+}
+
+/// Every published version of a workflow with its input schema, oldest first: `versioned`'s
+/// differ; any other has three with its one schema.
+pub fn versions_of(wf: &SimWorkflow) -> Vec<(String, Value)> {
+    match wf.behaviour {
+        Behaviour::Versioned => versions().into_iter().map(|(v, s)| (v.to_string(), s)).collect(),
+        _ => (1..=3).map(|v| (format!("v0.0.{v}"), wf.input.clone())).collect(),
+    }
+}
+
+/// The input schema a run of `version` (or the latest) is checked against; an unknown
+/// version is refused as Coze refuses it.
+pub fn input_for(wf: &SimWorkflow, version: Option<&str>) -> Result<Value, String> {
+    match version {
+        None => Ok(wf.input.clone()),
+        Some(v) => versions_of(wf)
+            .into_iter()
+            .find(|(name, _)| name == v)
+            .map(|(_, schema)| schema)
+            .ok_or_else(|| format!("workflow version {v} does not exist")),
+    }
+}
+
+/// The fields the `form` workflow's input node asks for (`required_parameters`).
+pub fn form_fields() -> Value {
+    json!({
+        "city": {"type": "string", "required": true, "description": "City name"},
+        "days": {"type": "integer", "required": true, "description": "Days to forecast (1-7)"}
+    })
 }
 
 /// Checks parameters against a `needs_params`-style schema the way Coze does: missing required

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Extension, MatchedPath, Path, Query, Request, State};
+use axum::extract::{Extension, MatchedPath, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Response};
@@ -54,6 +54,12 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/v1/workflow/run", post(run))
         .route("/v1/workflow/stream_run", post(stream_run))
         .route("/v1/workflow/stream_resume", post(stream_resume))
+        // Past axum's 2 MB default, so the 512 MB limit is Coze's (4302), not the framework's.
+        .route(
+            "/v1/files/upload",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD as usize + (1 << 20))),
+        )
+        .route("/v1/files/retrieve", get(retrieve))
         .route_layer(from_fn_with_state(state.clone(), gate))
         .route("/work_flow", get(debug_page))
         .fallback(not_found)
@@ -322,13 +328,17 @@ async fn versions(
         Ok(n) => n.min(30),
         Err(e) => return err(&l, 4000, e),
     };
+    // Newest first, as Coze lists them.
     let all: Vec<Value> = if wf.published {
-        (1..=3)
+        super::catalogue::versions_of(wf)
+            .into_iter()
+            .enumerate()
             .rev()
-            .map(|v| {
-                json!({"workflow_id": wf.id, "version": format!("v0.0.{v}"), "description": format!("release {v}"),
-                       "created_at": (wf.created_at + v * 86_400).to_string(), "updated_at": (wf.created_at + v * 86_400).to_string(),
-                       "creator": {"id": "3361000058211", "name": "sim"}, "input": wf.input, "output": wf.output})
+            .map(|(i, (version, input))| {
+                let at = (wf.created_at + (i as i64 + 1) * 86_400).to_string();
+                json!({"workflow_id": wf.id, "version": version, "description": format!("release {}", i + 1),
+                       "created_at": at, "updated_at": at,
+                       "creator": {"id": "3361000058211", "name": "sim"}, "input": input, "output": wf.output})
             })
             .collect()
     } else {
@@ -338,6 +348,64 @@ async fn versions(
     let end = (start + page_size).min(all.len());
     let items = all.get(start..end).unwrap_or_default().to_vec();
     ok(&l, json!({"has_more": end < all.len(), "next_page_token": end.to_string(), "items": items}))
+}
+
+// ---- files ---------------------------------------------------------------------------------
+
+/// Largest file Coze takes (4302 above it).
+const MAX_UPLOAD: u64 = 512 * 1024 * 1024;
+
+fn file_json(id: &str, name: &str, bytes: u64) -> Value {
+    json!({"id": id, "bytes": bytes, "created_at": runs::unix_now(), "file_name": name})
+}
+
+async fn upload(State(s): Shared, Extension(LogId(l)): Extension<LogId>, mut form: Multipart) -> Response {
+    let mut got: Option<(String, u64)> = None;
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return err(&l, 4000, format!("invalid multipart body: {e}")),
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        if got.is_some() {
+            return err(&l, 4301, "only one file can be uploaded at a time");
+        }
+        let name = field.file_name().unwrap_or("file").to_string();
+        // Counted, not kept: the simulator only needs the size.
+        let mut field = field;
+        let mut bytes = 0u64;
+        loop {
+            match field.chunk().await {
+                Ok(Some(c)) => bytes += c.len() as u64,
+                Ok(None) => break,
+                Err(e) => return err(&l, 4000, format!("invalid multipart body: {e}")),
+            }
+            if bytes > MAX_UPLOAD {
+                return err(&l, 4302, "the file exceeds the 512 MB limit");
+            }
+        }
+        got = Some((name, bytes));
+    }
+    let Some((name, bytes)) = got.filter(|(_, b)| *b > 0) else {
+        return err(&l, 4300, "no file was uploaded, or it is empty");
+    };
+    let mut inner = s.lock();
+    let id = inner.new_id();
+    inner.files.insert(id.clone(), (name.clone(), bytes));
+    inner.stats.uploads += 1;
+    inner.stats.upload_bytes += bytes;
+    ok(&l, file_json(&id, &name, bytes))
+}
+
+async fn retrieve(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Query(q): Params) -> Response {
+    let id = q.get("file_id").cloned().unwrap_or_default();
+    match s.lock().files.get(&id) {
+        Some((name, bytes)) => ok(&l, file_json(&id, name, *bytes)),
+        None => err(&l, 4200, format!("file {id} not found")),
+    }
 }
 
 // ---- runs ----------------------------------------------------------------------------------
@@ -388,10 +456,11 @@ fn start_execution(
     wf: &SimWorkflow,
     params: &Map<String, Value>,
     run_mode: i64,
+    version: Option<&str>,
     l: &str,
 ) -> Result<(Execution, runs::Planned), Response> {
     let mut inner = s.lock();
-    let mut planned = runs::plan(wf, params, &s.opts, &mut inner).map_err(|m| err(l, 4000, m))?;
+    let mut planned = runs::plan(wf, params, version, &s.opts, &mut inner).map_err(|m| err(l, 4000, m))?;
     let id = inner.new_id();
     if let Outcome::Interrupted { event_id, .. } = &mut planned.outcome {
         *event_id = format!("{id}/0");
@@ -437,11 +506,11 @@ fn sync_answer(s: &SimState, l: &str, exec: &Execution, outcome: &Outcome) -> Re
             m.insert("code".into(), json!(code));
             m.insert("msg".into(), json!(message));
         }
-        Outcome::Interrupted { event_id, question } => {
+        Outcome::Interrupted { event_id, question, form } => {
             m.insert("code".into(), json!(0));
             m.insert("msg".into(), json!(""));
             m.insert("data".into(), json!(""));
-            m.insert("interrupt_data".into(), runs::interrupt_json(event_id, question));
+            m.insert("interrupt_data".into(), runs::interrupt_json(event_id, question, *form));
         }
         Outcome::Running => {
             m.insert("code".into(), json!(0));
@@ -467,7 +536,8 @@ async fn run(
             "Workflow async execution is a premium feature available only to Coze Professional users",
         ));
     }
-    let (exec, planned) = start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, &l)?;
+    let version = parsed.get("workflow_version").and_then(Value::as_str);
+    let (exec, planned) = start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, version, &l)?;
     if is_async {
         // The async example omits `code` entirely.
         let mut m = Map::new();
@@ -488,14 +558,17 @@ async fn stream_run(
     Extension(access): Extension<Access>,
     body: Bytes,
 ) -> Reply {
-    let (wf, params, _) = runnable(&s, &l, access, &body)?;
+    let (wf, params, parsed) = runnable(&s, &l, access, &body)?;
+    let version = parsed.get("workflow_version").and_then(Value::as_str);
     // Inputs that do not match the schema: the docs show the stream's own Error event, not a
     // JSON error (the run is refused before it starts).
-    if let Err(m) = super::catalogue::validate_params(&wf.input, &params) {
+    let checked = super::catalogue::input_for(&wf, version)
+        .and_then(|schema| super::catalogue::validate_params(&schema, &params));
+    if let Err(m) = checked {
         let event = json!({"error_code": 4000, "error_message": m});
         return Ok(with_logid(event_stream(format!("id: 0\nevent: Error\ndata: {event}\n\n")), &l));
     }
-    let (exec, planned) = start_execution(&s, &wf, &params, 1, &l)?;
+    let (exec, planned) = start_execution(&s, &wf, &params, 1, version, &l)?;
     let steps = runs::stream_steps(&wf, &planned, &s.opts);
     Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome))
 }

@@ -103,6 +103,9 @@ pub struct Stats {
     /// Runs started (sync, async and stream), counted when the server accepted them.
     pub runs_started: u64,
     pub resumes: u64,
+    /// Files the server took, and their bytes.
+    pub uploads: u64,
+    pub upload_bytes: u64,
     pub rate_limited: u64,
     pub faults_injected: u64,
     /// Arrival time (since start) and route of the first [`MAX_ARRIVALS`] requests, for rate checks.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::Stats;
-use super::catalogue::{Behaviour, FAIL_CODE, FAIL_MESSAGE, SimWorkflow, validate_params};
+use super::catalogue::{Behaviour, FAIL_CODE, FAIL_MESSAGE, SimWorkflow, form_fields, input_for, validate_params};
 use super::faults::FaultRule;
 
 /// The code a run ends with when its question was not answered within `max_answers`.
@@ -22,6 +22,8 @@ pub(crate) struct Inner {
     pub script: Vec<FaultRule>,
     pub window: VecDeque<Instant>,
     pub rng: StdRng,
+    /// Uploaded files by id: (file name, bytes).
+    pub files: HashMap<String, (String, u64)>,
 }
 
 impl Inner {
@@ -33,6 +35,7 @@ impl Inner {
             script: Vec::new(),
             window: VecDeque::new(),
             rng: StdRng::seed_from_u64(seed),
+            files: HashMap::new(),
         }
     }
 
@@ -74,6 +77,8 @@ pub enum Outcome {
     Interrupted {
         event_id: String,
         question: String,
+        /// An input node (type 5) asking for `form_fields`, not a question (type 2).
+        form: bool,
     },
 }
 
@@ -113,8 +118,8 @@ impl Execution {
                 Outcome::Running => ("Running", "", String::new(), String::new(), Value::Null),
                 Outcome::Success { data } => ("Success", data.as_str(), String::new(), String::new(), Value::Null),
                 Outcome::Fail { code, message } => ("Fail", "", code.to_string(), message.clone(), Value::Null),
-                Outcome::Interrupted { event_id, question } => {
-                    ("Running", "", String::new(), String::new(), interrupt_json(event_id, question))
+                Outcome::Interrupted { event_id, question, form } => {
+                    ("Running", "", String::new(), String::new(), interrupt_json(event_id, question, *form))
                 }
             }
         };
@@ -152,12 +157,22 @@ impl Execution {
     }
 }
 
-pub fn interrupt_json(event_id: &str, question: &str) -> Value {
+pub fn interrupt_json(event_id: &str, question: &str, form: bool) -> Value {
+    if form {
+        return json!({
+            "event_id": event_id, "type": 5,
+            "data": json!({"content_type": "form_schema", "content": question,
+                           "fields": [{"name": "city", "type": "string"}, {"name": "days", "type": "integer"}]}).to_string(),
+            "required_parameters": form_fields(),
+        });
+    }
     json!({
         "event_id": event_id, "type": 2,
         "data": json!({"content_type": "text", "content": question}).to_string(),
     })
 }
+
+pub const FORM_QUESTION: &str = "Fill in the forecast form 请填写表单";
 
 pub const QUESTION: &str = "Which city do you want the weather for? 想查哪个城市的天气？";
 
@@ -173,9 +188,11 @@ pub struct Planned {
 pub fn plan(
     wf: &SimWorkflow,
     params: &Map<String, Value>,
+    version: Option<&str>,
     opts: &super::SimOptions,
     inner: &mut Inner,
 ) -> Result<Planned, String> {
+    let schema = input_for(wf, version)?;
     let progress = |inner: &mut Inner, text: String| {
         vec![("Progress".to_string(), format!("7{:018}", inner.rng.random_range(10u64.pow(17)..10u64.pow(18))), text)]
     };
@@ -199,10 +216,45 @@ pub fn plan(
             nodes: vec![],
         },
         Behaviour::Asks => Planned {
-            outcome: Outcome::Interrupted { event_id: String::new(), question: QUESTION.into() },
+            outcome: Outcome::Interrupted { event_id: String::new(), question: QUESTION.into(), form: false },
             duration: quick,
             nodes: vec![],
         },
+        Behaviour::Form => Planned {
+            outcome: Outcome::Interrupted { event_id: String::new(), question: FORM_QUESTION.into(), form: true },
+            duration: quick,
+            nodes: vec![],
+        },
+        Behaviour::Files => {
+            validate_params(&schema, params)?;
+            let mut described = vec![];
+            for (input, value) in params {
+                let values = match value {
+                    Value::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                };
+                for v in values {
+                    described.push(describe_file(input, &v, &inner.files)?);
+                }
+            }
+            Planned {
+                outcome: Outcome::Success { data: json!({"files": described}).to_string() },
+                duration: quick,
+                nodes: progress(inner, format!("{} file(s) read", described.len())),
+            }
+        }
+        Behaviour::Versioned => {
+            validate_params(&schema, params)?;
+            let text = params.get("text").and_then(Value::as_str).unwrap_or("");
+            let version = version.unwrap_or("latest");
+            Planned {
+                outcome: Outcome::Success {
+                    data: json!({"version": version, "output": format!("[{version}] {text}")}).to_string(),
+                },
+                duration: quick,
+                nodes: progress(inner, format!("ran {version}")),
+            }
+        }
         Behaviour::Big => Planned {
             outcome: Outcome::Success { data: json!({"output": big_text(opts.big_bytes)}).to_string() },
             duration: quick,
@@ -228,6 +280,25 @@ pub fn plan(
         }
     };
     Ok(planned)
+}
+
+/// One file input's value as the `files` workflow reads it: an uploaded file's id in the
+/// documented `{"file_id":…}` *string*, or a URL. An object is refused (4000), as Coze does.
+fn describe_file(input: &str, v: &Value, files: &HashMap<String, (String, u64)>) -> Result<Value, String> {
+    let Some(text) = v.as_str() else {
+        return Err(format!(
+            "Parameter '{input}' is a file: pass a URL or a JSON string {{\"file_id\":\"…\"}}, not {v}"
+        ));
+    };
+    if text.starts_with("http://") || text.starts_with("https://") {
+        return Ok(json!({"input": input, "url": text}));
+    }
+    let id = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|p| p.get("file_id").and_then(Value::as_str).map(str::to_string))
+        .ok_or_else(|| format!("Parameter '{input}' is not a file URL or {{\"file_id\"}} string: {text:?}"))?;
+    let (name, bytes) = files.get(&id).ok_or_else(|| format!("Parameter '{input}': file {id} does not exist"))?;
+    Ok(json!({"input": input, "file_id": id, "file_name": name, "bytes": bytes}))
 }
 
 fn chatty_chunk(i: usize) -> String {
@@ -315,16 +386,22 @@ pub fn stream_steps(wf: &SimWorkflow, planned: &Planned, opts: &super::SimOption
                 data: json!({"error_code": code, "error_message": message}),
             });
         }
-        Outcome::Interrupted { event_id, question } => {
+        Outcome::Interrupted { event_id, question, form } => {
+            let node = if *form { "Input" } else { "Ask" };
             steps.push(Step {
                 delay: Duration::from_millis(20),
                 event: "Message",
-                data: msg(question.clone(), "Ask", 0, true),
+                data: msg(question.clone(), node, 0, true),
             });
+            let mut data = interrupt_json(event_id, question, *form);
+            if !form {
+                // Streams carry the question in the Message before, not in `data`.
+                data["data"] = json!("");
+            }
             steps.push(Step {
                 delay: now,
                 event: "Interrupt",
-                data: json!({"interrupt_data": {"data": "", "event_id": event_id, "type": 2}, "node_title": "Ask"}),
+                data: json!({"interrupt_data": data, "node_title": node}),
             });
         }
         Outcome::Running => {}
@@ -339,7 +416,7 @@ pub fn answer(
     resume_data: &str,
     max_answers: u32,
 ) -> Result<Outcome, (i64, String)> {
-    let Outcome::Interrupted { event_id: current, question } = &exec.outcome else {
+    let Outcome::Interrupted { event_id: current, question, form } = &exec.outcome else {
         return Err((4315, "the execution has already finished and cannot be resumed".into()));
     };
     if current != event_id {
@@ -347,7 +424,10 @@ pub fn answer(
     }
     exec.answers += 1;
     exec.update_time = unix_now();
-    let outcome = if !resume_data.trim().is_empty() {
+    let filled = if *form { form_answer(resume_data) } else { None };
+    let outcome = if let Some(data) = filled {
+        Outcome::Success { data }
+    } else if !form && !resume_data.trim().is_empty() {
         Outcome::Success {
             data: json!({"answer": resume_data, "output": format!("You said {resume_data}")}).to_string(),
         }
@@ -358,8 +438,22 @@ pub fn answer(
         }
     } else {
         exec.interrupts += 1;
-        Outcome::Interrupted { event_id: format!("{}/{}", exec.id, exec.interrupts), question: question.clone() }
+        Outcome::Interrupted {
+            event_id: format!("{}/{}", exec.id, exec.interrupts),
+            question: question.clone(),
+            form: *form,
+        }
     };
     exec.outcome = outcome.clone();
     Ok(outcome)
+}
+
+/// The form's answer when it has every field with the right type (else the node asks again).
+fn form_answer(resume_data: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(resume_data).ok()?;
+    let city = v.get("city")?.as_str().filter(|c| !c.trim().is_empty())?;
+    let days = v.get("days")?.as_i64()?;
+    Some(
+        json!({"city": city, "days": days, "output": format!("Forecast for {city}: {days} day(s) of sun")}).to_string(),
+    )
 }

@@ -40,6 +40,7 @@ pub fn new_tasks(suite: &super::Suite, cases: &[&Case], ids: &HashMap<String, St
             mode: c.mode,
             name: Some(c.name.clone()),
             description: Some(format!("suite {} · run {run_id}", suite.name)),
+            context: Default::default(),
         })
         .collect()
 }

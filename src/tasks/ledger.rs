@@ -158,6 +158,27 @@ const MIGRATIONS: &[&str] = &[
         duration_ms INTEGER,
         PRIMARY KEY (run_id, case_name)
     ) WITHOUT ROWID;",
+    // 8: a run's context (version, app or bot, conversation, files; JSON, NULL when none),
+    // the app or bot each workflow last ran in (it needs the same one every time), and the
+    // files uploaded per profile by content, so the same file is not sent twice while Coze
+    // keeps it.
+    "ALTER TABLE tasks ADD COLUMN context TEXT;
+    CREATE TABLE workflow_context (
+        profile TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        app_id TEXT,
+        bot_id TEXT,
+        PRIMARY KEY (profile, workflow_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE uploads (
+        profile TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        file_id TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        uploaded_at INTEGER NOT NULL,
+        PRIMARY KEY (profile, sha256, bytes)
+    ) WITHOUT ROWID;",
 ];
 
 /// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
@@ -166,7 +187,7 @@ macro_rules! written_columns {
         "id, name, description, profile, workspace_id, workflow_id, workflow_name, mode, requested_mode, \
          parameters, status, execute_id, output, error_code, error_message, error_kind, logid, debug_url, usage, \
          interrupt, last_message, event_count, events_dropped, notes, created_at, started_at, updated_at, finished_at, \
-         queued, node_outputs, waited_ms, output_preview"
+         queued, node_outputs, waited_ms, output_preview, context"
     };
 }
 const COLUMNS: &str = written_columns!();
@@ -841,6 +862,66 @@ impl Ledger {
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
+    /// Remembers the app or bot a workflow ran in (none: forgets it).
+    pub fn remember_context(&self, profile: &str, workflow_id: &str, c: &RunContext) -> Result<()> {
+        self.write(|tx| {
+            if c.app_id.is_none() && c.bot_id.is_none() {
+                tx.execute("DELETE FROM workflow_context WHERE profile = ?1 AND workflow_id = ?2", [profile, workflow_id])?;
+            } else {
+                tx.execute(
+                    "INSERT INTO workflow_context (profile, workflow_id, app_id, bot_id) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (profile, workflow_id) DO UPDATE SET app_id = excluded.app_id, bot_id = excluded.bot_id",
+                    params![profile, workflow_id, c.app_id, c.bot_id],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The app or bot a workflow last ran in (only those two fields are set).
+    pub fn remembered_context(&self, profile: &str, workflow_id: &str) -> Result<RunContext> {
+        let found = self
+            .conn()
+            .query_row(
+                "SELECT app_id, bot_id FROM workflow_context WHERE profile = ?1 AND workflow_id = ?2",
+                [profile, workflow_id],
+                |r| Ok(RunContext { app_id: r.get(0)?, bot_id: r.get(1)?, ..RunContext::default() }),
+            )
+            .optional()?;
+        Ok(found.unwrap_or_default())
+    }
+
+    /// A file of this content this profile uploaded since `since_ms`: (file id, file name).
+    pub fn find_upload(
+        &self,
+        profile: &str,
+        sha256: &str,
+        bytes: u64,
+        since_ms: i64,
+    ) -> Result<Option<(String, String)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT file_id, file_name FROM uploads
+                 WHERE profile = ?1 AND sha256 = ?2 AND bytes = ?3 AND uploaded_at >= ?4",
+                params![profile, sha256, bytes as i64, since_ms],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    pub fn record_upload(&self, profile: &str, sha256: &str, bytes: u64, file_id: &str, file_name: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO uploads (profile, sha256, bytes, file_id, file_name, uploaded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (profile, sha256, bytes) DO UPDATE SET file_id = excluded.file_id,
+                     file_name = excluded.file_name, uploaded_at = excluded.uploaded_at",
+                params![profile, sha256, bytes as i64, file_id, file_name, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
     /// How many tasks belong to profiles other than this one.
     pub fn count_other_profiles(&self, profile: &str) -> Result<u64> {
         let n: i64 =
@@ -1190,6 +1271,7 @@ fn task_values(t: &Task) -> Vec<rusqlite::types::Value> {
         opt(&t.node_outputs.as_ref().map(|m| Value::Object(m.clone()).to_string())),
         V::Integer(t.waited_ms),
         opt(&t.output.as_deref().map(|o| o.chars().take(super::model::OUTPUT_START).collect())),
+        opt(&(!t.context.is_empty()).then(|| json_text(&t.context))),
     ]
 }
 
@@ -1235,7 +1317,8 @@ fn row_to_task(r: &Row) -> rusqlite::Result<Task> {
         queued: r.get(28)?,
         node_outputs: r.get::<_, Option<String>>(29)?.and_then(|t| serde_json::from_str(&t).ok()),
         waited_ms: r.get(30)?,
-        revision: r.get(32)?,
+        context: r.get::<_, Option<String>>(32)?.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+        revision: r.get(33)?,
     })
 }
 

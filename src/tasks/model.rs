@@ -115,10 +115,65 @@ pub const MAX_ANSWERS: u32 = 3;
 pub struct Interrupt {
     pub question: Option<String>,
     pub event_id: String,
+    /// 2 question node, 5 input node (a form: `required_parameters`), others shown raw.
     pub interrupt_type: i64,
     pub node_title: String,
     /// Answers given so far to this question (a new question starts from 0).
     pub answers: u32,
+    /// An input node's fields, by name, as an input schema (answered as a JSON object).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_parameters: Option<crate::coze::OrderedParams>,
+}
+
+impl Interrupt {
+    /// An input node asks for a form of fields; everything else is answered with text.
+    pub fn is_form(&self) -> bool {
+        self.required_parameters.as_ref().is_some_and(|p| !p.0.is_empty())
+    }
+}
+
+/// Where a run runs besides its parameters (DESIGN.md §5 Inputs): a published version, the
+/// app or bot it runs in, the conversation of a chatflow turn, and the files it was given.
+/// Rerunning a task keeps all of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<AttachedFile>,
+}
+
+impl RunContext {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Coze refuses `app_id` with `bot_id` (4000); said before anything is sent.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.app_id, &self.bot_id) {
+            (Some(_), Some(_)) => {
+                Err("a run takes an app id or a bot id, not both (Coze refuses both with 4000)".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A file uploaded to Coze and given to a run as one of its inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttachedFile {
+    /// The file's name (as uploaded).
+    pub name: String,
+    pub file_id: String,
+    /// The input it was given as.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub input: String,
 }
 
 /// One streamed message, in order.
@@ -181,6 +236,8 @@ pub struct Task {
     pub node_outputs: Option<Map<String, Value>>,
     /// Time spent waiting for answers to the run's questions (not counted in its duration).
     pub waited_ms: i64,
+    /// Version, app or bot, conversation and files of the run.
+    pub context: RunContext,
     /// The ledger revision this state was written at; 0 for a state not read from the ledger.
     /// Revisions order every write by every process, so the higher one is the newer state.
     pub revision: i64,
@@ -219,6 +276,7 @@ impl Task {
             queued: false,
             node_outputs: None,
             waited_ms: 0,
+            context: RunContext::default(),
             revision: 0,
         }
     }
@@ -251,8 +309,16 @@ impl Task {
             "created_at": ts(self.created_at),
             "updated_at": ts(self.updated_at),
             "finished_at": self.finished_at.map(ts),
+            "version": self.context.version,
+            "conversation_id": self.context.conversation_id,
+            "files": self.context.files,
         });
         let extra = v.as_object_mut().expect("an object");
+        for (key, id) in [("app_id", &self.context.app_id), ("bot_id", &self.context.bot_id)] {
+            if let Some(id) = id {
+                extra.insert(key.into(), serde_json::json!(id));
+            }
+        }
         if self.requested_mode != self.mode {
             extra.insert("requested_mode".into(), serde_json::json!(self.requested_mode));
         }

@@ -70,6 +70,8 @@ pub struct NewTask {
     pub mode: RunMode,
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Version, app or bot, conversation and files (kept by reruns).
+    pub context: RunContext,
 }
 
 /// A change the runner announces (after committing it).
@@ -218,7 +220,12 @@ impl Runner {
     pub async fn submit(&self, new: NewTask) -> Result<Task, RunnerError> {
         let task = self.record(vec![self.pending(new, now_ms())], true).await?.remove(0);
         let (p, w, params) = (self.shared.cfg.profile.clone(), task.workflow_id.clone(), task.parameters.clone());
-        let _ = db(&self.shared.ledger, move |l| l.save_last_params(&p, &w, &params)).await;
+        let context = task.context.clone();
+        let _ = db(&self.shared.ledger, move |l| {
+            l.save_last_params(&p, &w, &params)?;
+            l.remember_context(&p, &w, &context)
+        })
+        .await;
         self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
         self.spawn(task.clone(), Job::Start);
         Ok(task)
@@ -232,6 +239,7 @@ impl Runner {
             workspace_id: new.workspace_id,
             workflow_name: new.workflow_name,
             parameters: new.parameters,
+            context: new.context,
             ..Task::pending(
                 new_task_id(created_at),
                 self.shared.cfg.profile.clone(),
@@ -300,6 +308,7 @@ impl Runner {
             mode: old.requested_mode,
             name: old.name,
             description: old.description,
+            context: old.context,
         })
         .await
     }
@@ -634,9 +643,13 @@ impl Driver {
     }
 
     fn request(&self) -> RunRequest {
+        let c = &self.task.context;
         RunRequest {
             workflow_id: self.task.workflow_id.clone(),
             parameters: self.task.parameters.clone(),
+            bot_id: c.bot_id.clone(),
+            app_id: c.app_id.clone(),
+            workflow_version: c.version.clone(),
             ..Default::default()
         }
     }
@@ -800,6 +813,7 @@ impl Driver {
             interrupt_type: i.kind.unwrap_or(2),
             node_title: node_title.to_string(),
             answers,
+            required_parameters: i.required_parameters.clone().filter(|p| !p.0.is_empty()),
         });
         self.set_status(TaskStatus::Interrupted, None).await
     }
