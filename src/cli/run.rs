@@ -324,8 +324,16 @@ pub fn print_detail(task: &Task, events: &[TaskEvent], history: &[StatusChange],
     if let Some(e) = &task.error {
         field("error", &format!("{}{}", e.code.map(|c| format!("{c}: ")).unwrap_or_default(), e.message));
     }
+    for (label, line) in task.context.lines() {
+        field(label, &line);
+    }
     if let Some(i) = &task.interrupt {
-        field("question", i.question.as_deref().unwrap_or("(none given)"));
+        field(if i.is_form() { "form" } else { "question" }, i.question.as_deref().unwrap_or("(none given)"));
+        if let Some(fields) = i.fields_line() {
+            field("fields", &format!("{fields}  (answer with --answer-json '{{…}}')"));
+        } else if i.interrupt_type != 2 {
+            field("kind", &i.kind_name());
+        }
         field("answers", &i.answers.to_string());
     }
     for n in &task.notes {

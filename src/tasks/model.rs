@@ -130,6 +130,25 @@ impl Interrupt {
     pub fn is_form(&self) -> bool {
         self.required_parameters.as_ref().is_some_and(|p| !p.0.is_empty())
     }
+
+    /// The form's fields on one line: `city (string, required), days (integer)`.
+    pub fn fields_line(&self) -> Option<String> {
+        let fields = self.required_parameters.as_ref().filter(|p| !p.is_empty())?;
+        let one = |(name, p): (&str, &crate::coze::Parameter)| {
+            format!("{name} ({}{})", p.kind, if p.required { ", required" } else { "" })
+        };
+        Some(fields.iter().map(one).collect::<Vec<_>>().join(", "))
+    }
+
+    /// What kind of stop this is, for people.
+    pub fn kind_name(&self) -> String {
+        match self.interrupt_type {
+            2 => "question".into(),
+            5 => "input form".into(),
+            7 => "plugin sign-in (type 7)".into(),
+            n => format!("interrupt type {n}"),
+        }
+    }
 }
 
 /// Where a run runs besides its parameters (DESIGN.md §5 Inputs): a published version, the
@@ -152,6 +171,27 @@ pub struct RunContext {
 impl RunContext {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Labelled lines for a task's detail: version, app, bot, conversation, each file.
+    pub fn lines(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![];
+        let ids = [
+            ("version", &self.version),
+            ("app", &self.app_id),
+            ("bot", &self.bot_id),
+            ("conversation", &self.conversation_id),
+        ];
+        for (label, v) in ids {
+            if let Some(v) = v {
+                out.push((label, v.clone()));
+            }
+        }
+        for f in &self.files {
+            let input = if f.input.is_empty() { String::new() } else { format!("{} ← ", f.input) };
+            out.push(("file", format!("{input}{} ({})", f.name, f.file_id)));
+        }
+        out
     }
 
     /// Coze refuses `app_id` with `bot_id` (4000); said before anything is sent.
