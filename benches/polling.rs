@@ -45,6 +45,7 @@ async fn measure(run_for: Duration, poll: &PollSettings) -> (f64, Duration) {
             mode: RunMode::Async,
             name: None,
             description: None,
+            context: Default::default(),
         };
         ids.push(runner.submit(new).await.expect("submit").id);
     }

@@ -189,6 +189,48 @@ async fn an_interrupt_is_answered_from_the_dashboard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_input_node_is_answered_with_a_form() {
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("form").await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the form", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Interrupted)).await;
+    assert!(h.screen(160, 40).contains("fields     city (string, required), days (integer, required)"));
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('a')).await;
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("input form") && screen.contains("city: string required · days: integer required"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\"city\": \"\"") && screen.contains("\"days\": 0"),
+        "pre-filled from the fields\n{screen}"
+    );
+    // Broken JSON is not sent; Enter is a new line, not a send.
+    h.typed("x").await;
+    h.ctrl('s').await;
+    assert!(h.screen(120, 40).contains("not sent: invalid JSON at 1:1"), "{}", h.screen(120, 40));
+    h.key(KeyCode::Backspace).await;
+    // Into the city's quotes: line 2, end, two left.
+    h.key(KeyCode::Down).await;
+    h.key(KeyCode::End).await;
+    h.key(KeyCode::Left).await;
+    h.key(KeyCode::Left).await;
+    h.typed("杭州").await;
+    assert!(h.screen(120, 40).contains("✔ every field is there"));
+    let resumes = sim.stats().resumes;
+    assert_eq!(resumes, 0, "nothing sent yet");
+    h.ctrl('s').await;
+    h.until("the answer to finish the run", |a| {
+        a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)
+    })
+    .await;
+    assert!(h.screen(220, 60).contains("Forecast for 杭州: 0 day(s) of sun"), "{}", h.screen(220, 60));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
     let sim = sim().await;
     let mut h = Harness::new(&sim).await;
@@ -350,6 +392,7 @@ async fn runs_from_another_process_show_up() {
         mode: coze_tui::tasks::RunMode::Sync,
         name: Some("from elsewhere".into()),
         description: None,
+        context: Default::default(),
     };
     let t = other.submit(new).await.unwrap();
     other.wait_settled(&t.id).await.unwrap();

@@ -32,6 +32,7 @@ fn new_task(sim: &Simulator, name: &str, mode: RunMode, params: Value) -> NewTas
         mode,
         name: Some(format!("{name} {}", mode.as_str())),
         description: None,
+        context: Default::default(),
     }
 }
 

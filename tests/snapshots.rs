@@ -59,6 +59,7 @@ fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> T
             interrupt_type: 2,
             node_title: "Ask".into(),
             answers: 0,
+            required_parameters: None,
         }),
         last_message: Some("step 5/5 done".into()),
         event_count: 0,
@@ -71,6 +72,7 @@ fn task(id: &str, wf: &str, status: TaskStatus, mode: RunMode, minute: i64) -> T
         queued: false,
         node_outputs: None,
         waited_ms: 0,
+        context: Default::default(),
         revision: 0,
     }
 }
@@ -510,4 +512,50 @@ fn the_suites_view_and_its_verdict_matrix() {
     assert!(wide.contains("✔ 2 ✘ 1") && wide.contains("newly failing") && wide.contains("fixed"), "{wide}");
     insta::assert_snapshot!("suites_matrix_120x40", wide);
     insta::assert_snapshot!("suites_matrix_80x24", render(&app, 80, 24));
+}
+
+#[test]
+fn an_input_node_form_and_a_task_with_files_and_a_version() {
+    let mut app = loaded_app();
+    let mut t = task("1m89kg111111", "form", TaskStatus::Interrupted, RunMode::Sync, 10);
+    t.interrupt = Some(Interrupt {
+        question: Some("Fill in the forecast form 请填写表单".into()),
+        event_id: "7431040978805850099/0".into(),
+        interrupt_type: 5,
+        node_title: "Input".into(),
+        answers: 1,
+        required_parameters: serde_json::from_value(json!({
+            "city": {"type": "string", "required": true},
+            "days": {"type": "integer", "required": true},
+            "note": {"type": "string"}
+        }))
+        .ok(),
+    });
+    t.context = coze_tui::tasks::RunContext {
+        version: Some("v0.0.2".into()),
+        bot_id: Some("7400000000000000042".into()),
+        files: vec![coze_tui::tasks::AttachedFile {
+            name: "猫 cat.png".into(),
+            file_id: "7431040978805850002".into(),
+            input: "photo".into(),
+        }],
+        ..Default::default()
+    };
+    app.update(Msg::Task(TaskUpdate::Changed(Arc::new(t.clone()))));
+    app.update(Msg::Key(key('4')));
+    app.update(Msg::Key(key('g')));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    app.update(Msg::Detail { task_id: t.id.clone(), task: Some(t), events: vec![], history: vec![] });
+    app.update(Msg::Resize(200, 50));
+    let detail = render(&app, 200, 50);
+    assert!(detail.contains("fields     city (string, required), days (integer, required), note (string)"), "{detail}");
+    assert!(detail.contains("file       photo ← 猫 cat.png"), "{detail}");
+    insta::assert_snapshot!("form_task_detail_200x50", detail);
+    app.update(Msg::Resize(120, 40));
+    app.update(Msg::Key(key('a')));
+    let form = render(&app, 120, 40);
+    assert!(form.contains("input form") && form.contains("\"note\": \"\""), "{form}");
+    insta::assert_snapshot!("form_120x40", form);
+    app.update(Msg::Resize(80, 24));
+    insta::assert_snapshot!("form_80x24", render(&app, 80, 24));
 }

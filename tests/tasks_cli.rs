@@ -191,6 +191,7 @@ async fn a_sigkilled_process_leaves_a_sound_ledger_that_is_taken_over() {
                 mode: RunMode::Async,
                 name: None,
                 description: None,
+                context: Default::default(),
             };
             r.submit(new).await.unwrap();
         }

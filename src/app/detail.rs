@@ -260,7 +260,13 @@ impl Detail {
         if t.status == TaskStatus::Interrupted
             && let Some(i) = &t.interrupt
         {
-            out.push((LineKind::Question, format!("question   {}", i.question.as_deref().unwrap_or("(none given)"))));
+            let label = if i.is_form() { "form" } else { "question" };
+            out.push((LineKind::Question, format!("{label:<11}{}", i.question.as_deref().unwrap_or("(none given)"))));
+            if let Some(fields) = i.fields_line() {
+                out.push((LineKind::Question, format!("fields     {fields}")));
+            } else if i.interrupt_type != 2 {
+                out.push((LineKind::Question, format!("kind       {} (answered as text)", i.kind_name())));
+            }
             let answer = keymap.hint(Context::Detail, Action::Answer, "answers").unwrap_or_default();
             let used = format!("{} of {} answers used", i.answers, crate::tasks::MAX_ANSWERS);
             out.push((LineKind::Dim, format!("           {answer} ({used})")));
@@ -290,6 +296,9 @@ impl Detail {
             t.mode.as_str().into()
         };
         out.push(field("mode", mode));
+        for (label, line) in t.context.lines() {
+            out.push(field(label, line));
+        }
         if let Some(d) = &t.description {
             out.push(field("about", d.clone()));
         }

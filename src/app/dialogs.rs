@@ -26,6 +26,8 @@ pub enum Overlay {
         left: u32,
         /// Enter was pressed on an empty answer: pressing it again sends it.
         empty_warned: bool,
+        /// An input node's form: the answer is a JSON object of its fields.
+        form: Option<Box<Form>>,
     },
     RunNamed {
         mode: RunMode,
@@ -74,6 +76,42 @@ impl Overlay {
                 | Overlay::Palette(_)
                 | Overlay::SaveCase { .. }
         )
+    }
+}
+
+/// An input node's fields, answered as JSON in a small editor (pre-filled from their
+/// schema and checked as the parameters editor checks).
+pub struct Form {
+    pub fields: crate::coze::OrderedParams,
+    /// What stops it being sent, if anything (the first blocking problem).
+    pub problem: Option<String>,
+    /// Said but not stopping it (an empty required field).
+    pub warning: Option<String>,
+    /// Send was pressed with a problem: said until the next edit.
+    pub refused: bool,
+}
+
+impl Form {
+    pub fn new(fields: crate::coze::OrderedParams) -> (Self, TextArea<'static>) {
+        let text = crate::params::pretty(&crate::params::template(&fields));
+        let mut input = TextArea::new(text.lines().map(str::to_string).collect());
+        input.set_cursor_line_style(ratatui::style::Style::default());
+        let mut form = Self { fields, problem: None, warning: None, refused: false };
+        form.check(&input);
+        (form, input)
+    }
+
+    fn check(&mut self, input: &TextArea<'static>) {
+        let checked = crate::params::validate(&input.lines().join("\n"), Some(&self.fields));
+        self.problem = checked.blocker().map(|p| p.message.clone());
+        self.warning = checked.problems.first().map(|p| p.message.clone());
+        self.refused = false;
+    }
+
+    /// The answer as Coze takes it: the object, compact.
+    fn answer(&self, input: &TextArea<'static>) -> Option<String> {
+        let checked = crate::params::validate(&input.lines().join("\n"), Some(&self.fields));
+        checked.is_runnable().then(|| serde_json::Value::Object(checked.params.unwrap_or_default()).to_string())
     }
 }
 
@@ -169,19 +207,51 @@ impl App {
                 Some(Action::Cancel | Action::Quit | Action::Back) => (None, vec![]),
                 _ => (Some(Overlay::ConfirmDelete { task_id, label }), vec![]),
             },
-            Overlay::Answer { task_id, question, mut input, left, empty_warned } => match action {
+            Overlay::Answer { task_id, question, mut input, left, empty_warned, form: Some(mut form) } => {
+                match action {
+                    Some(Action::Cancel) => (None, vec![]),
+                    Some(Action::Send) => match form.answer(&input) {
+                        Some(answer) => (None, vec![Command::Resume { task_id, answer }]),
+                        None => {
+                            form.refused = true;
+                            (
+                                Some(Overlay::Answer {
+                                    task_id,
+                                    question,
+                                    input,
+                                    left,
+                                    empty_warned,
+                                    form: Some(form),
+                                }),
+                                vec![],
+                            )
+                        }
+                    },
+                    // A JSON editor: Enter and Tab type; Send sends.
+                    _ => {
+                        if input.input(key) {
+                            form.check(&input);
+                        }
+                        (
+                            Some(Overlay::Answer { task_id, question, input, left, empty_warned, form: Some(form) }),
+                            vec![],
+                        )
+                    }
+                }
+            }
+            Overlay::Answer { task_id, question, mut input, left, empty_warned, form: None } => match action {
                 Some(Action::Cancel) => (None, vec![]),
                 // An empty answer counts against the limit like any other: ask first.
                 Some(Action::Accept) if input.lines().join("").trim().is_empty() && !empty_warned => {
-                    (Some(Overlay::Answer { task_id, question, input, left, empty_warned: true }), vec![])
+                    (Some(Overlay::Answer { task_id, question, input, left, empty_warned: true, form: None }), vec![])
                 }
-                Some(Action::Accept) => {
+                Some(Action::Accept | Action::Send) => {
                     let answer = input.lines().join("\n");
                     (None, vec![Command::Resume { task_id, answer }])
                 }
                 _ => {
                     prompt_key(&mut input, key);
-                    (Some(Overlay::Answer { task_id, question, input, left, empty_warned: false }), vec![])
+                    (Some(Overlay::Answer { task_id, question, input, left, empty_warned: false, form: None }), vec![])
                 }
             },
             Overlay::RunNamed { mut mode, mut name, mut description, mut on_description } => {

@@ -102,6 +102,10 @@ pub enum Action {
     Mark,
     Diff,
     Suites,
+    Send,
+    Attach,
+    Versions,
+    RunIn,
 }
 
 impl Action {
@@ -170,6 +174,10 @@ impl Action {
             Mark => ("mark", "mark the task to compare another with"),
             Diff => ("diff", "compare the task with the marked one"),
             Suites => ("suites", "test suites: run one, watch its verdicts"),
+            Send => ("send", "send the form (an input node's answer)"),
+            Attach => ("attach", "attach a file to a file input (uploads it)"),
+            Versions => ("versions", "run a published version (its inputs, what changed)"),
+            RunIn => ("run_in", "the app or bot the workflow runs in"),
         }
     }
 
@@ -360,6 +368,10 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Editor, "n", Action::RunNamed),
     (Context::Editor, "u", Action::Undo),
     (Context::Editor, "ctrl-r", Action::Redo),
+    (Context::Editor, "A", Action::Attach),
+    (Context::Editor, "V", Action::Versions),
+    (Context::Lists, "V", Action::Versions),
+    (Context::Editor, "B", Action::RunIn),
     (Context::Tasks, "R", Action::Rerun),
     (Context::Tasks, "a", Action::Answer),
     (Context::Tasks, "d", Action::Delete),
@@ -391,6 +403,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Dialog, "alt-1", Action::ModeSync),
     (Context::Dialog, "alt-2", Action::ModeAsync),
     (Context::Dialog, "alt-3", Action::ModeStream),
+    (Context::Dialog, "ctrl-s", Action::Send),
     (Context::FirstRun, "d", Action::StartDemo),
     (Context::FirstRun, "esc", Action::Quit),
     (Context::Viewer, "n", Action::NextMatch),

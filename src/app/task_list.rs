@@ -259,14 +259,26 @@ impl App {
                 }
             },
             Action::Answer if t.status == TaskStatus::Interrupted => {
-                let question = t.interrupt.as_ref().and_then(|i| i.question.clone()).unwrap_or_default();
-                let used = t.interrupt.as_ref().map_or(0, |i| i.answers);
+                let asked = t.interrupt.clone().unwrap_or_default();
+                let mut question = asked.question.clone().unwrap_or_default();
+                if !asked.is_form() && asked.interrupt_type != 2 {
+                    // Not a question node: said what it is, answered as text.
+                    question = format!("{}: {question}", asked.kind_name());
+                }
+                let (form, input) = match asked.required_parameters.clone().filter(|_| asked.is_form()) {
+                    Some(fields) => {
+                        let (form, input) = super::dialogs::Form::new(fields);
+                        (Some(Box::new(form)), input)
+                    }
+                    None => (None, single_line_input("answer")),
+                };
                 self.overlay = Some(Overlay::Answer {
                     task_id: t.id.clone(),
                     question,
-                    input: single_line_input("answer"),
-                    left: crate::tasks::MAX_ANSWERS.saturating_sub(used),
+                    input,
+                    left: crate::tasks::MAX_ANSWERS.saturating_sub(asked.answers),
                     empty_warned: false,
+                    form,
                 });
                 vec![]
             }

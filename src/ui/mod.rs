@@ -995,6 +995,43 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             let text = vec![Line::raw(format!("Delete {label}?")), Line::styled(keys, theme.dim)];
             f.render_widget(Paragraph::new(text).block(dialog(" delete task ".into())), r);
         }
+        Overlay::Answer { question, input, left, form: Some(form), .. } => {
+            let body = input.lines().len() as u16;
+            let r = centered(area, 76, (body + 8).clamp(10, 24));
+            f.render_widget(Clear, r);
+            let keys = app.keymap.hints(Context::Dialog, &[(Action::Send, "sends"), (Action::Cancel, "cancels")]);
+            let block = dialog(format!(" input form · {keys} "));
+            let inner = block.inner(r);
+            f.render_widget(block, r);
+            let [q, fields, editor, check, note] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Length(1),
+                Constraint::Min(3),
+                Constraint::Length(1),
+                Constraint::Length(1),
+            ])
+            .areas(inner);
+            f.render_widget(Paragraph::new(question.as_str()).style(theme.warning), q);
+            let wanted: Vec<String> = form
+                .fields
+                .iter()
+                .map(|(k, p)| format!("{k}: {}{}", p.kind, if p.required { " required" } else { "" }))
+                .collect();
+            f.render_widget(Paragraph::new(Span::styled(wanted.join(" · "), theme.dim)), fields);
+            f.render_widget(input, editor);
+            let (text, style) = match (&form.problem, form.refused, &form.warning) {
+                (Some(p), true, _) => (format!("not sent: {p}"), theme.error),
+                (Some(p), false, _) => (format!("✘ {p}"), theme.warning),
+                (None, _, Some(w)) => (format!("! {w}"), theme.warning),
+                (None, _, None) => ("✔ every field is there".to_string(), theme.ok),
+            };
+            f.render_widget(Paragraph::new(Span::styled(text, style)), check);
+            let note_text = match left {
+                1 => "the last answer Coze takes: one it does not accept fails the run".to_string(),
+                n => format!("{n} answers left before Coze fails the run · Enter is a new line"),
+            };
+            f.render_widget(Paragraph::new(Span::styled(note_text, theme.dim)), note);
+        }
         Overlay::Answer { question, input, left, empty_warned, .. } => {
             let r = centered(area, 76, 9);
             f.render_widget(Clear, r);
