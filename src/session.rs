@@ -727,7 +727,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             .map_err(|e| explain(&e));
             Msg::NodeOutputs { task_id, result }
         }
-        Command::Submit(new) => match b.runner.submit(new).await {
+        Command::Submit(new) => match b.runner.submit(*new).await {
             Ok(task) => Msg::Submitted(task),
             Err(e) => Msg::Failed(e.to_string()),
         },

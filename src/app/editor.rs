@@ -469,7 +469,7 @@ impl App {
         // Once recorded (`Msg::Submitted`), this is the new starting point and the draft goes.
         self.editor.in_flight = Some((wf.workflow_id.clone(), self.editor.content(), parameters.clone()));
         // Focus stays in the editor (run again, tweak, run again); the task shows up selected.
-        vec![Command::Submit(NewTask {
+        vec![Command::Submit(Box::new(NewTask {
             workflow_id: wf.workflow_id.clone(),
             workflow_name: Some(wf.workflow_name.clone()),
             workspace_id: self.workspace_id.clone(),
@@ -478,7 +478,7 @@ impl App {
             name,
             description,
             context: self.editor.context.clone(),
-        })]
+        }))]
     }
 
     /// Keys of the Parameters pane (when not typing).

@@ -222,7 +222,7 @@ pub enum Command {
         workflow_id: String,
         execute_id: String,
     },
-    Submit(NewTask),
+    Submit(Box<NewTask>),
     /// Keep (or forget, with `None`) the editor's unrun text for a workflow.
     SaveDraft {
         workflow_id: String,
