@@ -66,6 +66,40 @@ pub fn file_id_in(v: &Value) -> Option<String> {
     parsed.get("file_id")?.as_str().map(str::to_string)
 }
 
+/// How the inputs of `to` differ from `from`, one short line each: added (`+lang string`),
+/// removed (`−style`), retyped (`count string → integer`), or now required or optional.
+pub fn schema_changes(from: &OrderedParams, to: &OrderedParams) -> Vec<String> {
+    let mut out = vec![];
+    for (name, p) in to.iter() {
+        match from.get(name) {
+            None => out.push(format!("+{name} {}{}", p.kind, if p.required { " required" } else { "" })),
+            Some(old) if old.kind != p.kind => out.push(format!("{name} {} → {}", old.kind, p.kind)),
+            Some(old) if old.required != p.required => {
+                out.push(format!("{name} now {}", if p.required { "required" } else { "optional" }))
+            }
+            Some(_) => {}
+        }
+    }
+    out.extend(from.iter().filter(|(name, _)| to.get(name).is_none()).map(|(name, _)| format!("−{name}")));
+    out
+}
+
+/// The template of `schema`, keeping the values of `current` that still fit it (same input,
+/// right type): switching versions does not throw away what was typed.
+pub fn carry_over(schema: &OrderedParams, current: Option<&Map<String, Value>>) -> Value {
+    let mut t = template(schema);
+    if let (Value::Object(fresh), Some(current)) = (&mut t, current) {
+        for (name, p) in schema.iter() {
+            if let Some(v) =
+                current.get(name).filter(|v| type_matches(&p.kind, v) && file_problem(p, v, name).is_none())
+            {
+                fresh.insert(name.to_string(), v.clone());
+            }
+        }
+    }
+    t
+}
+
 /// Pretty JSON as the editor shows it.
 pub fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| "{}".into())
@@ -305,6 +339,25 @@ mod tests {
         assert!(msgs[0].contains("\"photo\" is a file (image)") && msgs[0].ends_with("not an object"), "{msgs:?}");
         assert!(msgs[1].contains("\"docs\" is a list of files (file)"), "{msgs:?}");
         assert!(!v.is_runnable());
+    }
+
+    #[test]
+    fn version_changes_and_carried_values() {
+        let old: OrderedParams = serde_json::from_value(json!({
+            "text": {"type": "string", "required": true}, "count": {"type": "string"}, "style": {"type": "string"}
+        }))
+        .unwrap();
+        let new: OrderedParams = serde_json::from_value(json!({
+            "text": {"type": "string"}, "count": {"type": "integer"}, "lang": {"type": "string", "required": true}
+        }))
+        .unwrap();
+        assert_eq!(
+            schema_changes(&old, &new),
+            ["text now optional", "count string → integer", "+lang string required", "−style"]
+        );
+        assert!(schema_changes(&new, &new).is_empty());
+        let typed = json!({"text": "hi", "count": "3", "style": "x"});
+        assert_eq!(carry_over(&new, typed.as_object()), json!({"lang": "", "text": "hi", "count": 0}));
     }
 
     #[test]

@@ -675,13 +675,15 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             // The draft is read behind every draft write sent before, so it is the newest.
             let (reply, draft) = tokio::sync::oneshot::channel();
             let _ = b.drafts.send(DraftOp::Read(wid.clone(), reply));
-            let last_params = read(&b.ledger, move |l| l.last_params(&profile, &wid)).await.ok().flatten();
+            let kept =
+                read(&b.ledger, move |l| Ok((l.last_params(&profile, &wid)?, l.remembered_context(&profile, &wid)?)));
+            let (last_params, run_in) = kept.await.unwrap_or_default();
             let (draft, draft_unreadable) = match draft.await {
                 Ok(Ok(d)) => (d, None),
                 Ok(Err(e)) => (None, Some(e)),
                 Err(_) => (None, Some("the dashboard is closing".to_string())),
             };
-            let kept = crate::app::Kept { last_params, draft, draft_unreadable };
+            let kept = crate::app::Kept { last_params, draft, draft_unreadable, run_in };
             Msg::WorkflowInfo { workflow_id: id, result, kept }
         }
         Command::LoadTasks => {
@@ -768,6 +770,27 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Msg::SuiteFiles(read(&b.ledger, move |l| crate::suite::files::list(l, &profile, &also)).await)
         }
         Command::RunSuite { path } => run_suite(b, path, tx).await,
+        Command::LoadVersions(id) => {
+            let result = timed(tx, c.workflow_versions(&id, crate::coze::PublishStatus::All)).await;
+            Msg::Versions { workflow_id: id, result: result.map(|r| r.value).map_err(|e| explain(&e)) }
+        }
+        Command::Upload { workflow_id, input, file } => {
+            // Progress at most every 200 ms: a big file sends thousands of chunks.
+            let (ptx, name, total) = (tx.clone(), file.name.clone(), file.bytes);
+            let last = std::sync::Mutex::new(None::<std::time::Instant>);
+            let sent = Arc::new(move |n: u64| {
+                let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+                if last.is_none_or(|t| t.elapsed() >= Duration::from_millis(200)) || n == total {
+                    *last = Some(std::time::Instant::now());
+                    let _ = ptx.send(Msg::Uploading { name: name.clone(), sent: n, total });
+                }
+            });
+            let got = crate::upload::upload(c, &b.ledger, &b.profile, &file, sent).await;
+            let result = got
+                .map(|u| crate::tasks::AttachedFile { name: u.file_name, file_id: u.file_id, input: input.clone() })
+                .map_err(|e| e.to_string());
+            Msg::Uploaded { workflow_id, input, result }
+        }
         Command::LoadDiff { a: first, b: second } => {
             // Decoding and comparing outputs (maybe megabytes) stays off the UI.
             let compare =

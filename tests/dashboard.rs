@@ -231,6 +231,78 @@ async fn an_input_node_is_answered_with_a_form() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_a_bot_and_a_file_from_the_dashboard() {
+    use coze_tui::app::Overlay;
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("versioned").await;
+    assert!(h.session.app.editor.content().contains("\"style\""), "the latest's inputs");
+
+    // V lists the versions with what each changes against the latest; choose the oldest.
+    h.key(KeyCode::Char('V')).await;
+    h.until("the versions", |a| matches!(&a.overlay, Some(Overlay::Versions(v)) if v.versions.is_some())).await;
+    let list = h.screen(120, 40);
+    assert!(list.contains("latest: the workflow as published  (in use)"), "{list}");
+    assert!(list.contains("inputs against the latest: +count string, −lang, −style"), "{list}");
+    h.key(KeyCode::Char('G')).await;
+    h.key(KeyCode::Enter).await;
+    assert!(h.session.app.overlay.is_none());
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("versioned @v0.0.1"), "{screen}");
+    assert!(screen.contains("version    v0.0.1") && screen.contains("inputs against the latest: +count"), "{screen}");
+    let text = h.session.app.editor.content();
+    assert!(text.contains("\"count\"") && !text.contains("\"style\""), "that version's template\n{text}");
+
+    // B: with a bot; the run carries both, and Detail says so.
+    h.key(KeyCode::Char('B')).await;
+    h.typed("bot 7400000000000000042").await;
+    h.key(KeyCode::Enter).await;
+    assert!(h.screen(220, 40).contains("@v0.0.1 · bot 74000000000…"), "{}", h.screen(220, 40));
+    h.key(KeyCode::Char('s')).await;
+    h.until("the run", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    h.until("its detail", |a| a.detail_task().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    let task = h.session.app.detail_task().unwrap().clone();
+    assert_eq!(task.context.version.as_deref(), Some("v0.0.1"));
+    assert_eq!(task.context.bot_id.as_deref(), Some("7400000000000000042"));
+    assert!(task.output.as_deref().unwrap().contains("[v0.0.1]"));
+
+    // A file: A opens a path prompt for the file input, Tab completes, Enter uploads.
+    let photo = h.dir.path().join("holiday-photo.png");
+    std::fs::write(&photo, vec![1u8; 50_000]).unwrap();
+    h.open_workflow("files").await;
+    h.key(KeyCode::Char('A')).await;
+    assert!(h.screen(120, 40).contains("for \"photo\" (image)"), "{}", h.screen(120, 40));
+    h.typed(&format!("{}/holi", h.dir.path().display())).await;
+    h.key(KeyCode::Tab).await;
+    assert!(h.screen(160, 40).contains("holiday-photo.png"), "{}", h.screen(160, 40));
+    h.key(KeyCode::Enter).await;
+    h.until("the upload", |a| a.editor.content().contains("file_id")).await;
+    assert_eq!(sim.stats().uploads, 1);
+    assert!(h.screen(200, 40).contains("holiday-photo.png attached to photo"), "{}", h.screen(200, 40));
+    h.key(KeyCode::Char('s')).await;
+    h.until("the files run", |a| {
+        a.tasks
+            .list
+            .items
+            .first()
+            .is_some_and(|t| t.workflow_name.as_deref() == Some("files") && t.status == TaskStatus::Succeeded)
+    })
+    .await;
+    h.until("its detail", |a| a.detail_task().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    assert!(h.screen(200, 60).contains("file       photo ← holiday-photo.png"), "{}", h.screen(200, 60));
+
+    // After a restart, the workflow runs with its bot again (the version is chosen anew).
+    let dir = h.dir;
+    h.session.shutdown().await;
+    let mut h = Harness::open_in(&sim, dir).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("versioned").await;
+    assert_eq!(h.session.app.editor.context.bot_id.as_deref(), Some("7400000000000000042"));
+    assert_eq!(h.session.app.editor.context.version, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
     let sim = sim().await;
     let mut h = Harness::new(&sim).await;

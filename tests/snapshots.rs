@@ -559,3 +559,31 @@ fn an_input_node_form_and_a_task_with_files_and_a_version() {
     app.update(Msg::Resize(80, 24));
     insta::assert_snapshot!("form_80x24", render(&app, 80, 24));
 }
+
+#[test]
+fn the_version_list_says_what_each_changes() {
+    let mut app = loaded_app();
+    app.update(Msg::Key(key('3')));
+    app.update(Msg::Key(key('V')));
+    assert!(render(&app, 120, 40).contains("listing the published versions…"));
+    let versions: Vec<coze_tui::coze::WorkflowVersion> = serde_json::from_value(json!([
+        {"workflow_id": "10", "version": "v0.0.3", "description": "天气 with units", "created_at": "1795600000",
+         "creator": {"id": "1", "name": "zhang"},
+         "input": {"parameters": {"units": {"type": "string"}, "city": {"type": "string", "required": true}, "days": {"type": "integer", "required": true}}}},
+        {"workflow_id": "10", "version": "v0.0.2", "description": "first public", "created_at": "1795500000",
+         "creator": {"id": "1", "name": "zhang"},
+         "input": {"parameters": {"city": {"type": "string", "required": true}, "days": {"type": "string"}}}},
+        {"workflow_id": "10", "version": "v0.0.1", "description": "", "created_at": "1795400000",
+         "creator": {"id": "2", "name": "li"}}
+    ]))
+    .unwrap();
+    app.update(Msg::Versions { workflow_id: "10".into(), result: Ok(versions) });
+    app.update(Msg::Key(key('j')));
+    app.update(Msg::Key(key('j')));
+    let wide = render(&app, 120, 40);
+    assert!(wide.contains("inputs against the latest: days integer → string, −units"), "{wide}");
+    assert!(wide.contains("same inputs as the latest") && wide.contains("inputs not listed"), "{wide}");
+    insta::assert_snapshot!("versions_120x40", wide);
+    app.update(Msg::Resize(80, 24));
+    insta::assert_snapshot!("versions_80x24", render(&app, 80, 24));
+}

@@ -238,7 +238,7 @@ impl Detail {
         let task = self.task.clone();
         let lines = match (&self.subject, task.as_deref()) {
             (Subject::None, _) => vec![(LineKind::Dim, "Open a task or a workflow to see it here.".to_string())],
-            (Subject::Workflow, _) => workflow_lines(editor),
+            (Subject::Workflow, _) => workflow_lines(editor, keymap),
             (Subject::Diff(..), _) => self.diff.clone(),
             (Subject::Task(_), Some(t)) => self.task_lines(t, clock, keymap),
             (Subject::Task(id), None) => vec![(LineKind::Dim, format!("task {id} is loading…"))],
@@ -402,7 +402,7 @@ pub(super) fn output_lines(v: Value) -> Vec<String> {
     }
 }
 
-fn workflow_lines(editor: &Editor) -> Vec<(LineKind, String)> {
+fn workflow_lines(editor: &Editor, keymap: &Keymap) -> Vec<(LineKind, String)> {
     let mut out = vec![];
     let Some(wf) = &editor.workflow else { return out };
     out.push((LineKind::Heading, wf.workflow_name.clone()));
@@ -423,15 +423,32 @@ fn workflow_lines(editor: &Editor) -> Vec<(LineKind, String)> {
         out.push((LineKind::Error, e.clone()));
     }
     let Some(info) = &editor.info else { return out };
+    let c = &editor.context;
+    if let Some(v) = &c.version {
+        out.push((LineKind::Field, format!("version    {v} (runs use it; its inputs below)")));
+        let changes = if editor.version_changes.is_empty() { "none".into() } else { editor.version_changes.join(", ") };
+        out.push((LineKind::Question, format!("           inputs against the latest: {changes}")));
+    }
+    for (label, id) in [("app", &c.app_id), ("bot", &c.bot_id)] {
+        if let Some(id) = id {
+            out.push((LineKind::Field, format!("{label:<11}{id} (runs go with it)")));
+        }
+    }
     out.push((LineKind::Heading, "inputs".into()));
-    match info.input.as_ref().filter(|i| !i.parameters.is_empty()) {
+    match editor.schema().filter(|i| !i.is_empty()) {
         None => out.push((LineKind::Dim, "(none)".into())),
         Some(input) => {
-            for (name, p) in input.parameters.iter() {
+            for (name, p) in input.iter() {
                 parameter_lines(&mut out, "", name, p);
+            }
+            if input.iter().any(|(_, p)| crate::params::file_kind(p).is_some()) {
+                let attach = keymap.hint(Context::Editor, Action::Attach, "attaches a file to a file input");
+                out.extend(attach.map(|a| (LineKind::Dim, a)));
             }
         }
     }
+    let hints = [(Action::Versions, "lists the published versions"), (Action::RunIn, "sets the app or bot")];
+    out.extend(hints.iter().filter_map(|(a, what)| keymap.hint(Context::Editor, *a, what)).map(|h| (LineKind::Dim, h)));
     if let Some(o) = info.output.as_ref() {
         out.push((LineKind::Heading, "outputs".into()));
         for (name, p) in o.parameters.iter() {

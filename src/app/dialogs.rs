@@ -63,6 +63,15 @@ pub enum Overlay {
     Suites(Box<super::suites::SuitesView>),
     /// Jump to a workflow, a task or an action (`:`).
     Palette(Box<super::palette::Palette>),
+    /// The open workflow's published versions (`V`).
+    Versions(Box<super::inputs::VersionsView>),
+    /// A path to upload for a file input (`A`).
+    Attach(Box<super::inputs::AttachPrompt>),
+    /// The app or bot the workflow runs in (`B`).
+    RunIn {
+        input: TextArea<'static>,
+        error: Option<String>,
+    },
 }
 
 impl Overlay {
@@ -75,6 +84,8 @@ impl Overlay {
                 | Overlay::Filter { .. }
                 | Overlay::Palette(_)
                 | Overlay::SaveCase { .. }
+                | Overlay::Attach(_)
+                | Overlay::RunIn { .. }
         )
     }
 }
@@ -161,6 +172,11 @@ impl App {
         let overlay = match overlay {
             Overlay::Palette(p) if action != Some(Action::Suspend) => return self.on_palette_key(p, key, action),
             Overlay::Suites(v) if action != Some(Action::Suspend) => return self.on_suites_key(v, key, action),
+            Overlay::Versions(v) if action != Some(Action::Suspend) => return self.on_versions_key(v, action),
+            Overlay::Attach(a) if action != Some(Action::Suspend) => return self.on_attach_key(a, key, action),
+            Overlay::RunIn { input, .. } if action != Some(Action::Suspend) => {
+                return self.on_run_in_key(input, key, action);
+            }
             Overlay::Help(h) if action != Some(Action::Suspend) || h.search.is_some() => {
                 self.on_help_key(h, key, action);
                 return vec![];
@@ -184,7 +200,13 @@ impl App {
                 None => (Some(Overlay::MessageLog { scroll }), vec![]),
             },
             // Taken above; here only so the match is complete.
-            v @ (Overlay::Viewer(_) | Overlay::Palette(_) | Overlay::Help(_) | Overlay::Suites(_)) => (Some(v), vec![]),
+            v @ (Overlay::Viewer(_)
+            | Overlay::Palette(_)
+            | Overlay::Help(_)
+            | Overlay::Suites(_)
+            | Overlay::Versions(_)
+            | Overlay::Attach(_)
+            | Overlay::RunIn { .. }) => (Some(v), vec![]),
             Overlay::ConfirmReset => match action {
                 Some(Action::Confirm) => {
                     self.reset_to_template();

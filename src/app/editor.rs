@@ -66,8 +66,14 @@ pub struct Editor {
     in_flight: Option<(String, String, Map<String, Value>)>,
     /// A run asked for while the schema was loading: started once it has loaded and checks out.
     pub pending_run: Option<PendingRun>,
-    /// The version chosen, and the app or bot this workflow runs in (remembered per workflow).
+    /// The version chosen, the app or bot this workflow runs in (remembered per workflow),
+    /// and the files attached.
     pub context: crate::tasks::RunContext,
+    /// The chosen version's inputs (the workflow's own are the latest's): `Some(None)` when
+    /// Coze did not list them (nothing to check against).
+    version_schema: Option<Option<crate::coze::OrderedParams>>,
+    /// The chosen version's inputs against the latest's (`params::schema_changes`).
+    pub version_changes: Vec<String>,
 }
 
 impl Default for Editor {
@@ -98,6 +104,8 @@ impl Default for Editor {
             in_flight: None,
             pending_run: None,
             context: Default::default(),
+            version_schema: None,
+            version_changes: vec![],
         }
     }
 }
@@ -107,8 +115,40 @@ impl Editor {
         self.text.lines().join("\n")
     }
 
-    fn schema(&self) -> Option<&crate::coze::OrderedParams> {
-        self.info.as_ref().and_then(|i| i.input.as_ref()).map(|i| &i.parameters)
+    /// The inputs runs are checked against: the chosen version's, else the workflow's.
+    pub(super) fn schema(&self) -> Option<&crate::coze::OrderedParams> {
+        match &self.version_schema {
+            Some(chosen) => chosen.as_ref(),
+            None => self.info.as_ref().and_then(|i| i.input.as_ref()).map(|i| &i.parameters),
+        }
+    }
+
+    /// Runs go with `version` (`None`: the latest), checked against its inputs.
+    pub(super) fn use_version(&mut self, version: Option<String>, schema: Option<crate::coze::OrderedParams>) {
+        let latest = self.info.as_ref().and_then(|i| i.input.as_ref()).map(|i| &i.parameters);
+        self.version_changes = match (&version, &schema, latest) {
+            (Some(_), Some(s), Some(l)) => params::schema_changes(l, s),
+            _ => vec![],
+        };
+        self.version_schema = version.is_some().then_some(schema);
+        self.context.version = version;
+        self.revalidate();
+    }
+
+    /// Replaces the text as one edit `u` undoes.
+    pub(super) fn replace(&mut self, text: &str) {
+        if self.typing {
+            self.stop_typing();
+        }
+        self.whole_edit(text);
+    }
+
+    /// The run context for a run with `parameters`: the files still in them.
+    pub(super) fn context_for(&self, parameters: &Map<String, Value>) -> crate::tasks::RunContext {
+        let mut c = self.context.clone();
+        let given = Value::Object(parameters.clone()).to_string();
+        c.files.retain(|f| given.contains(&f.file_id));
+        c
     }
 
     fn revalidate(&mut self) {
@@ -240,6 +280,10 @@ impl Editor {
         self.workflow = Some(wf);
         self.pending_run = None;
         self.pending_text = None;
+        // Another workflow: its own app or bot comes with its schema; the latest version.
+        self.context = Default::default();
+        self.version_schema = None;
+        self.version_changes.clear();
         self.info = None;
         self.loading = true;
         self.error = None;
@@ -263,6 +307,7 @@ impl Editor {
             Err(e) => self.error = Some(e),
         }
         if !same_workflow {
+            self.context = kept.run_in.clone();
             self.last_run = kept.last_params.clone();
             let (text, from_last) = match kept.last_params {
                 Some(p) => (params::pretty(&Value::Object(p)), true),
@@ -337,6 +382,8 @@ pub struct Kept {
     pub draft: Option<String>,
     /// The draft could not be read (the ledger was busy or broken).
     pub draft_unreadable: Option<String>,
+    /// The app or bot it last ran in.
+    pub run_in: crate::tasks::RunContext,
 }
 
 fn styled_textarea(lines: Vec<String>) -> TextArea<'static> {
@@ -469,6 +516,7 @@ impl App {
         // Once recorded (`Msg::Submitted`), this is the new starting point and the draft goes.
         self.editor.in_flight = Some((wf.workflow_id.clone(), self.editor.content(), parameters.clone()));
         // Focus stays in the editor (run again, tweak, run again); the task shows up selected.
+        let context = self.editor.context_for(&parameters);
         vec![Command::Submit(Box::new(NewTask {
             workflow_id: wf.workflow_id.clone(),
             workflow_name: Some(wf.workflow_name.clone()),
@@ -477,7 +525,7 @@ impl App {
             mode,
             name,
             description,
-            context: self.editor.context.clone(),
+            context,
         }))]
     }
 
@@ -521,6 +569,15 @@ impl App {
                 if !self.editor.redo() {
                     self.toast("nothing to redo");
                 }
+                vec![]
+            }
+            Action::Versions => self.open_versions(),
+            Action::Attach => {
+                self.open_attach();
+                vec![]
+            }
+            Action::RunIn => {
+                self.open_run_in();
                 vec![]
             }
             Action::RunSync => self.run(RunMode::Sync, None, None),

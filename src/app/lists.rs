@@ -73,6 +73,7 @@ impl App {
         match action {
             Action::Open if pane == Pane::Workspaces => self.open_workspace(true),
             Action::Open => self.open_workflow(),
+            Action::Versions if pane == Pane::Workflows => self.open_versions(),
             Action::Back if !self.filter_text(pane).is_empty() => {
                 self.apply_filter(pane, String::new());
                 vec![]

@@ -13,6 +13,7 @@ mod detail;
 mod dialogs;
 mod editor;
 pub mod help;
+pub mod inputs;
 pub mod keymap;
 mod lists;
 pub mod palette;
@@ -134,6 +135,23 @@ pub enum Msg {
     },
     /// A suite could not run (a bad file, an unknown workflow…).
     SuiteFailed(String),
+    /// A workflow's published versions (for the version list).
+    Versions {
+        workflow_id: String,
+        result: Result<Vec<crate::coze::WorkflowVersion>, String>,
+    },
+    /// A file's upload went this far (bytes sent of all).
+    Uploading {
+        name: String,
+        sent: u64,
+        total: u64,
+    },
+    /// A file for a file input was uploaded (or why not).
+    Uploaded {
+        workflow_id: String,
+        input: String,
+        result: Result<crate::tasks::AttachedFile, String>,
+    },
     /// Two tasks compared (or why not).
     Diff(Result<Box<crate::suite::check::Comparison>, String>),
     /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
@@ -256,6 +274,14 @@ pub enum Command {
         task_id: String,
         answer: String,
     },
+    /// A workflow's published versions, with their inputs.
+    LoadVersions(String),
+    /// Upload a file for a file input of the open workflow.
+    Upload {
+        workflow_id: String,
+        input: String,
+        file: crate::upload::LocalFile,
+    },
     Rerun(String),
     Delete(String),
     Copy(String),
@@ -377,6 +403,8 @@ pub struct App {
     pub suite_starting: Option<String>,
     /// The mouse is captured (`[ui] mouse`), for the help.
     pub mouse: bool,
+    /// A file being uploaded: (name, bytes sent, bytes in all).
+    pub uploading: Option<(String, u64, u64)>,
 }
 
 impl App {
@@ -410,6 +438,7 @@ impl App {
             saved_suites: vec![],
             suite_run: None,
             suite_starting: None,
+            uploading: None,
             mouse: false,
         };
         app.rebuild_detail();
@@ -509,6 +538,19 @@ impl App {
                 vec![]
             }
             Msg::WorkflowInfo { workflow_id, result, kept } => self.on_workflow_info(workflow_id, result, kept),
+            Msg::Versions { workflow_id, result } => {
+                self.on_versions(workflow_id, result);
+                vec![]
+            }
+            Msg::Uploading { name, sent, total } => {
+                self.uploading = (sent < total).then_some((name, sent, total));
+                vec![]
+            }
+            Msg::Uploaded { workflow_id, input, result } => {
+                self.uploading = None;
+                self.on_uploaded(&workflow_id, &input, result);
+                vec![]
+            }
             Msg::DraftNotKept { workflow_id, error, first } => {
                 self.editor.draft_not_kept(&workflow_id);
                 if first {

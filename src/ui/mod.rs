@@ -1,6 +1,7 @@
 //! Pure drawing of the app state into a frame: panes, status bar, overlays. No state changes
 //! beyond scroll offsets, no I/O. Work per frame is proportional to what is visible.
 
+mod inputs;
 mod theme;
 
 use ratatui::Frame;
@@ -387,7 +388,15 @@ fn draw_editor(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let spin = if ed.loading { format!(" {}", SPINNER[app.spinner % SPINNER.len()]) } else { String::new() };
     // An unrun edit is marked (it is kept as a draft until run or reset).
     let edited = if ed.dirty && !ed.loading { " ● edited" } else { "" };
-    let block = pane_block(Pane::Editor, app, theme, format!("{name}{spin}{edited}{mode}"));
+    // What runs go with besides the text: a version, an app or a bot.
+    let c = &ed.context;
+    let version = c.version.as_ref().map(|v| format!(" @{v}")).unwrap_or_default();
+    let run_in = match (&c.app_id, &c.bot_id) {
+        (Some(id), _) => format!(" · app {}", truncate(id, 12)),
+        (_, Some(id)) => format!(" · bot {}", truncate(id, 12)),
+        _ => String::new(),
+    };
+    let block = pane_block(Pane::Editor, app, theme, format!("{name}{version}{run_in}{spin}{edited}{mode}"));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let km = &app.keymap;
@@ -593,6 +602,12 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             format!("  {} {running} running", SPINNER[app.spinner % SPINNER.len()])
         } else {
             String::new()
+        }),
+        Span::raw(match &app.uploading {
+            Some((name, sent, total)) => {
+                format!("  ↑ {} {}%", truncate(name, 24), sent.saturating_mul(100) / (*total).max(1))
+            }
+            None => String::new(),
         }),
         Span::styled(app.requests_today.map(|n| format!("  {n} req today")).unwrap_or_default(), theme.dim),
         Span::raw("  │ "),
@@ -950,13 +965,16 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect::new(area.x + (area.width - w) / 2, area.y + (area.height - h) / 2, w, h)
 }
 
+/// A dialog's frame: double border in the focus colour, its title.
+fn dialog_block(theme: &Theme, title: String) -> Block<'static> {
+    Block::bordered()
+        .border_type(BorderType::Double)
+        .border_style(theme.focus)
+        .title(Span::styled(title, theme.focus_title))
+}
+
 fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme) {
-    let dialog = |title: String| {
-        Block::bordered()
-            .border_type(BorderType::Double)
-            .border_style(theme.focus)
-            .title(Span::styled(title, theme.focus_title))
-    };
+    let dialog = |title: String| dialog_block(theme, title);
     match o {
         Overlay::Help(h) => {
             let r = centered(area, 96, area.height.saturating_sub(2));
@@ -1102,6 +1120,9 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
         }
         Overlay::Palette(p) => draw_palette(f, area, p, app, theme),
         Overlay::Suites(v) => draw_suites(f, area, v, app, theme),
+        Overlay::Versions(v) => inputs::draw_versions(f, area, v, app, theme),
+        Overlay::Attach(a) => inputs::draw_attach(f, area, a, app, theme),
+        Overlay::RunIn { input, error } => inputs::draw_run_in(f, area, input, error.as_deref(), app, theme),
         Overlay::SaveCase { input, .. } => {
             let r = centered(area, 76, 6);
             f.render_widget(Clear, r);
