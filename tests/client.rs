@@ -59,11 +59,11 @@ async fn workflows_are_listed_across_pages_and_drafts_are_marked() {
     let c = client(&sim);
     let ws = sim.first_workspace_id();
     let all = c.list_workflows(&ws, PublishStatus::All, None).await.unwrap().value;
-    assert_eq!(all.len(), 78, "8 named + 70 generic");
-    assert_eq!(sim.stats().count("GET /v1/workflows"), 3, "30 + 30 + 18");
+    assert_eq!(all.len(), 81, "8 named + 70 generic + 3 named for inputs");
+    assert_eq!(sim.stats().count("GET /v1/workflows"), 3, "30 + 30 + 21");
     let online = c.list_workflows(&ws, PublishStatus::PublishedOnline, None).await.unwrap().value;
     assert!(online.iter().all(|w| w.workflow_name != "draft_only"));
-    assert_eq!(online.len(), 77);
+    assert_eq!(online.len(), 80);
     let drafts = c.list_workflows(&ws, PublishStatus::UnpublishedDraft, None).await.unwrap().value;
     assert_eq!(drafts.iter().map(|w| w.workflow_name.as_str()).collect::<Vec<_>>(), ["draft_only"]);
     let marked = c.list_workflows_marked(&ws).await.unwrap().value;

@@ -362,11 +362,11 @@ async fn filter_and_refresh_keep_the_selection_and_quit_asks_for_teardown() {
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept across a refresh");
     assert_eq!(h.session.app.workflows.filter, "ask", "the filter is sticky");
     h.key(KeyCode::Esc).await;
-    assert_eq!(h.session.app.workflows.visible.len(), 14);
+    assert_eq!(h.session.app.workflows.visible.len(), 17);
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept when cleared");
     // Help is generated from the live key map and shows the paths.
     h.key(KeyCode::Char('?')).await;
-    let help = h.screen(120, 40);
+    let help = h.screen(120, 60);
     assert!(help.contains("config.toml") && help.contains("coze-tui.log") && help.contains("run streaming"), "{help}");
     h.key(KeyCode::Esc).await;
     assert_eq!(h.key(KeyCode::Char('q')).await, vec![Command::Quit]);
