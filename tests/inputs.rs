@@ -180,3 +180,54 @@ async fn the_app_or_bot_is_remembered_per_workflow_and_never_both() {
     let after = run(&sim, d, &["run", &echo, "--json"]).await;
     assert!(!after.stderr.contains("as this workflow last ran"), "{}", after.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chatflow_holds_a_conversation_turn_by_turn() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let flow = wf(&sim, "chatflow");
+    // It runs in an app or with a bot, and `run` points to `chat`.
+    let no_bot = run(&sim, d, &["chat", &flow, "--message", "hi"]).await;
+    assert_eq!(no_bot.code, 2);
+    assert!(no_bot.stderr.contains("--bot-id"), "{}", no_bot.stderr);
+    let as_run = run(&sim, d, &["run", &flow]).await;
+    assert_eq!(as_run.code, 2);
+    assert!(as_run.stderr.contains("coze-tui chat"), "{}", as_run.stderr);
+    let not_chat = run(&sim, d, &["chat", &wf(&sim, "echo"), "--bot-id", "1", "--message", "hi"]).await;
+    assert_eq!(not_chat.code, 2);
+    assert_eq!(sim.stats().runs_started, 0);
+
+    let first = ok(run(&sim, d, &["chat", &flow, "--bot-id", "7400", "--message", "你好", "--json"]).await);
+    assert_eq!(
+        (first["status"].as_str(), first["reply"].as_str()),
+        (Some("succeeded"), Some("Turn 1: you said “你好”. 你好！"))
+    );
+    let conversation = first["conversation_id"].as_str().unwrap().to_string();
+    // The next turn goes on in the same conversation (and the bot is remembered).
+    let second = run(&sim, d, &["chat", &flow, "--conversation", &conversation, "--message", "more"]).await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(second.stdout.trim(), "Turn 2: you said “more” (and first “你好”).");
+    // Lines on stdin are turns.
+    let piped = coze_tui(&sim, d, &["chat", &flow, "--conversation", &conversation, "--json"]);
+    let out = output_of(piped, Some("three\n\nfour\n")).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Turn 3: you said “three”") && out.stdout.contains("Turn 4: you said “four”"));
+    // Every turn is a task of mode chat with its conversation and message.
+    let tasks = ok(run(&sim, d, &["tasks", "--json"]).await);
+    let turns: Vec<(&str, &str, &str)> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["mode"].as_str().unwrap(), t["conversation_id"].as_str().unwrap(), t["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            ("chat", conversation.as_str(), "four"),
+            ("chat", &conversation, "three"),
+            ("chat", &conversation, "more"),
+            ("chat", &conversation, "你好")
+        ]
+    );
+}

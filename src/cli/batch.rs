@@ -276,8 +276,11 @@ async fn prepare(
     json: bool,
 ) -> Result<(Option<String>, crate::tasks::RunContext), Failure> {
     use super::inputs;
-    let (workflow_name, schema) =
-        inputs::target(runner.client(), &b.workflow_id, b.inputs_args.version.as_deref()).await?;
+    let target = inputs::target(runner.client(), &b.workflow_id, b.inputs_args.version.as_deref()).await?;
+    if target.chatflow {
+        return Err(Failure::Usage(format!("{} is a chatflow: use `coze-tui chat`", b.workflow_id)));
+    }
+    let (workflow_name, schema) = (target.name, target.schema);
     let mut context = inputs::context(&b.inputs_args, runner, &b.workflow_id, &settings.profile_name)?;
     let schema = schema.filter(|_| b.validate);
     let mut given = Map::new();

@@ -54,22 +54,30 @@ pub fn check_files(args: &InputArgs, parameters: &Map<String, Value>) -> Result<
     Ok(out)
 }
 
-/// The workflow's name and the input schema runs are checked against: the workflow's, or the
-/// asked version's. An unknown version is a usage error listing the versions there are; a
-/// failed lookup without a version only loses the check (the run says what Coze says).
-pub async fn target(
-    client: &CozeClient,
-    workflow_id: &str,
-    version: Option<&str>,
-) -> Result<(Option<String>, Option<OrderedParams>), Failure> {
+/// What a run is checked against before it is sent.
+pub struct Target {
+    /// The workflow's name, for people (`None` when the lookup failed).
+    pub name: Option<String>,
+    /// The inputs: the workflow's, or the asked version's.
+    pub schema: Option<OrderedParams>,
+    /// It talks in conversations (`coze-tui chat`), not runs.
+    pub chatflow: bool,
+}
+
+/// The workflow's name, whether it is a chatflow and the input schema runs are checked
+/// against: the workflow's, or the asked version's. An unknown version is a usage error
+/// listing the versions there are; a failed lookup without a version only loses the check
+/// (the run says what Coze says).
+pub async fn target(client: &CozeClient, workflow_id: &str, version: Option<&str>) -> Result<Target, Failure> {
     let info = client.workflow_info(workflow_id, true).await.ok().map(|r| r.value);
     let name = info.as_ref().map(|i| i.workflow_detail.workflow_name.clone());
+    let chatflow = info.as_ref().is_some_and(|i| i.is_chatflow());
     let Some(version) = version else {
-        return Ok((name, info.and_then(|i| i.input).map(|i| i.parameters)));
+        return Ok(Target { name, schema: info.and_then(|i| i.input).map(|i| i.parameters), chatflow });
     };
     let versions = client.workflow_versions(workflow_id, PublishStatus::All).await?.value;
     match versions.iter().find(|v| v.version == version) {
-        Some(v) => Ok((name, v.input.clone().map(|i| i.parameters))),
+        Some(v) => Ok(Target { name, schema: v.input.clone().map(|i| i.parameters), chatflow }),
         None => {
             let list: Vec<String> = versions.iter().map(|v| v.version.clone()).collect();
             Err(Failure::Usage(if list.is_empty() {

@@ -2,6 +2,7 @@
 //! of DESIGN.md §3.
 
 pub mod batch;
+mod chat;
 mod demo;
 pub mod inputs;
 pub mod names;
@@ -114,6 +115,9 @@ pub enum Command {
     },
     /// Run a workflow (recorded as a task in the ledger)
     Run(RunCommand),
+    /// Talk to a chatflow: one turn with --message, else a conversation on the terminal; each
+    /// turn is a task (mode chat) and the conversation goes on with --conversation ID
+    Chat(chat::ChatCommand),
     /// Upload a file to Coze and print its id (for a file input: {"file_id":"ID"}); the same
     /// content is uploaded once while Coze keeps it (3 months)
     Upload { path: std::path::PathBuf },
@@ -346,6 +350,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Demo) => !std::io::stdout().is_terminal() || cli.global.json,
         Some(
             Command::Run(_)
+            | Command::Chat(_)
             | Command::Upload { .. }
             | Command::Resume { .. }
             | Command::Rerun { .. }
@@ -498,6 +503,7 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
         }
         Command::Run(cmd) => run_command(cmd, settings, json).await,
         Command::Upload { path } => upload_command(&path, settings, json).await,
+        Command::Chat(cmd) => chat::chat_command(cmd, settings, json).await,
         Command::Tasks(cmd) => tasks_command(cmd, settings, json),
         Command::Task { id } => {
             let ledger = run::open_ledger(settings)?;
@@ -983,8 +989,15 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
     let prepared = async {
         // One lookup: the name (for people) and the input schema (the version's, with
         // --version) the parameters are checked against.
-        let (workflow_name, schema) =
-            inputs::target(runner.client(), &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
+        let target = inputs::target(runner.client(), &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
+        if target.chatflow {
+            return Err(Failure::Usage(format!(
+                "{} is a chatflow: it talks in conversations, so talk to it with `coze-tui chat {} --message TEXT`",
+                target.name.as_deref().unwrap_or(&cmd.workflow_id),
+                cmd.workflow_id
+            )));
+        }
+        let (workflow_name, schema) = (target.name, target.schema);
         let mut context = inputs::context(&cmd.inputs_args, &runner, &cmd.workflow_id, &settings.profile_name)?;
         let schema = schema.filter(|_| !cmd.no_validate);
         context.files =

@@ -66,14 +66,23 @@ pub fn open_ledger(settings: &Settings) -> Result<Ledger, Failure> {
 
 /// Prints a task's messages as they arrive and returns it once it settles. With `detach`,
 /// returns as soon as the run has an execute id (it goes on without us).
-pub async fn follow(
+pub async fn follow(runner: &Runner, rx: broadcast::Receiver<TaskUpdate>, id: &str, human: bool, detach: bool) -> Task {
+    let mut printer = StreamPrinter { on: human, node: None, open_line: false };
+    let task =
+        follow_with(runner, rx, id, detach, |e| printer.message(&e.node_title, &e.content, e.node_is_finish)).await;
+    printer.end_line();
+    task
+}
+
+/// Follows a task to its end (or, detached, until it has an execute id), handing each
+/// streamed message to `on_message`.
+pub async fn follow_with(
     runner: &Runner,
     mut rx: broadcast::Receiver<TaskUpdate>,
     id: &str,
-    human: bool,
     detach: bool,
+    mut on_message: impl FnMut(&crate::tasks::TaskEvent),
 ) -> Task {
-    let mut printer = StreamPrinter { on: human, node: None, open_line: false };
     let mut task = runner.find(id).await.ok();
     loop {
         if let Some(t) = &task
@@ -82,9 +91,7 @@ pub async fn follow(
             break;
         }
         match rx.recv().await {
-            Ok(TaskUpdate::Event { task_id, event }) if task_id == id => {
-                printer.message(&event.node_title, &event.content, event.node_is_finish)
-            }
+            Ok(TaskUpdate::Event { task_id, event }) if task_id == id => on_message(&event),
             Ok(TaskUpdate::Changed(t)) if t.id == id => task = Some((*t).clone()),
             Ok(TaskUpdate::Deleted(d)) if d == id => break,
             Ok(_) => {}
@@ -92,7 +99,6 @@ pub async fn follow(
             Err(broadcast::error::RecvError::Closed) => break,
         }
     }
-    printer.end_line();
     match task {
         Some(t) => t,
         None => runner.find(id).await.unwrap_or_else(|_| vanished(id)),

@@ -80,6 +80,39 @@ pub struct RunRequest {
     pub ext: Option<Map<String, Value>>,
 }
 
+/// Body of `POST /v1/workflows/chat`: one user message into a conversation (a new one
+/// when `conversation_id` is absent).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChatRequest {
+    pub workflow_id: String,
+    pub additional_messages: Vec<ChatMessage>,
+    pub parameters: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow_version: Option<String>,
+}
+
+/// A message sent into a conversation (cozepy's `Message.build_user_question_text`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatMessage {
+    pub role: &'static str,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub content: String,
+    pub content_type: &'static str,
+}
+
+impl ChatMessage {
+    pub fn user(text: &str) -> Self {
+        Self { role: "user", kind: "question", content: text.to_string(), content_type: "text" }
+    }
+}
+
 /// Body of `stream_resume` and the non-stream `resume`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResumeRequest {
@@ -528,6 +561,32 @@ impl CozeClient {
     /// Answers an interrupt of a streamed run; the answer streams like a new run.
     pub async fn stream_resume(&self, req: &ResumeRequest) -> Result<WorkflowStream> {
         self.open_stream(&["v1", "workflow", "stream_resume"], req).await
+    }
+
+    /// One turn of a chatflow (`POST /v1/workflows/chat`, streamed): its events read as a
+    /// workflow's (see [`WorkflowStream`]'s chat grammar).
+    pub async fn chat_stream(&self, req: &ChatRequest) -> Result<WorkflowStream> {
+        Ok(self.open_stream(&["v1", "workflows", "chat"], req).await?.chat())
+    }
+
+    /// A new conversation (`POST /v1/conversation/create`), for a chatflow's turns.
+    pub async fn create_conversation(&self, bot_id: Option<&str>) -> Result<Reply<Conversation>> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            bot_id: Option<&'a str>,
+        }
+        // Nothing runs: a new conversation sent twice is an unused one, so reads' retries suit it.
+        let url = self.url(&["v1", "conversation", "create"]);
+        let reply = self
+            .with_retries(RequestKind::Read, url.path(), || {
+                self.send_once(
+                    self.request(Method::POST, url.clone()).json(&Body { bot_id }).timeout(self.opts.timeout),
+                )
+            })
+            .await?;
+        let c = data_as(reply.value, &reply.logid)?;
+        Ok(Reply { value: c, logid: reply.logid })
     }
 
     async fn open_stream(&self, segments: &[&str], body: &impl Serialize) -> Result<WorkflowStream> {

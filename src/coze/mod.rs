@@ -10,7 +10,8 @@ pub mod sse;
 pub mod stream;
 
 pub use client::{
-    ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeRequest, RunRequest, decode_envelope, parse_base_url,
+    ChatMessage, ChatRequest, ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeRequest, RunRequest,
+    decode_envelope, parse_base_url,
 };
 pub use error::{CozeError, Delivery, ErrorKind};
 pub use gate::{GateFuture, RequestGate, RequestKind};

@@ -261,6 +261,23 @@ pub struct WorkflowInfo {
     pub output: Option<IoSchema>,
 }
 
+impl WorkflowInfo {
+    /// A chatflow talks in conversations (`/v1/workflows/chat`): the server says so, or its
+    /// inputs have the two every chatflow has (`USER_INPUT`, `CONVERSATION_NAME`).
+    pub fn is_chatflow(&self) -> bool {
+        let mode = self
+            .workflow_detail
+            .workflow_mode
+            .as_deref()
+            .or_else(|| self.workflow_detail.extra.get("workflow_mode").and_then(Value::as_str));
+        if let Some(mode) = mode {
+            return mode == "chatflow";
+        }
+        let inputs = self.input.as_ref().map(|i| &i.parameters);
+        inputs.is_some_and(|p| p.get("USER_INPUT").is_some() && p.get("CONVERSATION_NAME").is_some())
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct WorkflowVersion {
@@ -278,6 +295,16 @@ pub struct WorkflowVersion {
     pub input: Option<IoSchema>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<IoSchema>,
+}
+
+/// A conversation (`/v1/conversation/create`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Conversation {
+    #[serde(deserialize_with = "id_lenient")]
+    pub id: String,
+    #[serde(deserialize_with = "int_lenient")]
+    pub created_at: Option<i64>,
 }
 
 /// A file Coze keeps (`/v1/files/upload`, `/v1/files/retrieve`).

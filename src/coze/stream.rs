@@ -57,10 +57,32 @@ pub enum WorkflowEvent {
     Message(MessageEvent),
     Error(StreamErrorEvent),
     Interrupt(InterruptEvent),
-    Done { debug_url: Option<String> },
+    Done {
+        debug_url: Option<String>,
+    },
     Ping,
-    Unknown { event: String, data: String },
+    /// A chatflow's turn is in this conversation (`conversation.chat.created`).
+    Conversation {
+        id: String,
+    },
+    /// What a chatflow's turn cost (`conversation.chat.completed`).
+    Usage(Usage),
+    Unknown {
+        event: String,
+        data: String,
+    },
 }
+
+/// Which event names a stream speaks: a workflow's (`Message`, `Done`, with ids) or a
+/// chatflow's (`conversation.message.delta`, `done`, no ids; coze-api.md §8.12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grammar {
+    Workflow,
+    Chat,
+}
+
+/// Who speaks in the conversation a chatflow reply streams into.
+pub const ANSWER_NODE: &str = "Answer";
 
 /// An event with its SSE id (counts from 0 per response; restarts after a resume).
 #[derive(Debug, Clone, PartialEq)]
@@ -69,19 +91,109 @@ pub struct StreamEvent {
     pub event: WorkflowEvent,
 }
 
+/// One event's data as `T`; empty data is `T`'s default, malformed data a decode error.
+fn parse<T: for<'de> Deserialize<'de> + Default>(name: &str, data: &str) -> Result<T> {
+    if data.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(data)
+        .map_err(|e| CozeError::new(ErrorKind::Decode, format!("malformed {name} event: {e}: {}", clip(data, 200))))
+}
+
+/// The parts of a chat event coze-tui reads (`Chat` and `Message` in cozepy).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct ChatData {
+    #[serde(deserialize_with = "string_lenient")]
+    conversation_id: Option<String>,
+    #[serde(deserialize_with = "null_default", rename = "type")]
+    kind: String,
+    #[serde(deserialize_with = "null_default")]
+    content: String,
+    last_error: Option<ChatError>,
+    usage: Option<Usage>,
+    // An `error` event's own shape.
+    #[serde(deserialize_with = "int_lenient")]
+    code: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    msg: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct ChatError {
+    #[serde(deserialize_with = "int_lenient")]
+    code: Option<i64>,
+    #[serde(deserialize_with = "null_default")]
+    msg: String,
+}
+
 impl StreamEvent {
+    /// A chatflow's event as the workflow events it amounts to: the answer's deltas are
+    /// messages of [`ANSWER_NODE`], the completed answer the End node's output, a failed chat
+    /// or an `error` an Error, `done` Done. Other messages (verbose, follow-ups) are unknown.
+    pub fn from_chat_raw(raw: RawEvent) -> Result<Self> {
+        let name = raw.event.unwrap_or_default();
+        let answer = |d: &ChatData| d.kind.is_empty() || d.kind == "answer";
+        let event = match name.as_str() {
+            "conversation.chat.created" => {
+                let d: ChatData = parse(&name, &raw.data)?;
+                match d.conversation_id.filter(|c| !c.is_empty()) {
+                    Some(id) => WorkflowEvent::Conversation { id },
+                    None => WorkflowEvent::Ping,
+                }
+            }
+            "conversation.message.delta" => {
+                let d: ChatData = parse(&name, &raw.data)?;
+                match answer(&d) {
+                    true => WorkflowEvent::Message(MessageEvent {
+                        content: d.content,
+                        node_title: ANSWER_NODE.into(),
+                        ..MessageEvent::default()
+                    }),
+                    false => WorkflowEvent::Unknown { event: name, data: raw.data },
+                }
+            }
+            "conversation.message.completed" => {
+                let d: ChatData = parse(&name, &raw.data)?;
+                match answer(&d) {
+                    true => WorkflowEvent::Message(MessageEvent {
+                        content: d.content,
+                        node_title: String::new(),
+                        node_seq_id: Some(0),
+                        node_is_finish: true,
+                        ..MessageEvent::default()
+                    }),
+                    false => WorkflowEvent::Unknown { event: name, data: raw.data },
+                }
+            }
+            "conversation.chat.completed" => {
+                let d: ChatData = parse(&name, &raw.data)?;
+                d.usage.map(WorkflowEvent::Usage).unwrap_or(WorkflowEvent::Ping)
+            }
+            "conversation.chat.failed" => {
+                let e = parse::<ChatData>(&name, &raw.data)?.last_error.unwrap_or_default();
+                let message = if e.msg.is_empty() { "the chat failed".to_string() } else { e.msg };
+                WorkflowEvent::Error(StreamErrorEvent { error_code: e.code, error_message: message })
+            }
+            "error" => {
+                let d: ChatData = parse(&name, &raw.data).unwrap_or_default();
+                let message = if d.msg.is_empty() { clip(&raw.data, 500) } else { d.msg };
+                WorkflowEvent::Error(StreamErrorEvent { error_code: d.code, error_message: message })
+            }
+            "done" => {
+                let v: Value = parse(&name, &raw.data).unwrap_or(Value::Null);
+                WorkflowEvent::Done { debug_url: v.get("debug_url").and_then(Value::as_str).map(str::to_string) }
+            }
+            _ => WorkflowEvent::Unknown { event: name, data: raw.data },
+        };
+        Ok(Self { id: None, event })
+    }
+
     /// Interprets one raw SSE event. Malformed data on a known event is a decode error.
     pub fn from_raw(raw: RawEvent) -> Result<Self> {
         let id = raw.id.as_deref().and_then(|s| s.trim().parse().ok());
         let name = raw.event.unwrap_or_default();
-        fn parse<T: for<'de> Deserialize<'de> + Default>(name: &str, data: &str) -> Result<T> {
-            if data.trim().is_empty() {
-                return Ok(T::default());
-            }
-            serde_json::from_str(data).map_err(|e| {
-                CozeError::new(ErrorKind::Decode, format!("malformed {name} event: {e}: {}", clip(data, 200)))
-            })
-        }
         let event = match name.as_str() {
             "Message" => WorkflowEvent::Message(parse(&name, &raw.data)?),
             "Error" => WorkflowEvent::Error(parse(&name, &raw.data)?),
@@ -156,6 +268,7 @@ pub struct WorkflowStream {
     /// The last event that decides how the stream ended (messages only as "a message": the
     /// End node's can be megabytes).
     last: Option<WorkflowEvent>,
+    grammar: Grammar,
 }
 
 impl WorkflowStream {
@@ -171,7 +284,14 @@ impl WorkflowStream {
             eof: false,
             logid,
             last: None,
+            grammar: Grammar::Workflow,
         }
+    }
+
+    /// The same stream read as a chatflow's events.
+    pub(crate) fn chat(mut self) -> Self {
+        self.grammar = Grammar::Chat;
+        self
     }
 
     /// The next event; `Ok(None)` at the end of the stream. PINGs are returned too, so callers
@@ -180,12 +300,16 @@ impl WorkflowStream {
         loop {
             if let Some(item) = self.pending.pop_front() {
                 let ev = match item {
+                    SseItem::Event(raw) if self.grammar == Grammar::Chat => StreamEvent::from_chat_raw(raw),
                     SseItem::Event(raw) => StreamEvent::from_raw(raw),
                     SseItem::BareJson(line) => Err(bare_json_error(&line)),
                 }
                 .map_err(|e| e.with_logid(self.logid.clone()))?;
                 match &ev.event {
-                    WorkflowEvent::Ping | WorkflowEvent::Unknown { .. } => {}
+                    WorkflowEvent::Ping
+                    | WorkflowEvent::Unknown { .. }
+                    | WorkflowEvent::Conversation { .. }
+                    | WorkflowEvent::Usage(_) => {}
                     WorkflowEvent::Message(_) => self.last = Some(WorkflowEvent::Message(MessageEvent::default())),
                     other => self.last = Some(other.clone()),
                 }
@@ -324,6 +448,59 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Auth);
         assert_eq!(err.code, Some(4100));
         assert_eq!(err.logid.as_deref(), Some("L"));
+    }
+
+    #[tokio::test]
+    async fn a_chatflow_stream_reads_as_workflow_events() {
+        // cozepy's fixture (tests/testdata/workflows_chat_stream_resp.txt), abridged.
+        let fixture = concat!(
+            "event: conversation.chat.created\ndata: {\"id\":\"id_1111\",\"conversation_id\":\"conv_111111111\",\"status\":\"created\"}\n\n",
+            "event: conversation.chat.in_progress\ndata: {\"id\":\"id_1111\",\"conversation_id\":\"conv_111111111\",\"status\":\"in_progress\"}\n\n",
+            "event: conversation.message.delta\ndata: {\"id\":\"id_2222\",\"role\":\"assistant\",\"type\":\"answer\",\"content\":\"I\",\"content_type\":\"text\"}\n\n",
+            "event: conversation.message.delta\ndata: {\"id\":\"id_2222\",\"role\":\"assistant\",\"type\":\"answer\",\"content\":\"'m fine\",\"content_type\":\"text\"}\n\n",
+            "event: conversation.message.completed\ndata: {\"id\":\"id_2222\",\"role\":\"assistant\",\"type\":\"answer\",\"content\":\"I'm fine\",\"content_type\":\"text\"}\n\n",
+            "event: conversation.message.completed\ndata: {\"id\":\"id_3333\",\"role\":\"assistant\",\"type\":\"verbose\",\"content\":\"{}\",\"content_type\":\"text\"}\n\n",
+            "event: conversation.chat.completed\ndata: {\"id\":\"id_1111\",\"conversation_id\":\"conv_111111111\",\"status\":\"completed\",\"usage\":{\"token_count\":32,\"output_count\":11,\"input_count\":21}}\n\n",
+            "event: done\ndata: {\"debug_url\":\"https://www.coze.cn/work_flow?execute_id=execute_1111\\u0026space_id=space_111\"}\n\n",
+        );
+        let mut s = stream_of(vec![fixture]).chat();
+        let events: Vec<WorkflowEvent> = drain(&mut s).await.unwrap().into_iter().map(|e| e.event).collect();
+        assert_eq!(events[0], WorkflowEvent::Conversation { id: "conv_111111111".into() });
+        let said: Vec<(String, String, bool)> = events
+            .iter()
+            .filter_map(|e| match e {
+                WorkflowEvent::Message(m) if !m.content.is_empty() => {
+                    Some((m.node_title.clone(), m.content.clone(), m.node_is_finish))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                (ANSWER_NODE.into(), "I".into(), false),
+                (ANSWER_NODE.into(), "'m fine".into(), false),
+                (String::new(), "I'm fine".into(), true)
+            ]
+        );
+        assert!(events.iter().any(|e| matches!(e, WorkflowEvent::Usage(u) if u.token_count == Some(32))));
+        assert_eq!(
+            s.end(),
+            StreamEnd::Completed {
+                debug_url: Some("https://www.coze.cn/work_flow?execute_id=execute_1111&space_id=space_111".into()),
+                execute_id: Some("execute_1111".into()),
+            }
+        );
+
+        let mut failed = stream_of(vec![
+            "event: conversation.chat.failed\ndata: {\"last_error\":{\"code\":4000,\"msg\":\"bad\"}}\n\n",
+        ])
+        .chat();
+        drain(&mut failed).await.unwrap();
+        assert_eq!(
+            failed.end(),
+            StreamEnd::Failed(StreamErrorEvent { error_code: Some(4000), error_message: "bad".into() })
+        );
     }
 
     #[tokio::test(start_paused = true)]

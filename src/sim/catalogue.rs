@@ -31,6 +31,8 @@ pub enum Behaviour {
     Form,
     /// Has published versions whose input schemas differ; runs the one asked for.
     Versioned,
+    /// A chatflow: answers each message of a conversation, remembering the first.
+    Chat,
 }
 
 #[derive(Debug, Clone)]
@@ -135,10 +137,11 @@ impl Catalogue {
             add(&mut workflows, &first, name.to_string(), desc, b, published);
         }
         // After every other workflow, so the ids of those stay what they were.
-        let inputs: [(&str, &str, Behaviour); 3] = [
+        let inputs: [(&str, &str, Behaviour); 4] = [
             ("files", "Describes an image and a list of files", Behaviour::Files),
             ("form", "Stops at an input node that asks for a city and a number of days", Behaviour::Form),
             ("versioned", "Three published versions with different inputs", Behaviour::Versioned),
+            ("chatflow", "A chatflow: talks in conversations (coze-tui chat)", Behaviour::Chat),
         ];
         for (ws_index, ws) in workspaces.iter().enumerate() {
             let count = if ws_index == 0 { opts.generic_workflows } else { opts.workflows_per_workspace };
@@ -200,6 +203,14 @@ fn schema(b: Behaviour) -> (Value, Value) {
             let (_, latest) = versions().pop().expect("versions");
             (latest, text_out)
         }
+        Behaviour::Chat => (
+            json!({"parameters": {
+                "USER_INPUT": {"type": "string", "required": false},
+                "CONVERSATION_NAME": {"type": "string", "required": false, "default_value": ""},
+                "tone": {"type": "string", "required": false, "default_value": "friendly"}
+            }}),
+            json!({"terminate_plan": "use_answer_content", "content": "{{reply}}", "parameters": {"reply": {"type": "string"}}}),
+        ),
         Behaviour::Asks | Behaviour::Form => (
             json!({"parameters": {}}),
             json!({"terminate_plan": "use_answer_content", "content": "You said {{answer}}", "parameters": {"answer": {"type": "string"}}}),

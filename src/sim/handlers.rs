@@ -21,6 +21,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+mod chat;
+
 use super::SimState;
 use super::catalogue::SimWorkflow;
 use super::faults::{self, Fault};
@@ -60,6 +62,8 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
             post(upload).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD as usize + (1 << 20))),
         )
         .route("/v1/files/retrieve", get(retrieve))
+        .route("/v1/conversation/create", post(chat::create_conversation))
+        .route("/v1/workflows/chat", post(chat::chat))
         .route_layer(from_fn_with_state(state.clone(), gate))
         .route("/work_flow", get(debug_page))
         .fallback(not_found)
@@ -253,10 +257,14 @@ fn workspace_json(w: &super::catalogue::SimWorkspace) -> Value {
 /// A workflow as listings and details show it: timestamps are strings there, as the docs show.
 fn workflow_json(w: &SimWorkflow) -> Value {
     let ts = |t: i64| json!(t.to_string());
-    json!({"workflow_id": w.id, "workflow_name": w.name, "description": w.description,
+    let mut v = json!({"workflow_id": w.id, "workflow_name": w.name, "description": w.description,
            "icon_url": "https://example.invalid/workflow.png", "app_id": "0",
            "created_at": ts(w.created_at), "updated_at": ts(w.created_at + 60),
-           "creator": {"id": "2615012345", "name": "sim"}})
+           "creator": {"id": "2615012345", "name": "sim"}});
+    if w.behaviour == super::Behaviour::Chat {
+        v["workflow_mode"] = json!("chatflow");
+    }
+    v
 }
 
 // ---- listing and metadata -----------------------------------------------------------------
@@ -291,8 +299,12 @@ async fn list_workflows(State(s): Shared, Extension(LogId(l)): Extension<LogId>,
         other => return err(&l, 4000, format!("invalid publish_status {other:?}")),
     };
     let chatflows_only = q.get("workflow_mode").is_some_and(|m| m == "chatflow");
-    let matching: Vec<&SimWorkflow> =
-        s.catalogue.workflows.iter().filter(|w| &w.workspace_id == ws && keep(w) && !chatflows_only).collect();
+    let matching: Vec<&SimWorkflow> = s
+        .catalogue
+        .workflows
+        .iter()
+        .filter(|w| &w.workspace_id == ws && keep(w) && (!chatflows_only || w.behaviour == super::Behaviour::Chat))
+        .collect();
     let start = (page_num - 1) * page_size;
     let items: Vec<Value> = matching.iter().skip(start).take(page_size).map(|w| workflow_json(w)).collect();
     ok(&l, json!({"has_more": start + page_size < matching.len(), "items": items}))
@@ -450,6 +462,16 @@ fn runnable(
     Ok((wf.clone(), params, parsed))
 }
 
+/// A chatflow talks through `/v1/workflows/chat`; a run of it is refused.
+fn refuse_chatflow(wf: &SimWorkflow, l: &str) -> Result<(), Response> {
+    match wf.behaviour {
+        super::Behaviour::Chat => {
+            Err(err(l, 4000, format!("workflow {} is a chatflow: talk to it with /v1/workflows/chat", wf.id)))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Records a new execution with its planned outcome; `Err` is a 4000 refusal.
 fn start_execution(
     s: &SimState,
@@ -528,6 +550,7 @@ async fn run(
     body: Bytes,
 ) -> Reply {
     let (wf, params, parsed) = runnable(&s, &l, access, &body)?;
+    refuse_chatflow(&wf, &l)?;
     let is_async = parsed.get("is_async").and_then(Value::as_bool).unwrap_or(false);
     if is_async && s.opts.free_plan {
         return Err(err(
@@ -559,6 +582,7 @@ async fn stream_run(
     body: Bytes,
 ) -> Reply {
     let (wf, params, parsed) = runnable(&s, &l, access, &body)?;
+    refuse_chatflow(&wf, &l)?;
     let version = parsed.get("workflow_version").and_then(Value::as_str);
     // Inputs that do not match the schema: the docs show the stream's own Error event, not a
     // JSON error (the run is refused before it starts).
@@ -570,7 +594,7 @@ async fn stream_run(
     }
     let (exec, planned) = start_execution(&s, &wf, &params, 1, version, &l)?;
     let steps = runs::stream_steps(&wf, &planned, &s.opts);
-    Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome))
+    Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome, Grammar::Workflow))
 }
 
 /// A complete event stream in one body.
@@ -628,7 +652,7 @@ async fn stream_resume(
     s.lock().executions.entry(exec.id.clone()).and_modify(|e| e.outcome = Outcome::Running);
     let planned = runs::Planned { outcome: outcome.clone(), duration: Duration::ZERO, nodes: vec![] };
     let steps = runs::stream_steps(&wf, &planned, &s.opts);
-    Ok(sse_response(s.clone(), &l, exec.id, steps, outcome))
+    Ok(sse_response(s.clone(), &l, exec.id, steps, outcome, Grammar::Workflow))
 }
 
 async fn resume(
@@ -656,13 +680,31 @@ async fn resume(
 
 /// Streams `steps` as SSE, then Done (unless the run interrupted or failed), and records the
 /// final outcome. The run completes even if the client goes away, as a real one would.
-fn sse_response(s: Arc<SimState>, logid: &str, exec_id: String, steps: Vec<Step>, outcome: Outcome) -> Response {
+/// How a stream's frames are written: a workflow's carry ids and end with `Done`; a
+/// chatflow's have no ids and end with `done`.
+#[derive(Clone, Copy, PartialEq)]
+enum Grammar {
+    Workflow,
+    Chat,
+}
+
+fn sse_response(
+    s: Arc<SimState>,
+    logid: &str,
+    exec_id: String,
+    steps: Vec<Step>,
+    outcome: Outcome,
+    grammar: Grammar,
+) -> Response {
     let (tx, mut rx) = mpsc::channel::<Bytes>(16);
     tokio::spawn(async move {
         let mut connected = true;
         let mut id = 0u64;
         let mut send = |event: &str, data: &Value| {
-            let frame = format!("id: {id}\nevent: {event}\ndata: {data}\n\n");
+            let frame = match grammar {
+                Grammar::Workflow => format!("id: {id}\nevent: {event}\ndata: {data}\n\n"),
+                Grammar::Chat => format!("event: {event}\ndata: {data}\n\n"),
+            };
             id += 1;
             Bytes::from(frame)
         };
@@ -686,7 +728,8 @@ fn sse_response(s: Arc<SimState>, logid: &str, exec_id: String, steps: Vec<Step>
         }
         if matches!(outcome, Outcome::Success { .. }) && connected {
             let url = s.lock().executions.get(&exec_id).map(|e| e.debug_url(&s.base_url)).unwrap_or_default();
-            let _ = tx.send(send("Done", &json!({"debug_url": url}))).await;
+            let done = if grammar == Grammar::Chat { "done" } else { "Done" };
+            let _ = tx.send(send(done, &json!({"debug_url": url}))).await;
         }
     });
     let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| {

@@ -24,6 +24,8 @@ pub(crate) struct Inner {
     pub rng: StdRng,
     /// Uploaded files by id: (file name, bytes).
     pub files: HashMap<String, (String, u64)>,
+    /// Conversations by id: the user's messages so far.
+    pub conversations: HashMap<String, Vec<String>>,
 }
 
 impl Inner {
@@ -36,6 +38,7 @@ impl Inner {
             window: VecDeque::new(),
             rng: StdRng::seed_from_u64(seed),
             files: HashMap::new(),
+            conversations: HashMap::new(),
         }
     }
 
@@ -220,6 +223,10 @@ pub fn plan(
             duration: quick,
             nodes: vec![],
         },
+        // Its answer is made by the chat endpoint, which knows the conversation.
+        Behaviour::Chat => {
+            Planned { outcome: Outcome::Success { data: String::new() }, duration: quick, nodes: vec![] }
+        }
         Behaviour::Form => Planned {
             outcome: Outcome::Interrupted { event_id: String::new(), question: FORM_QUESTION.into(), form: true },
             duration: quick,

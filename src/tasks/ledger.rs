@@ -237,6 +237,16 @@ impl From<rusqlite::Error> for LedgerError {
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
 
+/// A conversation as the ledger knows it (see [`Ledger::conversations`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub turns: usize,
+    pub first_message: String,
+    /// Unix milliseconds.
+    pub last_at: i64,
+}
+
 /// What [`Ledger::changed_since`] found.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Changes {
@@ -920,6 +930,39 @@ impl Ledger {
             )?;
             Ok(())
         })
+    }
+
+    /// A conversation's turns (chat tasks), oldest first: its transcript.
+    pub fn conversation(&self, profile: &str, conversation_id: &str) -> Result<Vec<Task>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {READ_COLUMNS} FROM tasks WHERE profile = ?1 AND mode = 'chat'
+             AND json_extract(context, '$.conversation_id') = ?2 ORDER BY created_at, id"
+        ))?;
+        let turns = stmt.query_map(params![profile, conversation_id], row_to_task)?;
+        Ok(turns.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A chatflow's conversations, the latest first: (id, turns, first message, last turn at).
+    pub fn conversations(&self, profile: &str, workflow_id: &str) -> Result<Vec<ConversationSummary>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT json_extract(context, '$.conversation_id') AS c, count(*), max(created_at),
+                    (SELECT json_extract(t2.context, '$.message') FROM tasks t2
+                     WHERE t2.profile = ?1 AND t2.mode = 'chat' AND json_extract(t2.context, '$.conversation_id') = c
+                     ORDER BY t2.created_at LIMIT 1)
+             FROM tasks WHERE profile = ?1 AND workflow_id = ?2 AND mode = 'chat' AND c IS NOT NULL
+             GROUP BY c ORDER BY max(created_at) DESC LIMIT 200",
+        )?;
+        let rows = stmt.query_map(params![profile, workflow_id], |r| {
+            Ok(ConversationSummary {
+                id: r.get(0)?,
+                turns: r.get::<_, i64>(1)? as usize,
+                last_at: r.get(2)?,
+                first_message: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// How many tasks belong to profiles other than this one.

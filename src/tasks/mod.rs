@@ -10,7 +10,8 @@ pub mod runner;
 pub use budget::{LocalBudget, SharedBudget};
 pub use feed::TaskFeed;
 pub use ledger::{
-    Admission, Changes, KnownWorkflow, Ledger, LedgerError, RequestCounts, SuiteCase, SuiteRun, TaskFilter,
+    Admission, Changes, ConversationSummary, KnownWorkflow, Ledger, LedgerError, RequestCounts, SuiteCase, SuiteRun,
+    TaskFilter,
 };
 pub use model::*;
 pub use runner::{DEFAULT_CONCURRENCY, NewTask, Runner, RunnerConfig, RunnerError, TaskUpdate};

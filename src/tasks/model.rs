@@ -70,6 +70,9 @@ pub enum RunMode {
     Async,
     /// Messages streamed as they are produced.
     Stream,
+    /// One turn of a chatflow's conversation (`coze-tui chat`), streamed.
+    #[value(skip)]
+    Chat,
 }
 
 impl RunMode {
@@ -78,11 +81,12 @@ impl RunMode {
             Self::Sync => "sync",
             Self::Async => "async",
             Self::Stream => "stream",
+            Self::Chat => "chat",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Sync, Self::Async, Self::Stream].into_iter().find(|m| m.as_str() == s)
+        [Self::Sync, Self::Async, Self::Stream, Self::Chat].into_iter().find(|m| m.as_str() == s)
     }
 }
 
@@ -164,6 +168,9 @@ pub struct RunContext {
     pub bot_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
+    /// A chat turn's message (its reply is the task's output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<AttachedFile>,
 }
@@ -354,7 +361,9 @@ impl Task {
             "files": self.context.files,
         });
         let extra = v.as_object_mut().expect("an object");
-        for (key, id) in [("app_id", &self.context.app_id), ("bot_id", &self.context.bot_id)] {
+        for (key, id) in
+            [("app_id", &self.context.app_id), ("bot_id", &self.context.bot_id), ("message", &self.context.message)]
+        {
             if let Some(id) = id {
                 extra.insert(key.into(), serde_json::json!(id));
             }

@@ -16,8 +16,8 @@ use super::ledger::{Ledger, LedgerError};
 use super::model::*;
 use crate::config::PollSettings;
 use crate::coze::{
-    CozeClient, CozeError, Delivery, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest, RunRequest, RunResult,
-    StreamEnd, WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
+    ChatMessage, ChatRequest, CozeClient, CozeError, Delivery, ErrorKind, ExecuteStatus, InterruptData, ResumeRequest,
+    RunRequest, RunResult, StreamEnd, WorkflowEvent, WorkflowStream, execute_id_from_debug_url,
 };
 
 /// How many queued tasks a runner starts at once unless told otherwise.
@@ -705,6 +705,24 @@ impl Driver {
                 Ok(stream) => self.consume(stream).await,
                 Err(e) => self.refused_or_unknown(e).await,
             },
+            RunMode::Chat => match client.chat_stream(&self.chat_request()).await {
+                Ok(stream) => self.consume(stream).await,
+                Err(e) => self.refused_or_unknown(e).await,
+            },
+        }
+    }
+
+    /// A chat turn: its message into its conversation (a new one when it has none yet).
+    fn chat_request(&self) -> ChatRequest {
+        let c = &self.task.context;
+        ChatRequest {
+            workflow_id: self.task.workflow_id.clone(),
+            additional_messages: vec![ChatMessage::user(c.message.as_deref().unwrap_or_default())],
+            parameters: self.task.parameters.clone(),
+            bot_id: c.bot_id.clone(),
+            app_id: c.app_id.clone(),
+            conversation_id: c.conversation_id.clone(),
+            workflow_version: c.version.clone(),
         }
     }
 
@@ -770,6 +788,12 @@ impl Driver {
                 },
                 Err(e) => self.answer_failed(e).await,
             },
+            // A chatflow asks in its reply and is answered by the conversation's next turn.
+            RunMode::Chat => {
+                let note =
+                    self.noted("a chatflow is answered with the next message of its conversation (coze-tui chat)");
+                self.set_status(TaskStatus::Interrupted, note).await
+            }
         }
     }
 
@@ -925,6 +949,14 @@ impl Driver {
                         }
                     }
                     WorkflowEvent::Done { debug_url: Some(url) } => self.task.debug_url = Some(url),
+                    WorkflowEvent::Usage(u) => self.task.usage = Some(u),
+                    WorkflowEvent::Conversation { id } if self.task.context.conversation_id.as_ref() != Some(&id) => {
+                        // Known as soon as Coze says it, so the conversation goes on even if
+                        // this turn is lost.
+                        self.task.context.conversation_id = Some(id);
+                        self.save_events(&mut unsaved).await?;
+                        self.save(None).await?;
+                    }
                     _ => {}
                 },
                 Some(Ok(None)) => break,
