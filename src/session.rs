@@ -770,6 +770,16 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Msg::SuiteFiles(read(&b.ledger, move |l| crate::suite::files::list(l, &profile, &also)).await)
         }
         Command::RunSuite { path } => run_suite(b, path, tx).await,
+        Command::LoadConversations(workflow_id) => {
+            let (profile, wid) = (b.profile.clone(), workflow_id.clone());
+            let result = read(&b.ledger, move |l| l.conversations(&profile, &wid)).await;
+            Msg::Conversations { workflow_id, result }
+        }
+        Command::LoadConversation(conversation_id) => {
+            let (profile, id) = (b.profile.clone(), conversation_id.clone());
+            let result = read(&b.ledger, move |l| l.conversation(&profile, &id)).await;
+            Msg::ConversationTurns { conversation_id, result }
+        }
         Command::LoadVersions(id) => {
             let result = timed(tx, c.workflow_versions(&id, crate::coze::PublishStatus::All)).await;
             Msg::Versions { workflow_id: id, result: result.map(|r| r.value).map_err(|e| explain(&e)) }

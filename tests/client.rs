@@ -59,11 +59,11 @@ async fn workflows_are_listed_across_pages_and_drafts_are_marked() {
     let c = client(&sim);
     let ws = sim.first_workspace_id();
     let all = c.list_workflows(&ws, PublishStatus::All, None).await.unwrap().value;
-    assert_eq!(all.len(), 81, "8 named + 70 generic + 3 named for inputs");
-    assert_eq!(sim.stats().count("GET /v1/workflows"), 3, "30 + 30 + 21");
+    assert_eq!(all.len(), 82, "8 named + 70 generic + 4 named for inputs");
+    assert_eq!(sim.stats().count("GET /v1/workflows"), 3, "30 + 30 + 22");
     let online = c.list_workflows(&ws, PublishStatus::PublishedOnline, None).await.unwrap().value;
     assert!(online.iter().all(|w| w.workflow_name != "draft_only"));
-    assert_eq!(online.len(), 80);
+    assert_eq!(online.len(), 81);
     let drafts = c.list_workflows(&ws, PublishStatus::UnpublishedDraft, None).await.unwrap().value;
     assert_eq!(drafts.iter().map(|w| w.workflow_name.as_str()).collect::<Vec<_>>(), ["draft_only"]);
     let marked = c.list_workflows_marked(&ws).await.unwrap().value;
@@ -72,7 +72,9 @@ async fn workflows_are_listed_across_pages_and_drafts_are_marked() {
     // Timestamps arrive as strings in listings; they are parsed all the same.
     assert!(marked[0].created_at.unwrap() > 1_700_000_000);
     let chatflows = c.list_workflows(&ws, PublishStatus::All, Some("chatflow")).await.unwrap().value;
-    assert!(chatflows.is_empty());
+    let names: Vec<&str> = chatflows.iter().map(|w| w.workflow_name.as_str()).collect();
+    assert_eq!(names, ["chatflow"]);
+    assert_eq!(chatflows[0].workflow_mode.as_deref(), Some("chatflow"));
 }
 
 #[tokio::test]

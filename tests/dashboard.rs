@@ -303,6 +303,74 @@ async fn a_version_a_bot_and_a_file_from_the_dashboard() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_turn_conversation_with_a_chatflow_that_reopens_after_a_restart() {
+    use coze_tui::app::Overlay;
+    let sim = sim().await;
+    let mut h = Harness::new(&sim).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("chatflow").await;
+    // A chatflow's run key opens its chat; without a bot it says how to set one.
+    h.key(KeyCode::Char('s')).await;
+    assert!(matches!(h.session.app.overlay, Some(Overlay::Chat)));
+    assert!(h.screen(160, 40).contains("B in the editor sets it"), "{}", h.screen(160, 40));
+    h.key(KeyCode::Esc).await;
+    h.key(KeyCode::Char('B')).await;
+    h.typed("bot 7400").await;
+    h.key(KeyCode::Enter).await;
+    h.key(KeyCode::Char('s')).await;
+    h.typed("hello 你好").await;
+    h.key(KeyCode::Enter).await;
+    let replied = |n: usize| {
+        move |a: &coze_tui::app::App| {
+            a.chat
+                .as_ref()
+                .is_some_and(|c| c.turns.len() == n && c.turns.iter().all(|t| t.status == TaskStatus::Succeeded))
+        }
+    };
+    h.until("the first reply", replied(1)).await;
+    h.typed("again").await;
+    h.key(KeyCode::Enter).await;
+    h.until("the second reply", replied(2)).await;
+    h.until("the conversation listed", |a| {
+        a.chat.as_ref().and_then(|c| c.conversations.as_ref()).is_some_and(|l| l.len() == 1 && l[0].turns == 2)
+    })
+    .await;
+    let screen = h.screen(120, 40);
+    assert!(
+        screen.contains("bot › Turn 1: you said “hello 你好”")
+            && screen.contains("Turn 2: you said “again” (and first"),
+        "{screen}"
+    );
+    assert!(screen.contains("hello 你好") && screen.contains("2 turns"), "the conversation in the list\n{screen}");
+    let conversation = h.session.app.chat.as_ref().unwrap().conversation.clone().expect("named by Coze");
+    // Ctrl-N starts another; Tab goes to the list, where the first one opens again.
+    h.ctrl('n').await;
+    assert!(h.session.app.chat.as_ref().unwrap().turns.is_empty());
+    assert_eq!(sim.stats().runs_started, 2);
+
+    // After a restart the conversation is in the list and its turns come back from the ledger.
+    let dir = h.dir;
+    h.session.shutdown().await;
+    let mut h = Harness::open_in(&sim, dir).await;
+    h.until("workspaces", |a| !a.workspaces.items.is_empty()).await;
+    h.open_workflow("chatflow").await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the conversations", |a| {
+        a.chat.as_ref().is_some_and(|c| c.conversations.as_ref().is_some_and(|l| !l.is_empty()))
+    })
+    .await;
+    h.key(KeyCode::Tab).await;
+    h.key(KeyCode::Down).await;
+    h.key(KeyCode::Enter).await;
+    h.until("its turns", |a| a.chat.as_ref().is_some_and(|c| c.turns.len() == 2)).await;
+    assert_eq!(h.session.app.chat.as_ref().unwrap().conversation.as_deref(), Some(conversation.as_str()));
+    h.typed("third").await;
+    h.key(KeyCode::Enter).await;
+    h.until("the third reply", replied(3)).await;
+    assert!(h.screen(120, 40).contains("Turn 3: you said “third” (and first “hello 你好”)"), "{}", h.screen(120, 40));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
     let sim = sim().await;
     let mut h = Harness::new(&sim).await;
@@ -362,7 +430,7 @@ async fn filter_and_refresh_keep_the_selection_and_quit_asks_for_teardown() {
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept across a refresh");
     assert_eq!(h.session.app.workflows.filter, "ask", "the filter is sticky");
     h.key(KeyCode::Esc).await;
-    assert_eq!(h.session.app.workflows.visible.len(), 17);
+    assert_eq!(h.session.app.workflows.visible.len(), 18);
     assert_eq!(h.session.app.workflows.current().unwrap().workflow_name, "asks", "kept when cleared");
     // Help is generated from the live key map and shows the paths.
     h.key(KeyCode::Char('?')).await;

@@ -587,3 +587,74 @@ fn the_version_list_says_what_each_changes() {
     app.update(Msg::Resize(80, 24));
     insta::assert_snapshot!("versions_80x24", render(&app, 80, 24));
 }
+
+#[test]
+fn the_chat_view_with_a_reply_streaming_in() {
+    use coze_tui::tasks::{ConversationSummary, RunContext, TaskEvent};
+    let mut app = loaded_app();
+    let info: WorkflowInfo = serde_json::from_value(json!({
+        "workflow_detail": {"workflow_id": "10", "workflow_name": "needs_params", "workflow_mode": "chatflow"},
+        "input": {"parameters": {"USER_INPUT": {"type": "string"}, "CONVERSATION_NAME": {"type": "string"}}}
+    }))
+    .unwrap();
+    app.update(Msg::WorkflowInfo { workflow_id: "10".into(), result: Ok(info), kept: Default::default() });
+    app.update(Msg::Key(key('3')));
+    app.update(Msg::Key(key('s')));
+    let no_bot = render(&app, 120, 40);
+    assert!(no_bot.contains("a new conversation") && no_bot.contains("B in the editor sets it"), "{no_bot}");
+    app.editor.context.bot_id = Some("7400000000000000042".into());
+    app.update(Msg::Conversations {
+        workflow_id: "10".into(),
+        result: Ok(vec![
+            ConversationSummary {
+                id: "c2".into(),
+                turns: 3,
+                first_message: "明天杭州天气？".into(),
+                last_at: 1_795_600_000_000 + 3_000_000,
+            },
+            ConversationSummary {
+                id: "c1".into(),
+                turns: 1,
+                first_message: "a very long first message that goes past the list".into(),
+                last_at: 1_795_600_000_000,
+            },
+        ]),
+    });
+    let turn = |id: &str, message: &str, status: TaskStatus, reply: Option<&str>| Task {
+        mode: RunMode::Chat,
+        status,
+        output: reply.map(str::to_string),
+        context: RunContext { conversation_id: Some("c2".into()), message: Some(message.into()), ..Default::default() },
+        workflow_id: "10".into(),
+        ..task(id, "needs_params", status, RunMode::Chat, 20)
+    };
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Tab)));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Down)));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    app.update(Msg::ConversationTurns {
+        conversation_id: "c2".into(),
+        result: Ok(vec![
+            turn("t1", "明天杭州天气？", TaskStatus::Succeeded, Some("明天杭州晴，18–25℃。A long answer that wraps around the transcript's width so the rows are counted the way the terminal shows them.")),
+            turn("t2", "后天呢？", TaskStatus::Succeeded, Some("后天多云。")),
+        ]),
+    });
+    // The third turn streams in.
+    let live = turn("t3", "and the weekend?", TaskStatus::Running, None);
+    app.update(Msg::Submitted(live.clone()));
+    for (seq, piece) in ["Saturday: sun; ", "Sunday: rain"].into_iter().enumerate() {
+        let event = TaskEvent {
+            seq: seq as u64,
+            node_title: "Answer".into(),
+            node_seq_id: None,
+            node_is_finish: false,
+            content: piece.into(),
+            at: 0,
+        };
+        app.update(Msg::Task(TaskUpdate::Event { task_id: "t3".into(), event: Arc::new(event) }));
+    }
+    let wide = render(&app, 120, 40);
+    assert!(wide.contains("bot › Saturday: sun; Sunday: rain") && wide.contains("3 turns"), "{wide}");
+    insta::assert_snapshot!("chat_120x40", wide);
+    app.update(Msg::Resize(80, 24));
+    insta::assert_snapshot!("chat_80x24", render(&app, 80, 24));
+}

@@ -67,6 +67,8 @@ pub enum Overlay {
     Versions(Box<super::inputs::VersionsView>),
     /// A path to upload for a file input (`A`).
     Attach(Box<super::inputs::AttachPrompt>),
+    /// The chat of a chatflow (its state is `App::chat`).
+    Chat,
     /// The app or bot the workflow runs in (`B`).
     RunIn {
         input: TextArea<'static>,
@@ -86,6 +88,7 @@ impl Overlay {
                 | Overlay::SaveCase { .. }
                 | Overlay::Attach(_)
                 | Overlay::RunIn { .. }
+                | Overlay::Chat
         )
     }
 }
@@ -173,6 +176,7 @@ impl App {
             Overlay::Palette(p) if action != Some(Action::Suspend) => return self.on_palette_key(p, key, action),
             Overlay::Suites(v) if action != Some(Action::Suspend) => return self.on_suites_key(v, key, action),
             Overlay::Versions(v) if action != Some(Action::Suspend) => return self.on_versions_key(v, action),
+            Overlay::Chat if action != Some(Action::Suspend) => return self.on_chat_key(key, action),
             Overlay::Attach(a) if action != Some(Action::Suspend) => return self.on_attach_key(a, key, action),
             Overlay::RunIn { input, .. } if action != Some(Action::Suspend) => {
                 return self.on_run_in_key(input, key, action);
@@ -206,7 +210,8 @@ impl App {
             | Overlay::Suites(_)
             | Overlay::Versions(_)
             | Overlay::Attach(_)
-            | Overlay::RunIn { .. }) => (Some(v), vec![]),
+            | Overlay::RunIn { .. }
+            | Overlay::Chat) => (Some(v), vec![]),
             Overlay::ConfirmReset => match action {
                 Some(Action::Confirm) => {
                     self.reset_to_template();

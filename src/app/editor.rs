@@ -493,6 +493,10 @@ impl App {
 
     /// Starts a run of the editor's workflow, unless the parameters are invalid.
     pub(super) fn run(&mut self, mode: RunMode, name: Option<String>, description: Option<String>) -> Vec<Command> {
+        // A chatflow talks in conversations: its run keys open its chat.
+        if self.editor.info.as_ref().is_some_and(|i| i.is_chatflow()) {
+            return self.open_chat();
+        }
         let Some(wf) = self.editor.workflow.clone() else {
             let open = self.keymap.key(super::Context::Lists, Action::Open).unwrap_or_default();
             self.toast(&format!("pick a workflow first (Workflows pane, {open})"));

@@ -9,6 +9,7 @@
 //! `App` routes: a key goes to the open dialog (`dialogs`), else to the focused pane
 //! (`lists`, `editor`, `task_list`, `detail`), each owning its state and its keys.
 
+pub mod chat;
 mod detail;
 mod dialogs;
 mod editor;
@@ -152,6 +153,16 @@ pub enum Msg {
         input: String,
         result: Result<crate::tasks::AttachedFile, String>,
     },
+    /// A chatflow's conversations in the ledger, latest first.
+    Conversations {
+        workflow_id: String,
+        result: Result<Vec<crate::tasks::ConversationSummary>, String>,
+    },
+    /// A conversation's turns in the ledger, oldest first.
+    ConversationTurns {
+        conversation_id: String,
+        result: Result<Vec<Task>, String>,
+    },
     /// Two tasks compared (or why not).
     Diff(Result<Box<crate::suite::check::Comparison>, String>),
     /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
@@ -276,6 +287,10 @@ pub enum Command {
     },
     /// A workflow's published versions, with their inputs.
     LoadVersions(String),
+    /// A chatflow's conversations (from the ledger).
+    LoadConversations(String),
+    /// A conversation's turns (from the ledger).
+    LoadConversation(String),
     /// Upload a file for a file input of the open workflow.
     Upload {
         workflow_id: String,
@@ -405,6 +420,8 @@ pub struct App {
     pub mouse: bool,
     /// A file being uploaded: (name, bytes sent, bytes in all).
     pub uploading: Option<(String, u64, u64)>,
+    /// The chat of a chatflow (kept while another dialog is open or the view is closed).
+    pub chat: Option<chat::ChatView>,
 }
 
 impl App {
@@ -439,6 +456,7 @@ impl App {
             suite_run: None,
             suite_starting: None,
             uploading: None,
+            chat: None,
             mouse: false,
         };
         app.rebuild_detail();
@@ -538,6 +556,14 @@ impl App {
                 vec![]
             }
             Msg::WorkflowInfo { workflow_id, result, kept } => self.on_workflow_info(workflow_id, result, kept),
+            Msg::Conversations { workflow_id, result } => {
+                self.on_conversations(&workflow_id, result);
+                vec![]
+            }
+            Msg::ConversationTurns { conversation_id, result } => {
+                self.on_conversation(&conversation_id, result);
+                vec![]
+            }
             Msg::Versions { workflow_id, result } => {
                 self.on_versions(workflow_id, result);
                 vec![]
@@ -629,6 +655,7 @@ impl App {
             Msg::Task(update) => self.on_task_update(update),
             Msg::Submitted(task) if task.profile != self.profile.name => vec![],
             Msg::Submitted(task) => {
+                self.chat_on_submitted(&task);
                 self.editor.recorded(&task.workflow_id, &task.parameters);
                 self.on_task_update(TaskUpdate::Changed(Arc::new(task.clone())));
                 self.tasks.select(&task.id);
@@ -826,6 +853,7 @@ impl App {
         }
         let mut cmds = if status_changed { self.attention(&update) } else { vec![] };
         cmds.extend(self.detail_on_update(&update, status_changed));
+        cmds.extend(self.chat_on_update(&update));
         cmds
     }
 

@@ -947,12 +947,13 @@ impl Ledger {
     pub fn conversations(&self, profile: &str, workflow_id: &str) -> Result<Vec<ConversationSummary>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT json_extract(context, '$.conversation_id') AS c, count(*), max(created_at),
+            "SELECT conv, count(*), max(created_at),
                     (SELECT json_extract(t2.context, '$.message') FROM tasks t2
-                     WHERE t2.profile = ?1 AND t2.mode = 'chat' AND json_extract(t2.context, '$.conversation_id') = c
+                     WHERE t2.profile = ?1 AND t2.mode = 'chat' AND json_extract(t2.context, '$.conversation_id') = conv
                      ORDER BY t2.created_at LIMIT 1)
-             FROM tasks WHERE profile = ?1 AND workflow_id = ?2 AND mode = 'chat' AND c IS NOT NULL
-             GROUP BY c ORDER BY max(created_at) DESC LIMIT 200",
+             FROM (SELECT json_extract(context, '$.conversation_id') AS conv, created_at FROM tasks
+                   WHERE profile = ?1 AND workflow_id = ?2 AND mode = 'chat')
+             WHERE conv IS NOT NULL GROUP BY conv ORDER BY max(created_at) DESC LIMIT 200",
         )?;
         let rows = stmt.query_map(params![profile, workflow_id], |r| {
             Ok(ConversationSummary {

@@ -194,6 +194,9 @@ impl RunContext {
                 out.push((label, v.clone()));
             }
         }
+        if let Some(m) = &self.message {
+            out.push(("message", m.clone()));
+        }
         for f in &self.files {
             let input = if f.input.is_empty() { String::new() } else { format!("{} ← ", f.input) };
             out.push(("file", format!("{input}{} ({})", f.name, f.file_id)));

@@ -1,6 +1,7 @@
 //! Pure drawing of the app state into a frame: panes, status bar, overlays. No state changes
 //! beyond scroll offsets, no I/O. Work per frame is proportional to what is visible.
 
+mod chat;
 mod inputs;
 mod theme;
 
@@ -1121,6 +1122,11 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
         Overlay::Palette(p) => draw_palette(f, area, p, app, theme),
         Overlay::Suites(v) => draw_suites(f, area, v, app, theme),
         Overlay::Versions(v) => inputs::draw_versions(f, area, v, app, theme),
+        Overlay::Chat => {
+            if let Some(c) = &app.chat {
+                chat::draw_chat(f, area, c, app, theme);
+            }
+        }
         Overlay::Attach(a) => inputs::draw_attach(f, area, a, app, theme),
         Overlay::RunIn { input, error } => inputs::draw_run_in(f, area, input, error.as_deref(), app, theme),
         Overlay::SaveCase { input, .. } => {
