@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use toml::Spanned;
 
-use crate::tasks::{RunMode, TaskStatus};
+use crate::tasks::{RunContext, RunMode, TaskStatus};
 
 /// The most a suite file (or its JSONL cases) may be.
 const MAX_BYTES: u64 = 16 * 1024 * 1024;
@@ -37,8 +37,63 @@ pub struct Case {
     pub params: Map<String, Value>,
     pub answers: Vec<String>,
     pub expect: Expect,
+    /// The version, app or bot it runs with.
+    pub context: RunContext,
+    /// Files for file inputs, uploaded when the suite runs (paths from the suite's folder).
+    pub files: Vec<CaseFile>,
     /// Where it is written: `suite.toml:12` or `cases.jsonl:3`.
     pub at: String,
+}
+
+/// A file input of a case: `files = { photo = "cat.png", docs = ["a.pdf", "b.pdf"] }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseFile {
+    pub input: String,
+    pub paths: Vec<PathBuf>,
+    /// Given as a list (the input takes an array of files).
+    pub many: bool,
+}
+
+/// One file or a list of them, as written.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum FileList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// What a case runs with besides its parameters, as written (TOML or JSON).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+struct Inputs {
+    version: Option<String>,
+    app_id: Option<String>,
+    bot_id: Option<String>,
+    files: BTreeMap<String, FileList>,
+}
+
+impl Inputs {
+    /// The run context and files, the suite's app or bot filling in for the case's.
+    fn resolve(self, d: &Defaults) -> Result<(RunContext, Vec<CaseFile>), (String, String)> {
+        let (app_id, bot_id) = match (self.app_id, self.bot_id) {
+            (None, None) => (d.app_id.clone(), d.bot_id.clone()),
+            given => given,
+        };
+        let context = RunContext { version: self.version, app_id, bot_id, ..RunContext::default() };
+        context.check().map_err(|m| ("bot_id".to_string(), m))?;
+        let files = self
+            .files
+            .into_iter()
+            .map(|(input, list)| {
+                let (names, many) = match list {
+                    FileList::One(p) => (vec![p], false),
+                    FileList::Many(ps) => (ps, true),
+                };
+                CaseFile { input, paths: names.into_iter().map(|n| d.dir.join(n)).collect(), many }
+            })
+            .collect();
+        Ok((context, files))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -87,6 +142,9 @@ struct FileSuite {
     concurrency: Option<Spanned<i64>>,
     timeout_s: Option<Spanned<i64>>,
     cases: Option<Spanned<String>>,
+    /// The app or bot every case runs in (a case may say its own).
+    app_id: Option<String>,
+    bot_id: Option<Spanned<String>>,
     #[serde(default)]
     case: Vec<Spanned<FileCase>>,
 }
@@ -102,6 +160,8 @@ struct FileCase {
     #[serde(default)]
     answers: Vec<String>,
     expect: Option<Spanned<FileExpect>>,
+    #[serde(flatten)]
+    inputs: Inputs,
 }
 
 #[derive(Deserialize, Default)]
@@ -153,7 +213,11 @@ pub fn load(path: &Path) -> Result<Suite, SuiteError> {
         Some(t) => return Err(err(t.span(), "timeout_s", format!("{} is not from 1 to 86400 seconds", t.get_ref()))),
         None => 300,
     };
-    let defaults = Defaults { workflow, mode };
+    if let (Some(_), Some(b)) = (&file.app_id, &file.bot_id) {
+        return Err(err(b.span(), "bot_id", "a suite runs in an app or with a bot, not both (Coze refuses both)".into()));
+    }
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let defaults = Defaults { workflow, mode, app_id: file.app_id.clone(), bot_id: file.bot_id.map(|b| b.into_inner()), dir };
     let mut cases = vec![];
     for (i, c) in file.case.into_iter().enumerate() {
         let at = line_of(c.span().start);
@@ -190,6 +254,10 @@ pub fn load(path: &Path) -> Result<Suite, SuiteError> {
 struct Defaults {
     workflow: Option<String>,
     mode: RunMode,
+    app_id: Option<String>,
+    bot_id: Option<String>,
+    /// The suite file's folder: files are found from there.
+    dir: PathBuf,
 }
 
 fn case_from(
@@ -233,7 +301,9 @@ fn case_from(
         }
         None => Expect::default(),
     };
-    Ok(Case { name, workflow, mode, params: c.params, answers: c.answers, expect, at: at.to_string() })
+    let (context, files) =
+        c.inputs.resolve(d).map_err(|(key, message)| SuiteError { at: at.to_string(), key: format!("case.{key}"), message })?;
+    Ok(Case { name, workflow, mode, params: c.params, answers: c.answers, expect, context, files, at: at.to_string() })
 }
 
 type ErrAt<'a> = &'a dyn Fn(std::ops::Range<usize>, &str, String) -> SuiteError;
@@ -317,6 +387,8 @@ fn load_jsonl(path: &Path, d: &Defaults, before: usize) -> Result<Vec<Case>, Sui
         #[serde(default)]
         answers: Vec<String>,
         expect: Option<Value>,
+        #[serde(flatten)]
+        inputs: Inputs,
     }
     let shown = path.display().to_string();
     let text = read(path, &shown).map_err(|e| SuiteError {
@@ -353,7 +425,8 @@ fn load_jsonl(path: &Path, d: &Defaults, before: usize) -> Result<Vec<Case>, Sui
         };
         let name =
             line.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("case {}", before + out.len() + 1));
-        out.push(Case { name, workflow, mode, params: line.params, answers: line.answers, expect, at });
+        let (context, files) = line.inputs.resolve(d).map_err(|(key, m)| bad(&key, m))?;
+        out.push(Case { name, workflow, mode, params: line.params, answers: line.answers, expect, context, files, at });
     }
     Ok(out)
 }
@@ -375,7 +448,8 @@ fn workflow_ref(s: &str) -> Result<String, String> {
 }
 
 fn parse_mode(s: &str) -> Result<RunMode, String> {
-    RunMode::parse(s).ok_or_else(|| format!("{s:?} is not sync, async or stream"))
+    // A chat turn needs a message and a conversation: chatflows are not run by suites.
+    RunMode::parse(s).filter(|m| *m != RunMode::Chat).ok_or_else(|| format!("{s:?} is not sync, async or stream"))
 }
 
 /// What a suite file is known by (its runs compared, its verdicts kept): its canonical path.
