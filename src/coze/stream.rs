@@ -65,8 +65,6 @@ pub enum WorkflowEvent {
     Conversation {
         id: String,
     },
-    /// What a chatflow's turn cost (`conversation.chat.completed`).
-    Usage(Usage),
     Unknown {
         event: String,
         data: String,
@@ -129,10 +127,12 @@ struct ChatError {
 }
 
 impl StreamEvent {
-    /// A chatflow's event as the workflow events it amounts to: the answer's deltas are
-    /// messages of [`ANSWER_NODE`], the completed answer the End node's output, a failed chat
-    /// or an `error` an Error, `done` Done. Other messages (verbose, follow-ups) are unknown.
-    pub fn from_chat_raw(raw: RawEvent) -> Result<Self> {
+    /// A chatflow's event as the workflow events it amounts to: the answers' deltas are
+    /// messages of [`ANSWER_NODE`]; each completed answer is kept in `reply` (a turn may
+    /// answer more than once) and the whole reply is the End node's output when the chat
+    /// completes (with its usage); a failed chat or an `error` is an Error, `done` Done.
+    /// Other messages (verbose, follow-ups) are unknown.
+    pub fn from_chat_raw(raw: RawEvent, reply: &mut String) -> Result<Self> {
         let name = raw.event.unwrap_or_default();
         let answer = |d: &ChatData| d.kind.is_empty() || d.kind == "answer";
         let event = match name.as_str() {
@@ -156,20 +156,24 @@ impl StreamEvent {
             }
             "conversation.message.completed" => {
                 let d: ChatData = parse(&name, &raw.data)?;
-                match answer(&d) {
-                    true => WorkflowEvent::Message(MessageEvent {
-                        content: d.content,
-                        node_title: String::new(),
-                        node_seq_id: Some(0),
-                        node_is_finish: true,
-                        ..MessageEvent::default()
-                    }),
-                    false => WorkflowEvent::Unknown { event: name, data: raw.data },
+                if answer(&d) {
+                    if !reply.is_empty() {
+                        reply.push_str("\n\n");
+                    }
+                    reply.push_str(&d.content);
                 }
+                WorkflowEvent::Unknown { event: name, data: raw.data }
             }
             "conversation.chat.completed" => {
                 let d: ChatData = parse(&name, &raw.data)?;
-                d.usage.map(WorkflowEvent::Usage).unwrap_or(WorkflowEvent::Ping)
+                WorkflowEvent::Message(MessageEvent {
+                    content: std::mem::take(reply),
+                    node_title: String::new(),
+                    node_seq_id: Some(0),
+                    node_is_finish: true,
+                    usage: d.usage,
+                    ..MessageEvent::default()
+                })
             }
             "conversation.chat.failed" => {
                 let e = parse::<ChatData>(&name, &raw.data)?.last_error.unwrap_or_default();
@@ -269,6 +273,8 @@ pub struct WorkflowStream {
     /// End node's can be megabytes).
     last: Option<WorkflowEvent>,
     grammar: Grammar,
+    /// A chatflow's completed answers so far (see [`StreamEvent::from_chat_raw`]).
+    chat_reply: String,
 }
 
 impl WorkflowStream {
@@ -285,6 +291,7 @@ impl WorkflowStream {
             logid,
             last: None,
             grammar: Grammar::Workflow,
+            chat_reply: String::new(),
         }
     }
 
@@ -300,16 +307,17 @@ impl WorkflowStream {
         loop {
             if let Some(item) = self.pending.pop_front() {
                 let ev = match item {
-                    SseItem::Event(raw) if self.grammar == Grammar::Chat => StreamEvent::from_chat_raw(raw),
+                    SseItem::Event(raw) if self.grammar == Grammar::Chat => {
+                        StreamEvent::from_chat_raw(raw, &mut self.chat_reply)
+                    }
                     SseItem::Event(raw) => StreamEvent::from_raw(raw),
                     SseItem::BareJson(line) => Err(bare_json_error(&line)),
                 }
                 .map_err(|e| e.with_logid(self.logid.clone()))?;
                 match &ev.event {
-                    WorkflowEvent::Ping
-                    | WorkflowEvent::Unknown { .. }
-                    | WorkflowEvent::Conversation { .. }
-                    | WorkflowEvent::Usage(_) => {}
+                    WorkflowEvent::Ping | WorkflowEvent::Unknown { .. } | WorkflowEvent::Conversation { .. } => {}
+                    // A chat that failed and then said `done` still failed.
+                    WorkflowEvent::Done { .. } if matches!(self.last, Some(WorkflowEvent::Error(_))) => {}
                     WorkflowEvent::Message(_) => self.last = Some(WorkflowEvent::Message(MessageEvent::default())),
                     other => self.last = Some(other.clone()),
                 }
@@ -459,6 +467,7 @@ mod tests {
             "event: conversation.message.delta\ndata: {\"id\":\"id_2222\",\"role\":\"assistant\",\"type\":\"answer\",\"content\":\"I\",\"content_type\":\"text\"}\n\n",
             "event: conversation.message.delta\ndata: {\"id\":\"id_2222\",\"role\":\"assistant\",\"type\":\"answer\",\"content\":\"'m fine\",\"content_type\":\"text\"}\n\n",
             "event: conversation.message.completed\ndata: {\"id\":\"id_2222\",\"role\":\"assistant\",\"type\":\"answer\",\"content\":\"I'm fine\",\"content_type\":\"text\"}\n\n",
+            "event: conversation.message.completed\ndata: {\"id\":\"id_2223\",\"role\":\"assistant\",\"type\":\"answer\",\"content\":\"And you?\",\"content_type\":\"text\"}\n\n",
             "event: conversation.message.completed\ndata: {\"id\":\"id_3333\",\"role\":\"assistant\",\"type\":\"verbose\",\"content\":\"{}\",\"content_type\":\"text\"}\n\n",
             "event: conversation.chat.completed\ndata: {\"id\":\"id_1111\",\"conversation_id\":\"conv_111111111\",\"status\":\"completed\",\"usage\":{\"token_count\":32,\"output_count\":11,\"input_count\":21}}\n\n",
             "event: done\ndata: {\"debug_url\":\"https://www.coze.cn/work_flow?execute_id=execute_1111\\u0026space_id=space_111\"}\n\n",
@@ -480,10 +489,10 @@ mod tests {
             [
                 (ANSWER_NODE.into(), "I".into(), false),
                 (ANSWER_NODE.into(), "'m fine".into(), false),
-                (String::new(), "I'm fine".into(), true)
+                (String::new(), "I'm fine\n\nAnd you?".into(), true)
             ]
         );
-        assert!(events.iter().any(|e| matches!(e, WorkflowEvent::Usage(u) if u.token_count == Some(32))));
+        assert!(events.iter().any(|e| matches!(e, WorkflowEvent::Message(m) if m.usage.as_ref().is_some_and(|u| u.token_count == Some(32)))));
         assert_eq!(
             s.end(),
             StreamEnd::Completed {
@@ -493,7 +502,7 @@ mod tests {
         );
 
         let mut failed = stream_of(vec![
-            "event: conversation.chat.failed\ndata: {\"last_error\":{\"code\":4000,\"msg\":\"bad\"}}\n\n",
+            "event: conversation.chat.failed\ndata: {\"last_error\":{\"code\":4000,\"msg\":\"bad\"}}\n\nevent: done\ndata: {}\n\n",
         ])
         .chat();
         drain(&mut failed).await.unwrap();

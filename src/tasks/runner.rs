@@ -949,7 +949,6 @@ impl Driver {
                         }
                     }
                     WorkflowEvent::Done { debug_url: Some(url) } => self.task.debug_url = Some(url),
-                    WorkflowEvent::Usage(u) => self.task.usage = Some(u),
                     WorkflowEvent::Conversation { id } if self.task.context.conversation_id.as_ref() != Some(&id) => {
                         // Known as soon as Coze says it, so the conversation goes on even if
                         // this turn is lost.
