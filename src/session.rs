@@ -675,8 +675,13 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             // The draft is read behind every draft write sent before, so it is the newest.
             let (reply, draft) = tokio::sync::oneshot::channel();
             let _ = b.drafts.send(DraftOp::Read(wid.clone(), reply));
-            let kept =
-                read(&b.ledger, move |l| Ok((l.last_params(&profile, &wid)?, l.remembered_context(&profile, &wid)?)));
+            // Each read on its own: one failing does not lose the other.
+            let kept = read(&b.ledger, move |l| {
+                Ok((
+                    l.last_params(&profile, &wid).ok().flatten(),
+                    l.remembered_context(&profile, &wid).unwrap_or_default(),
+                ))
+            });
             let (last_params, run_in) = kept.await.unwrap_or_default();
             let (draft, draft_unreadable) = match draft.await {
                 Ok(Ok(d)) => (d, None),
@@ -731,7 +736,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         }
         Command::Submit(new) => match b.runner.submit(*new).await {
             Ok(task) => Msg::Submitted(task),
-            Err(e) => Msg::Failed(e.to_string()),
+            Err(e) => Msg::NotSubmitted(e.to_string()),
         },
         Command::Rerun(id) => match b.runner.rerun(&id).await {
             Ok(task) => Msg::Submitted(task),
@@ -770,6 +775,14 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Msg::SuiteFiles(read(&b.ledger, move |l| crate::suite::files::list(l, &profile, &also)).await)
         }
         Command::RunSuite { path } => run_suite(b, path, tx).await,
+        Command::ForgetRunIn(workflow_id) => {
+            let profile = b.profile.clone();
+            let none = crate::tasks::RunContext::default();
+            match read(&b.ledger, move |l| l.remember_context(&profile, &workflow_id, &none)).await {
+                Ok(()) => return None,
+                Err(e) => Msg::Failed(format!("the app or bot is still remembered: {e}")),
+            }
+        }
         Command::LoadConversations(workflow_id) => {
             let (profile, wid) = (b.profile.clone(), workflow_id.clone());
             let result = read(&b.ledger, move |l| l.conversations(&profile, &wid)).await;

@@ -25,15 +25,10 @@ pub struct ChatTurn {
 
 impl ChatTurn {
     fn of(t: &Task) -> Self {
-        let reply = match t.decoded_output() {
-            Some(serde_json::Value::String(s)) => s,
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
         Self {
             task_id: t.id.clone(),
             message: t.context.message.clone().unwrap_or_default(),
-            reply,
+            reply: t.output_text().unwrap_or_default(),
             status: t.status,
             error: t.error.as_ref().map(|e| e.message.clone()),
         }
@@ -56,6 +51,8 @@ pub struct ChatView {
     pub scroll_back: usize,
     /// Said in the view (a refusal, how to set the bot).
     pub note: Option<String>,
+    /// A message sent and not yet recorded as a turn (put back if it is refused).
+    pub sending: Option<String>,
 }
 
 impl ChatView {
@@ -71,6 +68,7 @@ impl ChatView {
             selected: 0,
             scroll_back: 0,
             note: None,
+            sending: None,
         }
     }
 
@@ -100,6 +98,12 @@ impl ChatView {
                     self.conversation = t.context.conversation_id.clone();
                 }
                 named || t.status.is_settled()
+            }
+            // Deleted (here or elsewhere): gone from the transcript too.
+            TaskUpdate::Deleted(id) => {
+                let before = self.turns.len();
+                self.turns.retain(|t| &t.task_id != id);
+                self.turns.len() != before
             }
             _ => false,
         }
@@ -149,6 +153,9 @@ impl App {
     /// A turn this dashboard sent is recorded: it shows at once, its reply streams in.
     pub(super) fn chat_on_submitted(&mut self, t: &Task) {
         let Some(c) = self.chat.as_mut().filter(|c| c.workflow_id == t.workflow_id) else { return };
+        if t.mode == RunMode::Chat {
+            c.sending = None;
+        }
         if t.mode == RunMode::Chat
             && t.context.conversation_id == c.conversation
             && !c.turns.iter().any(|x| x.task_id == t.id)
@@ -156,6 +163,17 @@ impl App {
             c.turns.push(ChatTurn::of(t));
             c.scroll_back = 0;
         }
+    }
+
+    /// A turn that could not be sent: its message goes back in the input, and the view
+    /// says why. False when no turn was being sent.
+    pub(super) fn chat_not_sent(&mut self, why: &str) -> bool {
+        let Some(c) = self.chat.as_mut() else { return false };
+        let Some(message) = c.sending.take() else { return false };
+        c.input = single_line_input("message · Enter sends");
+        c.input.insert_str(&message);
+        c.note = Some(format!("not sent: {why}"));
+        true
     }
 
     pub(super) fn on_chat_key(&mut self, key: KeyEvent, action: Option<Action>) -> Vec<Command> {
@@ -195,13 +213,15 @@ impl App {
                     cmds.push(Command::LoadConversation(id));
                 }
             }
+            (_, Some(Action::Accept)) if c.sending.is_some() => c.note = Some("sending the last message…".into()),
             (_, Some(Action::Accept)) => {
                 let message = c.input.lines().join(" ").trim().to_string();
                 if !message.is_empty() {
-                    match self.chat_turn(&c, message) {
+                    match self.chat_turn(&c, message.clone()) {
                         Ok(cmd) => {
                             c.input = single_line_input("message · Enter sends");
                             c.note = None;
+                            c.sending = Some(message);
                             cmds.push(cmd);
                         }
                         Err(why) => c.note = Some(why),

@@ -149,6 +149,10 @@ impl App {
             Some(Action::Up) => v.selected = (v.selected + rows - 1) % rows,
             Some(Action::Top) => v.selected = 0,
             Some(Action::Bottom) => v.selected = rows - 1,
+            // Its inputs are compared with the workflow's, which must have arrived.
+            Some(Action::Accept | Action::Open) if self.editor.loading => {
+                self.toast("the workflow is still opening: choose a version once it has");
+            }
             Some(Action::Accept | Action::Open) if v.versions.as_ref().is_some_and(|r| r.is_ok()) => {
                 let chosen = match &v.versions {
                     Some(Ok(list)) => v.selected.checked_sub(1).and_then(|i| list.get(i)).cloned(),
@@ -311,12 +315,7 @@ impl App {
             self.toast("open a workflow first");
             return;
         }
-        let c = &self.editor.context;
-        let now = match (&c.app_id, &c.bot_id) {
-            (Some(id), _) => format!("app {id}"),
-            (_, Some(id)) => format!("bot {id}"),
-            _ => String::new(),
-        };
+        let now = self.editor.context.run_in().unwrap_or_default();
         self.overlay =
             Some(Overlay::RunIn { input: prompt_with("bot ID or app ID (empty: neither)", &now), error: None });
     }
@@ -334,12 +333,16 @@ impl App {
                     let said = match (&app_id, &bot_id) {
                         (Some(id), _) => format!("runs go in app {id} (remembered for this workflow once run)"),
                         (_, Some(id)) => format!("runs go with bot {id} (remembered for this workflow once run)"),
-                        _ => "runs go in no app and with no bot".to_string(),
+                        _ => "runs go in no app and with no bot (forgotten for this workflow)".to_string(),
                     };
+                    let forget = app_id.is_none() && bot_id.is_none();
                     self.editor.context.app_id = app_id;
                     self.editor.context.bot_id = bot_id;
                     self.toast(&said);
-                    return vec![];
+                    return match self.editor.workflow.as_ref().filter(|_| forget) {
+                        Some(wf) => vec![Command::ForgetRunIn(wf.workflow_id.clone())],
+                        None => vec![],
+                    };
                 }
                 Err(e) => {
                     self.overlay = Some(Overlay::RunIn { input, error: Some(e) });

@@ -185,6 +185,8 @@ pub enum Msg {
     Task(TaskUpdate),
     /// A run the user started (or re-ran) is recorded.
     Submitted(Task),
+    /// A run the user started could not be recorded (nothing was sent).
+    NotSubmitted(String),
     /// A task in full (the list holds summaries), its messages and its status history.
     Detail {
         task_id: String,
@@ -218,6 +220,7 @@ impl Msg {
             | Msg::Catalogue(Err(e))
             | Msg::Diff(Err(e))
             | Msg::NodeOutputs { result: Err(e), .. }
+            | Msg::NotSubmitted(e)
             | Msg::Failed(e) => Some(e),
             _ => None,
         }
@@ -287,6 +290,8 @@ pub enum Command {
     },
     /// A workflow's published versions, with their inputs.
     LoadVersions(String),
+    /// Forget the app or bot a workflow ran with.
+    ForgetRunIn(String),
     /// A chatflow's conversations (from the ledger).
     LoadConversations(String),
     /// A conversation's turns (from the ledger).
@@ -691,6 +696,11 @@ impl App {
             Msg::Edited(Ok(text)) => {
                 self.editor.edited(&text);
                 self.toast("parameters read back from the editor");
+                vec![]
+            }
+            Msg::NotSubmitted(text) => {
+                self.chat_not_sent(&text);
+                self.toast(&format!("not run: {text}"));
                 vec![]
             }
             Msg::OutputForCopy(Err(text))

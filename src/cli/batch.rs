@@ -87,14 +87,8 @@ pub async fn run_batch(mut b: Batch, settings: &Settings, json: bool) -> Result<
         cfg.concurrency = b.concurrency;
     })
     .await?;
-    let prepared = prepare(&mut b, files, &runner, settings, json).await;
-    let (workflow_name, context) = match prepared {
-        Ok(p) => p,
-        Err(e) => {
-            runner.shutdown().await;
-            return Err(e);
-        }
-    };
+    let (workflow_name, context) =
+        run::before_sending(&runner, prepare(&mut b, files, &runner, settings, json)).await?;
     let count = b.inputs.len();
     let news: Vec<NewTask> = b
         .inputs
@@ -282,17 +276,15 @@ async fn prepare(
     }
     let (workflow_name, schema) = (target.name, target.schema);
     let mut context = inputs::context(&b.inputs_args, runner, &b.workflow_id, &settings.profile_name)?;
-    let schema = schema.filter(|_| b.validate);
-    let mut given = Map::new();
-    context.files = inputs::attach(runner, &settings.profile_name, files, schema.as_ref(), &mut given, !json).await?;
-    for input in &mut b.inputs {
-        input.params.extend(given.clone());
-    }
-    if let Some(schema) = &schema {
-        let schema = Some(schema);
+    // Every line is checked (with stand-ins for the files) before a file is uploaded.
+    if let Some(schema) = schema.as_ref().filter(|_| b.validate) {
+        inputs::check_names(&files, Some(schema))?;
+        let stand_ins = inputs::with_stand_ins(&files, Some(schema), &Map::new());
         let (mut problems, mut warnings) = (vec![], vec![]);
         for input in &b.inputs {
-            match params::check_schema(&input.params, schema, &input.at) {
+            let mut trial = input.params.clone();
+            trial.extend(stand_ins.clone());
+            match params::check_schema(&trial, Some(schema), &input.at) {
                 Ok(w) => warnings.extend(w),
                 Err(e) => problems.push(e),
             }
@@ -312,6 +304,11 @@ async fn prepare(
             }
             return Err(Failure::Usage(format!("no run was sent:\n  {msg}")));
         }
+    }
+    let mut given = Map::new();
+    context.files = inputs::attach(runner, &settings.profile_name, files, schema.as_ref(), &mut given, !json).await?;
+    for input in &mut b.inputs {
+        input.params.extend(given.clone());
     }
     Ok((workflow_name, context))
 }

@@ -51,7 +51,7 @@ pub async fn chat_command(mut cmd: ChatCommand, settings: &Settings, json: bool)
     let files = inputs::check_files(&cmd.inputs_args, &parameters)?;
     cmd.workflow_id = names::resolve(settings, &super::client(settings)?, &cmd.workflow_id).await?;
     let runner = run::open_runner(settings, false).await?;
-    let prepared = async {
+    let prepared = run::before_sending(&runner, async {
         let profile = &settings.profile_name;
         let target = inputs::target(runner.client(), &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
         let name = target.name.as_deref().unwrap_or(&cmd.workflow_id).to_string();
@@ -68,15 +68,9 @@ pub async fn chat_command(mut cmd: ChatCommand, settings: &Settings, json: bool)
         context.files = inputs::attach(&runner, profile, files, target.schema.as_ref(), &mut parameters, !json).await?;
         context.conversation_id = cmd.conversation.clone();
         Ok::<_, Failure>((target.name, context))
-    }
+    })
     .await;
-    let (workflow_name, context) = match prepared {
-        Ok(p) => p,
-        Err(e) => {
-            runner.shutdown().await;
-            return Err(e);
-        }
-    };
+    let (workflow_name, context) = prepared?;
     let mut turns =
         Turns { runner: &runner, workflow_id: cmd.workflow_id.clone(), workflow_name, parameters, context, json };
     let last = match cmd.message.take() {
@@ -108,13 +102,16 @@ impl Turns<'_> {
             context,
         };
         let task = self.runner.submit(new).await?;
+        // Written, never printed: a reader that went away ends the output, not the process.
         let live = !self.json;
-        if live && prompted {
-            print!("bot › ");
-        }
         let mut out = std::io::stdout();
+        if live && prompted {
+            let _ = write!(out, "bot › ");
+        }
+        let mut streamed = 0;
         let task = run::follow_with(self.runner, rx, &task.id, false, |e| {
             if live && e.node_title == ANSWER_NODE {
+                streamed += e.content.len();
                 let _ = write!(out, "{}", e.content);
                 let _ = out.flush();
             }
@@ -123,10 +120,7 @@ impl Turns<'_> {
         if let Some(id) = &task.context.conversation_id {
             self.context.conversation_id = Some(id.clone());
         }
-        let reply = task.decoded_output().map(|v| match v {
-            serde_json::Value::String(s) => s,
-            other => other.to_string(),
-        });
+        let reply = task.output_text();
         if self.json {
             print_json(&json!({
                 "conversation_id": task.context.conversation_id,
@@ -135,13 +129,14 @@ impl Turns<'_> {
                 "status": task.status,
             }));
         } else {
-            // The reply streamed; if it did not (a lost stream), it is printed whole.
-            if task.event_count == 0
+            // The reply streamed; if none of it did (no deltas, or they were missed), it is
+            // written whole.
+            if streamed == 0
                 && let Some(r) = &reply
             {
-                print!("{r}");
+                let _ = write!(out, "{r}");
             }
-            println!();
+            let _ = writeln!(out);
             if task.status != TaskStatus::Succeeded && task.output.is_none() {
                 run::print_outcome(&task, false);
             }
@@ -198,8 +193,7 @@ impl Turns<'_> {
                 eprintln!("conversation {id} with {name} ({} turns so far) · Ctrl-D ends it", turns.len());
                 for t in turns {
                     eprintln!("you › {}", t.context.message.as_deref().unwrap_or(""));
-                    let reply = t.decoded_output().map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string()));
-                    eprintln!("bot › {}", reply.unwrap_or_else(|| format!("({})", t.status.as_str())));
+                    eprintln!("bot › {}", t.output_text().unwrap_or_else(|| format!("({})", t.status.as_str())));
                 }
             }
             _ => eprintln!("conversation {id} with {name} (no turns of it here) · Ctrl-D ends it"),

@@ -109,16 +109,57 @@ pub fn context(args: &InputArgs, runner: &Runner, workflow_id: &str, profile: &s
         (app, bot) => {
             c.app_id = app.filter(|s| !s.is_empty());
             c.bot_id = bot.filter(|s| !s.is_empty());
+            if c.app_id.is_none() && c.bot_id.is_none() {
+                // `""`: forget what this workflow ran with.
+                runner
+                    .ledger()
+                    .remember_context(profile, workflow_id, &RunContext::default())
+                    .map_err(|e| Failure::Usage(format!("the remembered app or bot could not be forgotten: {e}")))?;
+            }
         }
     }
     c.check().map_err(Failure::Usage)?;
     Ok(c)
 }
 
-/// Checks the `--file` names against the schema (an unknown input is a mistake; an input that
-/// is not a file is said), uploads each file (or reuses an earlier upload of it) and puts the
-/// file values in the parameters: one string, or an array when a name is repeated or the
-/// input takes a list.
+/// Checks the `--file` names against the schema before anything is sent: an input the
+/// workflow does not have is a mistake; one that is not a file is said.
+pub fn check_names(files: &[(String, LocalFile)], schema: Option<&OrderedParams>) -> Result<(), Failure> {
+    let Some(schema) = schema else { return Ok(()) };
+    for (name, _) in files {
+        match schema.get(name) {
+            None => {
+                let inputs: Vec<&str> = schema.iter().map(|(k, _)| k).collect();
+                return Err(Failure::Usage(format!(
+                    "--file {name}: the workflow has no input {name:?} (its inputs: {})",
+                    inputs.join(", ")
+                )));
+            }
+            Some(p) if params::file_kind(p).is_none() => {
+                eprintln!("warning: --file {name}: the input is {}, not a file; sending the file's id anyway", p.kind)
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The parameters with stand-in file values where the files will go, so they can be
+/// checked (a missing required input, a wrong type) before any file is uploaded.
+pub fn with_stand_ins(
+    files: &[(String, LocalFile)],
+    schema: Option<&OrderedParams>,
+    parameters: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut trial = parameters.clone();
+    let stand_ins = files.iter().map(|(n, _)| (n.clone(), params::file_value("0"))).collect();
+    put_files(stand_ins, schema, &mut trial);
+    trial
+}
+
+/// Uploads each file (or reuses an earlier upload of it) and puts the file values in the
+/// parameters: one string, or an array when a name is repeated or the input takes a list.
+/// Messages name a file by its input (`--file NAME`); `coze-tui upload` gives none.
 pub async fn attach(
     runner: &Runner,
     profile: &str,
@@ -127,26 +168,6 @@ pub async fn attach(
     parameters: &mut Map<String, Value>,
     progress: bool,
 ) -> Result<Vec<AttachedFile>, Failure> {
-    if let Some(schema) = schema {
-        for (name, _) in &files {
-            match schema.get(name) {
-                None => {
-                    let inputs: Vec<&str> = schema.iter().map(|(k, _)| k).collect();
-                    return Err(Failure::Usage(format!(
-                        "--file {name}: the workflow has no input {name:?} (its inputs: {})",
-                        inputs.join(", ")
-                    )));
-                }
-                Some(p) if params::file_kind(p).is_none() => {
-                    eprintln!(
-                        "warning: --file {name}: the input is {}, not a file; sending the file's id anyway",
-                        p.kind
-                    )
-                }
-                Some(_) => {}
-            }
-        }
-    }
     let mut attached = vec![];
     let mut values: Vec<(String, Value)> = vec![];
     for (name, file) in files {
@@ -164,6 +185,7 @@ pub async fn attach(
         }
         let got = got.map_err(|e| match e {
             upload::UploadError::Coze(e) => Failure::Coze(e),
+            other if name.is_empty() => Failure::Usage(other.to_string()),
             other => Failure::Usage(format!("--file {name}: {other}")),
         })?;
         if progress {
@@ -173,6 +195,12 @@ pub async fn attach(
         values.push((name.clone(), params::file_value(&got.file_id)));
         attached.push(AttachedFile { name: got.file_name, file_id: got.file_id, input: name });
     }
+    put_files(values, schema, parameters);
+    Ok(attached)
+}
+
+/// File values into the parameters: each name once, an array when repeated or a list input.
+fn put_files(values: Vec<(String, Value)>, schema: Option<&OrderedParams>, parameters: &mut Map<String, Value>) {
     for (name, _) in &values {
         if parameters.contains_key(name) {
             continue;
@@ -182,7 +210,6 @@ pub async fn attach(
         let value = if many { Value::Array(all) } else { all.into_iter().next().unwrap_or(Value::Null) };
         parameters.insert(name.clone(), value);
     }
-    Ok(attached)
 }
 
 fn upload_bar(file: &LocalFile) -> indicatif::ProgressBar {

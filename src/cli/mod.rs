@@ -986,7 +986,7 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
     let files = inputs::check_files(&cmd.inputs_args, &parameters)?;
     cmd.workflow_id = names::resolve(settings, &client(settings)?, &cmd.workflow_id).await?;
     let runner = run::open_runner(settings, false).await?;
-    let prepared = async {
+    let prepared = run::before_sending(&runner, async {
         // One lookup: the name (for people) and the input schema (the version's, with
         // --version) the parameters are checked against.
         let target = inputs::target(runner.client(), &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
@@ -999,25 +999,22 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
         }
         let (workflow_name, schema) = (target.name, target.schema);
         let mut context = inputs::context(&cmd.inputs_args, &runner, &cmd.workflow_id, &settings.profile_name)?;
-        let schema = schema.filter(|_| !cmd.no_validate);
+        // Everything is checked before a file is uploaded; the schema still says which
+        // inputs take lists when the checks are off.
+        if !cmd.no_validate {
+            inputs::check_names(&files, schema.as_ref())?;
+            if let Some(schema) = &schema {
+                let trial = inputs::with_stand_ins(&files, Some(schema), &parameters);
+                let warnings = params::check_schema(&trial, Some(schema), "--params").map_err(Failure::Usage)?;
+                warnings.iter().for_each(|w| eprintln!("warning: {w}"));
+            }
+        }
         context.files =
             inputs::attach(&runner, &settings.profile_name, files, schema.as_ref(), &mut parameters, !json).await?;
-        if let Some(schema) = &schema {
-            params::check_schema(&parameters, Some(schema), "--params")
-                .map_err(Failure::Usage)?
-                .iter()
-                .for_each(|w| eprintln!("warning: {w}"));
-        }
         Ok::<_, Failure>((workflow_name, context))
-    }
+    })
     .await;
-    let (workflow_name, context) = match prepared {
-        Ok(p) => p,
-        Err(e) => {
-            runner.shutdown().await;
-            return Err(e);
-        }
-    };
+    let (workflow_name, context) = prepared?;
     let rx = runner.subscribe();
     let new = NewTask {
         workflow_id: cmd.workflow_id,

@@ -41,6 +41,16 @@ pub fn exit_code(task: &Task) -> ExitCode {
     }
 }
 
+/// Awaits what must be done before anything is sent (lookups, checks, uploads); if it fails,
+/// the runner is stopped before the error is returned.
+pub async fn before_sending<T>(runner: &Runner, work: impl Future<Output = Result<T, Failure>>) -> Result<T, Failure> {
+    let done = work.await;
+    if done.is_err() {
+        runner.shutdown().await;
+    }
+    done
+}
+
 /// Opens the ledger and starts a runner for the active profile.
 pub async fn open_runner(settings: &Settings, adopt_orphans: bool) -> Result<Runner, Failure> {
     open_runner_with(settings, |cfg| cfg.adopt_orphans = adopt_orphans).await

@@ -517,11 +517,20 @@ impl CozeClient {
                     let body = reqwest::Body::wrap_stream(counted_chunks(file, sent));
                     let part = reqwest::multipart::Part::stream_with_length(body, len).file_name(name);
                     let form = reqwest::multipart::Form::new().part("file", part);
-                    let req = self.request(Method::POST, url).multipart(form).timeout(self.opts.run_timeout);
+                    // At least 128 KiB/s over the whole body: a slow uplink is not a timeout.
+                    let timeout = self.opts.run_timeout + Duration::from_secs(len / (128 * 1024));
+                    let req = self.request(Method::POST, url).multipart(form).timeout(timeout);
                     self.send_once(req).await
                 }
             })
             .await?;
+        let file = data_as(reply.value, &reply.logid)?;
+        Ok(Reply { value: file, logid: reply.logid })
+    }
+
+    /// A file Coze keeps (`GET /v1/files/retrieve`); unknown or expired is 4200 (not found).
+    pub async fn retrieve_file(&self, file_id: &str) -> Result<Reply<UploadedFile>> {
+        let reply = self.get(&["v1", "files", "retrieve"], &[("file_id", file_id.to_string())]).await?;
         let file = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: file, logid: reply.logid })
     }
@@ -567,26 +576,6 @@ impl CozeClient {
     /// workflow's (see [`WorkflowStream`]'s chat grammar).
     pub async fn chat_stream(&self, req: &ChatRequest) -> Result<WorkflowStream> {
         Ok(self.open_stream(&["v1", "workflows", "chat"], req).await?.chat())
-    }
-
-    /// A new conversation (`POST /v1/conversation/create`), for a chatflow's turns.
-    pub async fn create_conversation(&self, bot_id: Option<&str>) -> Result<Reply<Conversation>> {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            bot_id: Option<&'a str>,
-        }
-        // Nothing runs: a new conversation sent twice is an unused one, so reads' retries suit it.
-        let url = self.url(&["v1", "conversation", "create"]);
-        let reply = self
-            .with_retries(RequestKind::Read, url.path(), || {
-                self.send_once(
-                    self.request(Method::POST, url.clone()).json(&Body { bot_id }).timeout(self.opts.timeout),
-                )
-            })
-            .await?;
-        let c = data_as(reply.value, &reply.logid)?;
-        Ok(Reply { value: c, logid: reply.logid })
     }
 
     async fn open_stream(&self, segments: &[&str], body: &impl Serialize) -> Result<WorkflowStream> {

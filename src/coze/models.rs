@@ -297,16 +297,6 @@ pub struct WorkflowVersion {
     pub output: Option<IoSchema>,
 }
 
-/// A conversation (`/v1/conversation/create`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct Conversation {
-    #[serde(deserialize_with = "id_lenient")]
-    pub id: String,
-    #[serde(deserialize_with = "int_lenient")]
-    pub created_at: Option<i64>,
-}
-
 /// A file Coze keeps (`/v1/files/upload`, `/v1/files/retrieve`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

@@ -492,7 +492,9 @@ mod tests {
                 (String::new(), "I'm fine\n\nAnd you?".into(), true)
             ]
         );
-        assert!(events.iter().any(|e| matches!(e, WorkflowEvent::Message(m) if m.usage.as_ref().is_some_and(|u| u.token_count == Some(32)))));
+        assert!(events.iter().any(
+            |e| matches!(e, WorkflowEvent::Message(m) if m.usage.as_ref().is_some_and(|u| u.token_count == Some(32)))
+        ));
         assert_eq!(
             s.end(),
             StreamEnd::Completed {

@@ -214,10 +214,15 @@ pub fn load(path: &Path) -> Result<Suite, SuiteError> {
         None => 300,
     };
     if let (Some(_), Some(b)) = (&file.app_id, &file.bot_id) {
-        return Err(err(b.span(), "bot_id", "a suite runs in an app or with a bot, not both (Coze refuses both)".into()));
+        return Err(err(
+            b.span(),
+            "bot_id",
+            "a suite runs in an app or with a bot, not both (Coze refuses both)".into(),
+        ));
     }
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let defaults = Defaults { workflow, mode, app_id: file.app_id.clone(), bot_id: file.bot_id.map(|b| b.into_inner()), dir };
+    let defaults =
+        Defaults { workflow, mode, app_id: file.app_id.clone(), bot_id: file.bot_id.map(|b| b.into_inner()), dir };
     let mut cases = vec![];
     for (i, c) in file.case.into_iter().enumerate() {
         let at = line_of(c.span().start);
@@ -301,8 +306,11 @@ fn case_from(
         }
         None => Expect::default(),
     };
-    let (context, files) =
-        c.inputs.resolve(d).map_err(|(key, message)| SuiteError { at: at.to_string(), key: format!("case.{key}"), message })?;
+    let (context, files) = c.inputs.resolve(d).map_err(|(key, message)| SuiteError {
+        at: at.to_string(),
+        key: format!("case.{key}"),
+        message,
+    })?;
     Ok(Case { name, workflow, mode, params: c.params, answers: c.answers, expect, context, files, at: at.to_string() })
 }
 

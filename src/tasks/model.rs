@@ -180,6 +180,15 @@ impl RunContext {
         *self == Self::default()
     }
 
+    /// `app ID` or `bot ID`, when it runs in one.
+    pub fn run_in(&self) -> Option<String> {
+        match (&self.app_id, &self.bot_id) {
+            (Some(id), _) => Some(format!("app {id}")),
+            (_, Some(id)) => Some(format!("bot {id}")),
+            _ => None,
+        }
+    }
+
     /// Labelled lines for a task's detail: version, app, bot, conversation, each file.
     pub fn lines(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![];
@@ -334,6 +343,14 @@ impl Task {
     /// The output decoded for display: JSON-in-JSON unwrapped, else the text.
     pub fn decoded_output(&self) -> Option<Value> {
         self.output.as_deref().map(decode_output)
+    }
+
+    /// The output as one text (a chat turn's reply): a string as it is, else its JSON.
+    pub fn output_text(&self) -> Option<String> {
+        self.decoded_output().map(|v| match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
     }
 
     /// The `--json` shape of DESIGN.md §3.

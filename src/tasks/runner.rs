@@ -220,10 +220,15 @@ impl Runner {
     pub async fn submit(&self, new: NewTask) -> Result<Task, RunnerError> {
         let task = self.record(vec![self.pending(new, now_ms())], true).await?.remove(0);
         let (p, w, params) = (self.shared.cfg.profile.clone(), task.workflow_id.clone(), task.parameters.clone());
+        // The app or bot it ran with is remembered; none given forgets nothing (forgetting
+        // is asked for: `--bot-id ""`, an empty `B`).
         let context = task.context.clone();
         let _ = db(&self.shared.ledger, move |l| {
             l.save_last_params(&p, &w, &params)?;
-            l.remember_context(&p, &w, &context)
+            if context.app_id.is_some() || context.bot_id.is_some() {
+                l.remember_context(&p, &w, &context)?;
+            }
+            Ok(())
         })
         .await;
         self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
@@ -262,6 +267,11 @@ impl Runner {
             .map(|(i, new)| Task { queued: true, ..self.pending(new, now + i as i64) })
             .collect();
         let tasks = self.record(tasks, hold).await?;
+        // A batch runs one workflow with one app or bot: remembered as a single run's is.
+        if let Some(t) = tasks.first().filter(|t| t.context.app_id.is_some() || t.context.bot_id.is_some()) {
+            let (p, w, c) = (self.shared.cfg.profile.clone(), t.workflow_id.clone(), t.context.clone());
+            let _ = db(&self.shared.ledger, move |l| l.remember_context(&p, &w, &c)).await;
+        }
         for task in &tasks {
             self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
             if hold {

@@ -32,11 +32,7 @@ pub(super) fn draw_chat(f: &mut Frame, area: Rect, c: &ChatView, app: &App, them
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(3), Constraint::Length(1)])
             .areas(talk);
     let ctx = &app.editor.context;
-    let with = match (&ctx.app_id, &ctx.bot_id) {
-        (Some(id), _) => format!("in app {id}"),
-        (_, Some(id)) => format!("with bot {id}"),
-        _ => "no app or bot set".to_string(),
-    };
+    let with = ctx.run_in().map_or_else(|| "no app or bot set".to_string(), |r| format!("with {r}"));
     let which = match &c.conversation {
         Some(id) => format!("conversation {id}"),
         None => "a new conversation (Coze names it with the first reply)".to_string(),

@@ -18,7 +18,7 @@ pub(super) fn draw_versions(f: &mut Frame, area: Rect, v: &VersionsView, app: &A
         Some(Ok(list)) => list.len() + 1,
         _ => 1,
     };
-    let r = centered(area, 96, (rows as u16 * 2 + 4).clamp(7, area.height.saturating_sub(2)));
+    let r = centered(area, 96, (rows.min(100) as u16 * 2 + 4).clamp(7, area.height.saturating_sub(2).max(7)));
     f.render_widget(Clear, r);
     let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "uses it"), (Action::Cancel, "closes")]);
     let name = app.editor.workflow.as_ref().map(|w| w.workflow_name.as_str()).unwrap_or("");

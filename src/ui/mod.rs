@@ -1015,7 +1015,7 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             f.render_widget(Paragraph::new(text).block(dialog(" delete task ".into())), r);
         }
         Overlay::Answer { question, input, left, form: Some(form), .. } => {
-            let body = input.lines().len() as u16;
+            let body = input.lines().len().min(16) as u16;
             let r = centered(area, 76, (body + 8).clamp(10, 24));
             f.render_widget(Clear, r);
             let keys = app.keymap.hints(Context::Dialog, &[(Action::Send, "sends"), (Action::Cancel, "cancels")]);

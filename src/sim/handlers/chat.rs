@@ -29,8 +29,6 @@ pub(super) async fn chat(
         return Err(err(&l, 4000, "additional_messages must end with a message of role user"));
     };
     let said = last.get("content").and_then(Value::as_str).unwrap_or_default().to_string();
-    let version = parsed.get("workflow_version").and_then(Value::as_str);
-    let (exec, _) = start_execution(&s, &wf, &params, 1, version, &l)?;
     let (conversation, reply) = {
         let mut inner = s.lock();
         let conversation = match parsed.get("conversation_id").and_then(Value::as_str) {
@@ -50,6 +48,9 @@ pub(super) async fn chat(
         turns.push(said);
         (conversation, reply)
     };
+    // Started only once the turn is taken (a refused one is not a run).
+    let version = parsed.get("workflow_version").and_then(Value::as_str);
+    let (exec, _) = start_execution(&s, &wf, &params, 1, version, &l)?;
     let chat_id = s.lock().new_id();
     let head = json!({"id": chat_id, "conversation_id": conversation, "created_at": runs::unix_now(),
                       "last_error": {"code": 0, "msg": ""}, "section_id": conversation});
