@@ -581,7 +581,11 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
     let previous = read(&b.ledger, move |l| l.latest_verdicts(&k, &p)).await.unwrap_or_default();
     let record = crate::suite::run::new_run(&suite, &key, &b.profile);
     let run_id = record.id.clone();
-    let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
+    let uploads = match crate::suite::run::upload_files(&b.runner, &b.profile, &cases).await {
+        Ok(u) => u,
+        Err(e) => return Msg::SuiteFailed(e),
+    };
+    let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &uploads, &run_id);
     let rx = b.runner.subscribe();
     let tasks = match b.runner.submit_batch(news, true).await {
         Ok(t) => t,

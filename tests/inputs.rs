@@ -98,6 +98,13 @@ async fn files_are_uploaded_once_and_given_as_file_id_strings() {
     assert!(twice.stderr.contains("give it once"), "{}", twice.stderr);
     assert_eq!(sim.stats().runs_started, started, "nothing was run");
     assert_eq!(sim.stats().uploads, 3, "nothing was uploaded");
+
+    // A server that no longer has the file (expired, or another simulator): uploaded again.
+    let other = sim_with(opts()).await;
+    let fresh = run(&other, d, &["upload", photo.to_str().unwrap()]).await;
+    assert_eq!(fresh.code, 0, "{}", fresh.stderr);
+    assert!(fresh.stderr.contains("(uploaded)"), "{}", fresh.stderr);
+    assert_eq!(other.stats().uploads, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

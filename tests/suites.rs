@@ -257,5 +257,10 @@ async fn the_example_suite_in_the_readme_passes() {
     let suite = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/demo-suite.toml");
     let out = run(&sim, dir.path(), &["test", suite, "--json"]).await;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
-    assert_eq!(out.json()["passed"], 6);
+    assert_eq!(out.json()["passed"], 9);
+    assert_eq!(sim.stats().uploads, 2);
+    // Again: the files are found by content and not sent again.
+    let again = run(&sim, dir.path(), &["test", suite, "--json"]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(sim.stats().uploads, 2, "nothing uploaded twice");
 }

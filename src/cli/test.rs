@@ -87,7 +87,11 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     .await?;
     let record = crate::suite::run::new_run(&suite, &key, &settings.profile_name);
     let run_id = record.id.clone();
-    let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &run_id);
+    let uploads = run::before_sending(&runner, async {
+        crate::suite::run::upload_files(&runner, &settings.profile_name, &cases).await.map_err(Failure::Usage)
+    })
+    .await?;
+    let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &uploads, &run_id);
     let rx = runner.subscribe();
     let clock = Instant::now();
     let tasks = runner.submit_batch(news, true).await?;

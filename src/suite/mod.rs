@@ -63,8 +63,6 @@ enum FileList {
 }
 
 /// What a case runs with besides its parameters, as written (TOML or JSON).
-#[derive(Deserialize, Default, Clone)]
-#[serde(default)]
 struct Inputs {
     version: Option<String>,
     app_id: Option<String>,
@@ -160,8 +158,12 @@ struct FileCase {
     #[serde(default)]
     answers: Vec<String>,
     expect: Option<Spanned<FileExpect>>,
-    #[serde(flatten)]
-    inputs: Inputs,
+    // Not flattened from `Inputs`: flattening loses the line of an unknown key.
+    version: Option<String>,
+    app_id: Option<String>,
+    bot_id: Option<String>,
+    #[serde(default)]
+    files: BTreeMap<String, FileList>,
 }
 
 #[derive(Deserialize, Default)]
@@ -306,7 +308,8 @@ fn case_from(
         }
         None => Expect::default(),
     };
-    let (context, files) = c.inputs.resolve(d).map_err(|(key, message)| SuiteError {
+    let inputs = Inputs { version: c.version, app_id: c.app_id, bot_id: c.bot_id, files: c.files };
+    let (context, files) = inputs.resolve(d).map_err(|(key, message)| SuiteError {
         at: at.to_string(),
         key: format!("case.{key}"),
         message,
@@ -395,8 +398,11 @@ fn load_jsonl(path: &Path, d: &Defaults, before: usize) -> Result<Vec<Case>, Sui
         #[serde(default)]
         answers: Vec<String>,
         expect: Option<Value>,
-        #[serde(flatten)]
-        inputs: Inputs,
+        version: Option<String>,
+        app_id: Option<String>,
+        bot_id: Option<String>,
+        #[serde(default)]
+        files: BTreeMap<String, FileList>,
     }
     let shown = path.display().to_string();
     let text = read(path, &shown).map_err(|e| SuiteError {
@@ -433,7 +439,8 @@ fn load_jsonl(path: &Path, d: &Defaults, before: usize) -> Result<Vec<Case>, Sui
         };
         let name =
             line.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| format!("case {}", before + out.len() + 1));
-        let (context, files) = line.inputs.resolve(d).map_err(|(key, m)| bad(&key, m))?;
+        let inputs = Inputs { version: line.version, app_id: line.app_id, bot_id: line.bot_id, files: line.files };
+        let (context, files) = inputs.resolve(d).map_err(|(key, m)| bad(&key, m))?;
         out.push(Case { name, workflow, mode, params: line.params, answers: line.answers, expect, context, files, at });
     }
     Ok(out)

@@ -8,9 +8,76 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
+use serde_json::{Map, Value};
+
 use super::Case;
 use super::check::{self, CaseFailure};
-use crate::tasks::{NewTask, Runner, SuiteCase, SuiteRun, Task, TaskStatus, TaskUpdate};
+use crate::tasks::{AttachedFile, NewTask, Runner, SuiteCase, SuiteRun, Task, TaskStatus, TaskUpdate};
+
+/// What a case's files became: the values of its file inputs, and the files its task records.
+#[derive(Debug, Clone, Default)]
+pub struct CaseUploads {
+    pub values: Map<String, Value>,
+    pub files: Vec<AttachedFile>,
+}
+
+/// Uploads the files of `cases`, by case name. Every file is checked first (a missing or empty
+/// one is `suite.toml:12: case.files.photo: …` and nothing is sent); each path is uploaded
+/// once, and the ledger remembers uploads by content, so running the suite again sends none.
+pub async fn upload_files(
+    runner: &Runner,
+    profile: &str,
+    cases: &[&Case],
+) -> Result<HashMap<String, CaseUploads>, String> {
+    let mut checked = HashMap::new();
+    for c in cases {
+        for f in &c.files {
+            for path in &f.paths {
+                if !checked.contains_key(path) {
+                    let local =
+                        crate::upload::check(path).map_err(|e| format!("{}: case.files.{}: {e}", c.at, f.input))?;
+                    checked.insert(path.clone(), local);
+                }
+            }
+        }
+    }
+    let mut done: HashMap<std::path::PathBuf, crate::upload::Uploaded> = HashMap::new();
+    let mut out = HashMap::new();
+    for c in cases.iter().filter(|c| !c.files.is_empty()) {
+        let mut uploads = CaseUploads::default();
+        for f in &c.files {
+            let mut values = vec![];
+            for path in &f.paths {
+                let got = match done.get(path) {
+                    Some(u) => u.clone(),
+                    None => {
+                        let local = &checked[path];
+                        let u = crate::upload::upload(
+                            runner.client(),
+                            runner.ledger(),
+                            profile,
+                            local,
+                            std::sync::Arc::new(|_| {}),
+                        )
+                        .await
+                        .map_err(|e| format!("{}: case.files.{}: {e}", c.at, f.input))?;
+                        done.insert(path.clone(), u.clone());
+                        u
+                    }
+                };
+                values.push(crate::params::file_value(&got.file_id));
+                uploads.files.push(AttachedFile { name: got.file_name, file_id: got.file_id, input: f.input.clone() });
+            }
+            let value = match (f.many, values.len()) {
+                (false, 1) => values.remove(0),
+                _ => Value::Array(values),
+            };
+            uploads.values.insert(f.input.clone(), value);
+        }
+        out.insert(c.name.clone(), uploads);
+    }
+    Ok(out)
+}
 
 /// A new run of `suite` (known by `key`) under `profile`, as the ledger records it.
 pub fn new_run(suite: &super::Suite, key: &str, profile: &str) -> SuiteRun {
@@ -29,18 +96,32 @@ pub fn new_run(suite: &super::Suite, key: &str, profile: &str) -> SuiteRun {
 
 /// The tasks for `cases`, named after them and tagged with the suite and run; `ids` maps each
 /// case's workflow (a name or an id) to its id.
-pub fn new_tasks(suite: &super::Suite, cases: &[&Case], ids: &HashMap<String, String>, run_id: &str) -> Vec<NewTask> {
+pub fn new_tasks(
+    suite: &super::Suite,
+    cases: &[&Case],
+    ids: &HashMap<String, String>,
+    uploads: &HashMap<String, CaseUploads>,
+    run_id: &str,
+) -> Vec<NewTask> {
     cases
         .iter()
-        .map(|c| NewTask {
-            workflow_id: ids.get(&c.workflow).cloned().unwrap_or_else(|| c.workflow.clone()),
-            workflow_name: None,
-            workspace_id: None,
-            parameters: c.params.clone(),
-            mode: c.mode,
-            name: Some(c.name.clone()),
-            description: Some(format!("suite {} · run {run_id}", suite.name)),
-            context: Default::default(),
+        .map(|c| {
+            let mut parameters = c.params.clone();
+            let mut context = c.context.clone();
+            if let Some(u) = uploads.get(&c.name) {
+                parameters.extend(u.values.clone());
+                context.files = u.files.clone();
+            }
+            NewTask {
+                workflow_id: ids.get(&c.workflow).cloned().unwrap_or_else(|| c.workflow.clone()),
+                workflow_name: None,
+                workspace_id: None,
+                parameters,
+                mode: c.mode,
+                name: Some(c.name.clone()),
+                description: Some(format!("suite {} · run {run_id}", suite.name)),
+                context,
+            }
         })
         .collect()
 }

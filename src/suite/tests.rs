@@ -93,3 +93,40 @@ fn every_mistake_names_its_line_and_key() {
     let e = load(&p).unwrap_err().to_string();
     assert!(e.contains("c.jsonl:1: expect: unknown field `bogus`"), "{e}");
 }
+
+#[test]
+fn cases_take_files_a_version_and_an_app_or_bot() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "more.jsonl", "{\"name\": \"j\", \"files\": {\"photo\": \"b.png\"}, \"app_id\": \"75\"}\n");
+    let p = write(
+        d.path(),
+        "s.toml",
+        "workflow = \"files\"\nbot_id = \"74\"\ncases = \"more.jsonl\"\n\n[[case]]\nname = \"t\"\nversion = \"v0.0.1\"\nfiles = { photo = \"a.png\", docs = [\"x.pdf\", \"y.pdf\"] }\n",
+    );
+    let s = load(&p).unwrap();
+    let t = &s.cases[0];
+    assert_eq!(
+        (t.context.version.as_deref(), t.context.bot_id.as_deref()),
+        (Some("v0.0.1"), Some("74")),
+        "the suite's bot"
+    );
+    let files: Vec<(&str, usize, bool)> = t.files.iter().map(|f| (f.input.as_str(), f.paths.len(), f.many)).collect();
+    assert_eq!(files, [("docs", 2, true), ("photo", 1, false)]);
+    assert_eq!(t.files[1].paths[0], d.path().join("a.png"), "paths from the suite's folder");
+    let j = &s.cases[1];
+    assert_eq!(
+        (j.context.app_id.as_deref(), j.context.bot_id.as_deref()),
+        (Some("75"), None),
+        "a case's app replaces the suite's bot"
+    );
+
+    let both = write(
+        d.path(),
+        "both.toml",
+        "workflow = \"files\"\n\n[[case]]\nname = \"t\"\napp_id = \"1\"\nbot_id = \"2\"\n",
+    );
+    let e = load(&both).unwrap_err();
+    assert_eq!((e.at.ends_with("both.toml:3"), e.key.as_str()), (true, "case.bot_id"), "{e}");
+    let chat = write(d.path(), "chat.toml", "workflow = \"x\"\nmode = \"chat\"\n\n[[case]]\nname = \"t\"\n");
+    assert_eq!(load(&chat).unwrap_err().key, "mode", "chat turns are not suite cases");
+}
