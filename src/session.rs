@@ -779,6 +779,13 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             Msg::SuiteFiles(read(&b.ledger, move |l| crate::suite::files::list(l, &profile, &also)).await)
         }
         Command::RunSuite { path } => run_suite(b, path, tx).await,
+        Command::CompletePath(typed) => {
+            let t = typed.clone();
+            match tokio::task::spawn_blocking(move || crate::app::inputs::complete_path(&t)).await {
+                Ok((completed, candidates)) => Msg::PathCompleted { typed, completed, candidates },
+                Err(e) => Msg::Failed(e.to_string()),
+            }
+        }
         Command::ForgetRunIn(workflow_id) => {
             let profile = b.profile.clone();
             let none = crate::tasks::RunContext::default();

@@ -275,7 +275,11 @@ async fn a_version_a_bot_and_a_file_from_the_dashboard() {
     assert!(h.screen(120, 40).contains("for \"photo\" (image)"), "{}", h.screen(120, 40));
     h.typed(&format!("{}/holi", h.dir.path().display())).await;
     h.key(KeyCode::Tab).await;
-    assert!(h.screen(160, 40).contains("holiday-photo.png"), "{}", h.screen(160, 40));
+    h.until(
+        "the completion",
+        |a| matches!(&a.overlay, Some(Overlay::Attach(p)) if p.path.lines().join("").ends_with("holiday-photo.png")),
+    )
+    .await;
     h.key(KeyCode::Enter).await;
     h.until("the upload", |a| a.editor.content().contains("file_id")).await;
     assert_eq!(sim.stats().uploads, 1);

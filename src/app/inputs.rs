@@ -242,14 +242,11 @@ impl App {
         let typed = a.path.lines().join("");
         match action {
             Some(Action::Cancel) => return vec![],
+            // The folder is read by the runtime (a big or remote one must not stall the UI).
             Some(Action::NextField) => {
-                let (completed, candidates) = complete_path(&typed);
-                if completed != typed {
-                    a.path = prompt_with("path", "");
-                    a.path.insert_str(&completed);
-                }
-                a.candidates = candidates;
                 a.error = None;
+                self.overlay = Some(Overlay::Attach(a));
+                return vec![Command::CompletePath(typed)];
             }
             Some(Action::Accept) => {
                 let path = std::path::PathBuf::from(expand_home(typed.trim()));
@@ -273,6 +270,19 @@ impl App {
         }
         self.overlay = Some(Overlay::Attach(a));
         vec![]
+    }
+
+    /// Tab's completion of `typed`, if the prompt still holds it.
+    pub(super) fn on_path_completed(&mut self, typed: &str, completed: String, candidates: Vec<String>) {
+        if let Some(Overlay::Attach(a)) = &mut self.overlay
+            && a.path.lines().join("") == typed
+        {
+            if completed != typed {
+                a.path = prompt_with("path", "");
+                a.path.insert_str(&completed);
+            }
+            a.candidates = candidates;
+        }
     }
 
     /// An upload finished: its value goes into the input (added to a list), as one edit.

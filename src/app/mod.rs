@@ -141,6 +141,12 @@ pub enum Msg {
         workflow_id: String,
         result: Result<Vec<crate::coze::WorkflowVersion>, String>,
     },
+    /// Tab's completion of a typed path: the longest common extension, and the candidates.
+    PathCompleted {
+        typed: String,
+        completed: String,
+        candidates: Vec<String>,
+    },
     /// A file's upload went this far (bytes sent of all).
     Uploading {
         name: String,
@@ -292,6 +298,8 @@ pub enum Command {
     LoadVersions(String),
     /// Forget the app or bot a workflow ran with.
     ForgetRunIn(String),
+    /// Complete a typed path (Tab in the attach prompt).
+    CompletePath(String),
     /// A chatflow's conversations (from the ledger).
     LoadConversations(String),
     /// A conversation's turns (from the ledger).
@@ -571,6 +579,10 @@ impl App {
             }
             Msg::Versions { workflow_id, result } => {
                 self.on_versions(workflow_id, result);
+                vec![]
+            }
+            Msg::PathCompleted { typed, completed, candidates } => {
+                self.on_path_completed(&typed, completed, candidates);
                 vec![]
             }
             Msg::Uploading { name, sent, total } => {
