@@ -11,20 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cases=${1:-200}
 qps=${2:-20}
-bin=$(realpath target/release/coze-tui)
-work=$(mktemp -d)
-trap 'kill "$sim" 2>/dev/null || true; rm -rf "$work"' EXIT
-
-pin_sim=() pin_client=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_sim=(taskset -c 1) pin_client=(taskset -c 0); fi
-"${pin_sim[@]}" "$bin" sim --addr 127.0.0.1:0 --token bench >"$work/sim" 2>/dev/null &
-sim=$!
-for _ in $(seq 100); do grep -q listening "$work/sim" && break; sleep 0.1; done
-url=$(sed -n 's/^listening on //p' "$work/sim")
+source benches/common.sh
+start_sim
 export COZE_API_TOKEN=bench COZE_API_BASE=$url COZE_TUI_DATA_DIR=$work/data COZE_TUI_CONFIG=$work/config.toml
 printf '[profiles.default.poll]\nqps = %s\n' "$qps" >"$work/config.toml"
-ws=$("$bin" workspaces --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
-echo=$("$bin" workflows --workspace "$ws" --json | python3 -c 'import json,sys; print([w["workflow_id"] for w in json.load(sys.stdin) if w["workflow_name"] == "echo"][0])')
+echo=$(workflow_id echo)
 
 python3 - "$work/suite.toml" "$cases" "$echo" <<'PY'
 import sys
@@ -35,16 +26,7 @@ with open(path, "w") as f:
         f.write(f'\n[[case]]\nname = "case {i}"\nparams = {{ i = {i}, text = "测试 {i}" }}\n[case.expect]\noutput = {{ i = {i}, text = "测试 {i}" }}\n')
 PY
 
-cat >"$work/measure.py" <<'PY'
-import os, resource, subprocess, sys, time
-start = time.monotonic()
-with open(os.devnull, "w") as null:
-    code = subprocess.run(sys.argv[1:], stdout=null, stderr=null).returncode
-wall = time.monotonic() - start
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{u.ru_utime + u.ru_stime:.3f} {wall:.3f} {u.ru_maxrss / 1024:.0f} {code}")
-PY
-read -r cpu wall rss code < <("${pin_client[@]}" python3 "$work/measure.py" "$bin" test "$work/suite.toml")
+read -r cpu wall rss code < <(measure "$bin" test "$work/suite.toml")
 floor=$(python3 -c "print(f'{$cases * 1.1 / $qps:.1f}')")
 echo "| cases | concurrency | qps | wall | budget floor | CPU | max RSS | exit |"
 echo "|---|---|---|---|---|---|---|---|"

@@ -32,7 +32,7 @@ mkdir -p "$out/tmp/coze-tui-demo-4194303-deadbeef"
 # No history file: the shell writes one as it is killed, racing the cleanup.
 tm new-session -d -s smoke -x 120 -y 40 "env -i PATH=$PATH HOME=$out TMPDIR=$out/tmp HISTFILE=/dev/null TERM=xterm-256color bash --norc --noprofile"
 tm send-keys -t smoke "stty -a > $out/before; $bin demo; stty -a > $out/after; echo SMOKE-DONE" Enter
-wait_for "Workflows 14/14" 20
+wait_for "Workflows 18/18" 20
 tm send-keys -t smoke 2 g Enter          # focus Workflows, first one (echo), open it
 wait_for "Parameters · echo" 10
 wait_for "input: string" 10              # its schema (requests are paced by the profile's qps)
@@ -48,14 +48,14 @@ if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard is still on s
 
 # Ctrl-Z hands the terminal back to the shell in cooked mode; `fg` brings the dashboard back.
 tm send-keys -t smoke "clear; $bin demo" Enter
-wait_for "Workflows 14/14" 20
+wait_for "Workflows 18/18" 20
 tm send-keys -t smoke C-z
 wait_for "Stopped" 10
 tm send-keys -t smoke "stty -a > $out/suspended; echo SUSPENDED-OK" Enter
 wait_line "SUSPENDED-OK" 10
 grep -qw -- "icanon" "$out/suspended" && ! grep -qw -- "-icanon" "$out/suspended" || { echo "smoke: raw mode while suspended" >&2; exit 1; }
 tm send-keys -t smoke "fg" Enter
-wait_for "Workflows 14/14" 20
+wait_for "Workflows 18/18" 20
 tm send-keys -t smoke q
 for _ in $(seq 100); do screen | grep -qF "Workspaces" || break; sleep 0.1; done
 if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard did not quit after fg" >&2; screen >&2; exit 1; fi
@@ -63,7 +63,7 @@ if screen | grep -qF "Workspaces"; then echo "smoke: the dashboard did not quit 
 # SIGTERM (a closed SSH session's shell passes on SIGHUP/SIGTERM) restores the terminal too.
 # `exec` keeps the PID the shell wrote down, and the demo in the foreground of the terminal.
 tm send-keys -t smoke "clear; sh -c 'echo \$\$ > $out/pid; exec $bin demo'; stty -a > $out/after-term; echo TERM-DONE" Enter
-wait_for "Workflows 14/14" 20
+wait_for "Workflows 18/18" 20
 # This demo's own process, by its PID (never every matching process on the machine).
 pid=$(cat "$out/pid")
 kill -TERM "$pid" || { echo "smoke: no coze-tui process $pid to signal" >&2; exit 1; }
@@ -74,7 +74,7 @@ grep -qw -- "icanon" "$out/after-term" && ! grep -qw -- "-icanon" "$out/after-te
 # SIGINT and SIGQUIT from outside (in raw mode Ctrl-C is a key, so these come from `kill`).
 for sig in INT QUIT; do
     tm send-keys -t smoke "clear; sh -c 'echo \$\$ > $out/pid; exec $bin demo'; stty -a > $out/after-$sig; echo $sig-DONE" Enter
-    wait_for "Workflows 14/14" 20
+    wait_for "Workflows 18/18" 20
     kill -"$sig" "$(cat "$out/pid")"
     wait_line "$sig-DONE" 10
     grep -qw -- "icanon" "$out/after-$sig" && ! grep -qw -- "-icanon" "$out/after-$sig" || { echo "smoke: raw mode left after SIG$sig" >&2; exit 1; }
@@ -84,7 +84,7 @@ leftover() { find "$out/tmp" -maxdepth 1 -name 'coze-tui-demo-*' | wc -l; }
 
 # The terminal goes away (a dropped SSH connection): the demo ends and cleans up anyway.
 tm new-session -d -s vanish -x 100 -y 30 "env -i PATH=$PATH HOME=$out TMPDIR=$out/tmp TERM=xterm-256color $bin demo"
-for _ in $(seq 200); do tm capture-pane -p -t vanish 2>/dev/null | grep -qF "Workflows 14/14" && break; sleep 0.1; done
+for _ in $(seq 200); do tm capture-pane -p -t vanish 2>/dev/null | grep -qF "Workflows 18/18" && break; sleep 0.1; done
 [ "$(leftover)" -eq 1 ] || { echo "smoke: the demo did not start" >&2; exit 1; }
 tm kill-session -t vanish
 for _ in $(seq 100); do [ "$(leftover)" -eq 0 ] && break; sleep 0.1; done
