@@ -73,6 +73,8 @@ pub struct Profile {
     /// Requests a day (all processes, all kinds) after which coze-tui sends nothing more.
     pub daily_request_limit: Option<u64>,
     pub poll: PollSettings,
+    /// The device-type OAuth app `coze-tui login` signs in with.
+    pub oauth_client_id: Option<String>,
 }
 
 impl Default for Profile {
@@ -86,6 +88,7 @@ impl Default for Profile {
             max_retries: 3,
             daily_request_limit: None,
             poll: PollSettings::default(),
+            oauth_client_id: None,
         }
     }
 }
@@ -182,6 +185,8 @@ pub enum Source {
     Env,
     File,
     Default,
+    /// Got by `coze-tui login` (the credentials file).
+    SignedIn,
 }
 
 impl fmt::Display for Source {
@@ -190,6 +195,7 @@ impl fmt::Display for Source {
             Source::Flag => "flag",
             Source::Env => "environment",
             Source::File => "config file",
+            Source::SignedIn => "signed in (coze-tui login)",
             Source::Default => "default",
         })
     }
@@ -205,6 +211,8 @@ pub struct Settings {
     pub profile: Profile,
     pub profile_names: Vec<String>,
     pub token_source: Source,
+    /// When a signed-in token ends (Unix seconds); `None` for a personal access token.
+    pub token_expires_at: Option<i64>,
     pub base_url_source: Source,
     pub ui: UiSettings,
     /// Key overrides from `[keys]`.
@@ -293,7 +301,7 @@ impl Settings {
                 Source::File => format!(" (in {})", config_path.display()),
                 Source::Env => " (from COZE_API_BASE)".to_string(),
                 Source::Flag => " (from --base-url)".to_string(),
-                Source::Default => String::new(),
+                Source::Default | Source::SignedIn => String::new(),
             };
             return Err(ConfigError(format!("{m}{origin}")));
         }
@@ -305,6 +313,7 @@ impl Settings {
             profile,
             profile_names,
             token_source,
+            token_expires_at: None,
             base_url_source,
             ui: file.ui.clone(),
             keys: file.keys.iter().map(|(k, v)| (k.clone(), v.keys())).collect(),
@@ -327,6 +336,7 @@ impl Settings {
             profile: Profile { api_token: Secret::new(token), base_url, ..Profile::default() },
             profile_names: vec![],
             token_source: Source::Default,
+            token_expires_at: None,
             base_url_source: Source::Default,
             ui: base.map(|b| b.ui.clone()).unwrap_or_default(),
             keys: base.map(|b| b.keys.clone()).unwrap_or_default(),

@@ -9,6 +9,7 @@
 //! tests, benchmarks) and `demo` wires it up with a throwaway ledger.
 
 pub mod app;
+pub mod auth;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

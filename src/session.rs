@@ -87,7 +87,10 @@ impl Session {
             let d = Demo::start(loaded.ok().as_ref(), 4000).await?;
             (d.settings.clone(), Some(d))
         } else {
-            (loaded.map_err(|e| e.0)?, None)
+            let mut settings = loaded.map_err(|e| e.0)?;
+            // Signed in (`coze-tui login`) and no token of its own: the signed-in one.
+            crate::auth::use_signed_in(&mut settings).await?;
+            (settings, None)
         };
         if opts.log_to_file {
             crate::logging::init_file(&settings.log_path(), opts.env.get("COZE_TUI_LOG"));
@@ -176,7 +179,10 @@ impl Session {
     async fn switch_profile(&mut self, name: String) {
         let o = Overrides { profile: Some(name), ..self.overrides.clone() };
         let switched = match Settings::load(&o, &self.env) {
-            Ok(s) => self.switch_to(&s).await,
+            Ok(mut s) => match crate::auth::use_signed_in(&mut s).await {
+                Ok(()) => self.switch_to(&s).await,
+                Err(e) => Err(e),
+            },
             Err(e) => Err(e.0),
         };
         if let Err(e) = switched {

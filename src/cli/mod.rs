@@ -93,6 +93,18 @@ pub enum Command {
     },
     /// Check that Coze is reachable and the token is accepted, with the latency
     Health,
+    /// Sign in without a token: shows a code and a QR code to approve on any device (the
+    /// profile's `oauth_client_id`, a device-type OAuth app); the tokens are kept and renewed
+    Login {
+        /// Sign in for one team workspace (enterprise plans)
+        #[arg(long, value_parser = coze_id)]
+        workspace: Option<String>,
+        /// Show the address and the code only, no QR code
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// Forget the profile's signed-in tokens
+    Logout,
     /// List the workspaces the token can see
     Workspaces,
     /// List the workflows of a workspace
@@ -429,9 +441,15 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
                 (_, loaded) => loaded,
             };
             match settings {
-                Ok(settings) => {
+                Ok(mut settings) => {
                     crate::logging::init_file(&settings.log_path(), env.get("COZE_TUI_LOG"));
-                    execute(command, &settings, json).await
+                    // A profile without a token of its own uses its signed-in one (renewed if
+                    // it is about to end); signing in and out need none.
+                    let signs = matches!(command, Command::Login { .. } | Command::Logout | Command::Config { .. });
+                    match if signs { Ok(()) } else { crate::auth::use_signed_in(&mut settings).await } {
+                        Ok(()) => execute(command, &settings, json).await,
+                        Err(e) => Err(Failure::Coze(CozeError::new(ErrorKind::Auth, e))),
+                    }
                 }
                 Err(e) => Err(e.into()),
             }
@@ -492,6 +510,8 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
     match command {
         Command::Config { action } => config_command(action, settings, json),
         Command::Health => health(settings, json).await,
+        Command::Login { workspace, no_qr } => login(settings, workspace.as_deref(), no_qr, json).await,
+        Command::Logout => logout(settings, json),
         Command::Workspaces => workspaces(&client(settings)?, json).await,
         Command::Workflows { workspace, publish_status } => {
             workflows(settings, &client(settings)?, &workspace, publish_status, json).await
@@ -728,6 +748,76 @@ struct Health {
     /// The same by kind: `read`, `run`, `poll`.
     requests_today_by_kind: Option<crate::tasks::RequestCounts>,
     daily_request_limit: Option<u64>,
+    /// Which token: `pat` (config), `env`, `oauth` (signed in).
+    credential: &'static str,
+    /// When a signed-in token ends (RFC 3339).
+    expires_at: Option<String>,
+}
+
+/// `coze-tui login`: the device grant, shown on the terminal; the tokens kept for the profile.
+async fn login(settings: &Settings, workspace: Option<&str>, no_qr: bool, json: bool) -> Result<(), Failure> {
+    let Some(client_id) = settings.profile.oauth_client_id.clone().filter(|c| !c.trim().is_empty()) else {
+        return Err(Failure::Usage(format!(
+            "profile {:?} has no oauth_client_id: register a device-type OAuth app in the Coze console \
+             (see the README, \"Signing in\") and put its client id in {}",
+            settings.profile_name,
+            settings.config_path.display()
+        )));
+    };
+    let base = settings.profile.base_url.clone();
+    let code = crate::auth::device_code(&base, &client_id, workspace).await.map_err(Failure::Usage)?;
+    let url = code.verification_url();
+    // On stderr: stdout stays for --json.
+    eprintln!("Open {url}");
+    eprintln!(
+        "and enter the code {} (valid {} min) to sign in {:?}.",
+        code.user_code,
+        code.expires_in / 60,
+        settings.profile_name
+    );
+    if !no_qr && let Some(qr) = crate::auth::qr_lines(&url) {
+        eprintln!("Or scan it:");
+        qr.iter().for_each(|l| eprintln!("{l}"));
+    }
+    eprintln!("Waiting for approval… (Ctrl-C cancels)");
+    let waited = tokio::select! {
+        got = crate::auth::wait_for_approval(&base, &client_id, &code, || {}) => got,
+        _ = tokio::signal::ctrl_c() => return Err(Failure::Usage("sign-in cancelled; nothing was kept".into())),
+    };
+    let credential = waited.map_err(|e| Failure::Usage(e.to_string()))?;
+    let path = crate::auth::credentials::path_for(&settings.config_path);
+    crate::auth::credentials::store(&path, &settings.profile_name, Some(&credential)).map_err(Failure::Usage)?;
+    let ends = crate::tasks::rfc3339(credential.expires_at * 1000);
+    if json {
+        print_json(
+            &json!({"profile": settings.profile_name, "signed_in": true, "expires_at": ends, "credentials": path}),
+        );
+    } else {
+        eprintln!("Signed in: profile {:?} ({}); renewed as it is used.", settings.profile_name, settings.region());
+        if !settings.profile.api_token.is_empty() {
+            eprintln!(
+                "Note: this profile also has a token ({}), which wins; remove it to use the sign-in.",
+                settings.token_source
+            );
+        }
+    }
+    Ok(())
+}
+
+fn logout(settings: &Settings, json: bool) -> Result<(), Failure> {
+    let path = crate::auth::credentials::path_for(&settings.config_path);
+    let had = crate::auth::credentials::load(&path, &settings.profile_name).map_err(Failure::Usage)?.is_some();
+    if had {
+        crate::auth::credentials::store(&path, &settings.profile_name, None).map_err(Failure::Usage)?;
+    }
+    if json {
+        print_json(&json!({"profile": settings.profile_name, "signed_out": had}));
+    } else if had {
+        eprintln!("Signed out of profile {:?}: its tokens are forgotten.", settings.profile_name);
+    } else {
+        eprintln!("Profile {:?} was not signed in.", settings.profile_name);
+    }
+    Ok(())
 }
 
 async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
@@ -755,6 +845,12 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         requests_today: counts.map(|c| c.total()),
         requests_today_by_kind: counts,
         daily_request_limit: settings.profile.daily_request_limit,
+        credential: match settings.token_source {
+            config::Source::Env => "env",
+            config::Source::SignedIn => "oauth",
+            _ => "pat",
+        },
+        expires_at: settings.token_expires_at.map(|s| crate::tasks::rfc3339(s * 1000)),
     };
     let code = match &result {
         Ok(reply) => {
@@ -780,6 +876,8 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         println!("profile:    {} ({})", h.profile, h.region);
         println!("base URL:   {}", h.base_url);
         println!("reachable:  {}", yes_no(h.reachable));
+        let ends = settings.token_expires_at.map(|s| format!(", ends {}", crate::text::local_time(s * 1000)));
+        println!("token:      {} ({}{})", h.credential, settings.token_source, ends.unwrap_or_default());
         println!(
             "auth:       {}",
             if h.auth_ok {

@@ -45,7 +45,7 @@ enum Access {
 }
 
 pub(crate) fn router(state: Arc<SimState>) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/v1/workspaces", get(list_workspaces))
         .route("/v1/workflows", get(list_workflows))
         .route("/v1/workflows/resume", post(resume))
@@ -64,7 +64,9 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/v1/files/retrieve", get(retrieve))
         .route("/v1/conversation/create", post(chat::create_conversation))
         .route("/v1/workflows/chat", post(chat::chat))
-        .route_layer(from_fn_with_state(state.clone(), gate))
+        .route_layer(from_fn_with_state(state.clone(), gate));
+    super::oauth::routes(Router::new())
+        .merge(api)
         .route("/work_flow", get(debug_page))
         .fallback(not_found)
         .with_state(state)
@@ -163,7 +165,7 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
     }
     let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     let token = auth.strip_prefix("Bearer ").unwrap_or("").trim();
-    let access = if !token.is_empty() && token == s.opts.token {
+    let access = if !token.is_empty() && (token == s.opts.token || s.lock().oauth.accepts(token)) {
         Access::Full
     } else if s.opts.readonly_token.as_deref().is_some_and(|t| !token.is_empty() && t == token) {
         Access::ReadOnly

@@ -7,6 +7,7 @@
 mod catalogue;
 mod faults;
 mod handlers;
+mod oauth;
 mod runs;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use tokio::time::Instant;
 
 pub use catalogue::{Behaviour, FAIL_CODE, FAIL_MESSAGE};
 pub use faults::{Fault, FaultRule};
+pub use oauth::Approval;
 
 /// Catalogue size, timings and fault injection. Every field is a `coze-tui sim` flag.
 #[derive(Debug, Clone, clap::Args)]
@@ -75,6 +77,18 @@ pub struct SimOptions {
     /// Requests per second allowed over any one-second window; above it, HTTP 429 + 4009.
     #[arg(long)]
     pub rate_limit_qps: Option<u32>,
+    /// The client id of the device-type OAuth app the simulator knows.
+    #[arg(long, default_value = "sim-device-client")]
+    pub oauth_client_id: String,
+    /// How long an OAuth access token works, in seconds.
+    #[arg(long, default_value_t = 900)]
+    pub oauth_access_ttl_s: u64,
+    /// How long a device code can be approved, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub oauth_code_ttl_s: u64,
+    /// The polling interval a device code asks for, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub oauth_interval_s: u64,
     /// Seed for the random faults.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -103,6 +117,8 @@ pub struct Stats {
     /// Runs started (sync, async and stream), counted when the server accepted them.
     pub runs_started: u64,
     pub resumes: u64,
+    /// OAuth refresh requests (each refresh token works once).
+    pub oauth_refreshes: u64,
     /// Files the server took, and their bytes.
     pub uploads: u64,
     pub upload_bytes: u64,
@@ -202,6 +218,17 @@ impl Simulator {
 
     pub fn reset_stats(&self) {
         self.state.lock().stats = Stats::default();
+    }
+
+    /// Approves or denies the device code shown as `user_code`, as the person would in a
+    /// browser; false when no such code was issued.
+    pub fn decide_device_code(&self, user_code: &str, approval: Approval) -> bool {
+        self.state.lock().oauth.decide(user_code, approval)
+    }
+
+    /// Every issued access token stops working (the next call must refresh).
+    pub fn expire_access_tokens(&self) {
+        self.state.lock().oauth.expire_access();
     }
 
     /// Queues a fault for the next matching requests.

@@ -26,6 +26,7 @@ pub(crate) struct Inner {
     pub files: HashMap<String, (String, u64)>,
     /// Conversations by id: the user's messages so far.
     pub conversations: HashMap<String, Vec<String>>,
+    pub oauth: super::oauth::OAuthState,
 }
 
 impl Inner {
@@ -39,6 +40,7 @@ impl Inner {
             rng: StdRng::seed_from_u64(seed),
             files: HashMap::new(),
             conversations: HashMap::new(),
+            oauth: Default::default(),
         }
     }
 

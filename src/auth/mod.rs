@@ -1,0 +1,272 @@
+//! Signing in without pasting a token (coze-api.md §10.3): the OAuth device authorization
+//! grant, its tokens kept per profile (`credentials`), and refreshing them before they end.
+//! A token from the environment or the config still wins; signed-in tokens fill in when a
+//! profile has none.
+
+pub mod credentials;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::config::{Settings, Source};
+use crate::secret::Secret;
+pub use credentials::Credential;
+
+/// Refreshed when it ends within this many seconds (Coze's access tokens last 15 minutes).
+const REFRESH_BEFORE_S: i64 = 60;
+
+/// Step 1's answer: what the person types, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceCode {
+    device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    /// Seconds the code can be approved in.
+    pub expires_in: u64,
+    /// Seconds between polls.
+    pub interval: u64,
+}
+
+impl DeviceCode {
+    /// The page with the code filled in (what the SDKs show, and the QR code holds).
+    pub fn verification_url(&self) -> String {
+        let sep = if self.verification_uri.contains('?') { '&' } else { '?' };
+        format!("{}{sep}user_code={}", self.verification_uri, self.user_code)
+    }
+}
+
+/// How signing in ended without a token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginError {
+    /// The person refused.
+    Denied,
+    /// Nobody approved the code in time.
+    Expired,
+    Failed(String),
+}
+
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Denied => write!(f, "the sign-in was refused on the Coze page; run `coze-tui login` to try again"),
+            Self::Expired => write!(f, "the code expired before it was approved; run `coze-tui login` for a new one"),
+            Self::Failed(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+fn endpoint(base: &str, path: &str) -> String {
+    format!("{}/{path}", base.trim_end_matches('/'))
+}
+
+/// An OAuth error body's code and message, under any of the names the docs and SDKs use
+/// (`error`/`error_code`, `error_description`/`error_message`).
+fn oauth_error(v: &Value) -> Option<(String, String)> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let code = text("error_code").or_else(|| text("error"))?;
+    let message = text("error_message").or_else(|| text("error_description")).unwrap_or_default();
+    Some((code, message))
+}
+
+/// POSTs JSON (no Authorization: these endpoints are how one is got) and reads JSON back.
+async fn post(url: &str, body: &Value) -> Result<Value, String> {
+    let resp = http().post(url).json(body).send().await.map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = resp.status();
+    let bytes = resp.bytes().await.map_err(|e| format!("reading {url}: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        let start = String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>();
+        format!("{url} answered {status} with something that is not JSON: {start}")
+    })
+}
+
+/// Step 1: a device code for `client_id` (optionally for one team workspace).
+pub async fn device_code(base: &str, client_id: &str, workspace: Option<&str>) -> Result<DeviceCode, String> {
+    let path = match workspace {
+        Some(ws) => format!("api/permission/oauth2/workspace_id/{ws}/device/code"),
+        None => "api/permission/oauth2/device/code".to_string(),
+    };
+    let v = post(&endpoint(base, &path), &json!({"client_id": client_id})).await?;
+    if let Some((code, message)) = oauth_error(&v) {
+        return Err(format!(
+            "Coze refused the sign-in ({code}: {message}); check oauth_client_id is a device-type app of this region"
+        ));
+    }
+    let text = |k: &str| v.get(k).map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()));
+    let number = |k: &str, d: u64| v.get(k).and_then(Value::as_u64).unwrap_or(d);
+    match (text("device_code"), text("user_code"), text("verification_uri")) {
+        (Some(device_code), Some(user_code), Some(verification_uri)) => Ok(DeviceCode {
+            device_code,
+            user_code,
+            verification_uri,
+            expires_in: number("expires_in", 300),
+            interval: number("interval", 5),
+        }),
+        _ => Err("Coze's device-code answer lacks device_code, user_code or verification_uri".into()),
+    }
+}
+
+fn credential_from(v: &Value, client_id: &str, base: &str) -> Option<Credential> {
+    let access = v.get("access_token")?.as_str()?;
+    let refresh = v.get("refresh_token").and_then(Value::as_str).unwrap_or_default();
+    // An absolute Unix timestamp, not a duration (coze-api.md §10.2).
+    let expires_at = v.get("expires_in").and_then(|e| e.as_i64().or_else(|| e.as_str()?.parse().ok()))?;
+    Some(Credential {
+        client_id: client_id.to_string(),
+        base_url: base.to_string(),
+        access_token: Secret::new(access),
+        expires_at,
+        refresh_token: Secret::new(refresh),
+    })
+}
+
+/// Step 2: polls until the person approves (or refuses, or the code expires), at the
+/// server's interval (+5 s on `slow_down`). `waiting` hears each pending poll.
+pub async fn wait_for_approval(
+    base: &str,
+    client_id: &str,
+    code: &DeviceCode,
+    mut waiting: impl FnMut(),
+) -> Result<Credential, LoginError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(code.expires_in.max(1));
+    // A zero interval (a test server) still leaves room between polls.
+    let mut interval = Duration::from_secs(code.interval).max(Duration::from_millis(200));
+    let url = endpoint(base, "api/permission/oauth2/token");
+    let body = json!({"client_id": client_id, "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                      "device_code": code.device_code});
+    loop {
+        tokio::time::sleep(interval).await;
+        if tokio::time::Instant::now() >= deadline {
+            return Err(LoginError::Expired);
+        }
+        // A poll that did not get through is tried again at the next interval.
+        let Ok(v) = post(&url, &body).await else { continue };
+        if let Some(c) = credential_from(&v, client_id, base) {
+            return Ok(c);
+        }
+        match oauth_error(&v) {
+            Some((e, _)) if e == "authorization_pending" => waiting(),
+            Some((e, _)) if e == "slow_down" => interval += Duration::from_secs(5),
+            Some((e, _)) if e == "access_denied" => return Err(LoginError::Denied),
+            Some((e, _)) if e == "expired_token" => return Err(LoginError::Expired),
+            Some((e, m)) => return Err(LoginError::Failed(format!("the sign-in failed ({e}: {m})"))),
+            None => return Err(LoginError::Failed("Coze's token answer has neither a token nor an error".into())),
+        }
+    }
+}
+
+/// Step 3: a new access token for a refresh token (which is spent by it).
+pub async fn refresh(c: &Credential) -> Result<Credential, String> {
+    let url = endpoint(&c.base_url, "api/permission/oauth2/token");
+    let body =
+        json!({"grant_type": "refresh_token", "client_id": c.client_id, "refresh_token": c.refresh_token.expose()});
+    let v = post(&url, &body).await?;
+    if let Some(fresh) = credential_from(&v, &c.client_id, &c.base_url) {
+        return Ok(fresh);
+    }
+    let why = oauth_error(&v).map(|(e, m)| format!("{e}: {m}")).unwrap_or_else(|| "no token in the answer".into());
+    Err(format!("the sign-in could not be renewed ({why}); run `coze-tui login`"))
+}
+
+/// The profile's signed-in credential, refreshed first when it ends within a minute. The
+/// refresh holds the credentials lock and reads again under it: another process may have
+/// refreshed already (its refresh token is then the live one). `Ok(None)`: not signed in.
+pub async fn fresh_credential(config_path: &Path, profile: &str) -> Result<Option<Credential>, String> {
+    let path = credentials::path_for(config_path);
+    let Some(c) = credentials::load(&path, profile)? else { return Ok(None) };
+    if c.expires_at - unix_now() > REFRESH_BEFORE_S {
+        return Ok(Some(c));
+    }
+    let p = path.clone();
+    let lock = tokio::task::spawn_blocking(move || credentials::lock(&p)).await.map_err(|e| e.to_string())??;
+    let result = async {
+        let Some(c) = credentials::load(&path, profile)? else { return Ok(None) };
+        if c.expires_at - unix_now() > REFRESH_BEFORE_S {
+            return Ok(Some(c));
+        }
+        let fresh = refresh(&c).await?;
+        credentials::store(&path, profile, Some(&fresh))?;
+        Ok(Some(fresh))
+    }
+    .await;
+    drop(lock);
+    result
+}
+
+/// A profile without a token of its own runs with its signed-in one (refreshed if need be);
+/// a token from the environment or the config wins.
+pub async fn use_signed_in(settings: &mut Settings) -> Result<(), String> {
+    if !settings.profile.api_token.is_empty() {
+        return Ok(());
+    }
+    let Some(c) = fresh_credential(&settings.config_path, &settings.profile_name).await? else { return Ok(()) };
+    settings.profile.api_token = c.access_token;
+    settings.token_source = Source::SignedIn;
+    settings.token_expires_at = Some(c.expires_at);
+    if settings.base_url_source == Source::Default {
+        settings.profile.base_url = c.base_url;
+    }
+    Ok(())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The URL as a QR code of Unicode half blocks (two rows of modules per line), with a quiet
+/// zone, dark on light whatever the terminal's colours.
+pub fn qr_lines(text: &str) -> Option<Vec<String>> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L).ok()?;
+    let rendered = code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .quiet_zone(true)
+        .build();
+    Some(rendered.lines().map(str::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_read_under_every_documented_name() {
+        assert_eq!(
+            oauth_error(&json!({"error_code": "slow_down", "error_message": "m"})),
+            Some(("slow_down".into(), "m".into()))
+        );
+        assert_eq!(
+            oauth_error(&json!({"error": "access_denied", "error_description": "no"})),
+            Some(("access_denied".into(), "no".into()))
+        );
+        assert_eq!(oauth_error(&json!({"access_token": "x"})), None);
+        let c =
+            credential_from(&json!({"access_token": "a", "refresh_token": "r", "expires_in": "1720098388"}), "id", "b");
+        assert_eq!(c.map(|c| c.expires_at), Some(1_720_098_388), "an absolute timestamp, even as a string");
+    }
+
+    #[test]
+    fn the_verification_url_carries_the_code_and_fits_80_columns_as_a_qr_code() {
+        let code = DeviceCode {
+            device_code: "d".into(),
+            user_code: "WDJB-MJHT".into(),
+            verification_uri: "https://www.coze.cn/open/oauth/device".into(),
+            expires_in: 300,
+            interval: 5,
+        };
+        assert_eq!(code.verification_url(), "https://www.coze.cn/open/oauth/device?user_code=WDJB-MJHT");
+        let qr = qr_lines(&code.verification_url()).unwrap();
+        let width = qr.iter().map(|l| l.chars().count()).max().unwrap();
+        assert!(width <= 80 && qr.len() <= 22, "{width} columns, {} rows", qr.len());
+    }
+}

@@ -1,0 +1,126 @@
+//! Signing in with the OAuth device grant against the simulator: approve, refuse, expire,
+//! the tokens kept privately, renewed before they end by exactly one of two processes,
+//! used by every command, and forgotten on logout.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use coze_tui::sim::{Approval, SimOptions, Simulator};
+use tokio::io::AsyncBufReadExt;
+
+fn signed_in_cmd(sim: &Simulator, dir: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = coze_tui(sim, dir, args);
+    cmd.env_remove("COZE_API_TOKEN");
+    cmd
+}
+
+fn config(dir: &Path) {
+    std::fs::write(dir.join("config.toml"), "[profiles.default]\noauth_client_id = \"sim-device-client\"\n").unwrap();
+}
+
+/// Runs `login`, and when it shows its code, decides it as the person would.
+async fn login(sim: &Simulator, dir: &Path, decide: Approval) -> Out {
+    let mut cmd = signed_in_cmd(sim, dir, &["login", "--json"]);
+    cmd.stdin(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut err = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut said = String::new();
+    while let Some(line) = err.next_line().await.unwrap() {
+        said.push_str(&line);
+        said.push('\n');
+        if let Some(code) = line.split("enter the code ").nth(1).and_then(|r| r.split_whitespace().next()) {
+            assert!(sim.decide_device_code(code, decide), "the simulator issued {code}");
+            break;
+        }
+    }
+    while let Some(line) = err.next_line().await.unwrap() {
+        said.push_str(&line);
+        said.push('\n');
+    }
+    let out = child.wait_with_output().await.unwrap();
+    Out { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: said }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_kept_privately_used_renewed_once_and_forgotten() {
+    let sim = sim_with(SimOptions { oauth_interval_s: 0, oauth_access_ttl_s: 600, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+
+    let none = output_of(signed_in_cmd(&sim, d, &["login"]), None).await;
+    assert_eq!(none.code, 2);
+    assert!(none.stderr.contains("oauth_client_id"), "{}", none.stderr);
+    config(d);
+
+    let out = login(&sim, d, Approval::Approved).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("/open/oauth/device?user_code="), "{}", out.stderr);
+    assert!(out.stderr.contains("█") || out.stderr.contains("▀"), "a QR code\n{}", out.stderr);
+    let creds = d.join("credentials.toml");
+    let text = std::fs::read_to_string(&creds).unwrap();
+    let access = text.lines().find_map(|l| l.strip_prefix("access_token = ")).unwrap().trim_matches('"').to_string();
+    assert!(!out.stdout.contains(&access) && !out.stderr.contains(&access), "the token is never shown");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    // Every command uses it; health says which credential and until when.
+    let h = output_of(signed_in_cmd(&sim, d, &["health", "--json"]), None).await.json();
+    assert_eq!((h["auth_ok"].as_bool(), h["credential"].as_str()), (Some(true), Some("oauth")));
+    assert!(h["expires_at"].as_str().is_some());
+    let ws = output_of(signed_in_cmd(&sim, d, &["workspaces", "--json"]), None).await;
+    assert_eq!(ws.code, 0, "{}", ws.stderr);
+    assert!(!ws.stdout.contains(&access) && !ws.stderr.contains(&access));
+    assert_eq!(sim.stats().oauth_refreshes, 0, "a token with time left is not renewed");
+
+    // About to end: two processes at once renew it exactly once (the other waits for the
+    // lock and finds it renewed), and both go on working.
+    let soon = coze_tui::tasks::now_ms() / 1000 + 10;
+    let edited: String = text
+        .lines()
+        .map(|l| if l.starts_with("expires_at") { format!("expires_at = {soon}") } else { l.to_string() })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&creds, edited).unwrap();
+    let (a, b) = tokio::join!(
+        output_of(signed_in_cmd(&sim, d, &["health", "--json"]), None),
+        output_of(signed_in_cmd(&sim, d, &["health", "--json"]), None)
+    );
+    assert_eq!((a.json()["auth_ok"].as_bool(), b.json()["auth_ok"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(sim.stats().oauth_refreshes, 1, "one refresh for two processes");
+    assert!(!std::fs::read_to_string(&creds).unwrap().contains(&access), "the new tokens are kept");
+
+    // A token in the environment still wins.
+    let pat = output_of(coze_tui(&sim, d, &["health", "--json"]), None).await.json();
+    assert_eq!(pat["credential"], "env");
+
+    // Logout forgets; then there is no token.
+    let out = output_of(signed_in_cmd(&sim, d, &["logout"]), None).await;
+    assert_eq!(out.code, 0);
+    assert!(out.stderr.contains("Signed out"), "{}", out.stderr);
+    let after = output_of(signed_in_cmd(&sim, d, &["health"]), None).await;
+    assert_eq!(after.code, 2, "{}", after.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_or_expired_sign_in_keeps_nothing() {
+    let sim = sim_with(SimOptions { oauth_interval_s: 0, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    let out = login(&sim, dir.path(), Approval::Denied).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("refused"), "{}", out.stderr);
+    assert!(!dir.path().join("credentials.toml").exists());
+
+    let quick = sim_with(SimOptions { oauth_interval_s: 0, oauth_code_ttl_s: 1, ..opts() }).await;
+    let mut cmd = signed_in_cmd(&quick, dir.path(), &["login", "--no-qr"]);
+    cmd.stdin(std::process::Stdio::null());
+    let out = tokio::time::timeout(Duration::from_secs(20), output_of(cmd, None)).await.unwrap();
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("expired") && !out.stderr.contains("▀"), "{}", out.stderr);
+}
