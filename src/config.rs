@@ -354,6 +354,12 @@ impl Settings {
         opts.run_timeout = Duration::from_secs(p.run_timeout);
         opts.stream_idle_timeout = Duration::from_secs(p.stream_idle_timeout);
         opts.retry = RetryPolicy { max_retries: p.max_retries, ..RetryPolicy::default() };
+        // A signed-in token is renewed as the client goes (before it ends, after a refusal).
+        if let (Source::SignedIn, Some(expires_at)) = (self.token_source, self.token_expires_at) {
+            let renew =
+                crate::auth::SignedIn { config_path: self.config_path.clone(), profile: self.profile_name.clone() };
+            opts.renewal = Some(crate::coze::Renewal { expires_at, renew: std::sync::Arc::new(renew) });
+        }
         Ok(opts)
     }
 

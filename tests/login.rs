@@ -124,3 +124,60 @@ async fn a_refused_or_expired_sign_in_keeps_nothing() {
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("expired") && !out.stderr.contains("▀"), "{}", out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_client_renews_its_token_before_it_ends_and_after_a_refusal() {
+    use coze_tui::config::{Env, Overrides, Settings};
+    let sim = sim_with(SimOptions { oauth_interval_s: 0, oauth_access_ttl_s: 600, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path());
+    // Signed in, in-process: the code approved as soon as it is shown.
+    let url = sim.url();
+    let code = coze_tui::auth::device_code(&url, "sim-device-client", None).await.unwrap();
+    assert!(sim.decide_device_code(&code.user_code, Approval::Approved));
+    let c = coze_tui::auth::wait_for_approval(&url, "sim-device-client", &code, || {}).await.unwrap();
+    let creds = coze_tui::auth::credentials::path_for(&dir.path().join("config.toml"));
+    coze_tui::auth::credentials::store(&creds, "default", Some(&c)).unwrap();
+
+    let env = Env::from_pairs([("COZE_API_BASE", url.as_str())]);
+    let overrides = Overrides {
+        config_path: Some(dir.path().join("config.toml")),
+        data_dir: Some(dir.path().join("data")),
+        ..Default::default()
+    };
+    let mut settings = Settings::load(&overrides, &env).unwrap();
+    coze_tui::auth::use_signed_in(&mut settings).await.unwrap();
+    let client = coze_tui::coze::CozeClient::new(settings.client_options().unwrap()).unwrap();
+    client.list_workspaces().await.unwrap();
+    assert_eq!(sim.stats().oauth_refreshes, 0);
+
+    // Coze stops taking the token early: refused once, renewed, sent again, no error.
+    sim.expire_access_tokens();
+    client.list_workspaces().await.unwrap();
+    assert_eq!(sim.stats().oauth_refreshes, 1);
+
+    // A token ending within a minute is renewed before the request.
+    let mut soon = coze_tui::auth::credentials::load(&creds, "default").unwrap().unwrap();
+    soon.expires_at = coze_tui::tasks::now_ms() / 1000 + 30;
+    let ending = coze_tui::coze::ClientOptions {
+        token: soon.access_token.clone(),
+        renewal: Some(coze_tui::coze::Renewal {
+            expires_at: soon.expires_at,
+            renew: std::sync::Arc::new(coze_tui::auth::SignedIn {
+                config_path: dir.path().join("config.toml"),
+                profile: "default".into(),
+            }),
+        }),
+        ..settings.client_options().unwrap()
+    };
+    coze_tui::auth::credentials::store(&creds, "default", Some(&soon)).unwrap();
+    let client = coze_tui::coze::CozeClient::new(ending).unwrap();
+    client.list_workspaces().await.unwrap();
+    assert_eq!(sim.stats().oauth_refreshes, 2);
+
+    // Signed out meanwhile: the refusal says how to sign in again.
+    coze_tui::auth::credentials::store(&creds, "default", None).unwrap();
+    sim.expire_access_tokens();
+    let e = client.list_workspaces().await.unwrap_err();
+    assert!(e.message.contains("coze-tui login"), "{}", e.message);
+}

@@ -177,20 +177,26 @@ pub async fn refresh(c: &Credential) -> Result<Credential, String> {
     Err(format!("the sign-in could not be renewed ({why}); run `coze-tui login`"))
 }
 
-/// The profile's signed-in credential, refreshed first when it ends within a minute. The
-/// refresh holds the credentials lock and reads again under it: another process may have
-/// refreshed already (its refresh token is then the live one). `Ok(None)`: not signed in.
-pub async fn fresh_credential(config_path: &Path, profile: &str) -> Result<Option<Credential>, String> {
+/// The profile's signed-in credential, refreshed first when it ends within a minute (or is
+/// `refused`, the token Coze just turned down). The refresh holds the credentials lock and
+/// reads again under it: another process may have refreshed already (its refresh token is
+/// then the live one, and its access token is used). `Ok(None)`: not signed in.
+pub async fn fresh_credential(
+    config_path: &Path,
+    profile: &str,
+    refused: Option<&Secret>,
+) -> Result<Option<Credential>, String> {
     let path = credentials::path_for(config_path);
+    let usable = |c: &Credential| c.expires_at - unix_now() > REFRESH_BEFORE_S && Some(&c.access_token) != refused;
     let Some(c) = credentials::load(&path, profile)? else { return Ok(None) };
-    if c.expires_at - unix_now() > REFRESH_BEFORE_S {
+    if usable(&c) {
         return Ok(Some(c));
     }
     let p = path.clone();
     let lock = tokio::task::spawn_blocking(move || credentials::lock(&p)).await.map_err(|e| e.to_string())??;
     let result = async {
         let Some(c) = credentials::load(&path, profile)? else { return Ok(None) };
-        if c.expires_at - unix_now() > REFRESH_BEFORE_S {
+        if usable(&c) {
             return Ok(Some(c));
         }
         let fresh = refresh(&c).await?;
@@ -202,13 +208,32 @@ pub async fn fresh_credential(config_path: &Path, profile: &str) -> Result<Optio
     result
 }
 
+/// Renews a profile's signed-in token for a running client (see `coze::token`).
+pub struct SignedIn {
+    pub config_path: std::path::PathBuf,
+    pub profile: String,
+}
+
+impl crate::coze::token::Renew for SignedIn {
+    fn renew<'a>(&'a self, refused: Option<&'a Secret>) -> crate::coze::token::Renewed<'a> {
+        Box::pin(async move {
+            match fresh_credential(&self.config_path, &self.profile, refused).await? {
+                Some(c) => Ok((c.access_token, c.expires_at)),
+                None => Err(format!("profile {:?} is signed out; run `coze-tui login`", self.profile)),
+            }
+        })
+    }
+}
+
 /// A profile without a token of its own runs with its signed-in one (refreshed if need be);
 /// a token from the environment or the config wins.
 pub async fn use_signed_in(settings: &mut Settings) -> Result<(), String> {
     if !settings.profile.api_token.is_empty() {
         return Ok(());
     }
-    let Some(c) = fresh_credential(&settings.config_path, &settings.profile_name).await? else { return Ok(()) };
+    let Some(c) = fresh_credential(&settings.config_path, &settings.profile_name, None).await? else {
+        return Ok(());
+    };
     settings.profile.api_token = c.access_token;
     settings.token_source = Source::SignedIn;
     settings.token_expires_at = Some(c.expires_at);

@@ -36,6 +36,22 @@ pub struct ClientOptions {
     pub stream_idle_timeout: Duration,
     pub connect_timeout: Duration,
     pub retry: RetryPolicy,
+    /// A signed-in token's end and how to renew it; `None` for a personal access token.
+    pub renewal: Option<Renewal>,
+}
+
+/// How a signed-in token is renewed.
+#[derive(Clone)]
+pub struct Renewal {
+    /// Unix seconds.
+    pub expires_at: i64,
+    pub renew: Arc<dyn super::token::Renew>,
+}
+
+impl std::fmt::Debug for Renewal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renewal").field("expires_at", &self.expires_at).finish()
+    }
 }
 
 impl ClientOptions {
@@ -48,6 +64,7 @@ impl ClientOptions {
             stream_idle_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            renewal: None,
         }
     }
 }
@@ -146,7 +163,7 @@ struct ItemsPage<T> {
 pub struct CozeClient {
     http: reqwest::Client,
     base: Url,
-    token: Secret,
+    token: super::token::Token,
     opts: ClientOptions,
     /// Paces every request (retries included); none means unpaced.
     gate: Option<Arc<dyn RequestGate>>,
@@ -190,7 +207,11 @@ impl CozeClient {
             .connect_timeout(opts.connect_timeout)
             .build()
             .map_err(|e| CozeError::new(ErrorKind::Network, format!("cannot build the HTTP client: {e}")))?;
-        Ok(Self { http, base, token: opts.token.clone(), opts, gate: None })
+        let token = match &opts.renewal {
+            Some(r) => super::token::Token::renewing(opts.token.clone(), r.expires_at, r.renew.clone()),
+            None => super::token::Token::fixed(opts.token.clone()),
+        };
+        Ok(Self { http, base, token, opts, gate: None })
     }
 
     pub fn base_url(&self) -> &str {
@@ -231,14 +252,30 @@ impl CozeClient {
         let idempotent = kind != RequestKind::Run;
         let first = tokio::time::Instant::now();
         let (mut retries, mut refusals) = (0, 0);
+        let mut renewed = false;
         loop {
+            // A signed-in token about to end is renewed first; one that cannot be says so.
+            self.token
+                .fresh()
+                .await
+                .map_err(|m| CozeError { delivery: Delivery::NotSent, ..CozeError::new(ErrorKind::Auth, m) })?;
             if let Some(gate) = &self.gate {
                 gate.admit(kind).await?;
             }
+            let sent = self.token.current();
             let err = match attempt().await {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
+            // Refused for its token (nothing ran): renewed once, and sent again.
+            if err.kind == ErrorKind::Auth && !renewed && self.token.renews() {
+                renewed = true;
+                match self.token.after_refusal(&sent).await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(m) => return Err(CozeError { message: format!("{} ({m})", err.message), ..err }),
+                }
+            }
             if let Some(gate) = self.gate.as_ref().filter(|_| err.is_start_refused()) {
                 gate.refused(err.retry_after).await;
             }
@@ -279,7 +316,7 @@ impl CozeClient {
     }
 
     fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
-        self.http.request(method, url).bearer_auth(self.token.expose())
+        self.http.request(method, url).bearer_auth(self.token.current().expose())
     }
 
     /// Sends one request and decodes Coze's envelope; no retries.

@@ -8,9 +8,10 @@ pub mod models;
 pub mod retry;
 pub mod sse;
 pub mod stream;
+pub mod token;
 
 pub use client::{
-    ChatMessage, ChatRequest, ClientOptions, CozeClient, DEFAULT_BASE_URL, Reply, ResumeRequest, RunRequest,
+    ChatMessage, ChatRequest, ClientOptions, CozeClient, DEFAULT_BASE_URL, Renewal, Reply, ResumeRequest, RunRequest,
     decode_envelope, parse_base_url,
 };
 pub use error::{CozeError, Delivery, ErrorKind};
