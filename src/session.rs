@@ -31,6 +31,8 @@ pub struct Session {
     settings: Settings,
     /// The demo's simulator and throwaway data directory, both gone when this is dropped.
     demo: Option<Demo>,
+    /// A sign-in waiting for approval (first-run screen).
+    login: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Sends messages to the session. Background work's messages carry the number of the backend
@@ -114,6 +116,7 @@ impl Session {
             env: opts.env,
             settings: settings.clone(),
             demo,
+            login: None,
         };
         match settings.client_options() {
             Ok(_) => s.connect(&settings).await?,
@@ -190,6 +193,55 @@ impl Session {
         }
     }
 
+    /// Signs in with the device grant in the background: the code comes as a message, then
+    /// the outcome; approved, the tokens are kept and the dashboard connects.
+    fn start_login(&mut self) {
+        let tx = self.sender_for(0);
+        let s = self.settings.clone();
+        let task = tokio::spawn(async move {
+            let done = async {
+                let client_id =
+                    s.profile.oauth_client_id.clone().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+                        format!(
+                            "profile {:?} has no oauth_client_id: register a device-type OAuth app in the Coze console \
+                         (README, \"Signing in\") and put its client id in {}",
+                            s.profile_name,
+                            s.config_path.display()
+                        )
+                    })?;
+                let base = s.profile.base_url.clone();
+                let code = crate::auth::device_code(&base, &client_id, None).await?;
+                let _ = tx.send(Msg::LoginCode {
+                    user_code: code.user_code.clone(),
+                    url: code.verification_url(),
+                    expires_in: code.expires_in,
+                });
+                let c =
+                    crate::auth::wait_for_approval(&base, &client_id, &code, || {}).await.map_err(|e| e.to_string())?;
+                let path = crate::auth::credentials::path_for(&s.config_path);
+                crate::auth::credentials::store(&path, &s.profile_name, Some(&c))
+            }
+            .await;
+            let _ = tx.send(Msg::LoginDone(done));
+        });
+        if let Some(old) = self.login.replace(task) {
+            old.abort();
+        }
+    }
+
+    /// Signed in from the first-run screen: the profile again, with its new tokens.
+    async fn signed_in(&mut self) {
+        self.login = None;
+        let mut s = self.settings.clone();
+        let connected = match crate::auth::use_signed_in(&mut s).await {
+            Ok(()) => self.switch_to(&s).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = connected {
+            self.fail(e);
+        }
+    }
+
     /// Switches to the demo (from the first-run screen).
     async fn start_demo(&mut self) {
         let started = match Demo::start(Some(&self.settings), 4000).await {
@@ -258,6 +310,13 @@ impl Session {
                     }
                 }
                 Command::StartDemo => self.start_demo().await,
+                Command::StartLogin => self.start_login(),
+                Command::CancelLogin => {
+                    if let Some(t) = self.login.take() {
+                        t.abort();
+                    }
+                }
+                Command::SignedIn => self.signed_in().await,
                 other => self.execute(other),
             }
         }
@@ -871,6 +930,9 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         | Command::OpenEditor(_)
         | Command::SwitchProfile(_)
         | Command::StartDemo
+        | Command::StartLogin
+        | Command::CancelLogin
+        | Command::SignedIn
         | Command::Suspend
         | Command::Quit => {
             return None;

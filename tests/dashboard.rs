@@ -375,6 +375,45 @@ async fn a_two_turn_conversation_with_a_chatflow_that_reopens_after_a_restart() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_from_the_first_run_screen() {
+    use coze_tui::app::LoginScreen;
+    use coze_tui::sim::Approval;
+    let sim = sim_with(SimOptions { oauth_interval_s: 0, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), "[profiles.default]\noauth_client_id = \"sim-device-client\"\n")
+        .unwrap();
+    let overrides = Overrides {
+        config_path: Some(dir.path().join("config.toml")),
+        data_dir: Some(dir.path().join("data")),
+        base_url: Some(sim.url()),
+        ..Default::default()
+    };
+    let options =
+        SessionOptions { overrides, env: Env::from_pairs(std::iter::empty()), demo: false, log_to_file: false };
+    let mut session = Session::open(options).await.unwrap();
+    session.handle(Msg::Resize(80, 24)).await;
+    let mut h = Harness { session, dir };
+    assert!(h.session.app.first_run.is_some(), "no token: the first-run screen");
+    assert!(h.screen(80, 24).contains("l signs in with a code"), "{}", h.screen(80, 24));
+    h.key(KeyCode::Char('l')).await;
+    h.until("the code", |a| matches!(a.login, Some(LoginScreen::Code { .. }))).await;
+    let screen = h.screen(80, 24);
+    assert!(screen.contains("enter the code") && screen.contains("█"), "the code and the QR code at 80x24\n{screen}");
+    let Some(LoginScreen::Code { user_code, .. }) = h.session.app.login.clone() else { unreachable!() };
+    // Esc stops it; a new one starts with l.
+    h.key(KeyCode::Esc).await;
+    assert!(h.session.app.login.is_none() && h.session.app.first_run.is_some());
+    assert!(!sim.decide_device_code("nope", Approval::Approved));
+    h.key(KeyCode::Char('l')).await;
+    h.until("a new code", |a| matches!(&a.login, Some(LoginScreen::Code { user_code: c, .. }) if *c != user_code))
+        .await;
+    let Some(LoginScreen::Code { user_code, .. }) = h.session.app.login.clone() else { unreachable!() };
+    assert!(sim.decide_device_code(&user_code, Approval::Approved));
+    h.until("the account", |a| a.first_run.is_none() && !a.workspaces.items.is_empty()).await;
+    assert!(h.dir.path().join("credentials.toml").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_shows_its_error_and_logid_and_can_be_rerun_and_deleted() {
     let sim = sim().await;
     let mut h = Harness::new(&sim).await;

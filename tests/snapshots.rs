@@ -658,3 +658,22 @@ fn the_chat_view_with_a_reply_streaming_in() {
     app.update(Msg::Resize(80, 24));
     insta::assert_snapshot!("chat_80x24", render(&app, 80, 24));
 }
+
+#[test]
+fn the_sign_in_code_screen_fits_80x24() {
+    use coze_tui::app::LoginScreen;
+    let mut app = App::new(profile(), Keymap::default());
+    app.clock = coze_tui::text::Clock::fixed(1_795_600_000_000);
+    app.first_run = Some("No token for profile \"work\".".into());
+    insta::assert_snapshot!("first_run_login_hint_80x24", render(&app, 80, 24));
+    let url = "https://www.coze.cn/open/oauth/device?user_code=WDJB-MJHT".to_string();
+    app.login = Some(LoginScreen::Code {
+        user_code: "WDJB-MJHT".into(),
+        qr: coze_tui::auth::qr_lines(&url).unwrap(),
+        url,
+        until_ms: 1_795_600_000_000 + 299_000,
+    });
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("WDJB-MJHT") && screen.contains("4 min 59 s left"), "{screen}");
+    insta::assert_snapshot!("sign_in_code_80x24", screen);
+}

@@ -106,6 +106,7 @@ pub enum Action {
     Attach,
     Versions,
     RunIn,
+    Login,
 }
 
 impl Action {
@@ -178,6 +179,7 @@ impl Action {
             Attach => ("attach", "attach a file to a file input (uploads it)"),
             Versions => ("versions", "run a published version (its inputs, what changed)"),
             RunIn => ("run_in", "the app or bot the workflow runs in"),
+            Login => ("login", "sign in with a code and a QR code (no token to paste)"),
         }
     }
 
@@ -405,6 +407,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Dialog, "alt-3", Action::ModeStream),
     (Context::Dialog, "ctrl-s", Action::Send),
     (Context::FirstRun, "d", Action::StartDemo),
+    (Context::FirstRun, "l", Action::Login),
     (Context::FirstRun, "esc", Action::Quit),
     (Context::Viewer, "n", Action::NextMatch),
     (Context::Viewer, "N", Action::PrevMatch),

@@ -169,6 +169,14 @@ pub enum Msg {
         conversation_id: String,
         result: Result<Vec<Task>, String>,
     },
+    /// The sign-in's code to show (first-run screen).
+    LoginCode {
+        user_code: String,
+        url: String,
+        expires_in: u64,
+    },
+    /// The sign-in ended: approved (the session connects) or why not.
+    LoginDone(Result<(), String>),
     /// Two tasks compared (or why not).
     Diff(Result<Box<crate::suite::check::Comparison>, String>),
     /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
@@ -298,6 +306,11 @@ pub enum Command {
     LoadVersions(String),
     /// Forget the app or bot a workflow ran with.
     ForgetRunIn(String),
+    /// Sign in with the device grant (first-run screen); `CancelLogin` stops waiting.
+    StartLogin,
+    CancelLogin,
+    /// Signed in: connect with the new tokens.
+    SignedIn,
     /// Complete a typed path (Tab in the attach prompt).
     CompletePath(String),
     /// A chatflow's conversations (from the ledger).
@@ -435,6 +448,22 @@ pub struct App {
     pub uploading: Option<(String, u64, u64)>,
     /// The chat of a chatflow (kept while another dialog is open or the view is closed).
     pub chat: Option<chat::ChatView>,
+    /// Signing in from the first-run screen.
+    pub login: Option<LoginScreen>,
+}
+
+/// The first-run screen's sign-in: asking Coze for a code, showing it, or why it stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginScreen {
+    Asking,
+    Code {
+        user_code: String,
+        url: String,
+        qr: Vec<String>,
+        /// Unix milliseconds when the code stops working.
+        until_ms: i64,
+    },
+    Failed(String),
 }
 
 impl App {
@@ -470,6 +499,7 @@ impl App {
             suite_starting: None,
             uploading: None,
             chat: None,
+            login: None,
             mouse: false,
         };
         app.rebuild_detail();
@@ -507,7 +537,8 @@ impl App {
         let toast = self.toast.as_ref().map(|t| t.until.saturating_duration_since(Instant::now()));
         let work = if self.loading() {
             Some(Duration::from_millis(250))
-        } else if self.tasks.running() > 0 {
+        } else if self.tasks.running() > 0 || matches!(self.login, Some(LoginScreen::Code { .. })) {
+            // (A sign-in code counts down.)
             Some(Duration::from_secs(1))
         } else {
             None
@@ -569,6 +600,24 @@ impl App {
                 vec![]
             }
             Msg::WorkflowInfo { workflow_id, result, kept } => self.on_workflow_info(workflow_id, result, kept),
+            Msg::LoginCode { user_code, url, expires_in } => {
+                if self.login.is_some() {
+                    let qr = crate::auth::qr_lines(&url).unwrap_or_default();
+                    let until_ms = self.clock.now_ms() + expires_in as i64 * 1000;
+                    self.login = Some(LoginScreen::Code { user_code, url, qr, until_ms });
+                }
+                vec![]
+            }
+            Msg::LoginDone(Ok(())) => {
+                self.login = None;
+                vec![Command::SignedIn]
+            }
+            Msg::LoginDone(Err(e)) => {
+                if self.login.is_some() {
+                    self.login = Some(LoginScreen::Failed(e));
+                }
+                vec![]
+            }
             Msg::Conversations { workflow_id, result } => {
                 self.on_conversations(&workflow_id, result);
                 vec![]
@@ -737,8 +786,19 @@ impl App {
             return self.on_dialog_key(key);
         }
         if self.first_run.is_some() {
-            return match self.keymap.lookup(Context::FirstRun, &key) {
-                Some(Action::StartDemo) => {
+            let action = self.keymap.lookup(Context::FirstRun, &key);
+            // While signing in: Esc stops it (and keeps the first-run screen).
+            if self.login.is_some() && matches!(action, Some(Action::Back | Action::Cancel | Action::Quit)) {
+                let waiting = matches!(self.login, Some(LoginScreen::Asking | LoginScreen::Code { .. }));
+                self.login = None;
+                return if waiting { vec![Command::CancelLogin] } else { vec![] };
+            }
+            return match action {
+                Some(Action::Login) if self.login.is_none() => {
+                    self.login = Some(LoginScreen::Asking);
+                    vec![Command::StartLogin]
+                }
+                Some(Action::StartDemo) if self.login.is_none() => {
                     self.first_run = None;
                     vec![Command::StartDemo]
                 }

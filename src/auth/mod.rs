@@ -247,17 +247,36 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// The URL as a QR code of Unicode half blocks (two rows of modules per line), with a quiet
-/// zone, dark on light whatever the terminal's colours.
+/// The URL as a QR code of Unicode half blocks (two rows of modules per line): light modules
+/// are drawn (terminals draw in a light colour on a dark background), with a margin of two
+/// light modules, so a 60-character URL takes 37 columns and 19 rows and fits beside the
+/// code at 80x24.
 pub fn qr_lines(text: &str) -> Option<Vec<String>> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L).ok()?;
-    let rendered = code
-        .render::<qrcode::render::unicode::Dense1x2>()
-        .dark_color(qrcode::render::unicode::Dense1x2::Light)
-        .light_color(qrcode::render::unicode::Dense1x2::Dark)
-        .quiet_zone(true)
-        .build();
-    Some(rendered.lines().map(str::to_string).collect())
+    let width = code.width();
+    let dark = |x: isize, y: isize| {
+        let inside = (0..width as isize).contains(&x) && (0..width as isize).contains(&y);
+        inside && code[(x as usize, y as usize)] == qrcode::Color::Dark
+    };
+    let margin = 2isize;
+    let (from, to) = (-margin, width as isize + margin);
+    let mut lines = vec![];
+    let mut y = from;
+    while y < to {
+        let line: String = (from..to)
+            .map(|x| match (dark(x, y), y + 1 < to && dark(x, y + 1)) {
+                (false, false) if y + 1 < to => '█',
+                (false, false) => '▀',
+                (false, true) => '▀',
+                (true, false) if y + 1 < to => '▄',
+                (true, false) => ' ',
+                (true, true) => ' ',
+            })
+            .collect();
+        lines.push(line);
+        y += 2;
+    }
+    Some(lines)
 }
 
 #[cfg(test)]
@@ -292,6 +311,7 @@ mod tests {
         assert_eq!(code.verification_url(), "https://www.coze.cn/open/oauth/device?user_code=WDJB-MJHT");
         let qr = qr_lines(&code.verification_url()).unwrap();
         let width = qr.iter().map(|l| l.chars().count()).max().unwrap();
-        assert!(width <= 80 && qr.len() <= 22, "{width} columns, {} rows", qr.len());
+        assert!(width <= 40 && qr.len() <= 19, "{width} columns, {} rows", qr.len());
+        assert_eq!(qr[0].chars().filter(|c| *c == '█').count(), width, "a light margin all round");
     }
 }

@@ -157,15 +157,76 @@ fn narrow_emoji_selectors(buf: &mut ratatui::buffer::Buffer) {
 }
 
 fn draw_first_run(f: &mut Frame, area: Rect, msg: &str, app: &App, theme: &Theme) {
+    if let Some(login) = &app.login {
+        return draw_login(f, area, login, app, theme);
+    }
     let block =
         Block::bordered().border_type(BorderType::Rounded).title(" coze-tui: first run ").border_style(theme.focus);
     let mut lines = vec![Line::styled("Welcome. No Coze API token is configured yet.", theme.heading), Line::raw("")];
     lines.extend(msg.lines().map(|l| Line::raw(l.to_string())));
     lines.push(Line::raw(""));
     let km = &app.keymap;
-    let keys = [(Action::StartDemo, "opens the demo (an embedded Coze simulator)"), (Action::Quit, "quits")];
+    let keys = [
+        (Action::Login, "signs in with a code (no token to paste)"),
+        (Action::StartDemo, "opens the demo (an embedded Coze simulator)"),
+        (Action::Quit, "quits"),
+    ];
     lines.push(Line::styled(km.hints(Context::FirstRun, &keys), theme.heading));
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), area);
+}
+
+/// Signing in: the code and where to enter it on the left, the QR code of that address on
+/// the right (it fits at 80x24).
+fn draw_login(f: &mut Frame, area: Rect, login: &crate::app::LoginScreen, app: &App, theme: &Theme) {
+    use crate::app::LoginScreen;
+    let block =
+        Block::bordered().border_type(BorderType::Rounded).title(" coze-tui: sign in ").border_style(theme.focus);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let back = app.keymap.hint(Context::Global, Action::Back, "stops").unwrap_or_default();
+    match login {
+        LoginScreen::Asking => {
+            f.render_widget(Paragraph::new(Span::styled("Asking Coze for a sign-in code…", theme.dim)), inner);
+        }
+        LoginScreen::Failed(why) => {
+            let lines = vec![
+                Line::styled("The sign-in stopped.", theme.error),
+                Line::raw(""),
+                Line::raw(why.clone()),
+                Line::raw(""),
+                Line::styled(format!("{back} goes back"), theme.dim),
+            ];
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+        }
+        LoginScreen::Code { user_code, url, qr, until_ms } => {
+            let qr_width = qr.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16;
+            let fits = !qr.is_empty() && inner.width >= qr_width + 30 && inner.height >= qr.len() as u16;
+            let [text, code] =
+                Layout::horizontal([Constraint::Min(20), Constraint::Length(if fits { qr_width + 1 } else { 0 })])
+                    .areas(inner);
+            let left = ((until_ms - app.clock.now_ms()).max(0) / 1000) as u64;
+            let lines = vec![
+                Line::styled("On any device, open", theme.heading),
+                Line::styled(url.clone(), theme.focus_title),
+                Line::raw(""),
+                Line::raw("and enter the code"),
+                Line::styled(format!("  {user_code}"), theme.heading),
+                Line::raw(""),
+                Line::styled(
+                    if fits { "or scan the QR code." } else { "(a wider terminal shows a QR code)" },
+                    theme.dim,
+                ),
+                Line::raw(""),
+                Line::styled(format!("Waiting for approval… ({} min {:02} s left)", left / 60, left % 60), theme.dim),
+                Line::styled(format!("{back}; the tokens are kept (0600) and renewed as they are used."), theme.dim),
+            ];
+            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+            if fits {
+                let rows: Vec<Line> = qr.iter().map(|l| Line::raw(l.clone())).collect();
+                f.render_widget(Paragraph::new(rows), code);
+            }
+        }
+    }
 }
 
 /// The tab bar of the compact layout; returns where each tab label went.
