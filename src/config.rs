@@ -75,6 +75,13 @@ pub struct Profile {
     pub poll: PollSettings,
     /// The device-type OAuth app `coze-tui login` signs in with.
     pub oauth_client_id: Option<String>,
+    /// `pat` (a token in the config or environment), `oauth` (`coze-tui login`) or `jwt` (a
+    /// service app); default: `pat` when a token is set, else `oauth` when signed in.
+    pub auth: Option<String>,
+    /// A service app (OAuth JWT): its app id, the public key's id, the private key's file (0600).
+    pub jwt_app_id: Option<String>,
+    pub jwt_key_id: Option<String>,
+    pub jwt_private_key_file: Option<PathBuf>,
 }
 
 impl Default for Profile {
@@ -89,6 +96,10 @@ impl Default for Profile {
             daily_request_limit: None,
             poll: PollSettings::default(),
             oauth_client_id: None,
+            auth: None,
+            jwt_app_id: None,
+            jwt_key_id: None,
+            jwt_private_key_file: None,
         }
     }
 }
@@ -187,6 +198,8 @@ pub enum Source {
     Default,
     /// Got by `coze-tui login` (the credentials file).
     SignedIn,
+    /// Minted for a service app (`auth = "jwt"`).
+    Jwt,
 }
 
 impl fmt::Display for Source {
@@ -196,6 +209,7 @@ impl fmt::Display for Source {
             Source::Env => "environment",
             Source::File => "config file",
             Source::SignedIn => "signed in (coze-tui login)",
+            Source::Jwt => "service app (JWT)",
             Source::Default => "default",
         })
     }
@@ -301,7 +315,7 @@ impl Settings {
                 Source::File => format!(" (in {})", config_path.display()),
                 Source::Env => " (from COZE_API_BASE)".to_string(),
                 Source::Flag => " (from --base-url)".to_string(),
-                Source::Default | Source::SignedIn => String::new(),
+                Source::Default | Source::SignedIn | Source::Jwt => String::new(),
             };
             return Err(ConfigError(format!("{m}{origin}")));
         }
@@ -355,10 +369,19 @@ impl Settings {
         opts.stream_idle_timeout = Duration::from_secs(p.stream_idle_timeout);
         opts.retry = RetryPolicy { max_retries: p.max_retries, ..RetryPolicy::default() };
         // A signed-in token is renewed as the client goes (before it ends, after a refusal).
-        if let (Source::SignedIn, Some(expires_at)) = (self.token_source, self.token_expires_at) {
-            let renew =
-                crate::auth::SignedIn { config_path: self.config_path.clone(), profile: self.profile_name.clone() };
-            opts.renewal = Some(crate::coze::Renewal { expires_at, renew: std::sync::Arc::new(renew) });
+        let renew: Option<std::sync::Arc<dyn crate::coze::token::Renew>> = match self.token_source {
+            Source::SignedIn => Some(std::sync::Arc::new(crate::auth::SignedIn {
+                config_path: self.config_path.clone(),
+                profile: self.profile_name.clone(),
+            })),
+            Source::Jwt => crate::auth::JwtApp::of(&self.profile)
+                .ok()
+                .flatten()
+                .map(|a| std::sync::Arc::new(a) as std::sync::Arc<dyn crate::coze::token::Renew>),
+            _ => None,
+        };
+        if let (Some(renew), Some(expires_at)) = (renew, self.token_expires_at) {
+            opts.renewal = Some(crate::coze::Renewal { expires_at, renew });
         }
         Ok(opts)
     }

@@ -181,3 +181,45 @@ async fn a_running_client_renews_its_token_before_it_ends_and_after_a_refusal() 
     let e = client.list_workspaces().await.unwrap_err();
     assert!(e.message.contains("coze-tui login"), "{}", e.message);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_app_signs_a_jwt_for_its_tokens() {
+    use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A key pair made here: the simulator knows the public half, the profile the private.
+    let private = rsa::RsaPrivateKey::new(&mut rand_core_rng(), 2048).unwrap();
+    let key_file = d.join("app.pem");
+    std::fs::write(&key_file, private.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes()).unwrap();
+    let public_file = d.join("app.pub.pem");
+    std::fs::write(&public_file, private.to_public_key().to_public_key_pem(LineEnding::LF).unwrap()).unwrap();
+    let sim = sim_with(SimOptions { jwt_public_key_file: Some(public_file), ..opts() }).await;
+    let profile = format!(
+        "[profiles.default]\nauth = \"jwt\"\njwt_app_id = \"sim-jwt-app\"\njwt_key_id = \"sim-key\"\njwt_private_key_file = \"{}\"\n",
+        key_file.display()
+    );
+    std::fs::write(d.join("config.toml"), profile).unwrap();
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let open = output_of(signed_in_cmd(&sim, d, &["health"]), None).await;
+        assert_ne!(open.code, 0);
+        assert!(open.stderr.contains("chmod 600"), "a key others can read is refused\n{}", open.stderr);
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let h = output_of(signed_in_cmd(&sim, d, &["health", "--json"]), None).await.json();
+    assert_eq!((h["auth_ok"].as_bool(), h["credential"].as_str()), (Some(true), Some("jwt")), "{h}");
+    assert_eq!(sim.stats().jwt_exchanges, 1);
+    // No refresh token: each process buys its token with a new JWT (used once).
+    sim.expire_access_tokens();
+    let again = output_of(signed_in_cmd(&sim, d, &["workspaces", "--json"]), None).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(sim.stats().jwt_exchanges, 2);
+}
+
+/// An RNG for key generation (rsa's `rand_core` 0.6).
+fn rand_core_rng() -> impl rsa::rand_core::CryptoRngCore {
+    rsa::rand_core::OsRng
+}

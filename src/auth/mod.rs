@@ -225,10 +225,18 @@ impl crate::coze::token::Renew for SignedIn {
     }
 }
 
-/// A profile without a token of its own runs with its signed-in one (refreshed if need be);
-/// a token from the environment or the config wins.
+/// A profile without a token of its own runs with its signed-in one (refreshed if need be),
+/// or, with `auth = "jwt"`, a token minted for its service app; a token from the environment
+/// or the config wins.
 pub async fn use_signed_in(settings: &mut Settings) -> Result<(), String> {
     if !settings.profile.api_token.is_empty() {
+        return Ok(());
+    }
+    if let Some(app) = JwtApp::of(&settings.profile)? {
+        let (token, expires_at) = app.token().await?;
+        settings.profile.api_token = token;
+        settings.token_source = Source::Jwt;
+        settings.token_expires_at = Some(expires_at);
         return Ok(());
     }
     let Some(c) = fresh_credential(&settings.config_path, &settings.profile_name, None).await? else {
@@ -241,6 +249,89 @@ pub async fn use_signed_in(settings: &mut Settings) -> Result<(), String> {
         settings.profile.base_url = c.base_url;
     }
     Ok(())
+}
+
+/// A service app (OAuth JWT, coze-api.md §10.4): no person, a private key. Each token is
+/// bought with a fresh RS256 JWT; there is no refresh token, a new one is minted instead.
+#[derive(Clone)]
+pub struct JwtApp {
+    app_id: String,
+    key_id: String,
+    key: jsonwebtoken::EncodingKey,
+    base_url: String,
+}
+
+/// How long each minted token lasts (Coze takes up to 86,399 s).
+const JWT_TOKEN_S: u64 = 900;
+
+impl JwtApp {
+    /// The profile's service app, when `auth = "jwt"`: its keys all set and its private key
+    /// readable by its owner only.
+    pub fn of(p: &crate::config::Profile) -> Result<Option<Self>, String> {
+        if p.auth.as_deref() != Some("jwt") {
+            return Ok(None);
+        }
+        let need = |v: &Option<String>, key: &str| {
+            v.clone()
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| format!("auth = \"jwt\" needs {key} in the profile"))
+        };
+        let (app_id, key_id) = (need(&p.jwt_app_id, "jwt_app_id")?, need(&p.jwt_key_id, "jwt_key_id")?);
+        let file = p.jwt_private_key_file.clone().ok_or("auth = \"jwt\" needs jwt_private_key_file in the profile")?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                return Err(format!(
+                    "{} can be read by others: `chmod 600` it (it signs in as the app)",
+                    file.display()
+                ));
+            }
+        }
+        let pem = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem)
+            .map_err(|e| format!("{} is not an RSA private key in PEM: {e}", file.display()))?;
+        Ok(Some(Self { app_id, key_id, key, base_url: p.base_url.clone() }))
+    }
+
+    /// A new access token: a JWT signed now, exchanged at the token endpoint.
+    pub async fn token(&self) -> Result<(Secret, i64), String> {
+        let now = unix_now();
+        let aud =
+            reqwest::Url::parse(&self.base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+        let claims = json!({"iss": self.app_id, "aud": aud, "iat": now, "exp": now + 3600,
+                            "jti": format!("{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>())});
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(self.key_id.clone());
+        let jwt = jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| format!("cannot sign the JWT: {e}"))?;
+        let url = endpoint(&self.base_url, "api/permission/oauth2/token");
+        let body =
+            json!({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "duration_seconds": JWT_TOKEN_S});
+        let resp = http()
+            .post(&url)
+            .bearer_auth(&jwt)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        let v: Value = resp.json().await.map_err(|e| format!("{url} did not answer JSON: {e}"))?;
+        let access = v.get("access_token").and_then(Value::as_str);
+        let ends = v.get("expires_in").and_then(|e| e.as_i64().or_else(|| e.as_str()?.parse().ok()));
+        match (access, ends) {
+            (Some(a), Some(e)) => Ok((Secret::new(a), e)),
+            _ => {
+                let why = oauth_error(&v).map(|(e, m)| format!("{e}: {m}")).unwrap_or_else(|| v.to_string());
+                Err(format!("the service app's token was refused ({why}); check jwt_app_id, jwt_key_id and the key"))
+            }
+        }
+    }
+}
+
+impl crate::coze::token::Renew for JwtApp {
+    fn renew<'a>(&'a self, _refused: Option<&'a Secret>) -> crate::coze::token::Renewed<'a> {
+        Box::pin(self.token())
+    }
 }
 
 fn unix_now() -> i64 {

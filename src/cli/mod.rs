@@ -848,6 +848,7 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         credential: match settings.token_source {
             config::Source::Env => "env",
             config::Source::SignedIn => "oauth",
+            config::Source::Jwt => "jwt",
             _ => "pat",
         },
         expires_at: settings.token_expires_at.map(|s| crate::tasks::rfc3339(s * 1000)),

@@ -89,6 +89,14 @@ pub struct SimOptions {
     /// The polling interval a device code asks for, in seconds.
     #[arg(long, default_value_t = 5)]
     pub oauth_interval_s: u64,
+    /// A service app's public key (PEM): JWTs signed by its private key buy access tokens.
+    #[arg(long)]
+    pub jwt_public_key_file: Option<std::path::PathBuf>,
+    /// The service app's id (the JWT's `iss`) and its key's id (the JWT's `kid`).
+    #[arg(long, default_value = "sim-jwt-app")]
+    pub jwt_app_id: String,
+    #[arg(long, default_value = "sim-key")]
+    pub jwt_key_id: String,
     /// Seed for the random faults.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -119,6 +127,8 @@ pub struct Stats {
     pub resumes: u64,
     /// OAuth refresh requests (each refresh token works once).
     pub oauth_refreshes: u64,
+    /// Access tokens bought with a service app's JWT.
+    pub jwt_exchanges: u64,
     /// Files the server took, and their bytes.
     pub uploads: u64,
     pub upload_bytes: u64,

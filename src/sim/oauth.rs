@@ -40,6 +40,8 @@ pub(crate) struct OAuthState {
     pub access: HashMap<String, Instant>,
     /// Live refresh tokens (single-use) → client id.
     refresh: HashMap<String, String>,
+    /// JWT ids already used (a JWT buys one token).
+    jtis: std::collections::HashSet<String>,
     next: u64,
 }
 
@@ -135,10 +137,50 @@ async fn device_code_for(
     .into_response()
 }
 
-async fn token(State(s): State<Arc<SimState>>, body: axum::body::Bytes) -> Response {
+/// A service app's JWT (the Authorization header), checked as Coze checks it: signed by the
+/// app's key (RS256, `kid`), issued by the app, for this host, not expired, used once.
+fn jwt_grant(s: &SimState, headers: &axum::http::HeaderMap, v: &Value) -> Response {
+    let Some(pem) = s.opts.jwt_public_key_file.as_ref().and_then(|f| std::fs::read(f).ok()) else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_client", "no service app is registered");
+    };
+    let jwt = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let (Some(jwt), Ok(key)) = (jwt, jsonwebtoken::DecodingKey::from_rsa_pem(&pem)) else {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "a signed JWT is required");
+    };
+    let host = s.base_url.split("//").nth(1).and_then(|h| h.split(':').next()).unwrap_or_default().to_string();
+    let mut check = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    check.set_audience(&[host]);
+    check.set_issuer(&[s.opts.jwt_app_id.as_str()]);
+    let decoded = match jsonwebtoken::decode::<Value>(jwt, &key, &check) {
+        Ok(d) => d,
+        Err(e) => {
+            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &format!("the JWT is not valid: {e}"));
+        }
+    };
+    if decoded.header.kid.as_deref() != Some(s.opts.jwt_key_id.as_str()) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown kid");
+    }
+    let jti = decoded.claims.get("jti").and_then(Value::as_str).unwrap_or_default().to_string();
+    let seconds = v.get("duration_seconds").and_then(Value::as_u64).unwrap_or(900).clamp(1, 86_399);
+    let mut inner = s.lock();
+    if jti.is_empty() || !inner.oauth.jtis.insert(jti) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "the JWT's jti is missing or was used");
+    }
+    inner.stats.jwt_exchanges += 1;
+    let access = inner.oauth.new_token("czs");
+    inner.oauth.access.insert(access.clone(), Instant::now() + Duration::from_secs(seconds));
+    let expires_in = super::runs::unix_now() + seconds as i64;
+    axum::Json(json!({"access_token": access, "expires_in": expires_in, "token_type": "Bearer"})).into_response()
+}
+
+async fn token(State(s): State<Arc<SimState>>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     match field("grant_type").as_str() {
+        "urn:ietf:params:oauth:grant-type:jwt-bearer" => jwt_grant(&s, &headers, &v),
         "urn:ietf:params:oauth:grant-type:device_code" => {
             let (device, client_id) = (field("device_code"), field("client_id"));
             let decided = {
