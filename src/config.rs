@@ -413,7 +413,8 @@ pub fn missing_token_message(config_path: &Path, profile: &str) -> String {
          Set one of:\n\
          \x20 export COZE_API_TOKEN=pat_...            (a personal access token from https://www.coze.cn/open/oauth/pats)\n\
          \x20 export COZE_API_BASE=https://api.coze.com (only for coze.com accounts; coze.cn is the default)\n\
-         or run `coze-tui config init` and set api_token in {}.\n\
+         or run `coze-tui config init` and set api_token in {},\n\
+         or sign in with a code: set oauth_client_id there, then `coze-tui login`.\n\
          To look around without an account, run `coze-tui demo`.",
         config_path.display()
     )

@@ -576,6 +576,11 @@ fn profile_info(s: &Settings) -> ProfileInfo {
         profiles: s.profile_names.clone(),
         config_path: s.config_path.display().to_string(),
         log_path: s.log_path().display().to_string(),
+        credential: match s.token_source {
+            crate::config::Source::SignedIn => Some("signed in".into()),
+            crate::config::Source::Jwt => Some("service app".into()),
+            _ => None,
+        },
     }
 }
 

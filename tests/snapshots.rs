@@ -15,6 +15,7 @@ use serde_json::json;
 
 fn profile() -> ProfileInfo {
     ProfileInfo {
+        credential: None,
         name: "work".into(),
         base_url: "https://api.coze.cn".into(),
         region: "coze.cn".into(),

@@ -363,6 +363,8 @@ pub struct ProfileInfo {
     pub profiles: Vec<String>,
     pub config_path: String,
     pub log_path: String,
+    /// How the token was got, when not a personal access token: "signed in", "service app".
+    pub credential: Option<String>,
 }
 
 /// Where the last frame put things, recorded by the driver after each draw: clicks and paging

@@ -659,6 +659,7 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut left = vec![
         Span::styled(format!(" {} ", app.profile.name), theme.focus_title),
         Span::raw(format!(" {} ", app.profile.region)),
+        Span::styled(app.profile.credential.as_ref().map(|c| format!("({c}) ")).unwrap_or_default(), theme.dim),
         health,
         Span::raw(if running > 0 {
             format!("  {} {running} running", SPINNER[app.spinner % SPINNER.len()])
