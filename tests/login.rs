@@ -131,13 +131,9 @@ async fn a_running_client_renews_its_token_before_it_ends_and_after_a_refusal() 
     let sim = sim_with(SimOptions { oauth_interval_s: 0, oauth_access_ttl_s: 600, ..opts() }).await;
     let dir = tempfile::tempdir().unwrap();
     config(dir.path());
-    // Signed in, in-process: the code approved as soon as it is shown.
+    sign_in(&sim, dir.path()).await;
     let url = sim.url();
-    let code = coze_tui::auth::device_code(&url, "sim-device-client", None).await.unwrap();
-    assert!(sim.decide_device_code(&code.user_code, Approval::Approved));
-    let c = coze_tui::auth::wait_for_approval(&url, "sim-device-client", &code, || {}).await.unwrap();
     let creds = coze_tui::auth::credentials::path_for(&dir.path().join("config.toml"));
-    coze_tui::auth::credentials::store(&creds, "default", Some(&c)).unwrap();
 
     let env = Env::from_pairs([("COZE_API_BASE", url.as_str())]);
     let overrides = Overrides {
@@ -222,4 +218,69 @@ async fn a_service_app_signs_a_jwt_for_its_tokens() {
 /// An RNG for key generation (rsa's `rand_core` 0.6).
 fn rand_core_rng() -> impl rsa::rand_core::CryptoRngCore {
     rsa::rand_core::OsRng
+}
+
+/// Signs `dir`'s default profile in, in-process (the code approved as soon as it is shown).
+async fn sign_in(sim: &Simulator, dir: &Path) {
+    let url = sim.url();
+    let code = coze_tui::auth::device_code(&url, "sim-device-client", None).await.unwrap();
+    assert!(sim.decide_device_code(&code.user_code, Approval::Approved));
+    let c = coze_tui::auth::wait_for_approval(&url, "sim-device-client", &code, || {}).await.unwrap();
+    let creds = coze_tui::auth::credentials::path_for(&dir.join("config.toml"));
+    coze_tui::auth::credentials::store(&creds, "default", Some(&c)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_run_waits_for_a_new_sign_in_instead_of_ending_unknown() {
+    use coze_tui::config::{Env, Overrides, PollSettings, Settings};
+    use coze_tui::tasks::*;
+    let sim = sim_with(SimOptions { oauth_interval_s: 0, slow_ms: 1500, async_ms: 1500, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    config(d);
+    sign_in(&sim, d).await;
+    let env = Env::from_pairs([("COZE_API_BASE", sim.url().as_str())]);
+    let overrides =
+        Overrides { config_path: Some(d.join("config.toml")), data_dir: Some(d.join("data")), ..Default::default() };
+    let mut settings = Settings::load(&overrides, &env).unwrap();
+    coze_tui::auth::use_signed_in(&mut settings).await.unwrap();
+    let client = coze_tui::coze::CozeClient::new(settings.client_options().unwrap()).unwrap();
+    let ledger = std::sync::Arc::new(Ledger::open_in(&d.join("data")).unwrap());
+    let poll = PollSettings { initial_interval_ms: 100, max_interval_ms: 200, qps: 100.0, ..PollSettings::default() };
+    let mut cfg = RunnerConfig::new("default", poll);
+    cfg.sign_in_retry = Duration::from_millis(200);
+    let runner = Runner::start(client, ledger, cfg).await;
+    let task = runner
+        .submit(NewTask {
+            workflow_id: wf(&sim, "slow"),
+            workflow_name: None,
+            workspace_id: None,
+            parameters: Default::default(),
+            mode: RunMode::Async,
+            name: None,
+            description: None,
+            context: Default::default(),
+        })
+        .await
+        .unwrap();
+    // Signed out while it runs: the watch cannot read run history, and waits.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    coze_tui::auth::credentials::store(&coze_tui::auth::credentials::path_for(&d.join("config.toml")), "default", None)
+        .unwrap();
+    sim.expire_access_tokens();
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(runner.find(&task.id).await.unwrap().status, TaskStatus::Running, "not given up on");
+    // Signed in again (another terminal): the watch goes on to the end.
+    sign_in(&sim, d).await;
+    let mut done = None;
+    for _ in 0..100 {
+        let t = runner.find(&task.id).await.unwrap();
+        if t.status.is_settled() {
+            done = Some(t);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done.map(|t| t.status), Some(TaskStatus::Succeeded));
+    runner.shutdown().await;
 }

@@ -214,6 +214,11 @@ impl CozeClient {
         Ok(Self { http, base, token, opts, gate: None })
     }
 
+    /// Whether its token renews itself (signed in), so a refusal may pass once it is renewed.
+    pub fn renews_token(&self) -> bool {
+        self.token.renews()
+    }
+
     pub fn base_url(&self) -> &str {
         self.base.as_str().trim_end_matches('/')
     }

@@ -42,6 +42,8 @@ pub struct RunnerConfig {
     pub concurrency: usize,
     /// Requests a day this profile may make (the shared budget refuses more).
     pub daily_request_limit: Option<u64>,
+    /// How often a run whose sign-in lapsed is looked at again (a `coze-tui login` fixes it).
+    pub sign_in_retry: Duration,
 }
 
 impl RunnerConfig {
@@ -53,6 +55,7 @@ impl RunnerConfig {
             max_events: 10_000,
             max_event_bytes: 8 * 1024 * 1024,
             not_visible_grace: Duration::from_secs(15),
+            sign_in_retry: Duration::from_secs(20),
             adopt_orphans: true,
             concurrency: DEFAULT_CONCURRENCY,
             daily_request_limit: None,
@@ -1151,6 +1154,13 @@ impl Driver {
                 // is documented nowhere: any "not found" of a young run is waited out.
                 Err(e) if not_found(&e) && self.run_age(age_before + watch_started.elapsed()) < grace => {
                     tracing::debug!(task = %self.task.id, error = %e, "the run is not visible yet");
+                    continue;
+                }
+                // A signed-in token that could not be renewed (signed out, the refresh token
+                // spent or expired): the run goes on at Coze; look again once signed in.
+                Err(e) if e.kind == ErrorKind::Auth && self.sh().client.renews_token() => {
+                    tracing::warn!(task = %self.task.id, error = %e, "not polling: the sign-in must be renewed (coze-tui login)");
+                    tokio::time::sleep(self.sh().cfg.sign_in_retry).await;
                     continue;
                 }
                 Err(e) if e.is_local_limit() => {
