@@ -83,6 +83,7 @@ impl Session {
     /// Without a token it shows the first-run screen instead.
     pub async fn open(opts: SessionOptions) -> Result<Self, String> {
         let loaded = Settings::load(&opts.overrides, &opts.env);
+        let mut sign_in_problem = None;
         let (settings, demo) = if opts.demo {
             // The demo needs no account: a broken token, profile or config only loses the
             // user's UI settings and keys for it.
@@ -90,8 +91,11 @@ impl Session {
             (d.settings.clone(), Some(d))
         } else {
             let mut settings = loaded.map_err(|e| e.0)?;
-            // Signed in (`coze-tui login`) and no token of its own: the signed-in one.
-            crate::auth::use_signed_in(&mut settings).await?;
+            // Signed in (`coze-tui login`) and no token of its own: the signed-in one. A
+            // sign-in that cannot be used shows on the first-run screen, where `l` renews it.
+            if let Err(e) = crate::auth::use_signed_in(&mut settings).await {
+                sign_in_problem = Some(e.message);
+            }
             (settings, None)
         };
         if opts.log_to_file {
@@ -118,9 +122,10 @@ impl Session {
             demo,
             login: None,
         };
-        match settings.client_options() {
-            Ok(_) => s.connect(&settings).await?,
-            Err(e) => s.app.first_run = Some(e.0),
+        match (settings.client_options(), sign_in_problem) {
+            (_, Some(problem)) => s.app.first_run = Some(problem),
+            (Ok(_), None) => s.connect(&settings).await?,
+            (Err(e), None) => s.app.first_run = Some(e.0),
         }
         let cmds = s.app.init();
         s.dispatch(cmds).await;
@@ -184,7 +189,7 @@ impl Session {
         let switched = match Settings::load(&o, &self.env) {
             Ok(mut s) => match crate::auth::use_signed_in(&mut s).await {
                 Ok(()) => self.switch_to(&s).await,
-                Err(e) => Err(e),
+                Err(e) => Err(e.message),
             },
             Err(e) => Err(e.0),
         };
@@ -195,7 +200,7 @@ impl Session {
 
     /// Signs in with the device grant in the background: the code comes as a message, then
     /// the outcome; approved, the tokens are kept and the dashboard connects.
-    fn start_login(&mut self) {
+    fn start_login(&mut self, attempt: u64) {
         let tx = self.sender_for(0);
         let s = self.settings.clone();
         let task = tokio::spawn(async move {
@@ -210,8 +215,9 @@ impl Session {
                         )
                     })?;
                 let base = s.profile.base_url.clone();
-                let code = crate::auth::device_code(&base, &client_id, None).await?;
+                let code = crate::auth::device_code(&base, &client_id, None).await.map_err(|e| e.message)?;
                 let _ = tx.send(Msg::LoginCode {
+                    attempt,
                     user_code: code.user_code.clone(),
                     url: code.verification_url(),
                     expires_in: code.expires_in,
@@ -219,10 +225,13 @@ impl Session {
                 let c =
                     crate::auth::wait_for_approval(&base, &client_id, &code, || {}).await.map_err(|e| e.to_string())?;
                 let path = crate::auth::credentials::path_for(&s.config_path);
-                crate::auth::credentials::store(&path, &s.profile_name, Some(&c))
+                let profile = s.profile_name.clone();
+                tokio::task::spawn_blocking(move || crate::auth::credentials::store_locked(&path, &profile, Some(&c)))
+                    .await
+                    .map_err(|e| e.to_string())?
             }
             .await;
-            let _ = tx.send(Msg::LoginDone(done));
+            let _ = tx.send(Msg::LoginDone { attempt, result: done });
         });
         if let Some(old) = self.login.replace(task) {
             old.abort();
@@ -235,7 +244,7 @@ impl Session {
         let mut s = self.settings.clone();
         let connected = match crate::auth::use_signed_in(&mut s).await {
             Ok(()) => self.switch_to(&s).await,
-            Err(e) => Err(e),
+            Err(e) => Err(e.message),
         };
         if let Err(e) = connected {
             self.fail(e);
@@ -310,7 +319,7 @@ impl Session {
                     }
                 }
                 Command::StartDemo => self.start_demo().await,
-                Command::StartLogin => self.start_login(),
+                Command::StartLogin(attempt) => self.start_login(attempt),
                 Command::CancelLogin => {
                     if let Some(t) = self.login.take() {
                         t.abort();
@@ -935,7 +944,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         | Command::OpenEditor(_)
         | Command::SwitchProfile(_)
         | Command::StartDemo
-        | Command::StartLogin
+        | Command::StartLogin(_)
         | Command::CancelLogin
         | Command::SignedIn
         | Command::Suspend

@@ -86,7 +86,7 @@ async fn sign_in_is_kept_privately_used_renewed_once_and_forgotten() {
         .map(|l| if l.starts_with("expires_at") { format!("expires_at = {soon}") } else { l.to_string() })
         .collect::<Vec<_>>()
         .join("\n");
-    std::fs::write(&creds, edited).unwrap();
+    std::fs::write(&creds, &edited).unwrap();
     let (a, b) = tokio::join!(
         output_of(signed_in_cmd(&sim, d, &["health", "--json"]), None),
         output_of(signed_in_cmd(&sim, d, &["health", "--json"]), None)
@@ -94,6 +94,16 @@ async fn sign_in_is_kept_privately_used_renewed_once_and_forgotten() {
     assert_eq!((a.json()["auth_ok"].as_bool(), b.json()["auth_ok"].as_bool()), (Some(true), Some(true)));
     assert_eq!(sim.stats().oauth_refreshes, 1, "one refresh for two processes");
     assert!(!std::fs::read_to_string(&creds).unwrap().contains(&access), "the new tokens are kept");
+
+    // A refresh token already spent (the first one, refreshed above) is refused: the sign-in
+    // is forgotten, so no process tries it again, and the message says what to do.
+    let renewed = std::fs::read_to_string(&creds).unwrap();
+    std::fs::write(&creds, &edited).unwrap();
+    let spent = output_of(signed_in_cmd(&sim, d, &["health"]), None).await;
+    assert_eq!(spent.code, 3, "{}", spent.stderr);
+    assert!(spent.stderr.contains("coze-tui login"), "{}", spent.stderr);
+    assert!(!std::fs::read_to_string(&creds).unwrap().contains("[profiles.default]"), "forgotten");
+    std::fs::write(&creds, renewed).unwrap();
 
     // A token in the environment still wins.
     let pat = output_of(coze_tui(&sim, d, &["health", "--json"]), None).await.json();
@@ -166,13 +176,13 @@ async fn a_running_client_renews_its_token_before_it_ends_and_after_a_refusal() 
         }),
         ..settings.client_options().unwrap()
     };
-    coze_tui::auth::credentials::store(&creds, "default", Some(&soon)).unwrap();
+    coze_tui::auth::credentials::store_locked(&creds, "default", Some(&soon)).unwrap();
     let client = coze_tui::coze::CozeClient::new(ending).unwrap();
     client.list_workspaces().await.unwrap();
     assert_eq!(sim.stats().oauth_refreshes, 2);
 
     // Signed out meanwhile: the refusal says how to sign in again.
-    coze_tui::auth::credentials::store(&creds, "default", None).unwrap();
+    coze_tui::auth::credentials::store_locked(&creds, "default", None).unwrap();
     sim.expire_access_tokens();
     let e = client.list_workspaces().await.unwrap_err();
     assert!(e.message.contains("coze-tui login"), "{}", e.message);
@@ -227,7 +237,7 @@ async fn sign_in(sim: &Simulator, dir: &Path) {
     assert!(sim.decide_device_code(&code.user_code, Approval::Approved));
     let c = coze_tui::auth::wait_for_approval(&url, "sim-device-client", &code, || {}).await.unwrap();
     let creds = coze_tui::auth::credentials::path_for(&dir.join("config.toml"));
-    coze_tui::auth::credentials::store(&creds, "default", Some(&c)).unwrap();
+    coze_tui::auth::credentials::store_locked(&creds, "default", Some(&c)).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,8 +275,12 @@ async fn a_watched_run_waits_for_a_new_sign_in_instead_of_ending_unknown() {
         .unwrap();
     // Signed out while it runs: the watch cannot read run history, and waits.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    coze_tui::auth::credentials::store(&coze_tui::auth::credentials::path_for(&d.join("config.toml")), "default", None)
-        .unwrap();
+    coze_tui::auth::credentials::store_locked(
+        &coze_tui::auth::credentials::path_for(&d.join("config.toml")),
+        "default",
+        None,
+    )
+    .unwrap();
     sim.expire_access_tokens();
     tokio::time::sleep(Duration::from_millis(1800)).await;
     assert_eq!(runner.find(&task.id).await.unwrap().status, TaskStatus::Running, "not given up on");

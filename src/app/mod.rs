@@ -171,12 +171,16 @@ pub enum Msg {
     },
     /// The sign-in's code to show (first-run screen).
     LoginCode {
+        attempt: u64,
         user_code: String,
         url: String,
         expires_in: u64,
     },
     /// The sign-in ended: approved (the session connects) or why not.
-    LoginDone(Result<(), String>),
+    LoginDone {
+        attempt: u64,
+        result: Result<(), String>,
+    },
     /// Two tasks compared (or why not).
     Diff(Result<Box<crate::suite::check::Comparison>, String>),
     /// A task's workflow, its workspace (when recorded) and parameters, for the editor.
@@ -307,7 +311,7 @@ pub enum Command {
     /// Forget the app or bot a workflow ran with.
     ForgetRunIn(String),
     /// Sign in with the device grant (first-run screen); `CancelLogin` stops waiting.
-    StartLogin,
+    StartLogin(u64),
     CancelLogin,
     /// Signed in: connect with the new tokens.
     SignedIn,
@@ -450,8 +454,10 @@ pub struct App {
     pub uploading: Option<(String, u64, u64)>,
     /// The chat of a chatflow (kept while another dialog is open or the view is closed).
     pub chat: Option<chat::ChatView>,
-    /// Signing in from the first-run screen.
+    /// Signing in from the first-run screen, and which attempt it is (late news of an
+    /// earlier one is ignored).
     pub login: Option<LoginScreen>,
+    login_attempt: u64,
 }
 
 /// The first-run screen's sign-in: asking Coze for a code, showing it, or why it stopped.
@@ -502,6 +508,7 @@ impl App {
             uploading: None,
             chat: None,
             login: None,
+            login_attempt: 0,
             mouse: false,
         };
         app.rebuild_detail();
@@ -602,22 +609,27 @@ impl App {
                 vec![]
             }
             Msg::WorkflowInfo { workflow_id, result, kept } => self.on_workflow_info(workflow_id, result, kept),
-            Msg::LoginCode { user_code, url, expires_in } => {
-                if self.login.is_some() {
+            Msg::LoginCode { attempt, user_code, url, expires_in } => {
+                if self.login.is_some() && attempt == self.login_attempt {
                     let qr = crate::auth::qr_lines(&url).unwrap_or_default();
-                    let until_ms = self.clock.now_ms() + expires_in as i64 * 1000;
+                    let until_ms = self.clock.now_ms().saturating_add(expires_in.min(3600) as i64 * 1000);
                     self.login = Some(LoginScreen::Code { user_code, url, qr, until_ms });
                 }
                 vec![]
             }
-            Msg::LoginDone(Ok(())) => {
+            // Only the attempt on screen counts (one stopped with Esc, or the demo started
+            // meanwhile, does not connect anything).
+            Msg::LoginDone { attempt, .. } if attempt != self.login_attempt || self.login.is_none() => vec![],
+            Msg::LoginDone { result: Ok(()), .. } if self.first_run.is_some() => {
                 self.login = None;
                 vec![Command::SignedIn]
             }
-            Msg::LoginDone(Err(e)) => {
-                if self.login.is_some() {
-                    self.login = Some(LoginScreen::Failed(e));
-                }
+            Msg::LoginDone { result: Ok(()), .. } => {
+                self.login = None;
+                vec![]
+            }
+            Msg::LoginDone { result: Err(e), .. } => {
+                self.login = Some(LoginScreen::Failed(e));
                 vec![]
             }
             Msg::Conversations { workflow_id, result } => {
@@ -798,7 +810,8 @@ impl App {
             return match action {
                 Some(Action::Login) if self.login.is_none() => {
                     self.login = Some(LoginScreen::Asking);
-                    vec![Command::StartLogin]
+                    self.login_attempt += 1;
+                    vec![Command::StartLogin(self.login_attempt)]
                 }
                 Some(Action::StartDemo) if self.login.is_none() => {
                     self.first_run = None;

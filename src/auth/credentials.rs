@@ -70,7 +70,9 @@ pub fn load(path: &Path, profile: &str) -> Result<Option<Credential>, String> {
 }
 
 /// Writes (or with `None` removes) a profile's credential, leaving the others as they are.
-pub fn store(path: &Path, profile: &str, credential: Option<&Credential>) -> Result<(), String> {
+/// Only under the lock: a renewal elsewhere reads, refreshes and writes back, and a write
+/// between its read and its write would be undone (a logout come back, a new sign-in lost).
+pub fn store(path: &Path, profile: &str, credential: Option<&Credential>, _held: &Lock) -> Result<(), String> {
     let mut file = read(path)?;
     match credential {
         Some(c) => {
@@ -84,18 +86,34 @@ pub fn store(path: &Path, profile: &str, credential: Option<&Credential>) -> Res
     write_private(path, &text)
 }
 
-/// A file only its owner reads (0600) in a folder only its owner opens (0700), replaced whole.
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(".credentials.{}.tmp", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+/// Makes the folder (0700) when it is missing; a folder that exists is the user's, and its
+/// permissions are left as they are (the file itself is 0600).
+fn private_dir(dir: &Path) -> Result<(), String> {
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))
+}
+
+/// A file only its owner reads (0600), replaced whole: written to a new temp file of its own
+/// (never one left behind, never shared), then renamed over.
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    private_dir(dir)?;
+    let tmp = dir.join(format!(".credentials.{}.{:016x}.tmp", std::process::id(), rand::random::<u64>()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
     }
     let written = options.open(&tmp).and_then(|mut f| {
         use std::io::Write;
@@ -110,15 +128,26 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Stores under the lock (sign-in, sign-out). Blocking: call it off the async threads.
+pub fn store_locked(path: &Path, profile: &str, credential: Option<&Credential>) -> Result<(), String> {
+    let held = lock(path)?;
+    store(path, profile, credential, &held)
+}
+
 /// An exclusive lock on the credentials (across processes), released when dropped.
 pub struct Lock {
     _file: std::fs::File,
 }
 
+/// How long to wait for another process's renewal (longer than one request's 30 s).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// Takes the lock, waiting up to 45 s for whoever holds it (a stopped process must not stall
+/// the others forever). Blocking: call it off the async threads.
 pub fn lock(path: &Path) -> Result<Lock, String> {
     let lock_path = path.with_extension("lock");
     if let Some(dir) = lock_path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        private_dir(dir)?;
     }
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -129,9 +158,21 @@ pub fn lock(path: &Path) -> Result<Lock, String> {
     #[cfg(unix)]
     {
         use std::os::fd::AsRawFd;
-        // Blocks until the other process's refresh is done.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(format!("cannot lock {}: {}", lock_path.display(), std::io::Error::last_os_error()));
+        let until = std::time::Instant::now() + LOCK_WAIT;
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::WouldBlock {
+                return Err(format!("cannot lock {}: {e}", lock_path.display()));
+            }
+            if std::time::Instant::now() >= until {
+                return Err(format!(
+                    "{} stayed locked for {} s (another coze-tui renewing the sign-in, stopped?)",
+                    lock_path.display(),
+                    LOCK_WAIT.as_secs()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
     }
     Ok(Lock { _file: file })
@@ -152,8 +193,9 @@ mod tests {
             expires_at: 42,
             refresh_token: Secret::new("rt_secret"),
         };
-        store(&path, "work", Some(&c)).unwrap();
-        store(&path, "home", Some(&c)).unwrap();
+        let held = lock(&path).unwrap();
+        store(&path, "work", Some(&c), &held).unwrap();
+        store(&path, "home", Some(&c), &held).unwrap();
         assert_eq!(load(&path, "work").unwrap(), Some(c.clone()));
         assert!(!format!("{c:?}").contains("secret"), "Debug never shows a token");
         #[cfg(unix)]
@@ -162,9 +204,12 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
             assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
         }
-        store(&path, "work", None).unwrap();
+        store(&path, "work", None, &held).unwrap();
         assert_eq!(load(&path, "work").unwrap(), None);
         assert!(load(&path, "home").unwrap().is_some(), "the other profile stays");
-        drop(lock(&path).unwrap());
+        let leftovers = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter(|e| e.as_ref().is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".tmp")));
+        assert_eq!(leftovers.count(), 0, "no temp file left behind");
     }
 }

@@ -445,10 +445,20 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
                     crate::logging::init_file(&settings.log_path(), env.get("COZE_TUI_LOG"));
                     // A profile without a token of its own uses its signed-in one (renewed if
                     // it is about to end); signing in and out need none.
-                    let signs = matches!(command, Command::Login { .. } | Command::Logout | Command::Config { .. });
+                    // Nor do the commands that read only the ledger (they work offline).
+                    let signs = matches!(
+                        command,
+                        Command::Login { .. }
+                            | Command::Logout
+                            | Command::Config { .. }
+                            | Command::Tasks(_)
+                            | Command::Task { .. }
+                            | Command::Suites { .. }
+                            | Command::Diff { .. }
+                    );
                     match if signs { Ok(()) } else { crate::auth::use_signed_in(&mut settings).await } {
                         Ok(()) => execute(command, &settings, json).await,
-                        Err(e) => Err(Failure::Coze(CozeError::new(ErrorKind::Auth, e))),
+                        Err(e) => Err(sign_in_failure(e)),
                     }
                 }
                 Err(e) => Err(e.into()),
@@ -754,6 +764,14 @@ struct Health {
     expires_at: Option<String>,
 }
 
+/// A sign-in problem as an exit code: a config mistake is 2, a refusal 3, no network 4.
+fn sign_in_failure(e: CozeError) -> Failure {
+    match e.kind {
+        ErrorKind::BadParams => Failure::Usage(e.message),
+        _ => Failure::Coze(e),
+    }
+}
+
 /// `coze-tui login`: the device grant, shown on the terminal; the tokens kept for the profile.
 async fn login(settings: &Settings, workspace: Option<&str>, no_qr: bool, json: bool) -> Result<(), Failure> {
     let Some(client_id) = settings.profile.oauth_client_id.clone().filter(|c| !c.trim().is_empty()) else {
@@ -765,7 +783,7 @@ async fn login(settings: &Settings, workspace: Option<&str>, no_qr: bool, json: 
         )));
     };
     let base = settings.profile.base_url.clone();
-    let code = crate::auth::device_code(&base, &client_id, workspace).await.map_err(Failure::Usage)?;
+    let code = crate::auth::device_code(&base, &client_id, workspace).await.map_err(sign_in_failure)?;
     let url = code.verification_url();
     // On stderr: stdout stays for --json.
     eprintln!("Open {url}");
@@ -786,8 +804,8 @@ async fn login(settings: &Settings, workspace: Option<&str>, no_qr: bool, json: 
     };
     let credential = waited.map_err(|e| Failure::Usage(e.to_string()))?;
     let path = crate::auth::credentials::path_for(&settings.config_path);
-    crate::auth::credentials::store(&path, &settings.profile_name, Some(&credential)).map_err(Failure::Usage)?;
-    let ends = crate::tasks::rfc3339(credential.expires_at * 1000);
+    crate::auth::credentials::store_locked(&path, &settings.profile_name, Some(&credential)).map_err(Failure::Usage)?;
+    let ends = crate::tasks::rfc3339(credential.expires_at.saturating_mul(1000));
     if json {
         print_json(
             &json!({"profile": settings.profile_name, "signed_in": true, "expires_at": ends, "credentials": path}),
@@ -808,7 +826,7 @@ fn logout(settings: &Settings, json: bool) -> Result<(), Failure> {
     let path = crate::auth::credentials::path_for(&settings.config_path);
     let had = crate::auth::credentials::load(&path, &settings.profile_name).map_err(Failure::Usage)?.is_some();
     if had {
-        crate::auth::credentials::store(&path, &settings.profile_name, None).map_err(Failure::Usage)?;
+        crate::auth::credentials::store_locked(&path, &settings.profile_name, None).map_err(Failure::Usage)?;
     }
     if json {
         print_json(&json!({"profile": settings.profile_name, "signed_out": had}));
@@ -851,7 +869,7 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
             config::Source::Jwt => "jwt",
             _ => "pat",
         },
-        expires_at: settings.token_expires_at.map(|s| crate::tasks::rfc3339(s * 1000)),
+        expires_at: settings.token_expires_at.map(|s| crate::tasks::rfc3339(s.saturating_mul(1000))),
     };
     let code = match &result {
         Ok(reply) => {
@@ -877,7 +895,8 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         println!("profile:    {} ({})", h.profile, h.region);
         println!("base URL:   {}", h.base_url);
         println!("reachable:  {}", yes_no(h.reachable));
-        let ends = settings.token_expires_at.map(|s| format!(", ends {}", crate::text::local_time(s * 1000)));
+        let ends =
+            settings.token_expires_at.map(|s| format!(", ends {}", crate::text::local_time(s.saturating_mul(1000))));
         println!("token:      {} ({}{})", h.credential, settings.token_source, ends.unwrap_or_default());
         println!(
             "auth:       {}",

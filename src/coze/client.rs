@@ -260,10 +260,7 @@ impl CozeClient {
         let mut renewed = false;
         loop {
             // A signed-in token about to end is renewed first; one that cannot be says so.
-            self.token
-                .fresh()
-                .await
-                .map_err(|m| CozeError { delivery: Delivery::NotSent, ..CozeError::new(ErrorKind::Auth, m) })?;
+            self.token.fresh().await.map_err(|e| CozeError { delivery: Delivery::NotSent, ..e })?;
             if let Some(gate) = &self.gate {
                 gate.admit(kind).await?;
             }
@@ -278,7 +275,7 @@ impl CozeClient {
                 match self.token.after_refusal(&sent).await {
                     Ok(true) => continue,
                     Ok(false) => {}
-                    Err(m) => return Err(CozeError { message: format!("{} ({m})", err.message), ..err }),
+                    Err(e) => return Err(CozeError { message: format!("{} ({})", err.message, e.message), ..err }),
                 }
             }
             if let Some(gate) = self.gate.as_ref().filter(|_| err.is_start_refused()) {

@@ -6,10 +6,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
+use super::CozeError;
 use crate::secret::Secret;
 
 /// A renewed token and when it ends (Unix seconds), or why there is none.
-pub type Renewed<'a> = Pin<Box<dyn Future<Output = Result<(Secret, i64), String>> + Send + 'a>>;
+pub type Renewed<'a> = Pin<Box<dyn Future<Output = Result<(Secret, i64), CozeError>> + Send + 'a>>;
 
 /// Renews a signed-in token. `refused` is the token Coze just refused (renew even if it has
 /// time left); `None` asks only for one that does not end within a minute.
@@ -19,13 +20,17 @@ pub trait Renew: Send + Sync {
 
 /// Renewed within this many seconds of the end.
 const BEFORE_END_S: i64 = 60;
+/// At most one renewal before the end this often: a clock that runs fast (every new token
+/// "ends soon") must not turn each request into a refresh.
+const RENEW_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Token {
     current: Arc<RwLock<(Secret, Option<i64>)>>,
     renew: Option<Arc<dyn Renew>>,
-    /// One renewal at a time in this process (the credentials lock covers the others).
-    renewing: Arc<tokio::sync::Mutex<()>>,
+    /// One renewal at a time in this process (the credentials lock covers the others), and
+    /// when the last one before the end was.
+    renewing: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl std::fmt::Debug for Token {
@@ -63,20 +68,21 @@ impl Token {
     }
 
     /// Before a request: a token about to end is renewed first.
-    pub async fn fresh(&self) -> Result<(), String> {
+    pub async fn fresh(&self) -> Result<(), CozeError> {
         if self.renew.is_none() || !self.ends_soon() {
             return Ok(());
         }
-        let _one = self.renewing.lock().await;
-        if !self.ends_soon() {
+        let mut last = self.renewing.lock().await;
+        if !self.ends_soon() || last.is_some_and(|t| t.elapsed() < RENEW_AT_MOST_EVERY) {
             return Ok(());
         }
+        *last = Some(std::time::Instant::now());
         self.renew_now(None).await
     }
 
     /// After Coze refused `sent`: renewed once (unless another request here already did).
     /// False when there is nothing to renew with.
-    pub async fn after_refusal(&self, sent: &Secret) -> Result<bool, String> {
+    pub async fn after_refusal(&self, sent: &Secret) -> Result<bool, CozeError> {
         if self.renew.is_none() {
             return Ok(false);
         }
@@ -87,7 +93,7 @@ impl Token {
         self.renew_now(Some(sent)).await.map(|()| true)
     }
 
-    async fn renew_now(&self, refused: Option<&Secret>) -> Result<(), String> {
+    async fn renew_now(&self, refused: Option<&Secret>) -> Result<(), CozeError> {
         let Some(renew) = &self.renew else { return Ok(()) };
         let (secret, ends) = renew.renew(refused).await?;
         if let Ok(mut c) = self.current.write() {
