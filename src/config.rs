@@ -227,6 +227,8 @@ pub struct Settings {
     pub token_source: Source,
     /// When a signed-in token ends (Unix seconds); `None` for a personal access token.
     pub token_expires_at: Option<i64>,
+    /// When the sign-in itself ends unless used (its refresh token's 30 days), when known.
+    pub sign_in_until: Option<i64>,
     pub base_url_source: Source,
     pub ui: UiSettings,
     /// Key overrides from `[keys]`.
@@ -328,6 +330,7 @@ impl Settings {
             profile_names,
             token_source,
             token_expires_at: None,
+            sign_in_until: None,
             base_url_source,
             ui: file.ui.clone(),
             keys: file.keys.iter().map(|(k, v)| (k.clone(), v.keys())).collect(),
@@ -351,6 +354,7 @@ impl Settings {
             profile_names: vec![],
             token_source: Source::Default,
             token_expires_at: None,
+            sign_in_until: None,
             base_url_source: Source::Default,
             ui: base.map(|b| b.ui.clone()).unwrap_or_default(),
             keys: base.map(|b| b.keys.clone()).unwrap_or_default(),

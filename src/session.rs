@@ -586,7 +586,13 @@ fn profile_info(s: &Settings) -> ProfileInfo {
         config_path: s.config_path.display().to_string(),
         log_path: s.log_path().display().to_string(),
         credential: match s.token_source {
-            crate::config::Source::SignedIn => Some("signed in".into()),
+            // With under a day left, when it ends (unused for 30 days, a sign-in lapses).
+            crate::config::Source::SignedIn => Some(match s.sign_in_until {
+                Some(until) if until - crate::tasks::now_ms() / 1000 < 86_400 => {
+                    format!("signed in, ends {}", crate::text::local_time(until.saturating_mul(1000)))
+                }
+                _ => "signed in".into(),
+            }),
             crate::config::Source::Jwt => Some("service app".into()),
             _ => None,
         },

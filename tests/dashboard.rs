@@ -411,6 +411,27 @@ async fn signing_in_from_the_first_run_screen() {
     assert!(sim.decide_device_code(&user_code, Approval::Approved));
     h.until("the account", |a| a.first_run.is_none() && !a.workspaces.items.is_empty()).await;
     assert!(h.dir.path().join("credentials.toml").exists());
+    assert!(h.screen(120, 40).contains("(signed in)"), "{}", h.screen(120, 40));
+
+    // A sign-in with under a day left (unused for almost 30 days) says when it ends.
+    let creds = h.dir.path().join("credentials.toml");
+    let mut c = coze_tui::auth::credentials::load(&creds, "default").unwrap().unwrap();
+    c.refresh_until = Some(coze_tui::tasks::now_ms() / 1000 + 3600);
+    coze_tui::auth::credentials::store_locked(&creds, "default", Some(&c)).unwrap();
+    let dir = h.dir;
+    h.session.shutdown().await;
+    let overrides = Overrides {
+        config_path: Some(dir.path().join("config.toml")),
+        data_dir: Some(dir.path().join("data")),
+        base_url: Some(sim.url()),
+        ..Default::default()
+    };
+    let options =
+        SessionOptions { overrides, env: Env::from_pairs(std::iter::empty()), demo: false, log_to_file: false };
+    let mut session = Session::open(options).await.unwrap();
+    session.handle(Msg::Resize(120, 40)).await;
+    let h = Harness { session, dir };
+    assert!(h.screen(160, 40).contains("(signed in, ends "), "{}", h.screen(160, 40));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

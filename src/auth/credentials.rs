@@ -23,6 +23,10 @@ pub struct Credential {
     pub expires_at: i64,
     #[serde(with = "exposed")]
     pub refresh_token: Secret,
+    /// Unix seconds when the sign-in itself ends: the refresh token's 30 days (each refresh
+    /// starts them again). Unknown for files written before it was kept.
+    #[serde(default)]
+    pub refresh_until: Option<i64>,
 }
 
 impl std::fmt::Debug for Credential {
@@ -192,6 +196,7 @@ mod tests {
             access_token: Secret::new("czu_secret"),
             expires_at: 42,
             refresh_token: Secret::new("rt_secret"),
+            refresh_until: None,
         };
         let held = lock(&path).unwrap();
         store(&path, "work", Some(&c), &held).unwrap();

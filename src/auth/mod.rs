@@ -18,6 +18,8 @@ pub use credentials::Credential;
 
 /// Refreshed when it ends within this many seconds (Coze's access tokens last 15 minutes).
 const REFRESH_BEFORE_S: i64 = 60;
+/// A refresh token lasts 30 days (coze-api.md §10.2).
+const REFRESH_TOKEN_S: i64 = 30 * 86_400;
 
 fn fail(kind: ErrorKind, message: impl Into<String>) -> CozeError {
     CozeError::new(kind, message)
@@ -154,6 +156,7 @@ fn credential_from(v: &Value, client_id: &str, base: &str) -> Option<Credential>
         base_url: base.to_string(),
         access_token: Secret::new(access),
         expires_at,
+        refresh_until: (!refresh.is_empty()).then(|| unix_now() + REFRESH_TOKEN_S),
         refresh_token: Secret::new(refresh),
     })
 }
@@ -312,6 +315,7 @@ pub async fn use_signed_in(settings: &mut Settings) -> Result<(), CozeError> {
     settings.profile.api_token = c.access_token;
     settings.token_source = Source::SignedIn;
     settings.token_expires_at = Some(c.expires_at);
+    settings.sign_in_until = c.refresh_until;
     settings.profile.base_url = c.base_url;
     Ok(())
 }
