@@ -651,6 +651,10 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let health = match &app.health {
         Health::Unknown => Span::styled("○ not checked", theme.dim),
         Health::Ok { latency_ms } => Span::styled(format!("● ok {latency_ms}ms"), theme.ok),
+        // A signed-in profile whose renewal failed: one standing notice that says what helps.
+        Health::AuthFailed(_) if app.profile.credential.as_deref().is_some_and(|c| c.starts_with("signed in")) => {
+            Span::styled("● sign-in ended: run coze-tui login", theme.error)
+        }
         Health::AuthFailed(_) => Span::styled("● auth refused", theme.error),
         Health::Unreachable(_) => Span::styled("● unreachable", theme.error),
         Health::Failing(_) => Span::styled("● server errors", theme.warning),
