@@ -678,3 +678,13 @@ fn the_sign_in_code_screen_fits_80x24() {
     assert!(screen.contains("WDJB-MJHT") && screen.contains("4 min 59 s left"), "{screen}");
     insta::assert_snapshot!("sign_in_code_80x24", screen);
 }
+
+#[test]
+fn an_ended_sign_in_is_one_standing_notice() {
+    let mut app = loaded_app();
+    app.profile.credential = Some("signed in".into());
+    app.health = Health::AuthFailed("the sign-in has ended".into());
+    assert!(render(&app, 120, 40).contains("● sign-in ended: run coze-tui login"));
+    app.profile.credential = None;
+    assert!(render(&app, 120, 40).contains("● auth refused"));
+}
