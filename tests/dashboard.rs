@@ -46,6 +46,21 @@ impl Harness {
         Self { session, dir }
     }
 
+    /// A dashboard on `dir`'s config with no token in the environment (signed in, or not).
+    async fn without_token(sim: &Simulator, dir: tempfile::TempDir, size: (u16, u16)) -> Self {
+        let overrides = Overrides {
+            config_path: Some(dir.path().join("config.toml")),
+            data_dir: Some(dir.path().join("data")),
+            base_url: Some(sim.url()),
+            ..Default::default()
+        };
+        let env = Env::from_pairs(std::iter::empty());
+        let mut session =
+            Session::open(SessionOptions { overrides, env, demo: false, log_to_file: false }).await.unwrap();
+        session.handle(Msg::Resize(size.0, size.1)).await;
+        Self { session, dir }
+    }
+
     async fn key(&mut self, code: KeyCode) -> Vec<Command> {
         let mods = match code {
             KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
@@ -382,17 +397,7 @@ async fn signing_in_from_the_first_run_screen() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.toml"), "[profiles.default]\noauth_client_id = \"sim-device-client\"\n")
         .unwrap();
-    let overrides = Overrides {
-        config_path: Some(dir.path().join("config.toml")),
-        data_dir: Some(dir.path().join("data")),
-        base_url: Some(sim.url()),
-        ..Default::default()
-    };
-    let options =
-        SessionOptions { overrides, env: Env::from_pairs(std::iter::empty()), demo: false, log_to_file: false };
-    let mut session = Session::open(options).await.unwrap();
-    session.handle(Msg::Resize(80, 24)).await;
-    let mut h = Harness { session, dir };
+    let mut h = Harness::without_token(&sim, dir, (80, 24)).await;
     assert!(h.session.app.first_run.is_some(), "no token: the first-run screen");
     assert!(h.screen(80, 24).contains("l signs in with a code"), "{}", h.screen(80, 24));
     h.key(KeyCode::Char('l')).await;
@@ -420,17 +425,7 @@ async fn signing_in_from_the_first_run_screen() {
     coze_tui::auth::credentials::store_locked(&creds, "default", Some(&c)).unwrap();
     let dir = h.dir;
     h.session.shutdown().await;
-    let overrides = Overrides {
-        config_path: Some(dir.path().join("config.toml")),
-        data_dir: Some(dir.path().join("data")),
-        base_url: Some(sim.url()),
-        ..Default::default()
-    };
-    let options =
-        SessionOptions { overrides, env: Env::from_pairs(std::iter::empty()), demo: false, log_to_file: false };
-    let mut session = Session::open(options).await.unwrap();
-    session.handle(Msg::Resize(120, 40)).await;
-    let h = Harness { session, dir };
+    let h = Harness::without_token(&sim, dir, (120, 40)).await;
     assert!(h.screen(160, 40).contains("(signed in, ends "), "{}", h.screen(160, 40));
 }
 
