@@ -6,7 +6,7 @@ use ratatui_textarea::TextArea;
 
 use super::App;
 use super::dialogs::{prompt_key, single_line_input};
-use super::keymap::Action;
+use super::keymap::{Action, Context};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HelpKind {
@@ -72,6 +72,19 @@ impl App {
             ]
         };
         sections.push(("mouse".into(), mouse));
+        // The chat view and the input form take keys of their own (typing is their first job).
+        let send = self.keymap.key(Context::Dialog, Action::Send).unwrap_or_default();
+        let next = self.keymap.key(Context::Dialog, Action::NextField).unwrap_or_default();
+        sections.push((
+            "chat view (a chatflow's run keys) and input forms".into(),
+            vec![
+                "  Enter                  chat: send the message; form: a new line".to_string(),
+                format!("  {send:<22} form: send the answer"),
+                format!("  {next:<22} chat: to the conversations and back (Enter opens one)"),
+                "  Ctrl-N                 chat: a new conversation".to_string(),
+                "  PgUp / PgDn            chat: scroll the transcript".to_string(),
+            ],
+        ));
         sections
             .push(("always".into(), vec!["  Ctrl-c                 quit, even while typing or in a dialog".into()]));
         let needle = query.trim().to_lowercase();

@@ -1015,6 +1015,9 @@ async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
     if d.app_id != "0" && !d.app_id.is_empty() {
         println!("app: {}", d.app_id);
     }
+    if info.is_chatflow() {
+        println!("a chatflow: it talks in conversations (`coze-tui chat {} --message TEXT`)", d.workflow_id);
+    }
     let print_params = |title: &str, params: Option<&crate::coze::OrderedParams>| {
         println!("\n{title}:");
         let Some(params) = params.filter(|p| !p.is_empty()) else {
