@@ -668,7 +668,7 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
     let run_id = record.id.clone();
     let uploads = match crate::suite::run::upload_files(&b.runner, &b.profile, &cases).await {
         Ok(u) => u,
-        Err(e) => return Msg::SuiteFailed(e),
+        Err(e) => return Msg::SuiteFailed(e.to_string()),
     };
     let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &uploads, &run_id);
     let rx = b.runner.subscribe();
@@ -823,10 +823,13 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             .map_err(|e| explain(&e));
             Msg::NodeOutputs { task_id, result }
         }
-        Command::Submit(new) => match b.runner.submit(*new).await {
-            Ok(task) => Msg::Submitted(task),
-            Err(e) => Msg::NotSubmitted(e.to_string()),
-        },
+        Command::Submit(new) => {
+            let chat = new.mode == crate::tasks::RunMode::Chat;
+            match b.runner.submit(*new).await {
+                Ok(task) => Msg::Submitted(task),
+                Err(e) => Msg::NotSubmitted { chat, error: e.to_string() },
+            }
+        }
         Command::Rerun(id) => match b.runner.rerun(&id).await {
             Ok(task) => Msg::Submitted(task),
             Err(e) => Msg::Failed(e.to_string()),

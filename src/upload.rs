@@ -107,13 +107,12 @@ pub async fn upload(
         .await
         .map_err(|e| UploadError::Read(e.to_string()))?
         .map_err(UploadError::Ledger)?;
-    // Reused only while Coze still has it (a file expires, a simulator forgets): one cheap
-    // read says so. A read that fails otherwise leaves the run to tell.
-    if let Some((file_id, _)) = known {
-        match client.retrieve_file(&file_id).await {
-            Err(e) if e.kind == crate::coze::ErrorKind::NotFound => {}
-            _ => return Ok(Uploaded { file_id, file_name: file.name.clone(), bytes, reused: true }),
-        }
+    // Reused only while Coze says it still has it (a file expires, another account is signed
+    // in, a simulator forgets): one cheap read; any doubt uploads it again.
+    if let Some((file_id, _)) = known
+        && client.retrieve_file(&file_id).await.is_ok()
+    {
+        return Ok(Uploaded { file_id, file_name: file.name.clone(), bytes, reused: true });
     }
     let got = client.upload_file(&file.path, sent).await.map_err(UploadError::Coze)?.value;
     let file_name = if got.file_name.is_empty() { file.name.clone() } else { got.file_name };

@@ -170,9 +170,14 @@ impl App {
     pub(super) fn chat_not_sent(&mut self, why: &str) -> bool {
         let Some(c) = self.chat.as_mut() else { return false };
         let Some(message) = c.sending.take() else { return false };
-        c.input = single_line_input("message · Enter sends");
-        c.input.insert_str(&message);
-        c.note = Some(format!("not sent: {why}"));
+        // Back in the input, unless something new was typed meanwhile (then it is said).
+        if c.input.lines().join("").trim().is_empty() {
+            c.input = single_line_input("message · Enter sends");
+            c.input.insert_str(&message);
+            c.note = Some(format!("not sent: {why}"));
+        } else {
+            c.note = Some(format!("not sent ({why}): “{message}”"));
+        }
         true
     }
 

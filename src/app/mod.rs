@@ -203,8 +203,11 @@ pub enum Msg {
     Task(TaskUpdate),
     /// A run the user started (or re-ran) is recorded.
     Submitted(Task),
-    /// A run the user started could not be recorded (nothing was sent).
-    NotSubmitted(String),
+    /// A run the user started could not be recorded (nothing was sent); `chat` for a chat turn.
+    NotSubmitted {
+        chat: bool,
+        error: String,
+    },
     /// A task in full (the list holds summaries), its messages and its status history.
     Detail {
         task_id: String,
@@ -238,7 +241,7 @@ impl Msg {
             | Msg::Catalogue(Err(e))
             | Msg::Diff(Err(e))
             | Msg::NodeOutputs { result: Err(e), .. }
-            | Msg::NotSubmitted(e)
+            | Msg::NotSubmitted { error: e, .. }
             | Msg::Failed(e) => Some(e),
             _ => None,
         }
@@ -773,9 +776,11 @@ impl App {
                 self.toast("parameters read back from the editor");
                 vec![]
             }
-            Msg::NotSubmitted(text) => {
-                self.chat_not_sent(&text);
-                self.toast(&format!("not run: {text}"));
+            Msg::NotSubmitted { chat, error } => {
+                if chat {
+                    self.chat_not_sent(&error);
+                }
+                self.toast(&format!("not run: {error}"));
                 vec![]
             }
             Msg::OutputForCopy(Err(text))

@@ -208,8 +208,13 @@ pub async fn refresh(c: &Credential) -> Result<Option<Credential>, CozeError> {
     if let Some(fresh) = credential_from(&v, &c.client_id, &c.base_url) {
         return Ok(Some(fresh));
     }
+    // Only a refusal of the token itself ends the sign-in; anything else (a busy server) is
+    // an error that leaves it as it is, to be tried again.
     match oauth_error(&v) {
-        Some(_) => Ok(None),
+        Some((e, _)) if matches!(e.as_str(), "invalid_grant" | "invalid_token" | "expired_token" | "access_denied") => {
+            Ok(None)
+        }
+        Some((e, m)) => Err(fail(ErrorKind::Server, format!("the sign-in could not be renewed now ({e}: {m})"))),
         None => Err(fail(ErrorKind::Decode, "Coze's refresh answer has neither a token nor an error")),
     }
 }
@@ -227,7 +232,8 @@ pub async fn fresh_credential(
     refused: Option<&Secret>,
 ) -> Result<Option<Credential>, CozeError> {
     let path = credentials::path_for(config_path);
-    let io = |m: String| fail(ErrorKind::BadParams, m);
+    // The file busy or unreadable for now: a timeout, which callers wait out and retry.
+    let io = |m: String| fail(ErrorKind::Timeout, m);
     let Some(c) = credentials::load(&path, profile).map_err(io)? else { return Ok(None) };
     if usable(&c, refused) {
         return Ok(Some(c));

@@ -110,6 +110,13 @@ pub async fn run_batch(mut b: Batch, settings: &Settings, json: bool) -> Result<
         .collect();
     let rx = runner.subscribe();
     let tasks = runner.submit_batch(news, !b.detach).await?;
+    // One workflow with one app or bot: remembered as a single run's is (a suite, which mixes
+    // workflows and contexts, remembers nothing).
+    if context.app_id.is_some() || context.bot_id.is_some() {
+        let (l, p, w, c) =
+            (runner.ledger().clone(), settings.profile_name.clone(), b.workflow_id.clone(), context.clone());
+        let _ = tokio::task::spawn_blocking(move || l.remember_context(&p, &w, &c)).await;
+    }
     if b.detach {
         runner.shutdown().await;
         super::end_quietly_on_a_closed_pipe();

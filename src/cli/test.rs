@@ -88,7 +88,10 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     let record = crate::suite::run::new_run(&suite, &key, &settings.profile_name);
     let run_id = record.id.clone();
     let uploads = run::before_sending(&runner, async {
-        crate::suite::run::upload_files(&runner, &settings.profile_name, &cases).await.map_err(Failure::Usage)
+        crate::suite::run::upload_files(&runner, &settings.profile_name, &cases).await.map_err(|e| match e {
+            crate::suite::run::UploadFailure::File(m) => Failure::Usage(m),
+            crate::suite::run::UploadFailure::Coze(e) => Failure::Coze(e),
+        })
     })
     .await?;
     let news = crate::suite::run::new_tasks(&suite, &cases, &ids, &uploads, &run_id);

@@ -73,7 +73,8 @@ struct Inputs {
 impl Inputs {
     /// The run context and files, the suite's app or bot filling in for the case's.
     fn resolve(self, d: &Defaults) -> Result<(RunContext, Vec<CaseFile>), (String, String)> {
-        let (app_id, bot_id) = match (self.app_id, self.bot_id) {
+        let id = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let (app_id, bot_id) = match (id(self.app_id), id(self.bot_id)) {
             (None, None) => (d.app_id.clone(), d.bot_id.clone()),
             given => given,
         };

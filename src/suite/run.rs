@@ -14,6 +14,23 @@ use super::Case;
 use super::check::{self, CaseFailure};
 use crate::tasks::{AttachedFile, NewTask, Runner, SuiteCase, SuiteRun, Task, TaskStatus, TaskUpdate};
 
+/// Why a suite's files did not all upload: a file that is not there (a suite mistake), or
+/// Coze refusing or not answering (its error, for its exit code).
+#[derive(Debug)]
+pub enum UploadFailure {
+    File(String),
+    Coze(crate::coze::CozeError),
+}
+
+impl std::fmt::Display for UploadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(m) => write!(f, "{m}"),
+            Self::Coze(e) => write!(f, "uploading a case's file: {e}"),
+        }
+    }
+}
+
 /// What a case's files became: the values of its file inputs, and the files its task records.
 #[derive(Debug, Clone, Default)]
 pub struct CaseUploads {
@@ -28,14 +45,14 @@ pub async fn upload_files(
     runner: &Runner,
     profile: &str,
     cases: &[&Case],
-) -> Result<HashMap<String, CaseUploads>, String> {
+) -> Result<HashMap<String, CaseUploads>, UploadFailure> {
     let mut checked = HashMap::new();
     for c in cases {
         for f in &c.files {
             for path in &f.paths {
                 if !checked.contains_key(path) {
-                    let local =
-                        crate::upload::check(path).map_err(|e| format!("{}: case.files.{}: {e}", c.at, f.input))?;
+                    let local = crate::upload::check(path)
+                        .map_err(|e| UploadFailure::File(format!("{}: case.files.{}: {e}", c.at, f.input)))?;
                     checked.insert(path.clone(), local);
                 }
             }
@@ -60,7 +77,10 @@ pub async fn upload_files(
                             std::sync::Arc::new(|_| {}),
                         )
                         .await
-                        .map_err(|e| format!("{}: case.files.{}: {e}", c.at, f.input))?;
+                        .map_err(|e| match e {
+                            crate::upload::UploadError::Coze(e) => UploadFailure::Coze(e),
+                            other => UploadFailure::File(format!("{}: case.files.{}: {other}", c.at, f.input)),
+                        })?;
                         done.insert(path.clone(), u.clone());
                         u
                     }

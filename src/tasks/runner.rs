@@ -270,11 +270,6 @@ impl Runner {
             .map(|(i, new)| Task { queued: true, ..self.pending(new, now + i as i64) })
             .collect();
         let tasks = self.record(tasks, hold).await?;
-        // A batch runs one workflow with one app or bot: remembered as a single run's is.
-        if let Some(t) = tasks.first().filter(|t| t.context.app_id.is_some() || t.context.bot_id.is_some()) {
-            let (p, w, c) = (self.shared.cfg.profile.clone(), t.workflow_id.clone(), t.context.clone());
-            let _ = db(&self.shared.ledger, move |l| l.remember_context(&p, &w, &c)).await;
-        }
         for task in &tasks {
             self.announce(TaskUpdate::Changed(Arc::new(task.clone())));
             if hold {
