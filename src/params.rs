@@ -60,12 +60,6 @@ pub fn file_value(file_id: &str) -> Value {
     Value::String(serde_json::json!({ "file_id": file_id }).to_string())
 }
 
-/// The file id in a file input's value, when it holds one.
-pub fn file_id_in(v: &Value) -> Option<String> {
-    let parsed: Value = serde_json::from_str(v.as_str()?).ok()?;
-    parsed.get("file_id")?.as_str().map(str::to_string)
-}
-
 /// How the inputs of `to` differ from `from`, one short line each: added (`+lang string`),
 /// removed (`−style`), retyped (`count string → integer`), or now required or optional.
 pub fn schema_changes(from: &OrderedParams, to: &OrderedParams) -> Vec<String> {
@@ -331,7 +325,6 @@ mod tests {
         assert_eq!(template(&s), json!({"photo": "", "docs": [], "tags": []}));
         let id = file_value("7350");
         assert_eq!(id, json!("{\"file_id\":\"7350\"}"));
-        assert_eq!(file_id_in(&id).as_deref(), Some("7350"));
         let ok = json!({"photo": id, "docs": [file_value("1"), "https://x/y.pdf"]});
         assert!(validate(&ok.to_string(), Some(&s)).problems.is_empty());
         let v = validate(r#"{"photo": {"file_id": "7350"}, "docs": [{"file_id": "1"}]}"#, Some(&s));

@@ -205,15 +205,7 @@ impl Session {
         let s = self.settings.clone();
         let task = tokio::spawn(async move {
             let done = async {
-                let client_id =
-                    s.profile.oauth_client_id.clone().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
-                        format!(
-                            "profile {:?} has no oauth_client_id: register a device-type OAuth app in the Coze console \
-                         (README, \"Signing in\") and put its client id in {}",
-                            s.profile_name,
-                            s.config_path.display()
-                        )
-                    })?;
+                let client_id = crate::auth::client_id(&s).map_err(|e| e.message)?;
                 let base = s.profile.base_url.clone();
                 let code = crate::auth::device_code(&base, &client_id, None).await.map_err(|e| e.message)?;
                 let _ = tx.send(Msg::LoginCode {
@@ -585,15 +577,9 @@ fn profile_info(s: &Settings) -> ProfileInfo {
         profiles: s.profile_names.clone(),
         config_path: s.config_path.display().to_string(),
         log_path: s.log_path().display().to_string(),
-        credential: match s.token_source {
-            // With under a day left, when it ends (unused for 30 days, a sign-in lapses).
-            crate::config::Source::SignedIn => Some(match s.sign_in_until {
-                Some(until) if until - crate::tasks::now_ms() / 1000 < 86_400 => {
-                    format!("signed in, ends {}", crate::text::local_time(until.saturating_mul(1000)))
-                }
-                _ => "signed in".into(),
-            }),
-            crate::config::Source::Jwt => Some("service app".into()),
+        sign_in: match s.token_source {
+            crate::config::Source::SignedIn => Some(crate::app::SignIn::Code { until: s.sign_in_until }),
+            crate::config::Source::Jwt => Some(crate::app::SignIn::ServiceApp),
             _ => None,
         },
     }

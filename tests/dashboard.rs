@@ -408,7 +408,11 @@ async fn signing_in_from_the_first_run_screen() {
     // Esc stops it; a new one starts with l.
     h.key(KeyCode::Esc).await;
     assert!(h.session.app.login.is_none() && h.session.app.first_run.is_some());
-    assert!(!sim.decide_device_code("nope", Approval::Approved));
+    // The stopped code approved after all: nothing is waiting for it, nothing connects.
+    assert!(sim.decide_device_code(&user_code, Approval::Approved));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    h.session.until(Duration::from_millis(100), |_| false).await;
+    assert!(h.session.app.first_run.is_some() && !h.dir.path().join("credentials.toml").exists());
     h.key(KeyCode::Char('l')).await;
     h.until("a new code", |a| matches!(&a.login, Some(LoginScreen::Code { user_code: c, .. }) if *c != user_code))
         .await;

@@ -15,7 +15,7 @@ use serde_json::json;
 
 fn profile() -> ProfileInfo {
     ProfileInfo {
-        credential: None,
+        sign_in: None,
         name: "work".into(),
         base_url: "https://api.coze.cn".into(),
         region: "coze.cn".into(),
@@ -682,9 +682,9 @@ fn the_sign_in_code_screen_fits_80x24() {
 #[test]
 fn an_ended_sign_in_is_one_standing_notice() {
     let mut app = loaded_app();
-    app.profile.credential = Some("signed in".into());
+    app.profile.sign_in = Some(coze_tui::app::SignIn::Code { until: None });
     app.health = Health::AuthFailed("the sign-in has ended".into());
     assert!(render(&app, 120, 40).contains("● sign-in ended: run coze-tui login"));
-    app.profile.credential = None;
+    app.profile.sign_in = None;
     assert!(render(&app, 120, 40).contains("● auth refused"));
 }

@@ -97,10 +97,8 @@ impl Overlay {
 /// schema and checked as the parameters editor checks).
 pub struct Form {
     pub fields: crate::coze::OrderedParams,
-    /// What stops it being sent, if anything (the first blocking problem).
-    pub problem: Option<String>,
-    /// Said but not stopping it (an empty required field).
-    pub warning: Option<String>,
+    /// The text as last checked (after every edit).
+    checked: crate::params::Validation,
     /// Send was pressed with a problem: said until the next edit.
     pub refused: bool,
 }
@@ -110,22 +108,29 @@ impl Form {
         let text = crate::params::pretty(&crate::params::template(&fields));
         let mut input = TextArea::new(text.lines().map(str::to_string).collect());
         input.set_cursor_line_style(ratatui::style::Style::default());
-        let mut form = Self { fields, problem: None, warning: None, refused: false };
-        form.check(&input);
-        (form, input)
+        let checked = crate::params::validate(&text, Some(&fields));
+        (Self { fields, checked, refused: false }, input)
     }
 
     fn check(&mut self, input: &TextArea<'static>) {
-        let checked = crate::params::validate(&input.lines().join("\n"), Some(&self.fields));
-        self.problem = checked.blocker().map(|p| p.message.clone());
-        self.warning = checked.problems.first().map(|p| p.message.clone());
+        self.checked = crate::params::validate(&input.lines().join("\n"), Some(&self.fields));
         self.refused = false;
     }
 
+    /// What stops it being sent, if anything (the first blocking problem).
+    pub fn problem(&self) -> Option<&str> {
+        self.checked.blocker().map(|p| p.message.as_str())
+    }
+
+    /// Said but not stopping it (an empty required field).
+    pub fn warning(&self) -> Option<&str> {
+        self.checked.problems.first().map(|p| p.message.as_str())
+    }
+
     /// The answer as Coze takes it: the object, compact.
-    fn answer(&self, input: &TextArea<'static>) -> Option<String> {
-        let checked = crate::params::validate(&input.lines().join("\n"), Some(&self.fields));
-        checked.is_runnable().then(|| serde_json::Value::Object(checked.params.unwrap_or_default()).to_string())
+    fn answer(&self) -> Option<String> {
+        let params = self.checked.params.clone().filter(|_| self.checked.is_runnable())?;
+        Some(serde_json::Value::Object(params).to_string())
     }
 }
 
@@ -237,7 +242,7 @@ impl App {
             Overlay::Answer { task_id, question, mut input, left, empty_warned, form: Some(mut form) } => {
                 match action {
                     Some(Action::Cancel) => (None, vec![]),
-                    Some(Action::Send) => match form.answer(&input) {
+                    Some(Action::Send) => match form.answer() {
                         Some(answer) => (None, vec![Command::Resume { task_id, answer }]),
                         None => {
                             form.refused = true;

@@ -173,25 +173,27 @@ impl App {
         if self.editor.workflow.as_ref().map(|w| w.workflow_id.as_str()) != Some(workflow_id) {
             return;
         }
-        let latest = self.editor.info.as_ref().and_then(|i| i.input.as_ref()).map(|i| i.parameters.clone());
-        let said = match &version {
-            Some(v) if v.input.is_none() => {
-                format!("runs use {} (Coze did not list its inputs: the parameters are not checked)", v.version)
+        let listed = version.as_ref().is_some_and(|v| v.input.is_some());
+        match version {
+            Some(v) => self.editor.use_version(Some(v.version), v.input.map(|i| i.parameters)),
+            None => self.editor.use_version(None, None),
+        }
+        // The editor worked out what changed (once); the text becomes the inputs in force.
+        let said = match (&self.editor.context.version, listed) {
+            (Some(v), false) => format!("runs use {v} (Coze did not list its inputs: the parameters are not checked)"),
+            (Some(v), true) if self.editor.version_changes.is_empty() => {
+                format!("runs use {v} (inputs against the latest: same inputs)")
             }
-            Some(v) => {
-                let changes = VersionsView::changes(v, latest.as_ref());
-                let what = if changes.is_empty() { "same inputs".to_string() } else { changes.join(", ") };
-                format!("runs use {} (inputs against the latest: {what})", v.version)
+            (Some(v), true) => {
+                format!("runs use {v} (inputs against the latest: {})", self.editor.version_changes.join(", "))
             }
-            None => "runs use the latest version".to_string(),
+            (None, _) => "runs use the latest version".to_string(),
         };
-        let schema = match &version {
-            Some(v) => v.input.as_ref().map(|i| i.parameters.clone()),
-            None => latest.clone(),
-        };
-        self.editor.use_version(version.as_ref().map(|v| v.version.clone()), schema.clone());
-        if let Some(schema) = schema {
-            let text = params::pretty(&params::carry_over(&schema, self.editor.validation.params.as_ref()));
+        let text = self
+            .editor
+            .schema()
+            .map(|s| params::pretty(&params::carry_over(s, self.editor.validation.params.as_ref())));
+        if let Some(text) = text {
             self.editor.replace(&text);
         }
         if self.detail.subject == super::Subject::Workflow {

@@ -370,8 +370,16 @@ pub struct ProfileInfo {
     pub profiles: Vec<String>,
     pub config_path: String,
     pub log_path: String,
-    /// How the token was got, when not a personal access token: "signed in", "service app".
-    pub credential: Option<String>,
+    /// How the token was got, when not a personal access token.
+    pub sign_in: Option<SignIn>,
+}
+
+/// A token not pasted in: signed in with a code (until when the sign-in lasts unused, when
+/// known, in Unix seconds), or minted for a service app.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SignIn {
+    Code { until: Option<i64> },
+    ServiceApp,
 }
 
 /// Where the last frame put things, recorded by the driver after each draw: clicks and paging

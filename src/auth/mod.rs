@@ -114,6 +114,21 @@ fn timestamp(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).or_else(|| v.as_str()?.trim().parse().ok())
 }
 
+/// The profile's device-type OAuth app, or how to get one (a config mistake).
+pub fn client_id(settings: &Settings) -> Result<String, CozeError> {
+    settings.profile.oauth_client_id.clone().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+        fail(
+            ErrorKind::BadParams,
+            format!(
+                "profile {:?} has no oauth_client_id: register a device-type OAuth app in the Coze console \
+                 (README, \"Signing in\") and put its client id in {}",
+                settings.profile_name,
+                settings.config_path.display()
+            ),
+        )
+    })
+}
+
 /// Step 1: a device code for `client_id` (optionally for one team workspace).
 pub async fn device_code(base: &str, client_id: &str, workspace: Option<&str>) -> Result<DeviceCode, CozeError> {
     let path = match workspace {
@@ -423,29 +438,20 @@ fn unix_now() -> i64 {
 pub fn qr_lines(text: &str) -> Option<Vec<String>> {
     let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L).ok()?;
     let width = code.width();
-    let dark = |x: isize, y: isize| {
-        let inside = (0..width as isize).contains(&x) && (0..width as isize).contains(&y);
-        inside && code[(x as usize, y as usize)] == qrcode::Color::Dark
-    };
     let margin = 2isize;
     let (from, to) = (-margin, width as isize + margin);
-    let mut lines = vec![];
-    let mut y = from;
-    while y < to {
-        let line: String = (from..to)
-            .map(|x| match (dark(x, y), y + 1 < to && dark(x, y + 1)) {
-                (false, false) if y + 1 < to => '█',
-                (false, false) => '▀',
-                (false, true) => '▀',
-                (true, false) if y + 1 < to => '▄',
-                (true, false) => ' ',
-                (true, true) => ' ',
-            })
-            .collect();
-        lines.push(line);
-        y += 2;
-    }
-    Some(lines)
+    // Drawn (light): the margin and the light modules; a row below the last is not drawn.
+    let light = |x: isize, y: isize| {
+        let inside = (0..width as isize).contains(&x) && (0..width as isize).contains(&y);
+        y < to && !(inside && code[(x as usize, y as usize)] == qrcode::Color::Dark)
+    };
+    let half = |x: isize, y: isize| match (light(x, y), light(x, y + 1)) {
+        (true, true) => '█',
+        (true, false) => '▀',
+        (false, true) => '▄',
+        (false, false) => ' ',
+    };
+    Some((from..to).step_by(2).map(|y| (from..to).map(|x| half(x, y)).collect()).collect())
 }
 
 #[cfg(test)]

@@ -446,7 +446,7 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
                     // A profile without a token of its own uses its signed-in one (renewed if
                     // it is about to end); signing in and out need none.
                     // Nor do the commands that read only the ledger (they work offline).
-                    let signs = matches!(
+                    let needs_no_sign_in = matches!(
                         command,
                         Command::Login { .. }
                             | Command::Logout
@@ -456,7 +456,7 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
                             | Command::Suites { .. }
                             | Command::Diff { .. }
                     );
-                    match if signs { Ok(()) } else { crate::auth::use_signed_in(&mut settings).await } {
+                    match if needs_no_sign_in { Ok(()) } else { crate::auth::use_signed_in(&mut settings).await } {
                         Ok(()) => execute(command, &settings, json).await,
                         Err(e) => Err(sign_in_failure(e)),
                     }
@@ -774,14 +774,7 @@ fn sign_in_failure(e: CozeError) -> Failure {
 
 /// `coze-tui login`: the device grant, shown on the terminal; the tokens kept for the profile.
 async fn login(settings: &Settings, workspace: Option<&str>, no_qr: bool, json: bool) -> Result<(), Failure> {
-    let Some(client_id) = settings.profile.oauth_client_id.clone().filter(|c| !c.trim().is_empty()) else {
-        return Err(Failure::Usage(format!(
-            "profile {:?} has no oauth_client_id: register a device-type OAuth app in the Coze console \
-             (see the README, \"Signing in\") and put its client id in {}",
-            settings.profile_name,
-            settings.config_path.display()
-        )));
-    };
+    let client_id = crate::auth::client_id(settings).map_err(sign_in_failure)?;
     let base = settings.profile.base_url.clone();
     let code = crate::auth::device_code(&base, &client_id, workspace).await.map_err(sign_in_failure)?;
     let url = code.verification_url();

@@ -101,17 +101,12 @@ pub struct RunRequest {
 /// when `conversation_id` is absent).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ChatRequest {
-    pub workflow_id: String,
+    /// The workflow, its parameters, app or bot and version, as a run sends them.
+    #[serde(flatten)]
+    pub run: RunRequest,
     pub additional_messages: Vec<ChatMessage>,
-    pub parameters: Map<String, Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bot_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workflow_version: Option<String>,
 }
 
 /// A message sent into a conversation (cozepy's `Message.build_user_question_text`).

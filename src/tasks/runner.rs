@@ -724,13 +724,9 @@ impl Driver {
     fn chat_request(&self) -> ChatRequest {
         let c = &self.task.context;
         ChatRequest {
-            workflow_id: self.task.workflow_id.clone(),
+            run: self.request(),
             additional_messages: vec![ChatMessage::user(c.message.as_deref().unwrap_or_default())],
-            parameters: self.task.parameters.clone(),
-            bot_id: c.bot_id.clone(),
-            app_id: c.app_id.clone(),
             conversation_id: c.conversation_id.clone(),
-            workflow_version: c.version.clone(),
         }
     }
 

@@ -47,7 +47,7 @@ pub(super) fn draw_versions(f: &mut Frame, area: Rect, v: &VersionsView, app: &A
             for (i, ver) in list.iter().enumerate() {
                 let selected = v.selected == i + 1;
                 let style = if selected { theme.selected } else { ratatui::style::Style::default() };
-                let when = ver.created_at.map(|s| app.clock.when(s * 1000)).unwrap_or_default();
+                let when = ver.created_at.map(|s| app.clock.when(s.saturating_mul(1000))).unwrap_or_default();
                 let used = if in_use == Some(ver.version.as_str()) { "  (in use)" } else { "" };
                 let head = format!(
                     "{}{:<10} {when}  {}  {}{used}",

@@ -13,7 +13,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::app::help::HelpKind;
-use crate::app::{Action, App, Areas, Context, Health, LineKind, Overlay, Pane, Picker};
+use crate::app::{Action, App, Areas, Context, Health, LineKind, Overlay, Pane, Picker, SignIn};
 use crate::params::Severity;
 use crate::tasks::{TaskStatus, TaskSummary};
 use crate::text::{pad, truncate};
@@ -652,7 +652,7 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Health::Unknown => Span::styled("○ not checked", theme.dim),
         Health::Ok { latency_ms } => Span::styled(format!("● ok {latency_ms}ms"), theme.ok),
         // A signed-in profile whose renewal failed: one standing notice that says what helps.
-        Health::AuthFailed(_) if app.profile.credential.as_deref().is_some_and(|c| c.starts_with("signed in")) => {
+        Health::AuthFailed(_) if matches!(app.profile.sign_in, Some(SignIn::Code { .. })) => {
             Span::styled("● sign-in ended: run coze-tui login", theme.error)
         }
         Health::AuthFailed(_) => Span::styled("● auth refused", theme.error),
@@ -663,7 +663,7 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let mut left = vec![
         Span::styled(format!(" {} ", app.profile.name), theme.focus_title),
         Span::raw(format!(" {} ", app.profile.region)),
-        Span::styled(app.profile.credential.as_ref().map(|c| format!("({c}) ")).unwrap_or_default(), theme.dim),
+        Span::styled(sign_in_label(app), theme.dim),
         health,
         Span::raw(if running > 0 {
             format!("  {} {running} running", SPINNER[app.spinner % SPINNER.len()])
@@ -694,6 +694,19 @@ fn draw_status(f: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         left.push(Span::styled(hints(app), theme.dim));
     }
     f.render_widget(Paragraph::new(clip_spans(left, area.width as usize)), area);
+}
+
+/// How the token was got, when not pasted in; a sign-in with under a day left (unused for
+/// 30 days, it lapses) says when it ends.
+fn sign_in_label(app: &App) -> String {
+    match app.profile.sign_in {
+        Some(SignIn::Code { until: Some(until) }) if until.saturating_mul(1000) - app.clock.now_ms() < 86_400_000 => {
+            format!("(signed in, ends {}) ", crate::text::local_time(until.saturating_mul(1000)))
+        }
+        Some(SignIn::Code { .. }) => "(signed in) ".into(),
+        Some(SignIn::ServiceApp) => "(service app) ".into(),
+        None => String::new(),
+    }
 }
 
 /// The main keys of the focused pane, from the live key map.
@@ -1104,7 +1117,7 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
                 .collect();
             f.render_widget(Paragraph::new(Span::styled(wanted.join(" · "), theme.dim)), fields);
             f.render_widget(input, editor);
-            let (text, style) = match (&form.problem, form.refused, &form.warning) {
+            let (text, style) = match (form.problem(), form.refused, form.warning()) {
                 (Some(p), true, _) => (format!("not sent: {p}"), theme.error),
                 (Some(p), false, _) => (format!("✘ {p}"), theme.warning),
                 (None, _, Some(w)) => (format!("! {w}"), theme.warning),
