@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::coze::{ClientOptions, DEFAULT_BASE_URL, RetryPolicy, parse_base_url};
+use crate::coze::{ClientOptions, DEFAULT_BASE_URL, RetryPolicy, Server, parse_base_url};
 use crate::secret::Secret;
 
 pub const APP_NAME: &str = "coze-tui";
@@ -82,6 +82,20 @@ pub struct Profile {
     pub jwt_app_id: Option<String>,
     pub jwt_key_id: Option<String>,
     pub jwt_private_key_file: Option<PathBuf>,
+    /// `coze` or `studio` (a self-hosted Coze Studio); asked of the server when absent.
+    pub server: Option<Server>,
+    /// Workflows to list on a server without a workflow list (Coze Studio):
+    /// `[[profiles.NAME.workflows]]` with `id` and an optional `name`.
+    pub workflows: Vec<Bookmark>,
+}
+
+/// A workflow named in the profile (Coze Studio cannot list them).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bookmark {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 impl Default for Profile {
@@ -100,6 +114,8 @@ impl Default for Profile {
             jwt_app_id: None,
             jwt_key_id: None,
             jwt_private_key_file: None,
+            server: None,
+            workflows: Vec::new(),
         }
     }
 }
@@ -230,6 +246,8 @@ pub struct Settings {
     /// When the sign-in itself ends unless used (its refresh token's 30 days), when known.
     pub sign_in_until: Option<i64>,
     pub base_url_source: Source,
+    /// Which kind of server the base URL is; `None` until asked (see `crate::studio`).
+    pub server: Option<Server>,
     pub ui: UiSettings,
     /// Key overrides from `[keys]`.
     pub keys: BTreeMap<String, Vec<String>>,
@@ -321,6 +339,7 @@ impl Settings {
             };
             return Err(ConfigError(format!("{m}{origin}")));
         }
+        let server = profile.server.or_else(|| Server::known_for(&profile.base_url));
         Ok(Self {
             config_path,
             config_exists,
@@ -331,6 +350,7 @@ impl Settings {
             token_source,
             token_expires_at: None,
             sign_in_until: None,
+            server,
             base_url_source,
             ui: file.ui.clone(),
             keys: file.keys.iter().map(|(k, v)| (k.clone(), v.keys())).collect(),
@@ -356,6 +376,7 @@ impl Settings {
             token_expires_at: None,
             sign_in_until: None,
             base_url_source: Source::Default,
+            server: Some(Server::Coze),
             ui: base.map(|b| b.ui.clone()).unwrap_or_default(),
             keys: base.map(|b| b.keys.clone()).unwrap_or_default(),
         })
@@ -372,6 +393,7 @@ impl Settings {
         opts.run_timeout = Duration::from_secs(p.run_timeout);
         opts.stream_idle_timeout = Duration::from_secs(p.stream_idle_timeout);
         opts.retry = RetryPolicy { max_retries: p.max_retries, ..RetryPolicy::default() };
+        opts.server = self.server;
         // A signed-in token is renewed as the client goes (before it ends, after a refusal).
         let renew: Option<std::sync::Arc<dyn crate::coze::token::Renew>> = match self.token_source {
             Source::SignedIn => Some(std::sync::Arc::new(crate::auth::SignedIn {
@@ -468,6 +490,11 @@ pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
         ] {
             if !(1..=max).contains(&value) {
                 return fail(key, format!("{value} seconds: use 1 to {max}"));
+            }
+        }
+        for b in &p.workflows {
+            if b.id.is_empty() || !b.id.chars().all(|c| c.is_ascii_digit()) {
+                return fail("workflows", format!("id {:?} is not a workflow id (decimal digits)", b.id));
             }
         }
         if p.max_retries > 10 {

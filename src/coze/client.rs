@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -14,10 +15,14 @@ use super::error::{CozeError, Delivery, ErrorKind, Result};
 use super::gate::{RequestGate, RequestKind};
 use super::models::*;
 use super::retry::RetryPolicy;
+use super::server::Server;
+use super::studio;
 use super::stream::{WorkflowStream, clip};
 use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.coze.cn";
+const NO_VERSIONS: &str = "cannot choose a workflow version: a run always uses the latest published one";
+const NO_UPLOADS: &str = "takes no file uploads from coze-tui: give a file input a URL instead";
 /// Coze caps page sizes: 50 for workspaces, 30 for workflows and versions.
 const WORKSPACE_PAGE_SIZE: u32 = 50;
 const WORKFLOW_PAGE_SIZE: u32 = 30;
@@ -38,6 +43,9 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// A signed-in token's end and how to renew it; `None` for a personal access token.
     pub renewal: Option<Renewal>,
+    /// Hosted Coze or a self-hosted Coze Studio: which routes exist and how they answer.
+    /// `None`: learned from the server's first answer (see [`CozeClient::server`]).
+    pub server: Option<Server>,
 }
 
 /// How a signed-in token is renewed.
@@ -65,6 +73,7 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             renewal: None,
+            server: None,
         }
     }
 }
@@ -162,6 +171,8 @@ pub struct CozeClient {
     opts: ClientOptions,
     /// Paces every request (retries included); none means unpaced.
     gate: Option<Arc<dyn RequestGate>>,
+    /// What this client knows of its server, shared by its clones (0 not yet known).
+    server: Arc<AtomicU8>,
 }
 
 impl std::fmt::Debug for CozeClient {
@@ -206,7 +217,49 @@ impl CozeClient {
             Some(r) => super::token::Token::renewing(opts.token.clone(), r.expires_at, r.renew.clone()),
             None => super::token::Token::fixed(opts.token.clone()),
         };
-        Ok(Self { http, base, token, opts, gate: None })
+        let server = Arc::new(AtomicU8::new(opts.server.map_or(0, server_code)));
+        Ok(Self { http, base, token, opts, gate: None, server })
+    }
+
+    /// The kind of server, as the profile says or as its answers showed; `None` before the
+    /// first answer when the profile does not say.
+    pub fn server(&self) -> Option<Server> {
+        match self.server.load(Ordering::Relaxed) {
+            1 => Some(Server::Coze),
+            2 => Some(Server::Studio),
+            _ => None,
+        }
+    }
+
+    pub fn is_studio(&self) -> bool {
+        self.server() == Some(Server::Studio)
+    }
+
+    /// Learns the server's kind from an answer, once: hosted Coze names its log id
+    /// `x-tt-logid`, Coze Studio `X-Log-ID`, and only Studio refuses a token for a web-UI
+    /// route ("missing session_key in cookie").
+    fn learn(&self, headers: &HeaderMap, web_ui_only: bool) {
+        if self.server.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        let kind = if headers.contains_key("x-tt-logid") {
+            Server::Coze
+        } else if headers.contains_key("x-log-id") || web_ui_only {
+            Server::Studio
+        } else {
+            return;
+        };
+        if self.server.compare_exchange(0, server_code(kind), Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            tracing::info!(base = self.base_url(), server = kind.as_str(), "learned the kind of server");
+        }
+    }
+
+    /// Refuses, before sending, what Coze Studio cannot do.
+    fn not_on_studio(&self, what: &str) -> Result<()> {
+        match self.is_studio() {
+            true => Err(unsupported(what)),
+            false => Ok(()),
+        }
     }
 
     /// Whether its token renews itself (signed in), so a refusal may pass once it is renewed.
@@ -327,7 +380,9 @@ impl CozeClient {
             err.delivery = Delivery::Answered;
             err.with_logid(logid.clone())
         })?;
-        decode_envelope(status, &headers, &body).map(|value| Reply { value, logid: logid.clone() })
+        let decoded = decode_envelope(status, &headers, &body);
+        self.learn(&headers, decoded.as_ref().is_err_and(|e| e.kind == ErrorKind::Unsupported));
+        decoded.map(|value| Reply { value, logid: logid.clone() })
     }
 
     /// GETs retry transient failures with backoff, honouring `Retry-After`.
@@ -366,6 +421,7 @@ impl CozeClient {
 
     /// One page of workspaces and the total count.
     pub async fn workspaces_page(&self, page_num: u32, page_size: u32) -> Result<Reply<(Vec<Workspace>, Option<i64>)>> {
+        self.not_on_studio("has no workspace list: name its workflows in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard")?;
         let q = [("page_num", page_num.to_string()), ("page_size", page_size.to_string())];
         let reply = self.get(&["v1", "workspaces"], &q).await?;
         let page: WorkspacePage = data_as(reply.value, &reply.logid)?;
@@ -401,6 +457,7 @@ impl CozeClient {
         publish_status: PublishStatus,
         workflow_mode: Option<&str>,
     ) -> Result<Reply<(Vec<Workflow>, bool)>> {
+        self.not_on_studio("cannot list workflows: name them in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard")?;
         let mut q = vec![
             ("workspace_id", workspace_id.to_string()),
             ("page_num", page_num.to_string()),
@@ -462,9 +519,14 @@ impl CozeClient {
     }
 
     /// Workflow details; with `include_io`, its input and output schema.
+    /// On Coze Studio the same route only tells a chatflow from a workflow: no name, no schema.
     pub async fn workflow_info(&self, workflow_id: &str, include_io: bool) -> Result<Reply<WorkflowInfo>> {
         let q = [("include_input_output", include_io.to_string())];
-        let reply = self.get(&["v1", "workflows", workflow_id], &q).await?;
+        let answer = self.get(&["v1", "workflows", workflow_id], &q).await;
+        if self.is_studio() {
+            return studio::workflow_info(workflow_id, answer);
+        }
+        let reply = answer?;
         let info = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: info, logid: reply.logid })
     }
@@ -475,6 +537,7 @@ impl CozeClient {
         workflow_id: &str,
         publish_status: PublishStatus,
     ) -> Result<Reply<Vec<WorkflowVersion>>> {
+        self.not_on_studio("has no workflow versions: a run always uses the latest published one")?;
         let mut all = Vec::new();
         let mut token = String::new();
         let mut logid = None;
@@ -522,6 +585,9 @@ impl CozeClient {
             req: &'a RunRequest,
             is_async: bool,
         }
+        if req.workflow_version.is_some() {
+            self.not_on_studio(NO_VERSIONS)?;
+        }
         let timeout = if is_async { self.opts.timeout } else { self.opts.run_timeout };
         let reply = self.post(&["v1", "workflow", "run"], &Body { req, is_async }, timeout).await?;
         top_level_as(reply)
@@ -529,6 +595,7 @@ impl CozeClient {
 
     /// Answers an interrupt of a run started with `run`/`run_async` (not a stream).
     pub async fn resume(&self, req: &ResumeRequest) -> Result<Reply<RunResult>> {
+        self.not_on_studio("answers questions and input forms only in streamed runs (--mode stream)")?;
         let reply = self.post(&["v1", "workflows", "resume"], req, self.opts.run_timeout).await?;
         top_level_as(reply)
     }
@@ -537,6 +604,7 @@ impl CozeClient {
     /// from disk; `sent` hears the bytes sent so far. A failed try is sent again whole (a
     /// duplicate upload costs nothing but space, which Coze frees after 3 months).
     pub async fn upload_file(&self, path: &Path, sent: Arc<dyn Fn(u64) + Send + Sync>) -> Result<Reply<UploadedFile>> {
+        self.not_on_studio(NO_UPLOADS)?;
         let url = self.url(&["v1", "files", "upload"]);
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
         let reply = self
@@ -564,6 +632,7 @@ impl CozeClient {
 
     /// A file Coze keeps (`GET /v1/files/retrieve`); unknown or expired is 4200 (not found).
     pub async fn retrieve_file(&self, file_id: &str) -> Result<Reply<UploadedFile>> {
+        self.not_on_studio(NO_UPLOADS)?;
         let reply = self.get(&["v1", "files", "retrieve"], &[("file_id", file_id.to_string())]).await?;
         let file = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: file, logid: reply.logid })
@@ -571,6 +640,19 @@ impl CozeClient {
 
     /// One execution's record. Works for sync, stream and async runs with a known execute id.
     pub async fn run_history(&self, workflow_id: &str, execute_id: &str) -> Result<Reply<RunHistory>> {
+        if !self.is_studio() {
+            match self.coze_run_history(workflow_id, execute_id).await {
+                // The first answer showed a Coze Studio, which keeps run history elsewhere.
+                Err(e) if e.kind == ErrorKind::Unsupported && self.is_studio() => {}
+                other => return other,
+            }
+        }
+        let q = [("workflow_id", workflow_id.to_string()), ("execute_id", execute_id.to_string())];
+        let reply = self.get_as(RequestKind::Poll, &["v1", "workflow", "get_run_history"], &q).await?;
+        studio::run_history(reply, execute_id)
+    }
+
+    async fn coze_run_history(&self, workflow_id: &str, execute_id: &str) -> Result<Reply<RunHistory>> {
         let path = ["v1", "workflows", workflow_id, "run_histories", execute_id];
         let reply = self.get_as(RequestKind::Poll, &path, &[]).await?;
         let list: Vec<RunHistory> = data_as(reply.value, &reply.logid)?;
@@ -590,6 +672,7 @@ impl CozeClient {
         execute_id: &str,
         node_execute_uuid: &str,
     ) -> Result<Reply<NodeOutput>> {
+        self.not_on_studio("keeps no node outputs for the API")?;
         let path = ["v1", "workflows", workflow_id, "run_histories", execute_id, "execute_nodes", node_execute_uuid];
         let reply = self.get(&path, &[]).await?;
         let out = data_as(reply.value, &reply.logid)?;
@@ -609,7 +692,29 @@ impl CozeClient {
     /// One turn of a chatflow (`POST /v1/workflows/chat`, streamed): its events read as a
     /// workflow's (see [`WorkflowStream`]'s chat grammar).
     pub async fn chat_stream(&self, req: &ChatRequest) -> Result<WorkflowStream> {
+        if self.is_studio() {
+            let req = studio::named_conversation(req);
+            return Ok(self.open_stream(&["v1", "workflows", "chat"], &req).await?.chat());
+        }
         Ok(self.open_stream(&["v1", "workflows", "chat"], req).await?.chat())
+    }
+
+    /// Whether the server takes this token, without starting anything. Coze Studio opens only
+    /// runs, history and chat to a token: the history of execute id 0 is refused for a bad
+    /// token, or not found.
+    pub async fn check_token(&self) -> Result<Option<String>> {
+        if !self.is_studio() {
+            match self.workspaces_page(1, 1).await {
+                Err(e) if e.kind == ErrorKind::Unsupported && self.is_studio() => {}
+                other => return other.map(|r| r.logid),
+            }
+        }
+        let q = [("workflow_id", "0".to_string()), ("execute_id", "0".to_string())];
+        match self.get(&["v1", "workflow", "get_run_history"], &q).await {
+            Ok(reply) => Ok(reply.logid),
+            Err(e) if e.kind == ErrorKind::ExecutionNotFound => Ok(e.logid),
+            Err(e) => Err(e),
+        }
     }
 
     async fn open_stream(&self, segments: &[&str], body: &impl Serialize) -> Result<WorkflowStream> {
@@ -633,12 +738,15 @@ impl CozeClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         let logid = header_logid(&headers);
+        self.learn(&headers, false);
         let is_sse = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("event-stream"));
         if status.is_success() && is_sse {
-            return Ok(WorkflowStream::new(Box::pin(resp.bytes_stream()), self.opts.stream_idle_timeout, logid));
+            // Coze Studio sends no heartbeats: a node may run for minutes without a byte.
+            let idle = if self.is_studio() { studio::STREAM_IDLE_LIMIT } else { self.opts.stream_idle_timeout };
+            return Ok(WorkflowStream::new(Box::pin(resp.bytes_stream()), idle, logid));
         }
         // Errors before the stream starts come as an ordinary JSON envelope.
         let body = resp.bytes().await.map_err(|e| {
@@ -655,8 +763,24 @@ impl CozeClient {
     }
 }
 
+fn server_code(server: Server) -> u8 {
+    match server {
+        Server::Coze => 1,
+        Server::Studio => 2,
+    }
+}
+
+/// What Coze Studio cannot do, in one sentence; nothing was sent.
+fn unsupported(what: &str) -> CozeError {
+    CozeError { delivery: Delivery::NotSent, ..CozeError::new(ErrorKind::Unsupported, format!("Coze Studio {what}")) }
+}
+
+/// Hosted Coze names its log id `x-tt-logid`; Coze Studio `X-Log-ID`.
 fn header_logid(headers: &HeaderMap) -> Option<String> {
-    headers.get("x-tt-logid").and_then(|v| v.to_str().ok()).map(str::to_string).filter(|s| !s.is_empty())
+    ["x-tt-logid", "x-log-id"]
+        .iter()
+        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty()))
+        .map(str::to_string)
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -680,7 +804,13 @@ pub fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
         Ok(_) | Err(_) => {
             let text = String::from_utf8_lossy(body);
             let snippet = clip(text.trim(), 300);
-            let mut err = if status.is_success() {
+            let mut err = if status.is_success() && body.iter().all(u8::is_ascii_whitespace) {
+                // Coze Studio can end a request like this when it fails before a stream starts.
+                CozeError {
+                    unreadable: true,
+                    ..CozeError::new(ErrorKind::Decode, format!("the server sent an empty reply (HTTP {status})"))
+                }
+            } else if status.is_success() {
                 CozeError {
                     unreadable: true,
                     execute_id: execute_id_in(&text).map(String::into_boxed_str),
@@ -719,7 +849,10 @@ pub fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
     };
     let msg = obj.get("msg").and_then(Value::as_str).unwrap_or_default().to_string();
     let debug_url = obj.get("debug_url").and_then(Value::as_str).map(str::to_string);
-    let mut err = if code != 0 {
+    let mut err = if status == StatusCode::UNAUTHORIZED && msg.contains("session_key") {
+        // Coze Studio's web-UI routes: the token is fine, the route is not for tokens.
+        Some(CozeError::new(ErrorKind::Unsupported, "Coze Studio serves this only to its web UI, not to a token"))
+    } else if code != 0 {
         let msg = if msg.is_empty() { format!("code {code} without a message") } else { msg };
         Some(CozeError::from_code(code, msg, http_status))
     } else if let Some(oauth) = ["error_code", "error"].iter().find_map(|k| obj.get(*k).and_then(Value::as_str)) {

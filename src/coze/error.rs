@@ -34,6 +34,9 @@ pub enum ErrorKind {
     Timeout,
     /// The reply was not what Coze sends.
     Decode,
+    /// The server cannot do this at all (Coze Studio has no workspace list, versions, uploads
+    /// or non-streamed answers); nothing was sent, or the route is its web UI's only.
+    Unsupported,
 }
 
 impl ErrorKind {
@@ -54,6 +57,7 @@ impl ErrorKind {
             Self::Network => "network",
             Self::Timeout => "timeout",
             Self::Decode => "decode",
+            Self::Unsupported => "unsupported",
         }
     }
 
@@ -75,6 +79,7 @@ impl ErrorKind {
             Network,
             Timeout,
             Decode,
+            Unsupported,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)
@@ -90,8 +95,13 @@ impl ErrorKind {
         match code {
             4100 | 700012006 => ErrorKind::Auth,
             4101 => ErrorKind::Permission,
-            4200 => ErrorKind::NotFound,
-            4000 => ErrorKind::BadParams,
+            // Coze Studio: 720702004 no such workflow, 6031 not published.
+            // (720702011 is 6031 before Studio maps it, as its streams send it.)
+            4200 | 720702004 | 6031 | 720702011 => ErrorKind::NotFound,
+            // Coze Studio: 720702001/720702002 bad or missing parameters (4000 once mapped).
+            4000 | 720702001 | 720702002 => ErrorKind::BadParams,
+            // Coze Studio's word for an execute id it does not know.
+            777777775 => ErrorKind::ExecutionNotFound,
             4009 | 4013 | 4020 => ErrorKind::RateLimited,
             4008 | 4011 | 4019 | 4022 => ErrorKind::QuotaExhausted,
             6003 => ErrorKind::AsyncUnavailable,
@@ -103,6 +113,7 @@ impl ErrorKind {
                 Some(401) => ErrorKind::Auth,
                 Some(403) => ErrorKind::Permission,
                 Some(404) => ErrorKind::NotFound,
+                Some(400) => ErrorKind::BadParams,
                 Some(s) if s >= 500 => ErrorKind::Server,
                 _ => ErrorKind::Api,
             },
@@ -208,6 +219,17 @@ impl CozeError {
         if self.is_local_limit() {
             return "coze-tui's daily_request_limit for this profile stopped it (nothing was sent): raise the limit in the config, or wait until tomorrow";
         }
+        // Coze Studio's own codes: its tokens and limits are not hosted Coze's.
+        match self.code {
+            Some(700012006) => {
+                return "check the token: Coze Studio takes a personal access token made in that Studio's own web UI (API authorization), and the base URL of that Studio";
+            }
+            Some(6039) => {
+                return "Coze Studio answers questions and input forms only in streamed runs: run it with --mode stream";
+            }
+            Some(6031) => return "publish the workflow in Coze Studio before running it through the API",
+            _ => {}
+        }
         match self.kind {
             ErrorKind::Auth => {
                 "check the token, that it has not expired (PATs last at most a month), and that the base URL's region matches it: coze.cn tokens need https://api.coze.cn, coze.com tokens https://api.coze.com (COZE_API_BASE or base_url)"
@@ -233,6 +255,9 @@ impl CozeError {
             ErrorKind::Network => "could not reach Coze: check the network, proxy and base URL",
             ErrorKind::Timeout => "Coze did not answer in time: try again, or raise `timeout` in the config",
             ErrorKind::Decode => "Coze sent a reply this tool does not understand: quote the log id when reporting it",
+            ErrorKind::Unsupported => {
+                "Coze Studio serves only runs, streams, streamed answers, run history and chat to a token"
+            }
         }
     }
 }

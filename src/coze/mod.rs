@@ -6,6 +6,8 @@ pub mod error;
 pub mod gate;
 pub mod models;
 pub mod retry;
+pub mod server;
+mod studio;
 pub mod sse;
 pub mod stream;
 pub mod token;
@@ -18,6 +20,7 @@ pub use error::{CozeError, Delivery, ErrorKind};
 pub use gate::{GateFuture, RequestGate, RequestKind};
 pub use models::*;
 pub use retry::RetryPolicy;
+pub use server::Server;
 pub use stream::{
     InterruptEvent, MessageEvent, StreamEnd, StreamErrorEvent, StreamEvent, WorkflowEvent, WorkflowStream, is_end_node,
 };

@@ -335,6 +335,35 @@ impl InterruptData {
             return None;
         }
         match decode_output(&self.data) {
+            // Coze Studio's input node: the form's fields are the content, not a question.
+            Value::Object(m) if self.studio_form().is_some() => {
+                m.get("prompt").and_then(Value::as_str).map(str::to_string).or(Some("fill in the form".into()))
+            }
+            // Coze Studio's question node: `{"messages": [{"content": …}]}`, an option list's
+            // content being `{"question", "options": [{"name"}]}`.
+            Value::Object(m) if m.get("messages").is_some_and(Value::is_array) => {
+                let lines: Vec<String> = m["messages"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|msg| match msg.get("content")? {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Object(o) => {
+                            let q = o.get("question").and_then(Value::as_str).unwrap_or_default();
+                            let options: Vec<&str> = o
+                                .get("options")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|opt| opt.get("name").and_then(Value::as_str))
+                                .collect();
+                            Some(if options.is_empty() { q.to_string() } else { format!("{q} [{}]", options.join(" / ")) })
+                        }
+                        other => Some(other.to_string()),
+                    })
+                    .collect();
+                Some(if lines.is_empty() { self.data.clone() } else { lines.join("\n") })
+            }
             Value::Object(m) => match m.get("content") {
                 Some(Value::String(s)) => Some(s.clone()),
                 Some(other) => Some(other.to_string()),
@@ -343,6 +372,31 @@ impl InterruptData {
             Value::String(s) => Some(s),
             other => Some(other.to_string()),
         }
+    }
+
+    /// The fields an input node asks for: Coze's `required_parameters`, or Coze Studio's
+    /// `{"content_type": "form_schema", "content": "[{\"name\", \"type\", \"required\"}]"}`.
+    pub fn form_fields(&self) -> Option<OrderedParams> {
+        self.required_parameters.clone().filter(|p| !p.is_empty()).or_else(|| self.studio_form())
+    }
+
+    fn studio_form(&self) -> Option<OrderedParams> {
+        let v: Value = serde_json::from_str(&self.data).ok()?;
+        if v.get("content_type")?.as_str()? != "form_schema" {
+            return None;
+        }
+        let fields = match v.get("content")? {
+            Value::String(s) => serde_json::from_str::<Value>(s).ok()?,
+            other => other.clone(),
+        };
+        let mut out = Vec::new();
+        for f in fields.as_array()? {
+            let name = f.get("name")?.as_str()?.to_string();
+            let mut p: Parameter = serde_json::from_value(f.clone()).ok()?;
+            p.extra.remove("name");
+            out.push((name, p));
+        }
+        (!out.is_empty()).then_some(OrderedParams(out))
     }
 }
 
@@ -388,7 +442,12 @@ fn string_or_json_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>
 /// Reads the `execute_id` query parameter of a debug URL.
 pub fn execute_id_from_debug_url(url: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
-    parsed.query_pairs().find(|(k, _)| k == "execute_id").map(|(_, v)| v.into_owned()).filter(|v| !v.is_empty())
+    // Coze Studio puts `execute_id=0` in the debug URL of a run refused before it started.
+    parsed
+        .query_pairs()
+        .find(|(k, _)| k == "execute_id")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty() && v.bytes().any(|b| b != b'0'))
 }
 
 /// `execute_status` of a run history record. Coze capitalises these.
@@ -475,11 +534,13 @@ pub struct RunHistory {
     /// server sends a number (see [`RunHistory::error_code_number`]).
     #[serde(deserialize_with = "string_lenient")]
     pub error_code: Option<String>,
-    #[serde(deserialize_with = "null_default")]
+    /// (`error_msg` on Coze Studio.)
+    #[serde(deserialize_with = "null_default", alias = "error_msg")]
     pub error_message: String,
+    #[serde(deserialize_with = "null_default")]
     pub debug_url: Option<String>,
-    /// The execution's own log id (not the HTTP response's).
-    #[serde(deserialize_with = "string_lenient")]
+    /// The execution's own log id (not the HTTP response's; `log_id` on Coze Studio).
+    #[serde(deserialize_with = "string_lenient", alias = "log_id")]
     pub logid: Option<String>,
     pub usage: Option<Usage>,
     #[serde(deserialize_with = "string_lenient")]
@@ -614,6 +675,30 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(r.execute_id().as_deref(), Some("7413647890307280000"));
+    }
+
+    #[test]
+    fn studio_forms_and_questions_are_read() {
+        let schema = json!([{"type": "string", "name": "city", "required": true}, {"type": "integer", "name": "days"}]);
+        let form = InterruptData {
+            data: json!({"content": schema.to_string(), "content_type": "form_schema"}).to_string(),
+            kind: Some(5),
+            ..Default::default()
+        };
+        let fields = form.form_fields().unwrap();
+        assert_eq!(fields.iter().map(|(k, p)| (k, p.kind.as_str(), p.required)).collect::<Vec<_>>(), [
+            ("city", "string", true),
+            ("days", "integer", false)
+        ]);
+        assert_eq!(form.question().as_deref(), Some("fill in the form"));
+        let ask = InterruptData {
+            data: json!({"messages": [{"type": "question", "content_type": "option",
+                "content": {"question": "Which city?", "options": [{"name": "杭州"}, {"name": "上海"}]}}]})
+            .to_string(),
+            ..Default::default()
+        };
+        assert_eq!(ask.question().as_deref(), Some("Which city? [杭州 / 上海]"));
+        assert_eq!(execute_id_from_debug_url("http://h/work_flow?execute_id=0&space_id=0"), None);
     }
 
     #[test]

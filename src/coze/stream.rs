@@ -41,6 +41,9 @@ pub struct StreamErrorEvent {
     pub error_code: Option<i64>,
     #[serde(deserialize_with = "null_default")]
     pub error_message: String,
+    /// Coze Studio names the failed execution here.
+    #[serde(deserialize_with = "null_default", skip_serializing_if = "Option::is_none")]
+    pub debug_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -178,12 +181,12 @@ impl StreamEvent {
             "conversation.chat.failed" => {
                 let e = parse::<ChatData>(&name, &raw.data)?.last_error.unwrap_or_default();
                 let message = if e.msg.is_empty() { "the chat failed".to_string() } else { e.msg };
-                WorkflowEvent::Error(StreamErrorEvent { error_code: e.code, error_message: message })
+                WorkflowEvent::Error(StreamErrorEvent { error_code: e.code, error_message: message, debug_url: None })
             }
             "error" => {
                 let d: ChatData = parse(&name, &raw.data).unwrap_or_default();
                 let message = if d.msg.is_empty() { clip(&raw.data, 500) } else { d.msg };
-                WorkflowEvent::Error(StreamErrorEvent { error_code: d.code, error_message: message })
+                WorkflowEvent::Error(StreamErrorEvent { error_code: d.code, error_message: message, debug_url: None })
             }
             "done" => {
                 let v: Value = parse(&name, &raw.data).unwrap_or(Value::Null);
@@ -208,6 +211,13 @@ impl StreamEvent {
                 WorkflowEvent::Done { debug_url }
             }
             "PING" => WorkflowEvent::Ping,
+            // Coze Studio's own failures (its stream broke): plain text, or `{code, msg}`.
+            "error" => {
+                let d: ChatData = parse(&name, &raw.data).unwrap_or_default();
+                let message = if d.msg.is_empty() { clip(raw.data.trim(), 500) } else { d.msg };
+                let message = if message.is_empty() { "the stream failed".to_string() } else { message };
+                WorkflowEvent::Error(StreamErrorEvent { error_code: d.code, error_message: message, debug_url: None })
+            }
             _ => WorkflowEvent::Unknown { event: name, data: raw.data },
         };
         Ok(Self { id, event })
@@ -438,7 +448,11 @@ mod tests {
         drain(&mut s).await.unwrap();
         assert_eq!(
             s.end(),
-            StreamEnd::Failed(StreamErrorEvent { error_code: Some(4000), error_message: "bad".into() })
+            StreamEnd::Failed(StreamErrorEvent {
+                error_code: Some(4000),
+                error_message: "bad".into(),
+                ..Default::default()
+            })
         );
 
         let mut s = stream_of(vec!["id: 0\nevent: Message\ndata: {\"content\":\"par"]);
@@ -510,7 +524,11 @@ mod tests {
         drain(&mut failed).await.unwrap();
         assert_eq!(
             failed.end(),
-            StreamEnd::Failed(StreamErrorEvent { error_code: Some(4000), error_message: "bad".into() })
+            StreamEnd::Failed(StreamErrorEvent {
+                error_code: Some(4000),
+                error_message: "bad".into(),
+                ..Default::default()
+            })
         );
     }
 

@@ -841,7 +841,7 @@ impl Driver {
             interrupt_type: i.kind.unwrap_or(2),
             node_title: node_title.to_string(),
             answers,
-            required_parameters: i.required_parameters.clone().filter(|p| !p.0.is_empty()),
+            required_parameters: i.form_fields(),
         });
         self.set_status(TaskStatus::Interrupted, None).await
     }
@@ -999,6 +999,11 @@ impl Driver {
                 self.interrupted(&i.interrupt_data, &i.node_title).await
             }
             Ok(StreamEnd::Failed(err)) => {
+                // Coze Studio's Error names the failed execution.
+                if let Some(url) = &err.debug_url {
+                    self.task.execute_id = self.task.execute_id.take().or_else(|| execute_id_from_debug_url(url));
+                    self.task.debug_url.get_or_insert_with(|| url.clone());
+                }
                 let mut error = TaskError::workflow(err.error_code, err.error_message);
                 // An Error before any message is Coze refusing the run (bad inputs, a draft,
                 // auth), as a sync run's error envelope would: the same kind, the same exit code.
