@@ -4,8 +4,13 @@
 
 use std::sync::Arc;
 
-use crate::coze::{CozeClient, CozeError, Workflow};
+use crate::config::Bookmark;
+use crate::coze::{CozeClient, CozeError, ErrorKind, Workflow};
 use crate::tasks::{KnownWorkflow, Ledger};
+
+/// The one "workspace" of a Coze Studio, which has no workspace list: its workflows are the
+/// ones coze-tui knows of (see [`studio_workflows`]).
+pub const STUDIO_SPACE: &str = "studio";
 
 /// Records a workspace's full listing; a ledger that cannot take it costs only name lookups.
 pub fn remember(ledger: &Ledger, profile: &str, workspace_id: &str, listed: &[Workflow]) {
@@ -16,14 +21,64 @@ pub fn remember(ledger: &Ledger, profile: &str, workspace_id: &str, listed: &[Wo
     }
 }
 
-/// Lists every workspace's workflows, records them and returns the whole catalogue. The
-/// ledger is written off the async threads (another process may hold it for a moment).
+/// A Coze Studio's workflows as far as coze-tui knows them, since Studio cannot list them:
+/// the profile's bookmarks, those added by id in the dashboard, then every one run before;
+/// each once, named by the first of these that names it. Recorded as the listing of
+/// [`STUDIO_SPACE`], so names stand for ids here too.
+pub fn studio_workflows(ledger: &Ledger, profile: &str, configured: &[Bookmark]) -> Vec<Workflow> {
+    let added = ledger.bookmarks(profile).unwrap_or_else(|e| {
+        tracing::warn!("bookmarks not read: {e}");
+        vec![]
+    });
+    let run = ledger.workflows_run(profile).unwrap_or_default();
+    let mut list: Vec<Workflow> = Vec::new();
+    let all = configured
+        .iter()
+        .map(|b| (b.id.clone(), b.name.clone()))
+        .chain(added)
+        .chain(run.into_iter().map(|(id, name)| (id, Some(name).filter(|n| !n.is_empty()))));
+    for (id, name) in all {
+        match list.iter_mut().find(|w| w.workflow_id == id) {
+            Some(w) if w.workflow_name.is_empty() => w.workflow_name = name.unwrap_or_default(),
+            Some(_) => {}
+            None => list.push(Workflow {
+                workflow_id: id,
+                workflow_name: name.unwrap_or_default(),
+                ..Workflow::default()
+            }),
+        }
+    }
+    remember(ledger, profile, STUDIO_SPACE, &list);
+    list
+}
+
+/// Lists every workspace's workflows, records them and returns the whole catalogue (on Coze
+/// Studio, the workflows it knows of). The ledger is written off the async threads (another
+/// process may hold it for a moment).
 pub async fn refresh(
     ledger: &Arc<Ledger>,
     profile: &str,
     client: &CozeClient,
+    configured: &[Bookmark],
 ) -> Result<Vec<KnownWorkflow>, CozeError> {
-    for ws in client.list_workspaces().await?.value {
+    let listed = match client.is_studio() {
+        true => Err(None),
+        false => client.list_workspaces().await.map_err(Some),
+    };
+    let workspaces = match listed {
+        Ok(reply) => reply.value,
+        // The first answer showed a Coze Studio.
+        Err(Some(e)) if !(e.kind == ErrorKind::Unsupported && client.is_studio()) => return Err(e),
+        Err(_) => {
+            let (l, p, c) = (ledger.clone(), profile.to_string(), configured.to_vec());
+            let known = tokio::task::spawn_blocking(move || {
+                studio_workflows(&l, &p, &c);
+                l.known_workflows(&p).unwrap_or_default()
+            });
+            return Ok(known.await.unwrap_or_default());
+        }
+    };
+    for ws in workspaces {
         let listed = client.list_workflows_marked(&ws.id).await?.value;
         let (l, p) = (ledger.clone(), profile.to_string());
         let _ = tokio::task::spawn_blocking(move || remember(&l, &p, &ws.id, &listed)).await;

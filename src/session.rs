@@ -71,6 +71,8 @@ struct Backend {
     ledger: Arc<Ledger>,
     runner: Runner,
     profile: String,
+    /// The profile's workflow bookmarks (what a Coze Studio lists).
+    bookmarks: Vec<crate::config::Bookmark>,
     /// Asks the task feed for a fresh snapshot of the task list (first showing every
     /// profile's tasks, or this one's, when given).
     reload_tasks: mpsc::UnboundedSender<Option<bool>>,
@@ -161,7 +163,15 @@ impl Session {
         spawn_messages(&runner, tx.clone(), reload_hint);
         let reload_tasks = spawn_task_feed(&runner, ledger.clone(), settings.profile_name.clone(), tx.clone());
         let drafts = spawn_draft_writer(ledger.clone(), settings.profile_name.clone(), tx);
-        let backend = Backend { client, ledger, runner, profile: settings.profile_name.clone(), reload_tasks, drafts };
+        let backend = Backend {
+            client,
+            ledger,
+            runner,
+            profile: settings.profile_name.clone(),
+            bookmarks: settings.profile.workflows.clone(),
+            reload_tasks,
+            drafts,
+        };
         self.backend_no = no;
         if let Some(old) = self.backend.replace(backend) {
             flush_drafts(&old.drafts).await;
@@ -585,6 +595,30 @@ fn profile_info(s: &Settings) -> ProfileInfo {
     }
 }
 
+/// A Coze Studio, in the place of the workspaces it does not list.
+fn studio_space(base_url: &str) -> crate::coze::Workspace {
+    let host = crate::config::region_of(base_url);
+    crate::coze::Workspace {
+        id: crate::catalogue::STUDIO_SPACE.to_string(),
+        name: format!("Coze Studio at {host}"),
+        workspace_type: "studio".to_string(),
+        ..Default::default()
+    }
+}
+
+/// The workflows of a Coze Studio as coze-tui knows them, after adding one by id.
+async fn studio_listing(b: &Backend, add: Option<(String, Option<String>)>) -> Msg {
+    let (profile, bookmarks) = (b.profile.clone(), b.bookmarks.clone());
+    let listed = read(&b.ledger, move |l| {
+        if let Some((id, name)) = &add {
+            l.add_bookmark(&profile, id, name.as_deref())?;
+        }
+        Ok(crate::catalogue::studio_workflows(l, &profile, &bookmarks))
+    })
+    .await;
+    Msg::Workflows { workspace_id: crate::catalogue::STUDIO_SPACE.to_string(), result: listed }
+}
+
 /// Times a call to Coze and reports how it went to the status bar.
 async fn timed<T>(tx: &MsgSender, call: impl Future<Output = Result<T, CozeError>>) -> Result<T, CozeError> {
     let started = Instant::now();
@@ -644,7 +678,7 @@ async fn run_suite(b: &Backend, path: String, tx: &MsgSender) -> Msg {
         Err(e) => return Msg::SuiteFailed(e.to_string()),
     };
     let cases: Vec<&crate::suite::Case> = suite.cases.iter().collect();
-    let ids = match crate::cli::names::resolve_cases(&b.ledger, &b.profile, &b.client, &cases).await {
+    let ids = match crate::cli::names::resolve_cases(&b.ledger, &b.profile, &b.bookmarks, &b.client, &cases).await {
         Ok(ids) => ids,
         Err(e) => return Msg::SuiteFailed(e.message()),
     };
@@ -733,8 +767,21 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
     let c = &b.client;
     Some(match cmd {
         Command::LoadWorkspaces => {
-            Msg::Workspaces(timed(tx, c.list_workspaces()).await.map(|r| r.value).map_err(|e| explain(&e)))
+            let listed = match c.is_studio() {
+                true => None,
+                false => Some(timed(tx, c.list_workspaces()).await),
+            };
+            match listed {
+                Some(Ok(reply)) => Msg::Workspaces(Ok(reply.value)),
+                // The first answer showed a Coze Studio.
+                Some(Err(e)) if !(e.kind == ErrorKind::Unsupported && c.is_studio()) => {
+                    Msg::Workspaces(Err(explain(&e)))
+                }
+                _ => Msg::Workspaces(Ok(vec![studio_space(c.base_url())])),
+            }
         }
+        Command::LoadWorkflows(ws) if ws == crate::catalogue::STUDIO_SPACE => studio_listing(b, None).await,
+        Command::AddWorkflow { workflow_id, name } => studio_listing(b, Some((workflow_id, name))).await,
         Command::LoadWorkflows(ws) => {
             let result = timed(tx, c.list_workflows_marked(&ws)).await.map(|r| r.value).map_err(|e| explain(&e));
             if let Ok(listed) = &result {
@@ -923,7 +970,7 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             }
             let _ = tx.send(Msg::Catalogue(known));
             // Workspaces never opened here have workflows too: list them all once.
-            let listed = crate::catalogue::refresh(&b.ledger, &b.profile, c).await;
+            let listed = crate::catalogue::refresh(&b.ledger, &b.profile, c, &b.bookmarks).await;
             Msg::Catalogue(listed.map_err(|e| explain(&e)))
         }
         // Sent in `dispatch`.

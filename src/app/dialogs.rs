@@ -74,6 +74,11 @@ pub enum Overlay {
         input: TextArea<'static>,
         error: Option<String>,
     },
+    /// A workflow to add by id, on a Coze Studio (`+`).
+    AddWorkflow {
+        input: TextArea<'static>,
+        error: Option<String>,
+    },
 }
 
 impl Overlay {
@@ -88,6 +93,7 @@ impl Overlay {
                 | Overlay::SaveCase { .. }
                 | Overlay::Attach(_)
                 | Overlay::RunIn { .. }
+                | Overlay::AddWorkflow { .. }
                 | Overlay::Chat
         )
     }
@@ -186,6 +192,9 @@ impl App {
             Overlay::RunIn { input, .. } if action != Some(Action::Suspend) => {
                 return self.on_run_in_key(input, key, action);
             }
+            Overlay::AddWorkflow { input, .. } if action != Some(Action::Suspend) => {
+                return self.on_add_workflow_key(input, key, action);
+            }
             Overlay::Help(h) if action != Some(Action::Suspend) || h.search.is_some() => {
                 self.on_help_key(h, key, action);
                 return vec![];
@@ -216,6 +225,7 @@ impl App {
             | Overlay::Versions(_)
             | Overlay::Attach(_)
             | Overlay::RunIn { .. }
+            | Overlay::AddWorkflow { .. }
             | Overlay::Chat) => (Some(v), vec![]),
             Overlay::ConfirmReset => match action {
                 Some(Action::Confirm) => {

@@ -95,6 +95,17 @@ pub fn expand_home(path: &str) -> String {
 }
 
 /// `bot ID`, `app ID` or nothing (run in neither).
+/// `7512345 [name…]`: a workflow id (digits), then an optional name.
+fn parse_bookmark(text: &str) -> Result<(String, Option<String>), String> {
+    let text = text.trim();
+    let (id, name) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{id:?} is not a workflow id: the digits in the workflow's address in Coze Studio"));
+    }
+    let name = name.trim();
+    Ok((id.to_string(), (!name.is_empty()).then(|| name.to_string())))
+}
+
 fn parse_run_in(text: &str) -> Result<(Option<String>, Option<String>), String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     match words.as_slice() {
@@ -321,6 +332,44 @@ impl App {
         self.editor.context.files.push(file);
     }
 
+    /// `+`: a workflow by id, on a Coze Studio (which cannot list them).
+    pub(super) fn open_add_workflow(&mut self) {
+        if self.workspace_id.as_deref() != Some(crate::catalogue::STUDIO_SPACE) {
+            self.toast("workflows here come from the workspace's list; adding one by id is for Coze Studio");
+            return;
+        }
+        self.overlay = Some(Overlay::AddWorkflow { input: prompt_with("workflow ID, then a name if you like", ""), error: None });
+    }
+
+    pub(super) fn on_add_workflow_key(
+        &mut self,
+        mut input: TextArea<'static>,
+        key: KeyEvent,
+        action: Option<Action>,
+    ) -> Vec<Command> {
+        match action {
+            Some(Action::Cancel) => return vec![],
+            Some(Action::Accept) => match parse_bookmark(&input.lines().join("")) {
+                Ok((workflow_id, name)) => {
+                    self.toast(&format!("added workflow {workflow_id} (remembered for this profile)"));
+                    self.select_after_load = Some(workflow_id.clone());
+                    self.focus = Pane::Workflows;
+                    self.workflows.loading = true;
+                    return vec![Command::AddWorkflow { workflow_id, name }];
+                }
+                Err(e) => {
+                    self.overlay = Some(Overlay::AddWorkflow { input, error: Some(e) });
+                    return vec![];
+                }
+            },
+            _ => {
+                prompt_key(&mut input, key);
+            }
+        }
+        self.overlay = Some(Overlay::AddWorkflow { input, error: None });
+        vec![]
+    }
+
     /// `B`: the app or bot the workflow runs in.
     pub(super) fn open_run_in(&mut self) {
         if self.editor.workflow.is_none() {
@@ -388,6 +437,13 @@ mod tests {
         assert_eq!(complete_path(&format!("{d}/zz")), (format!("{d}/zz"), vec![]));
         let (_, all) = complete_path(&format!("{d}/"));
         assert_eq!(all, ["docs/", "photo-1.png", "photo-2.png"], "hidden files only when asked for");
+    }
+
+    #[test]
+    fn a_bookmark_is_an_id_and_maybe_a_name() {
+        assert_eq!(parse_bookmark(" 7512 "), Ok(("7512".into(), None)));
+        assert_eq!(parse_bookmark("7512  weather 天气"), Ok(("7512".into(), Some("weather 天气".into()))));
+        assert!(parse_bookmark("weather").is_err() && parse_bookmark("").is_err());
     }
 
     #[test]

@@ -107,6 +107,7 @@ pub enum Action {
     Versions,
     RunIn,
     Login,
+    AddWorkflow,
 }
 
 impl Action {
@@ -180,6 +181,7 @@ impl Action {
             Versions => ("versions", "run a published version (its inputs, what changed)"),
             RunIn => ("run_in", "the app or bot the workflow runs in"),
             Login => ("login", "sign in with a code and a QR code (no token to paste)"),
+            AddWorkflow => ("add_workflow", "add a workflow by id (Coze Studio cannot list them)"),
         }
     }
 
@@ -373,6 +375,7 @@ const DEFAULTS: &[(Context, &str, Action)] = &[
     (Context::Editor, "A", Action::Attach),
     (Context::Editor, "V", Action::Versions),
     (Context::Lists, "V", Action::Versions),
+    (Context::Lists, "+", Action::AddWorkflow),
     (Context::Editor, "B", Action::RunIn),
     (Context::Tasks, "R", Action::Rerun),
     (Context::Tasks, "a", Action::Answer),

@@ -19,6 +19,9 @@ impl App {
     pub(super) fn on_workflows(&mut self, workspace_id: String, result: Result<Vec<Workflow>, String>) {
         if self.workspace_id.as_deref() == Some(workspace_id.as_str()) {
             self.workflows.loaded(result, |w| w.workflow_id.as_str(), |w| w.workflow_name.as_str());
+            if let Some(id) = self.select_after_load.take() {
+                self.workflows.select_key(&id, |w| w.workflow_id.as_str());
+            }
             // A workflow opened by id alone (from a task or the palette) gets its listing's
             // details, such as whether it is a draft.
             if let Some(open) = self.editor.workflow.as_mut()
@@ -74,6 +77,10 @@ impl App {
             Action::Open if pane == Pane::Workspaces => self.open_workspace(true),
             Action::Open => self.open_workflow(),
             Action::Versions if pane == Pane::Workflows => self.open_versions(),
+            Action::AddWorkflow => {
+                self.open_add_workflow();
+                vec![]
+            }
             Action::Back if !self.filter_text(pane).is_empty() => {
                 self.apply_filter(pane, String::new());
                 vec![]

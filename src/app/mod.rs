@@ -313,6 +313,11 @@ pub enum Command {
     LoadVersions(String),
     /// Forget the app or bot a workflow ran with.
     ForgetRunIn(String),
+    /// Remember a workflow by id (Coze Studio cannot list them), then list them again.
+    AddWorkflow {
+        workflow_id: String,
+        name: Option<String>,
+    },
     /// Sign in with the device grant (first-run screen); `CancelLogin` stops waiting.
     StartLogin(u64),
     CancelLogin,
@@ -445,6 +450,8 @@ pub struct App {
     pub clock: Clock,
     /// The focused pane fills the screen (`z`).
     pub zoomed: bool,
+    /// A workflow just added by id, selected once the list comes back.
+    select_after_load: Option<String>,
     /// The palette has listed every workspace once in this dashboard.
     catalogue_refreshed: bool,
     /// Failed runs not yet looked at (a badge on the Tasks tab until opened).
@@ -509,6 +516,7 @@ impl App {
             drawn: Areas::default(),
             clock: Clock::system(),
             zoomed: false,
+            select_after_load: None,
             catalogue_refreshed: false,
             unseen_failures: Default::default(),
             bell: false,

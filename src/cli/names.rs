@@ -27,13 +27,14 @@ pub async fn resolve(settings: &Settings, client: &CozeClient, given: &str) -> R
         return Ok(given.to_string());
     }
     let ledger = std::sync::Arc::new(Ledger::open_in(&settings.data_dir)?);
-    resolve_on(&ledger, &settings.profile_name, client, given).await
+    resolve_on(&ledger, &settings.profile_name, &settings.profile.workflows, client, given).await
 }
 
 /// [`resolve`] on an open ledger (the dashboard's).
 pub async fn resolve_on(
     ledger: &std::sync::Arc<Ledger>,
     profile: &str,
+    configured: &[crate::config::Bookmark],
     client: &CozeClient,
     given: &str,
 ) -> Result<String, Failure> {
@@ -49,7 +50,7 @@ pub async fn resolve_on(
         return Ok(id);
     }
     // Not seen yet (or renamed since): list every workspace's workflows once and look again.
-    let known = crate::catalogue::refresh(ledger, profile, client).await?;
+    let known = crate::catalogue::refresh(ledger, profile, client, configured).await?;
     pick(given, &known)?.ok_or_else(|| {
         Failure::Usage(format!(
             "no workflow is named {given:?} in this profile's {} workflows (coze-tui workflows --workspace ID lists them)",
@@ -63,13 +64,14 @@ pub async fn resolve_on(
 pub async fn resolve_cases(
     ledger: &std::sync::Arc<Ledger>,
     profile: &str,
+    configured: &[crate::config::Bookmark],
     client: &CozeClient,
     cases: &[&crate::suite::Case],
 ) -> Result<std::collections::HashMap<String, String>, Failure> {
     let mut ids = std::collections::HashMap::new();
     for c in cases {
         if !ids.contains_key(&c.workflow) {
-            let id = resolve_on(ledger, profile, client, &c.workflow).await.map_err(|e| match e {
+            let id = resolve_on(ledger, profile, configured, client, &c.workflow).await.map_err(|e| match e {
                 Failure::Usage(m) => Failure::Usage(format!("{}: workflow: {m}", c.at)),
                 other => other,
             })?;

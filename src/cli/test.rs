@@ -78,7 +78,7 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         return Err(Failure::Usage(format!("no case of {} is left to run (check --only / --failed)", suite.name)));
     }
     // Names stand for ids; each is looked up once (on the ledger already open).
-    let ids = names::resolve_cases(&ledger, &settings.profile_name, &super::client(settings)?, &cases).await?;
+    let ids = names::resolve_cases(&ledger, &settings.profile_name, &settings.profile.workflows, &super::client(settings)?, &cases).await?;
     let concurrency = cmd.concurrency.map(usize::from).or(suite.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
     let runner = run::open_runner_with(settings, |cfg| {
         cfg.adopt_orphans = false;

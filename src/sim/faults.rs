@@ -37,6 +37,11 @@ pub enum Fault {
     StreamWithoutDone,
     /// A stream cut after this many events.
     CutStreamAfter(usize),
+    /// HTTP 200 with an empty body and nothing done (Coze Studio failing before its stream).
+    EmptyBody,
+    /// Coze Studio only: the run starts, sends one message, then its stream breaks with a
+    /// lower-case `error` event of plain, multi-line text.
+    BrokenStream,
 }
 
 /// A fault applied to the next `times` requests whose route label starts with `route`
@@ -134,4 +139,9 @@ mod tests {
         assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), Some(Fault::BadGateway));
         assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), None);
     }
+}
+
+/// HTTP 200 and not a byte of body.
+pub(crate) fn empty_body() -> Response {
+    Response::new(Body::empty())
 }

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 mod chat;
+pub(super) mod studio;
 
 use super::SimState;
 use super::catalogue::SimWorkflow;
@@ -139,6 +140,9 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
         Some(Fault::RateLimit { retry_after }) => return rate_limited(&logid, retry_after),
         Some(Fault::Drop) => return faults::dropped(),
         Some(Fault::Malformed) => return faults::malformed(&logid),
+        Some(Fault::EmptyBody) => return faults::empty_body(),
+        // Coze Studio's alone.
+        Some(Fault::BrokenStream) => {}
         Some(Fault::ErrorCode { code, http_status, retry_after }) => {
             return refused(&logid, code, http_status, retry_after);
         }
@@ -424,32 +428,44 @@ async fn retrieve(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Query
 
 // ---- runs ----------------------------------------------------------------------------------
 
+/// Why a run or an answer is refused, in hosted Coze's codes; each server words it its way.
+#[derive(Debug)]
+pub(super) struct Refusal {
+    pub code: i64,
+    pub msg: String,
+}
+
+impl Refusal {
+    fn new(code: i64, msg: impl Into<String>) -> Self {
+        Self { code, msg: msg.into() }
+    }
+
+    /// Hosted Coze's envelope.
+    fn hosted(self, l: &str) -> Response {
+        err(l, self.code, self.msg)
+    }
+}
+
 /// The workflow a run body names, checked the way Coze checks it.
-fn runnable(
-    s: &SimState,
-    l: &str,
-    access: Access,
-    body: &Bytes,
-) -> Result<(SimWorkflow, Map<String, Value>, Value), Response> {
-    let parsed: Value = serde_json::from_slice(body).map_err(|e| err(l, 4000, format!("invalid request body: {e}")))?;
+fn runnable(s: &SimState, access: Access, body: &Bytes) -> Result<(SimWorkflow, Map<String, Value>, Value), Refusal> {
+    let parsed: Value = serde_json::from_slice(body).map_err(|e| Refusal::new(4000, format!("invalid request body: {e}")))?;
     let Some(id) = parsed.get("workflow_id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
-        return Err(err(l, 4000, "workflow_id is required"));
+        return Err(Refusal::new(4000, "workflow_id is required"));
     };
     if access == Access::ReadOnly {
-        return Err(err(l, 4101, "the token lacks the run permission for this workflow"));
+        return Err(Refusal::new(4101, "the token lacks the run permission for this workflow"));
     }
     let Some(wf) = s.catalogue.workflow(id) else {
-        return Err(err(l, 4200, format!("workflow {id} not found")));
+        return Err(Refusal::new(4200, format!("workflow {id} not found")));
     };
     if !wf.published {
-        return Err(err(
-            l,
+        return Err(Refusal::new(
             4200,
             format!("workflow {id} is not published; publish it before running it through the API"),
         ));
     }
     if parsed.get("bot_id").is_some() && parsed.get("app_id").is_some() {
-        return Err(err(l, 4000, "bot_id and app_id cannot both be set"));
+        return Err(Refusal::new(4000, "bot_id and app_id cannot both be set"));
     }
     // Parameters are an object; the docs also allow a JSON-serialised string.
     let params = match parsed.get("parameters") {
@@ -457,18 +473,18 @@ fn runnable(
         Some(Value::Object(m)) => m.clone(),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Object(m)) => m,
-            _ => return Err(err(l, 4000, "parameters must be a JSON object")),
+            _ => return Err(Refusal::new(4000, "parameters must be a JSON object")),
         },
-        Some(_) => return Err(err(l, 4000, "parameters must be a JSON object")),
+        Some(_) => return Err(Refusal::new(4000, "parameters must be a JSON object")),
     };
     Ok((wf.clone(), params, parsed))
 }
 
 /// A chatflow talks through `/v1/workflows/chat`; a run of it is refused.
-fn refuse_chatflow(wf: &SimWorkflow, l: &str) -> Result<(), Response> {
+fn refuse_chatflow(wf: &SimWorkflow) -> Result<(), Refusal> {
     match wf.behaviour {
         super::Behaviour::Chat => {
-            Err(err(l, 4000, format!("workflow {} is a chatflow: talk to it with /v1/workflows/chat", wf.id)))
+            Err(Refusal::new(4000, format!("workflow {} is a chatflow: talk to it with /v1/workflows/chat", wf.id)))
         }
         _ => Ok(()),
     }
@@ -481,10 +497,10 @@ fn start_execution(
     params: &Map<String, Value>,
     run_mode: i64,
     version: Option<&str>,
-    l: &str,
-) -> Result<(Execution, runs::Planned), Response> {
+    logid: &str,
+) -> Result<(Execution, runs::Planned), Refusal> {
     let mut inner = s.lock();
-    let mut planned = runs::plan(wf, params, version, &s.opts, &mut inner).map_err(|m| err(l, 4000, m))?;
+    let mut planned = runs::plan(wf, params, version, &s.opts, &mut inner).map_err(|m| Refusal::new(4000, m))?;
     let id = inner.new_id();
     if let Outcome::Interrupted { event_id, .. } = &mut planned.outcome {
         *event_id = format!("{id}/0");
@@ -499,7 +515,7 @@ fn start_execution(
         update_time: now,
         ready_at: Instant::now() + if run_mode == 2 { planned.duration } else { Duration::ZERO },
         outcome: if run_mode == 1 { Outcome::Running } else { planned.outcome.clone() },
-        logid: l.to_string(),
+        logid: logid.to_string(),
         nodes: planned.nodes.clone(),
         answers: 0,
         interrupts: 0,
@@ -551,8 +567,8 @@ async fn run(
     Extension(access): Extension<Access>,
     body: Bytes,
 ) -> Reply {
-    let (wf, params, parsed) = runnable(&s, &l, access, &body)?;
-    refuse_chatflow(&wf, &l)?;
+    let (wf, params, parsed) = runnable(&s, access, &body).map_err(|r| r.hosted(&l))?;
+    refuse_chatflow(&wf).map_err(|r| r.hosted(&l))?;
     let is_async = parsed.get("is_async").and_then(Value::as_bool).unwrap_or(false);
     if is_async && s.opts.free_plan {
         return Err(err(
@@ -562,7 +578,7 @@ async fn run(
         ));
     }
     let version = parsed.get("workflow_version").and_then(Value::as_str);
-    let (exec, planned) = start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, version, &l)?;
+    let (exec, planned) = start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, version, &l).map_err(|r| r.hosted(&l))?;
     if is_async {
         // The async example omits `code` entirely.
         let mut m = Map::new();
@@ -583,8 +599,8 @@ async fn stream_run(
     Extension(access): Extension<Access>,
     body: Bytes,
 ) -> Reply {
-    let (wf, params, parsed) = runnable(&s, &l, access, &body)?;
-    refuse_chatflow(&wf, &l)?;
+    let (wf, params, parsed) = runnable(&s, access, &body).map_err(|r| r.hosted(&l))?;
+    refuse_chatflow(&wf).map_err(|r| r.hosted(&l))?;
     let version = parsed.get("workflow_version").and_then(Value::as_str);
     // Inputs that do not match the schema: the docs show the stream's own Error event, not a
     // JSON error (the run is refused before it starts).
@@ -594,7 +610,7 @@ async fn stream_run(
         let event = json!({"error_code": 4000, "error_message": m});
         return Ok(with_logid(event_stream(format!("id: 0\nevent: Error\ndata: {event}\n\n")), &l));
     }
-    let (exec, planned) = start_execution(&s, &wf, &params, 1, version, &l)?;
+    let (exec, planned) = start_execution(&s, &wf, &params, 1, version, &l).map_err(|r| r.hosted(&l))?;
     let steps = runs::stream_steps(&wf, &planned, &s.opts);
     Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome, Grammar::Workflow))
 }
@@ -620,23 +636,23 @@ struct ResumeBody {
 }
 
 /// Applies an answer; returns the execution after it and the new outcome.
-fn apply_answer(s: &SimState, l: &str, access: Access, body: &Bytes) -> Result<(Execution, Outcome), Response> {
-    let b: ResumeBody = serde_json::from_slice(body).map_err(|e| err(l, 4000, format!("invalid request body: {e}")))?;
+fn apply_answer(s: &SimState, access: Access, body: &Bytes) -> Result<(Execution, Outcome), Refusal> {
+    let b: ResumeBody = serde_json::from_slice(body).map_err(|e| Refusal::new(4000, format!("invalid request body: {e}")))?;
     if access == Access::ReadOnly {
-        return Err(err(l, 4101, "the token lacks the run permission for this workflow"));
+        return Err(Refusal::new(4101, "the token lacks the run permission for this workflow"));
     }
     if b.workflow_id.is_empty() || b.event_id.is_empty() || b.interrupt_type.is_none() {
-        return Err(err(l, 4000, "workflow_id, event_id and interrupt_type are required"));
+        return Err(Refusal::new(4000, "workflow_id, event_id and interrupt_type are required"));
     }
     let Some(answer) = b.resume_data else {
-        return Err(err(l, 4000, "resume_data is required"));
+        return Err(Refusal::new(4000, "resume_data is required"));
     };
     let exec_id = b.event_id.split('/').next().unwrap_or_default();
     let mut inner = s.lock();
     let Some(exec) = inner.executions.get_mut(exec_id).filter(|e| e.workflow_id == b.workflow_id) else {
-        return Err(err(l, 4314, "execution record not found"));
+        return Err(Refusal::new(4314, "execution record not found"));
     };
-    let outcome = runs::answer(exec, &b.event_id, &answer, s.opts.max_answers).map_err(|(c, m)| err(l, c, m))?;
+    let outcome = runs::answer(exec, &b.event_id, &answer, s.opts.max_answers).map_err(|(c, m)| Refusal::new(c, m))?;
     let exec = exec.clone();
     inner.stats.resumes += 1;
     Ok((exec, outcome))
@@ -648,7 +664,7 @@ async fn stream_resume(
     Extension(access): Extension<Access>,
     body: Bytes,
 ) -> Reply {
-    let (exec, outcome) = apply_answer(&s, &l, access, &body)?;
+    let (exec, outcome) = apply_answer(&s, access, &body).map_err(|r| r.hosted(&l))?;
     let wf = s.catalogue.workflow(&exec.workflow_id).cloned().ok_or_else(|| err(&l, 4200, "workflow not found"))?;
     // The stream shows the run going on: the outcome becomes visible in history when it ends.
     s.lock().executions.entry(exec.id.clone()).and_modify(|e| e.outcome = Outcome::Running);
@@ -663,7 +679,7 @@ async fn resume(
     Extension(access): Extension<Access>,
     body: Bytes,
 ) -> Reply {
-    let (exec, outcome) = apply_answer(&s, &l, access, &body)?;
+    let (exec, outcome) = apply_answer(&s, access, &body).map_err(|r| r.hosted(&l))?;
     if exec.run_mode == 2 {
         // An async run goes on in the background after the answer.
         s.lock()
@@ -688,6 +704,9 @@ async fn resume(
 enum Grammar {
     Workflow,
     Chat,
+    /// Coze Studio's (hertz's writer): ids, and data split into one `data:` line per line of
+    /// text (a string is sent as text, anything else as JSON).
+    Studio,
 }
 
 fn sse_response(
@@ -706,6 +725,14 @@ fn sse_response(
             let frame = match grammar {
                 Grammar::Workflow => format!("id: {id}\nevent: {event}\ndata: {data}\n\n"),
                 Grammar::Chat => format!("event: {event}\ndata: {data}\n\n"),
+                Grammar::Studio => {
+                    let text = match data {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let lines: String = text.split('\n').map(|l| format!("data: {l}\n")).collect();
+                    format!("id: {id}\nevent: {event}\n{lines}\n")
+                }
             };
             id += 1;
             Bytes::from(frame)
@@ -775,7 +802,7 @@ async fn node_output(
 }
 
 /// Stands in for Coze's debug page: the execution's record as JSON.
-async fn debug_page(State(s): Shared, Query(q): Params) -> Response {
+pub(super) async fn debug_page(State(s): Shared, Query(q): Params) -> Response {
     let inner = s.lock();
     let record = q
         .get("execute_id")

@@ -100,6 +100,10 @@ pub struct SimOptions {
     /// Seed for the random faults.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Which server to be: hosted Coze, or a self-hosted Coze Studio (its routes, envelopes,
+    /// headers, codes and streams; the same catalogue).
+    #[arg(long, value_enum, default_value = "coze")]
+    pub server: crate::coze::Server,
 }
 
 impl Default for SimOptions {
@@ -196,7 +200,10 @@ impl Simulator {
             inner: Mutex::new(runs::Inner::new(opts.seed)),
             opts,
         });
-        let app = handlers::router(state.clone());
+        let app = match state.opts.server {
+            crate::coze::Server::Coze => handlers::router(state.clone()),
+            crate::coze::Server::Studio => handlers::studio::router(state.clone()),
+        };
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {

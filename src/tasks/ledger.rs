@@ -179,6 +179,15 @@ const MIGRATIONS: &[&str] = &[
         uploaded_at INTEGER NOT NULL,
         PRIMARY KEY (profile, sha256, bytes)
     ) WITHOUT ROWID;",
+    // 9: workflows added by id in the dashboard, for a server that cannot list them (Coze
+    // Studio); the profile's own bookmarks stay in the config.
+    "CREATE TABLE bookmarks (
+        profile TEXT NOT NULL,
+        workflow_id TEXT NOT NULL,
+        name TEXT,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (profile, workflow_id)
+    ) WITHOUT ROWID;",
 ];
 
 /// The columns a task is written in (a macro so `READ_COLUMNS` can extend it at compile time).
@@ -1012,6 +1021,39 @@ impl Ledger {
             }
             Ok(())
         })
+    }
+
+    /// Remembers a workflow added by id; a name given later replaces the one before.
+    pub fn add_bookmark(&self, profile: &str, workflow_id: &str, name: Option<&str>) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO bookmarks (profile, workflow_id, name, added_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (profile, workflow_id) DO UPDATE SET name = COALESCE(excluded.name, name)",
+                params![profile, workflow_id, name, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The workflows added by id, oldest first: (id, name).
+    pub fn bookmarks(&self, profile: &str) -> Result<Vec<(String, Option<String>)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT workflow_id, name FROM bookmarks WHERE profile = ?1 ORDER BY added_at, workflow_id")?;
+        let rows = stmt.query_map([profile], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Every workflow this profile has run, last run first, with the name it last ran under.
+    pub fn workflows_run(&self, profile: &str) -> Result<Vec<(String, String)>> {
+        let conn = self.conn();
+        // SQLite takes a bare column's value from the row that gives the MAX.
+        let mut stmt = conn.prepare(
+            "SELECT workflow_id, workflow_name, MAX(created_at) AS last FROM tasks WHERE profile = ?1
+             GROUP BY workflow_id ORDER BY last DESC",
+        )?;
+        let rows = stmt.query_map([profile], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Every workflow seen in a listing for this profile, by name.

@@ -103,9 +103,18 @@ pub(super) fn draw_attach(f: &mut Frame, area: Rect, a: &AttachPrompt, app: &App
     f.render_widget(Paragraph::new(rows), more);
 }
 
-pub(super) fn draw_run_in(
+/// A one-line prompt: what to type above the field, the problem (or a note) below it.
+pub(super) struct Prompt<'a> {
+    pub title: &'a str,
+    pub accept: &'a str,
+    pub label: &'a str,
+    pub note: &'a str,
+}
+
+pub(super) fn draw_prompt(
     f: &mut Frame,
     area: Rect,
+    p: Prompt,
     input: &TextArea<'static>,
     error: Option<&str>,
     app: &App,
@@ -113,20 +122,31 @@ pub(super) fn draw_run_in(
 ) {
     let r = centered(area, 76, 6);
     f.render_widget(Clear, r);
-    let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, "sets it"), (Action::Cancel, "cancels")]);
-    let block = dialog_block(theme, format!(" run in · {keys} "));
+    let keys = app.keymap.hints(Context::Dialog, &[(Action::Accept, p.accept), (Action::Cancel, "cancels")]);
+    let block = dialog_block(theme, format!(" {} · {keys} ", p.title));
     let inner = block.inner(r);
     f.render_widget(block, r);
     let [label, field, note] =
         Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Min(1)]).areas(inner);
-    f.render_widget(
-        Paragraph::new("`bot ID` (databases, variables) or `app ID` (an app's workflow):").style(theme.dim),
-        label,
-    );
+    f.render_widget(Paragraph::new(p.label).style(theme.dim), label);
     f.render_widget(input, field);
     let (text, style) = match error {
-        Some(e) => (e.to_string(), theme.error),
-        None => ("never both (Coze refuses it); remembered for this workflow once it runs".to_string(), theme.dim),
+        Some(e) => (e, theme.error),
+        None => (p.note, theme.dim),
     };
     f.render_widget(Paragraph::new(Span::styled(text, style)).wrap(Wrap { trim: true }), note);
 }
+
+pub(super) const RUN_IN: Prompt = Prompt {
+    title: "run in",
+    accept: "sets it",
+    label: "`bot ID` (databases, variables) or `app ID` (an app's workflow):",
+    note: "never both (Coze refuses it); remembered for this workflow once it runs",
+};
+
+pub(super) const ADD_WORKFLOW: Prompt = Prompt {
+    title: "add a workflow",
+    accept: "adds it",
+    label: "the workflow's id (from its address in Coze Studio), then a name if you like:",
+    note: "remembered for this profile; [[profiles.NAME.workflows]] in the config lists more",
+};

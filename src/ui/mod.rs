@@ -276,7 +276,11 @@ fn draw_pane(f: &mut Frame, area: Rect, pane: Pane, app: &App, theme: &Theme) {
             let extra = picker_suffix(&app.workspaces, app);
             let block = pane_block(pane, app, theme, extra);
             draw_picker(f, area, block, &app.workspaces, app, pane, theme, |w| {
-                let kind = if w.workspace_type == "personal" { "personal" } else { "team" };
+                let kind = match w.workspace_type.as_str() {
+                    "personal" => "personal",
+                    "studio" => "self-hosted",
+                    _ => "team",
+                };
                 vec![Span::raw(w.name.clone()), Span::styled(format!("  {kind}"), theme.dim)]
             });
         }
@@ -287,6 +291,15 @@ fn draw_pane(f: &mut Frame, area: Rect, pane: Pane, app: &App, theme: &Theme) {
                 let open = app.keymap.key(Context::Lists, Action::Open).unwrap_or_default();
                 let text = format!("choose a workspace ({open})");
                 f.render_widget(Paragraph::new(Span::styled(text, theme.dim)).block(block), area);
+                return;
+            }
+            let studio = app.workspace_id.as_deref() == Some(crate::catalogue::STUDIO_SPACE);
+            if studio && app.workflows.items.is_empty() && !app.workflows.loading && app.workflows.error.is_none() {
+                let add = app.keymap.key(Context::Lists, Action::AddWorkflow).unwrap_or_default();
+                let text = format!(
+                    "Coze Studio cannot list its workflows: {add} adds one by id, or name them in the config ([[profiles.NAME.workflows]])"
+                );
+                f.render_widget(Paragraph::new(Span::styled(text, theme.dim)).wrap(Wrap { trim: true }).block(block), area);
                 return;
             }
             draw_picker(f, area, block, &app.workflows, app, pane, theme, |w| {
@@ -1207,7 +1220,12 @@ fn draw_overlay(f: &mut Frame, area: Rect, o: &Overlay, app: &App, theme: &Theme
             }
         }
         Overlay::Attach(a) => inputs::draw_attach(f, area, a, app, theme),
-        Overlay::RunIn { input, error } => inputs::draw_run_in(f, area, input, error.as_deref(), app, theme),
+        Overlay::RunIn { input, error } => {
+            inputs::draw_prompt(f, area, inputs::RUN_IN, input, error.as_deref(), app, theme)
+        }
+        Overlay::AddWorkflow { input, error } => {
+            inputs::draw_prompt(f, area, inputs::ADD_WORKFLOW, input, error.as_deref(), app, theme)
+        }
         Overlay::SaveCase { input, .. } => {
             let r = centered(area, 76, 6);
             f.render_widget(Clear, r);

@@ -17,7 +17,7 @@ pub(super) async fn chat(
     Extension(access): Extension<Access>,
     body: Bytes,
 ) -> Reply {
-    let (wf, params, parsed) = runnable(&s, &l, access, &body)?;
+    let (wf, params, parsed) = runnable(&s, access, &body).map_err(|r| r.hosted(&l))?;
     if wf.behaviour != super::super::Behaviour::Chat {
         return Err(err(&l, 4000, format!("workflow {} is not a chatflow: run it with /v1/workflow/run", wf.id)));
     }
@@ -50,7 +50,7 @@ pub(super) async fn chat(
     };
     // Started only once the turn is taken (a refused one is not a run).
     let version = parsed.get("workflow_version").and_then(Value::as_str);
-    let (exec, _) = start_execution(&s, &wf, &params, 1, version, &l)?;
+    let (exec, _) = start_execution(&s, &wf, &params, 1, version, &l).map_err(|r| r.hosted(&l))?;
     let chat_id = s.lock().new_id();
     let head = json!({"id": chat_id, "conversation_id": conversation, "created_at": runs::unix_now(),
                       "last_error": {"code": 0, "msg": ""}, "section_id": conversation});
