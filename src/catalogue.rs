@@ -52,6 +52,20 @@ pub fn studio_workflows(ledger: &Ledger, profile: &str, configured: &[Bookmark])
     list
 }
 
+/// The name coze-tui knows a workflow by: the profile's bookmark's, else the last listing's
+/// or run's.
+pub fn name_of(ledger: &Ledger, profile: &str, configured: &[Bookmark], workflow_id: &str) -> Option<String> {
+    if let Some(name) = configured.iter().find(|b| b.id == workflow_id).and_then(|b| b.name.clone()) {
+        return Some(name);
+    }
+    let known = ledger.known_workflows(profile).ok()?;
+    let listed = known.into_iter().find(|w| w.workflow_id == workflow_id).map(|w| w.name).filter(|n| !n.is_empty());
+    listed.or_else(|| {
+        let run = ledger.workflows_run(profile).ok()?;
+        run.into_iter().find(|(id, _)| id == workflow_id).map(|(_, name)| name).filter(|n| !n.is_empty())
+    })
+}
+
 /// Lists every workspace's workflows, records them and returns the whole catalogue (on Coze
 /// Studio, the workflows it knows of). The ledger is written off the async threads (another
 /// process may hold it for a moment).

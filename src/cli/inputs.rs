@@ -7,7 +7,8 @@ use clap::Args;
 use serde_json::{Map, Value};
 
 use super::Failure;
-use crate::coze::{CozeClient, OrderedParams, PublishStatus};
+use crate::config::Settings;
+use crate::coze::{OrderedParams, PublishStatus};
 use crate::params;
 use crate::tasks::{AttachedFile, RunContext, Runner};
 use crate::upload::{self, LocalFile};
@@ -68,9 +69,20 @@ pub struct Target {
 /// against: the workflow's, or the asked version's. An unknown version is a usage error
 /// listing the versions there are; a failed lookup without a version only loses the check
 /// (the run says what Coze says).
-pub async fn target(client: &CozeClient, workflow_id: &str, version: Option<&str>) -> Result<Target, Failure> {
+/// (Coze Studio names no workflow: its name is the profile's bookmark's, or the last run's.)
+pub async fn target(
+    runner: &Runner,
+    settings: &Settings,
+    workflow_id: &str,
+    version: Option<&str>,
+) -> Result<Target, Failure> {
+    let client = runner.client();
     let info = client.workflow_info(workflow_id, true).await.ok().map(|r| r.value);
-    let name = info.as_ref().map(|i| i.workflow_detail.workflow_name.clone());
+    let mut name = info.as_ref().map(|i| i.workflow_detail.workflow_name.clone());
+    if let Some(name) = name.as_mut().filter(|n| n.is_empty()) {
+        let (configured, profile) = (&settings.profile.workflows, &settings.profile_name);
+        *name = crate::catalogue::name_of(runner.ledger(), profile, configured, workflow_id).unwrap_or_default();
+    }
     let chatflow = info.as_ref().is_some_and(|i| i.is_chatflow());
     let Some(version) = version else {
         return Ok(Target { name, schema: info.and_then(|i| i.input).map(|i| i.parameters), chatflow });

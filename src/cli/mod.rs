@@ -107,11 +107,12 @@ pub enum Command {
     Logout,
     /// List the workspaces the token can see
     Workspaces,
-    /// List the workflows of a workspace
+    /// List the workflows of a workspace; without one, every workflow of every workspace (on
+    /// Coze Studio, which cannot list them: the profile's bookmarks and those run before)
     Workflows {
         /// Workspace id (see `coze-tui workspaces`)
         #[arg(long, value_parser = coze_id)]
-        workspace: String,
+        workspace: Option<String>,
         /// Which workflows to list; `all` marks drafts
         #[arg(long, value_enum, default_value = "all")]
         publish_status: PublishStatus,
@@ -325,7 +326,11 @@ impl From<ConfigError> for Failure {
 
 impl From<CozeError> for Failure {
     fn from(e: CozeError) -> Self {
-        Failure::Coze(e)
+        match e.kind {
+            // What the server cannot do is a usage problem, said in one sentence.
+            ErrorKind::Unsupported => Failure::Usage(e.message),
+            _ => Failure::Coze(e),
+        }
     }
 }
 
@@ -523,9 +528,10 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
         Command::Login { workspace, no_qr } => login(settings, workspace.as_deref(), no_qr, json).await,
         Command::Logout => logout(settings, json),
         Command::Workspaces => workspaces(&client(settings)?, json).await,
-        Command::Workflows { workspace, publish_status } => {
+        Command::Workflows { workspace: Some(workspace), publish_status } => {
             workflows(settings, &client(settings)?, &workspace, publish_status, json).await
         }
+        Command::Workflows { workspace: None, .. } => all_workflows(settings, &client(settings)?, json).await,
         Command::Workflow { workflow_id, versions: list_versions } => {
             let client = client(settings)?;
             let id = names::resolve(settings, &client, &workflow_id).await?;
@@ -762,6 +768,8 @@ struct Health {
     credential: &'static str,
     /// When a signed-in token ends (RFC 3339).
     expires_at: Option<String>,
+    /// `coze` or `studio` (a self-hosted Coze Studio); `null` when the server never answered.
+    server: Option<&'static str>,
 }
 
 /// A sign-in problem as an exit code: a config mistake is 2, a refusal 3, no network 4.
@@ -840,7 +848,7 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
     let client =
         CozeClient::new(opts).map_err(|e| Failure::Usage(e.message))?.with_gate(gate_on(settings, ledger.clone()));
     let started = Instant::now();
-    let result = client.workspaces_page(1, 1).await;
+    let result = client.check_token().await;
     let counts = ledger.ok().and_then(|l| l.requests_on(&settings.profile_name, &crate::tasks::budget::today()).ok());
     let latency = started.elapsed().as_millis() as u64;
     let mut h = Health {
@@ -863,13 +871,14 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
             _ => "pat",
         },
         expires_at: settings.token_expires_at.map(|s| crate::tasks::rfc3339(s.saturating_mul(1000))),
+        server: client.server().map(|s| s.as_str()),
     };
     let code = match &result {
         Ok(reply) => {
             h.reachable = true;
             h.auth_ok = true;
             h.latency_ms = Some(latency);
-            h.workspaces = reply.value.1;
+            h.workspaces = reply.value;
             h.logid = reply.logid.clone();
             ExitCode::Success
         }
@@ -887,6 +896,11 @@ async fn health(settings: &Settings, json: bool) -> Result<(), Failure> {
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         println!("profile:    {} ({})", h.profile, h.region);
         println!("base URL:   {}", h.base_url);
+        match client.server() {
+            Some(crate::coze::Server::Studio) => println!("server:     Coze Studio at {}", settings.region()),
+            Some(crate::coze::Server::Coze) => println!("server:     Coze ({})", settings.region()),
+            None => {}
+        }
         println!("reachable:  {}", yes_no(h.reachable));
         let ends =
             settings.token_expires_at.map(|s| format!(", ends {}", crate::text::local_time(s.saturating_mul(1000))));
@@ -988,8 +1002,41 @@ async fn workflows(
     Ok(())
 }
 
+/// Every workflow the profile can see (on Coze Studio, the ones coze-tui knows of).
+async fn all_workflows(settings: &Settings, client: &CozeClient, json: bool) -> Result<(), Failure> {
+    let ledger = std::sync::Arc::new(crate::tasks::Ledger::open_in(&settings.data_dir)?);
+    let known =
+        crate::catalogue::refresh(&ledger, &settings.profile_name, client, &settings.profile.workflows).await?;
+    if json {
+        let list: Vec<Value> = known
+            .iter()
+            .map(|w| json!({"workflow_id": w.workflow_id, "workflow_name": w.name, "workspace_id": w.workspace_id}))
+            .collect();
+        print_json(&list);
+        return Ok(());
+    }
+    let mut t = Table::new(&[("ID", 19), ("WORKSPACE", 19), ("NAME", 60)]);
+    for w in &known {
+        t.row(vec![w.workflow_id.clone(), w.workspace_id.clone(), w.name.clone()]);
+    }
+    print!("{}", t.render(terminal_width()));
+    if known.is_empty() && client.is_studio() {
+        eprintln!(
+            "no workflows yet: Coze Studio cannot list them; name them in the profile ([[profiles.{}.workflows]] with id and name) or run one by id",
+            settings.profile_name
+        );
+    }
+    Ok(())
+}
+
 async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failure> {
     let info = client.workflow_info(id, true).await?.value;
+    if client.is_studio() && !json {
+        let kind = if info.is_chatflow() { "a chatflow" } else { "a workflow" };
+        println!("{id}: {kind} on Coze Studio, which shows no name, inputs or outputs to a token;");
+        println!("runs start from the last parameters run (coze-tui run {id} --params JSON)");
+        return Ok(());
+    }
     if json {
         print_json(&info);
         return Ok(());
@@ -1103,7 +1150,7 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
     let prepared = run::before_sending(&runner, async {
         // One lookup: the name (for people) and the input schema (the version's, with
         // --version) the parameters are checked against.
-        let target = inputs::target(runner.client(), &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
+        let target = inputs::target(&runner, settings, &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
         if target.chatflow {
             return Err(Failure::Usage(format!(
                 "{} is a chatflow: it talks in conversations, so talk to it with `coze-tui chat {} --message TEXT`",

@@ -35,6 +35,7 @@ pub fn exit_code(task: &Task) -> ExitCode {
         TaskStatus::Unknown => ExitCode::Network,
         TaskStatus::Failed => match task.error.as_ref().and_then(|e| e.kind.as_deref()).and_then(ErrorKind::parse) {
             None | Some(ErrorKind::Api) => ExitCode::RunFailed,
+            Some(ErrorKind::Unsupported) => ExitCode::Usage,
             Some(k) if k.is_refusal() => ExitCode::Refused,
             Some(_) => ExitCode::Network,
         },

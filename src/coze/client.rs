@@ -23,6 +23,11 @@ use crate::secret::Secret;
 pub const DEFAULT_BASE_URL: &str = "https://api.coze.cn";
 const NO_VERSIONS: &str = "cannot choose a workflow version: a run always uses the latest published one";
 const NO_UPLOADS: &str = "takes no file uploads from coze-tui: give a file input a URL instead";
+const NO_WORKSPACES: &str = "has no workspace list: name its workflows in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard";
+const NO_WORKFLOW_LIST: &str =
+    "cannot list workflows: name them in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard";
+const NO_VERSION_LIST: &str = "has no workflow versions: a run always uses the latest published one";
+const NO_RESUME: &str = "answers questions and input forms only in streamed runs (--mode stream)";
 /// Coze caps page sizes: 50 for workspaces, 30 for workflows and versions.
 const WORKSPACE_PAGE_SIZE: u32 = 50;
 const WORKFLOW_PAGE_SIZE: u32 = 30;
@@ -254,6 +259,14 @@ impl CozeClient {
         }
     }
 
+    /// A web-UI-only refusal, once the answer showed a Coze Studio, says what Studio cannot do.
+    fn studio_says(&self, what: &'static str) -> impl Fn(CozeError) -> CozeError + '_ {
+        move |e| match e.kind == ErrorKind::Unsupported && self.is_studio() {
+            true => CozeError { logid: e.logid, ..unsupported(what) },
+            false => e,
+        }
+    }
+
     /// Refuses, before sending, what Coze Studio cannot do.
     fn not_on_studio(&self, what: &str) -> Result<()> {
         match self.is_studio() {
@@ -421,9 +434,9 @@ impl CozeClient {
 
     /// One page of workspaces and the total count.
     pub async fn workspaces_page(&self, page_num: u32, page_size: u32) -> Result<Reply<(Vec<Workspace>, Option<i64>)>> {
-        self.not_on_studio("has no workspace list: name its workflows in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard")?;
+        self.not_on_studio(NO_WORKSPACES)?;
         let q = [("page_num", page_num.to_string()), ("page_size", page_size.to_string())];
-        let reply = self.get(&["v1", "workspaces"], &q).await?;
+        let reply = self.get(&["v1", "workspaces"], &q).await.map_err(self.studio_says(NO_WORKSPACES))?;
         let page: WorkspacePage = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: (page.workspaces, page.total_count), logid: reply.logid })
     }
@@ -457,7 +470,7 @@ impl CozeClient {
         publish_status: PublishStatus,
         workflow_mode: Option<&str>,
     ) -> Result<Reply<(Vec<Workflow>, bool)>> {
-        self.not_on_studio("cannot list workflows: name them in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard")?;
+        self.not_on_studio(NO_WORKFLOW_LIST)?;
         let mut q = vec![
             ("workspace_id", workspace_id.to_string()),
             ("page_num", page_num.to_string()),
@@ -467,7 +480,7 @@ impl CozeClient {
         if let Some(mode) = workflow_mode {
             q.push(("workflow_mode", mode.to_string()));
         }
-        let reply = self.get(&["v1", "workflows"], &q).await?;
+        let reply = self.get(&["v1", "workflows"], &q).await.map_err(self.studio_says(NO_WORKFLOW_LIST))?;
         let page: ItemsPage<Workflow> = data_as(reply.value, &reply.logid)?;
         let more = page.has_more.unwrap_or(page.items.len() as u32 >= page_size);
         Ok(Reply { value: (page.items, more), logid: reply.logid })
@@ -537,7 +550,7 @@ impl CozeClient {
         workflow_id: &str,
         publish_status: PublishStatus,
     ) -> Result<Reply<Vec<WorkflowVersion>>> {
-        self.not_on_studio("has no workflow versions: a run always uses the latest published one")?;
+        self.not_on_studio(NO_VERSION_LIST)?;
         let mut all = Vec::new();
         let mut token = String::new();
         let mut logid = None;
@@ -548,7 +561,8 @@ impl CozeClient {
                 ("publish_status", publish_status.as_str().to_string()),
                 ("include_input_output", "true".to_string()),
             ];
-            let reply = self.get(&["v1", "workflows", workflow_id, "versions"], &q).await?;
+            let path = ["v1", "workflows", workflow_id, "versions"];
+            let reply = self.get(&path, &q).await.map_err(self.studio_says(NO_VERSION_LIST))?;
             logid = reply.logid.clone();
             let page: ItemsPage<WorkflowVersion> = data_as(reply.value, &reply.logid)?;
             let next = page.next_page_token.unwrap_or_default();
@@ -595,8 +609,9 @@ impl CozeClient {
 
     /// Answers an interrupt of a run started with `run`/`run_async` (not a stream).
     pub async fn resume(&self, req: &ResumeRequest) -> Result<Reply<RunResult>> {
-        self.not_on_studio("answers questions and input forms only in streamed runs (--mode stream)")?;
-        let reply = self.post(&["v1", "workflows", "resume"], req, self.opts.run_timeout).await?;
+        self.not_on_studio(NO_RESUME)?;
+        let reply =
+            self.post(&["v1", "workflows", "resume"], req, self.opts.run_timeout).await.map_err(self.studio_says(NO_RESUME))?;
         top_level_as(reply)
     }
 
@@ -699,20 +714,20 @@ impl CozeClient {
         Ok(self.open_stream(&["v1", "workflows", "chat"], req).await?.chat())
     }
 
-    /// Whether the server takes this token, without starting anything. Coze Studio opens only
-    /// runs, history and chat to a token: the history of execute id 0 is refused for a bad
-    /// token, or not found.
-    pub async fn check_token(&self) -> Result<Option<String>> {
+    /// Whether the server takes this token, without starting anything, with the number of
+    /// workspaces on hosted Coze. Coze Studio opens only runs, history and chat to a token:
+    /// the history of execute id 0 is refused for a bad token, or not found.
+    pub async fn check_token(&self) -> Result<Reply<Option<i64>>> {
         if !self.is_studio() {
             match self.workspaces_page(1, 1).await {
                 Err(e) if e.kind == ErrorKind::Unsupported && self.is_studio() => {}
-                other => return other.map(|r| r.logid),
+                other => return other.map(|r| r.map(|(_, total)| total)),
             }
         }
         let q = [("workflow_id", "0".to_string()), ("execute_id", "0".to_string())];
         match self.get(&["v1", "workflow", "get_run_history"], &q).await {
-            Ok(reply) => Ok(reply.logid),
-            Err(e) if e.kind == ErrorKind::ExecutionNotFound => Ok(e.logid),
+            Ok(reply) => Ok(Reply { value: None, logid: reply.logid }),
+            Err(e) if e.kind == ErrorKind::ExecutionNotFound => Ok(Reply { value: None, logid: e.logid }),
             Err(e) => Err(e),
         }
     }
@@ -851,7 +866,10 @@ pub fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
     let debug_url = obj.get("debug_url").and_then(Value::as_str).map(str::to_string);
     let mut err = if status == StatusCode::UNAUTHORIZED && msg.contains("session_key") {
         // Coze Studio's web-UI routes: the token is fine, the route is not for tokens.
-        Some(CozeError::new(ErrorKind::Unsupported, "Coze Studio serves this only to its web UI, not to a token"))
+        Some(CozeError {
+            delivery: Delivery::NotSent,
+            ..CozeError::new(ErrorKind::Unsupported, "Coze Studio serves this only to its web UI, not to a token")
+        })
     } else if code != 0 {
         let msg = if msg.is_empty() { format!("code {code} without a message") } else { msg };
         Some(CozeError::from_code(code, msg, http_status))

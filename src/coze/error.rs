@@ -98,8 +98,7 @@ impl ErrorKind {
             // Coze Studio: 720702004 no such workflow, 6031 not published.
             // (720702011 is 6031 before Studio maps it, as its streams send it.)
             4200 | 720702004 | 6031 | 720702011 => ErrorKind::NotFound,
-            // Coze Studio: 720702001/720702002 bad or missing parameters (4000 once mapped).
-            4000 | 720702001 | 720702002 => ErrorKind::BadParams,
+            4000 => ErrorKind::BadParams,
             // Coze Studio's word for an execute id it does not know.
             777777775 => ErrorKind::ExecutionNotFound,
             4009 | 4013 | 4020 => ErrorKind::RateLimited,

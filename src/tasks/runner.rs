@@ -94,6 +94,8 @@ pub enum RunnerError {
     Busy(String),
     /// The task ran under another profile (another token, maybe another region).
     OtherProfile(String, String),
+    /// The server cannot do it (a non-streamed answer on Coze Studio).
+    Unsupported(String),
 }
 
 impl std::fmt::Display for RunnerError {
@@ -105,6 +107,7 @@ impl std::fmt::Display for RunnerError {
             Self::OtherProfile(id, p) => {
                 write!(f, "task {id} belongs to profile {p:?}; use --profile {p} (or switch to it)")
             }
+            Self::Unsupported(m) => f.write_str(m),
         }
     }
 }
@@ -333,6 +336,13 @@ impl Runner {
         }
         if task.profile != self.shared.cfg.profile {
             return Err(RunnerError::OtherProfile(task.id, task.profile));
+        }
+        if matches!(task.mode, RunMode::Sync | RunMode::Async) && self.shared.client.is_studio() {
+            return Err(RunnerError::Unsupported(format!(
+                "Coze Studio answers questions and input forms only in streamed runs: run it again with --mode stream (task {} ran {})",
+                task.id,
+                task.mode.as_str()
+            )));
         }
         let (tid, owner, lease) = (task.id.clone(), self.shared.owner.clone(), self.shared.cfg.lease);
         if !db(&self.shared.ledger, move |l| l.claim(&tid, &owner, lease)).await? {

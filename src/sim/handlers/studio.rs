@@ -148,6 +148,17 @@ fn studio_code(r: &Refusal, for_run: bool) -> (i64, String) {
     }
 }
 
+/// A workflow failure in Studio's words: the catalogue's failing Code node is 305000002.
+fn studio_failure(code: i64, message: &str) -> (i64, String) {
+    match code {
+        crate::sim::FAIL_CODE => (
+            305000002,
+            format!("Function execution failed, please check the code of the function. Detail: {message}"),
+        ),
+        other => (other, message.to_string()),
+    }
+}
+
 fn refuse_run(s: &SimState, r: Refusal) -> Response {
     let (code, msg) = studio_code(&r, true);
     run_answer(code, Some(msg), None, debug_url(s, None), None)
@@ -186,7 +197,10 @@ async fn run(State(s): Shared, Extension(LogId(l)): Extension<LogId>, body: Byte
     Ok(match planned.outcome {
         Outcome::Success { data } => run_answer(0, None, Some(data), url, Some(&exec.id)),
         // The execute id only in the debug URL.
-        Outcome::Fail { code, message } => run_answer(code, Some(message), None, url, None),
+        Outcome::Fail { code, message } => {
+            let (code, message) = studio_failure(code, &message);
+            run_answer(code, Some(message), None, url, None)
+        }
         Outcome::Interrupted { .. } | Outcome::Running => run_answer(0, None, None, url, Some(&exec.id)),
     })
 }
@@ -246,6 +260,11 @@ fn studio_steps(s: &SimState, wf: &SimWorkflow, planned: &runs::Planned, exec: &
                 m.remove("cost");
                 m.remove("node_execute_uuid");
                 if st.event == "Error" {
+                    let code = m.get("error_code").and_then(Value::as_i64).unwrap_or_default();
+                    let message = m.get("error_message").and_then(Value::as_str).unwrap_or_default();
+                    let (code, message) = studio_failure(code, message);
+                    m.insert("error_code".into(), json!(code));
+                    m.insert("error_message".into(), json!(message));
                     m.insert("debug_url".into(), json!(url));
                 }
             }
@@ -291,7 +310,10 @@ async fn history(State(s): Shared, Query(q): Params) -> Response {
         match &e.outcome {
             Outcome::Running => ("Running", String::new(), String::new(), String::new()),
             Outcome::Success { data } => ("Success", data.clone(), String::new(), String::new()),
-            Outcome::Fail { code, message } => ("Fail", String::new(), code.to_string(), message.clone()),
+            Outcome::Fail { code, message } => {
+                let (code, message) = studio_failure(*code, message);
+                ("Fail", String::new(), code.to_string(), message)
+            }
             Outcome::Interrupted { .. } => ("<UNSET>", String::new(), String::new(), String::new()),
         }
     };
