@@ -41,11 +41,9 @@ pub fn studio_workflows(ledger: &Ledger, profile: &str, configured: &[Bookmark])
         match list.iter_mut().find(|w| w.workflow_id == id) {
             Some(w) if w.workflow_name.is_empty() => w.workflow_name = name.unwrap_or_default(),
             Some(_) => {}
-            None => list.push(Workflow {
-                workflow_id: id,
-                workflow_name: name.unwrap_or_default(),
-                ..Workflow::default()
-            }),
+            None => {
+                list.push(Workflow { workflow_id: id, workflow_name: name.unwrap_or_default(), ..Workflow::default() })
+            }
         }
     }
     remember(ledger, profile, STUDIO_SPACE, &list);

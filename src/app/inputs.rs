@@ -338,7 +338,8 @@ impl App {
             self.toast("workflows here come from the workspace's list; adding one by id is for Coze Studio");
             return;
         }
-        self.overlay = Some(Overlay::AddWorkflow { input: prompt_with("workflow ID, then a name if you like", ""), error: None });
+        self.overlay =
+            Some(Overlay::AddWorkflow { input: prompt_with("workflow ID, then a name if you like", ""), error: None });
     }
 
     pub(super) fn on_add_workflow_key(

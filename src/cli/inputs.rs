@@ -196,7 +196,7 @@ pub async fn attach(
             b.finish_and_clear();
         }
         let got = got.map_err(|e| match e {
-            upload::UploadError::Coze(e) => Failure::Coze(e),
+            upload::UploadError::Coze(e) => Failure::from(e),
             other if name.is_empty() => Failure::Usage(other.to_string()),
             other => Failure::Usage(format!("--file {name}: {other}")),
         })?;

@@ -1005,8 +1005,7 @@ async fn workflows(
 /// Every workflow the profile can see (on Coze Studio, the ones coze-tui knows of).
 async fn all_workflows(settings: &Settings, client: &CozeClient, json: bool) -> Result<(), Failure> {
     let ledger = std::sync::Arc::new(crate::tasks::Ledger::open_in(&settings.data_dir)?);
-    let known =
-        crate::catalogue::refresh(&ledger, &settings.profile_name, client, &settings.profile.workflows).await?;
+    let known = crate::catalogue::refresh(&ledger, &settings.profile_name, client, &settings.profile.workflows).await?;
     if json {
         let list: Vec<Value> = known
             .iter()

@@ -78,7 +78,14 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
         return Err(Failure::Usage(format!("no case of {} is left to run (check --only / --failed)", suite.name)));
     }
     // Names stand for ids; each is looked up once (on the ledger already open).
-    let ids = names::resolve_cases(&ledger, &settings.profile_name, &settings.profile.workflows, &super::client(settings)?, &cases).await?;
+    let ids = names::resolve_cases(
+        &ledger,
+        &settings.profile_name,
+        &settings.profile.workflows,
+        &super::client(settings)?,
+        &cases,
+    )
+    .await?;
     let concurrency = cmd.concurrency.map(usize::from).or(suite.concurrency).unwrap_or(DEFAULT_CONCURRENCY);
     let runner = run::open_runner_with(settings, |cfg| {
         cfg.adopt_orphans = false;
@@ -90,7 +97,7 @@ pub async fn test_command(cmd: TestCommand, settings: &Settings, json: bool) -> 
     let uploads = run::before_sending(&runner, async {
         crate::suite::run::upload_files(&runner, &settings.profile_name, &cases).await.map_err(|e| match e {
             crate::suite::run::UploadFailure::File(m) => Failure::Usage(m),
-            crate::suite::run::UploadFailure::Coze(e) => Failure::Coze(e),
+            crate::suite::run::UploadFailure::Coze(e) => Failure::from(e),
         })
     })
     .await?;

@@ -16,8 +16,8 @@ use super::gate::{RequestGate, RequestKind};
 use super::models::*;
 use super::retry::RetryPolicy;
 use super::server::Server;
-use super::studio;
 use super::stream::{WorkflowStream, clip};
+use super::studio;
 use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.coze.cn";
@@ -610,8 +610,10 @@ impl CozeClient {
     /// Answers an interrupt of a run started with `run`/`run_async` (not a stream).
     pub async fn resume(&self, req: &ResumeRequest) -> Result<Reply<RunResult>> {
         self.not_on_studio(NO_RESUME)?;
-        let reply =
-            self.post(&["v1", "workflows", "resume"], req, self.opts.run_timeout).await.map_err(self.studio_says(NO_RESUME))?;
+        let reply = self
+            .post(&["v1", "workflows", "resume"], req, self.opts.run_timeout)
+            .await
+            .map_err(self.studio_says(NO_RESUME))?;
         top_level_as(reply)
     }
 
@@ -640,7 +642,8 @@ impl CozeClient {
                     self.send_once(req).await
                 }
             })
-            .await?;
+            .await
+            .map_err(self.studio_says(NO_UPLOADS))?;
         let file = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: file, logid: reply.logid })
     }
@@ -648,7 +651,8 @@ impl CozeClient {
     /// A file Coze keeps (`GET /v1/files/retrieve`); unknown or expired is 4200 (not found).
     pub async fn retrieve_file(&self, file_id: &str) -> Result<Reply<UploadedFile>> {
         self.not_on_studio(NO_UPLOADS)?;
-        let reply = self.get(&["v1", "files", "retrieve"], &[("file_id", file_id.to_string())]).await?;
+        let q = [("file_id", file_id.to_string())];
+        let reply = self.get(&["v1", "files", "retrieve"], &q).await.map_err(self.studio_says(NO_UPLOADS))?;
         let file = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: file, logid: reply.logid })
     }

@@ -7,9 +7,9 @@ pub mod gate;
 pub mod models;
 pub mod retry;
 pub mod server;
-mod studio;
 pub mod sse;
 pub mod stream;
+mod studio;
 pub mod token;
 
 pub use client::{

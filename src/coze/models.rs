@@ -357,7 +357,11 @@ impl InterruptData {
                                 .flatten()
                                 .filter_map(|opt| opt.get("name").and_then(Value::as_str))
                                 .collect();
-                            Some(if options.is_empty() { q.to_string() } else { format!("{q} [{}]", options.join(" / ")) })
+                            Some(if options.is_empty() {
+                                q.to_string()
+                            } else {
+                                format!("{q} [{}]", options.join(" / "))
+                            })
                         }
                         other => Some(other.to_string()),
                     })
@@ -686,10 +690,10 @@ mod tests {
             ..Default::default()
         };
         let fields = form.form_fields().unwrap();
-        assert_eq!(fields.iter().map(|(k, p)| (k, p.kind.as_str(), p.required)).collect::<Vec<_>>(), [
-            ("city", "string", true),
-            ("days", "integer", false)
-        ]);
+        assert_eq!(
+            fields.iter().map(|(k, p)| (k, p.kind.as_str(), p.required)).collect::<Vec<_>>(),
+            [("city", "string", true), ("days", "integer", false)]
+        );
         assert_eq!(form.question().as_deref(), Some("fill in the form"));
         let ask = InterruptData {
             data: json!({"messages": [{"type": "question", "content_type": "option",

@@ -448,7 +448,8 @@ impl Refusal {
 
 /// The workflow a run body names, checked the way Coze checks it.
 fn runnable(s: &SimState, access: Access, body: &Bytes) -> Result<(SimWorkflow, Map<String, Value>, Value), Refusal> {
-    let parsed: Value = serde_json::from_slice(body).map_err(|e| Refusal::new(4000, format!("invalid request body: {e}")))?;
+    let parsed: Value =
+        serde_json::from_slice(body).map_err(|e| Refusal::new(4000, format!("invalid request body: {e}")))?;
     let Some(id) = parsed.get("workflow_id").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
         return Err(Refusal::new(4000, "workflow_id is required"));
     };
@@ -578,7 +579,8 @@ async fn run(
         ));
     }
     let version = parsed.get("workflow_version").and_then(Value::as_str);
-    let (exec, planned) = start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, version, &l).map_err(|r| r.hosted(&l))?;
+    let (exec, planned) =
+        start_execution(&s, &wf, &params, if is_async { 2 } else { 0 }, version, &l).map_err(|r| r.hosted(&l))?;
     if is_async {
         // The async example omits `code` entirely.
         let mut m = Map::new();
@@ -637,7 +639,8 @@ struct ResumeBody {
 
 /// Applies an answer; returns the execution after it and the new outcome.
 fn apply_answer(s: &SimState, access: Access, body: &Bytes) -> Result<(Execution, Outcome), Refusal> {
-    let b: ResumeBody = serde_json::from_slice(body).map_err(|e| Refusal::new(4000, format!("invalid request body: {e}")))?;
+    let b: ResumeBody =
+        serde_json::from_slice(body).map_err(|e| Refusal::new(4000, format!("invalid request body: {e}")))?;
     if access == Access::ReadOnly {
         return Err(Refusal::new(4101, "the token lacks the run permission for this workflow"));
     }

@@ -1052,7 +1052,8 @@ impl Ledger {
             "SELECT workflow_id, workflow_name, MAX(created_at) AS last FROM tasks WHERE profile = ?1
              GROUP BY workflow_id ORDER BY last DESC",
         )?;
-        let rows = stmt.query_map([profile], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))?;
+        let rows =
+            stmt.query_map([profile], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -299,7 +299,10 @@ fn draw_pane(f: &mut Frame, area: Rect, pane: Pane, app: &App, theme: &Theme) {
                 let text = format!(
                     "Coze Studio cannot list its workflows: {add} adds one by id, or name them in the config ([[profiles.NAME.workflows]])"
                 );
-                f.render_widget(Paragraph::new(Span::styled(text, theme.dim)).wrap(Wrap { trim: true }).block(block), area);
+                f.render_widget(
+                    Paragraph::new(Span::styled(text, theme.dim)).wrap(Wrap { trim: true }).block(block),
+                    area,
+                );
                 return;
             }
             draw_picker(f, area, block, &app.workflows, app, pane, theme, |w| {

@@ -78,7 +78,8 @@ async fn gate(State(s): Shared, matched: MatchedPath, mut req: Request, next: Ne
         Some(Fault::Drop) => return faults::dropped(),
         Some(Fault::BadGateway) => return faults::bad_gateway(&logid),
         Some(Fault::InternalError) => {
-            let r = (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"code": 500, "msg": "internal server error"})));
+            let r =
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"code": 500, "msg": "internal server error"})));
             return with_studio_logid(r.into_response(), &logid);
         }
         _ => {}
@@ -117,12 +118,19 @@ struct BrokenStream(bool);
 
 /// Studio's debug URL: query keys sorted, zeros for a run refused before it started.
 fn debug_url(s: &SimState, exec: Option<&Execution>) -> String {
-    let (e, w, space) = exec.map_or(("0", "0", "0"), |e| (e.id.as_str(), e.workflow_id.as_str(), e.workspace_id.as_str()));
+    let (e, w, space) =
+        exec.map_or(("0", "0", "0"), |e| (e.id.as_str(), e.workflow_id.as_str(), e.workspace_id.as_str()));
     format!("{}/work_flow?execute_id={e}&execute_mode=2&space_id={space}&workflow_id={w}", s.base_url)
 }
 
 /// `/v1/workflow/run`'s answer: every key present.
-fn run_answer(code: i64, msg: Option<String>, data: Option<String>, debug: String, execute_id: Option<&str>) -> Response {
+fn run_answer(
+    code: i64,
+    msg: Option<String>,
+    data: Option<String>,
+    debug: String,
+    execute_id: Option<&str>,
+) -> Response {
     let token = data.as_ref().map(|_| json!(0)).unwrap_or(Value::Null);
     let cost = data.as_ref().map(|_| json!("0.00000")).unwrap_or(Value::Null);
     let body = json!({"code": code, "msg": msg, "data": data, "token": token, "cost": cost,
@@ -151,10 +159,9 @@ fn studio_code(r: &Refusal, for_run: bool) -> (i64, String) {
 /// A workflow failure in Studio's words: the catalogue's failing Code node is 305000002.
 fn studio_failure(code: i64, message: &str) -> (i64, String) {
     match code {
-        crate::sim::FAIL_CODE => (
-            305000002,
-            format!("Function execution failed, please check the code of the function. Detail: {message}"),
-        ),
+        crate::sim::FAIL_CODE => {
+            (305000002, format!("Function execution failed, please check the code of the function. Detail: {message}"))
+        }
         other => (other, message.to_string()),
     }
 }
@@ -282,7 +289,11 @@ fn studio_steps(s: &SimState, wf: &SimWorkflow, planned: &runs::Planned, exec: &
             (2, json!({"messages": [msg]}), "问答")
         };
         let data = data.to_string();
-        steps.push(Step { delay: Duration::from_millis(20), event: "Message", data: studio_message(&data, node, 0, true) });
+        steps.push(Step {
+            delay: Duration::from_millis(20),
+            event: "Message",
+            data: studio_message(&data, node, 0, true),
+        });
         steps.push(Step {
             delay: Duration::ZERO,
             event: "Interrupt",
@@ -335,7 +346,10 @@ async fn chatflow_role(State(s): Shared, Path(id): Path<String>, req: Request) -
         return web_ui_only(State(s), req).await;
     }
     match s.catalogue.workflow(&id) {
-        None => studio_err(720702004, format!("workflow {id} not found, please check if the workflow exists and not deleted")),
+        None => studio_err(
+            720702004,
+            format!("workflow {id} not found, please check if the workflow exists and not deleted"),
+        ),
         Some(wf) if wf.behaviour == crate::sim::Behaviour::Chat => {
             let role = json!({"id": "7600000000000000001", "workflow_id": id, "connector_id": "1024",
                               "name": "Assistant", "description": "", "avatar": null});
@@ -347,12 +361,7 @@ async fn chatflow_role(State(s): Shared, Path(id): Path<String>, req: Request) -
 
 /// A chat turn: Studio names a new conversation (`CONVERSATION_NAME`) instead of making one
 /// on the fly; the rest is the hosted chatflow's.
-async fn chat(
-    state: Shared,
-    logid: Extension<LogId>,
-    access: Extension<Access>,
-    body: Bytes,
-) -> Reply {
+async fn chat(state: Shared, logid: Extension<LogId>, access: Extension<Access>, body: Bytes) -> Reply {
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let named = parsed.pointer("/parameters/CONVERSATION_NAME").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
     if parsed.get("conversation_id").is_none() && !named {
