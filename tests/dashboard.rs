@@ -27,6 +27,11 @@ impl Harness {
 
     /// A dashboard on `dir`'s config and data (a restart, when an earlier one used it).
     async fn open_in(sim: &Simulator, dir: tempfile::TempDir) -> Self {
+        Self::open_with(sim, dir, "").await
+    }
+
+    /// [`Harness::open_in`] with more of the config file.
+    async fn open_with(sim: &Simulator, dir: tempfile::TempDir, more_config: &str) -> Self {
         let env = Env::from_pairs([("COZE_API_TOKEN", TOKEN)]);
         let overrides = Overrides {
             config_path: Some(dir.path().join("config.toml")),
@@ -37,7 +42,7 @@ impl Harness {
         let poll = "initial_interval_ms = 100\nbackoff = 1.5\nmax_interval_ms = 300\nqps = 100.0\n";
         std::fs::write(
             dir.path().join("config.toml"),
-            format!("[profiles.default.poll]\n{poll}[profiles.other]\n[profiles.other.poll]\n{poll}"),
+            format!("{more_config}[profiles.default.poll]\n{poll}[profiles.other]\n[profiles.other.poll]\n{poll}"),
         )
         .unwrap();
         let options = SessionOptions { overrides, env, demo: false, log_to_file: false };
@@ -910,4 +915,64 @@ async fn a_task_becomes_a_test_case_and_two_tasks_compare_in_detail() {
     h.until("the case's task", |a| a.detail_task().is_some_and(|t| t.name.as_deref() == Some("expects too much")))
         .await;
     h.session.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coze_studio_lists_its_bookmarks_adds_one_by_id_and_starts_from_the_last_parameters() {
+    let sim = sim_with(SimOptions { server: coze_tui::coze::Server::Studio, ..opts() }).await;
+    let (echo, asks) = (wf(&sim, "echo"), wf(&sim, "asks"));
+    let bookmark = format!("[[profiles.default.workflows]]\nid = \"{echo}\"\nname = \"回声 echo\"\n\n");
+    let mut h = Harness::open_with(&sim, tempfile::tempdir().unwrap(), &bookmark).await;
+    // The server is learned from its first answer: one "workspace", the Studio, and its
+    // workflows are the bookmarks.
+    h.until("the Studio's workflows", |a| !a.workflows.items.is_empty()).await;
+    let screen = h.screen(120, 40);
+    assert!(screen.contains("Coze Studio at 127.0.0.1"), "{screen}");
+    assert_eq!(h.session.app.workspaces.items.len(), 1);
+    assert!(screen.contains("回声 echo"), "{screen}");
+    // `+` adds a workflow by id (with a name), selected once listed.
+    h.key(KeyCode::Char('2')).await;
+    h.key(KeyCode::Char('+')).await;
+    assert!(h.screen(120, 40).contains("add a workflow"), "{}", h.screen(120, 40));
+    h.typed("nope").await;
+    h.key(KeyCode::Enter).await;
+    assert!(h.screen(120, 40).contains("is not a workflow id"), "a mistake keeps the prompt open");
+    for _ in 0..4 {
+        h.key(KeyCode::Backspace).await;
+    }
+    h.typed(&format!("{asks} 问答 asks")).await;
+    h.key(KeyCode::Enter).await;
+    h.until("the added workflow", |a| a.workflows.items.len() == 2).await;
+    assert_eq!(h.session.app.workflows.current().map(|w| w.workflow_id.as_str()), Some(asks.as_str()));
+    // No schema on Studio: the editor starts empty; a streamed question is answered.
+    h.key(KeyCode::Enter).await;
+    h.until("the editor", |a| !a.editor.loading && a.editor.info.is_some()).await;
+    h.key(KeyCode::Char('w')).await;
+    h.until("the question", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Interrupted))
+        .await;
+    h.key(KeyCode::Char('4')).await;
+    h.key(KeyCode::Char('a')).await;
+    h.typed("杭州").await;
+    h.key(KeyCode::Enter).await;
+    h.until("the answer", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Succeeded)).await;
+    // The bookmark runs with typed parameters…
+    h.open_workflow("回声 echo").await;
+    h.key(KeyCode::Char('i')).await;
+    h.clear_editor().await;
+    h.typed("{\"city\": \"北京\"}").await;
+    h.key(KeyCode::Esc).await;
+    h.key(KeyCode::Char('s')).await;
+    h.until("the echo", |a| {
+        let t = a.tasks.list.items.first();
+        t.is_some_and(|t| t.status == TaskStatus::Succeeded && t.workflow_name.as_deref() == Some("回声 echo"))
+    })
+    .await;
+    // …and after a restart both workflows are listed, and the editor starts from them.
+    let dir = h.dir;
+    h.session.shutdown().await;
+    let mut h = Harness::open_with(&sim, dir, &bookmark).await;
+    h.until("both workflows", |a| a.workflows.items.len() == 2).await;
+    h.open_workflow("回声 echo").await;
+    assert!(h.session.app.editor.content().contains("北京"), "{}", h.session.app.editor.content());
+    assert!(h.screen(120, 40).contains("问答 asks"));
 }
