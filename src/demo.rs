@@ -4,8 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::config::Settings;
+use crate::config::{Bookmark, Settings};
+use crate::coze::Server;
 use crate::sim::{SimOptions, Simulator};
+
+/// The catalogue's workflows the Studio demo bookmarks.
+const STUDIO_BOOKMARKS: [&str; 8] = ["echo", "needs_params", "slow", "chatty", "asks", "form", "fails", "chatflow"];
 
 /// The demo directory in use, for the ways out that skip destructors (a panic hook that exits,
 /// a second signal).
@@ -84,13 +88,22 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// `base` (the user's settings, if they load) lends its UI settings and keys.
-    pub async fn start(base: Option<&Settings>, slow_ms: u64) -> Result<Self, String> {
+    /// `base` (the user's settings, if they load) lends its UI settings and keys. As a Coze
+    /// Studio, which cannot list its workflows, the profile bookmarks the catalogue's, and the
+    /// kind of server is left to be learned, as it would be.
+    pub async fn start(base: Option<&Settings>, slow_ms: u64, server: Server) -> Result<Self, String> {
         remove_stale(&std::env::temp_dir());
-        let sim = Simulator::start(SimOptions { slow_ms, ..SimOptions::default() }, "127.0.0.1:0")
+        let sim = Simulator::start(SimOptions { slow_ms, server, ..SimOptions::default() }, "127.0.0.1:0")
             .await
             .map_err(|e| format!("cannot start the simulator: {e}"))?;
-        let settings = Settings::for_simulator(base, sim.url(), sim.token()).map_err(|e| e.0)?;
+        let mut settings = Settings::for_simulator(base, sim.url(), sim.token()).map_err(|e| e.0)?;
+        if server == Server::Studio {
+            settings.server = None;
+            settings.profile.workflows = STUDIO_BOOKMARKS
+                .iter()
+                .filter_map(|name| Some(Bookmark { id: sim.workflow_id(name)?, name: Some(name.to_string()) }))
+                .collect();
+        }
         if let Ok(mut d) = REGISTERED.lock() {
             *d = Some(settings.data_dir.clone());
         }

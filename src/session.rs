@@ -57,8 +57,8 @@ impl MsgSender {
 pub struct SessionOptions {
     pub overrides: Overrides,
     pub env: Env,
-    /// Start on the embedded simulator (`coze-tui demo`).
-    pub demo: bool,
+    /// Start on the embedded simulator (`coze-tui demo`), as this kind of server.
+    pub demo: Option<crate::coze::Server>,
     /// Log to the profile's log file (the real dashboard; tests leave it off).
     pub log_to_file: bool,
 }
@@ -86,10 +86,10 @@ impl Session {
     pub async fn open(opts: SessionOptions) -> Result<Self, String> {
         let loaded = Settings::load(&opts.overrides, &opts.env);
         let mut sign_in_problem = None;
-        let (settings, demo) = if opts.demo {
+        let (settings, demo) = if let Some(server) = opts.demo {
             // The demo needs no account: a broken token, profile or config only loses the
             // user's UI settings and keys for it.
-            let d = Demo::start(loaded.ok().as_ref(), 4000).await?;
+            let d = Demo::start(loaded.ok().as_ref(), 4000, server).await?;
             (d.settings.clone(), Some(d))
         } else {
             let mut settings = loaded.map_err(|e| e.0)?;
@@ -255,7 +255,7 @@ impl Session {
 
     /// Switches to the demo (from the first-run screen).
     async fn start_demo(&mut self) {
-        let started = match Demo::start(Some(&self.settings), 4000).await {
+        let started = match Demo::start(Some(&self.settings), 4000, crate::coze::Server::Coze).await {
             Ok(d) => {
                 let settings = d.settings.clone();
                 self.switch_to(&settings).await.map(|()| d)

@@ -45,7 +45,7 @@ impl Harness {
             format!("{more_config}[profiles.default.poll]\n{poll}[profiles.other]\n[profiles.other.poll]\n{poll}"),
         )
         .unwrap();
-        let options = SessionOptions { overrides, env, demo: false, log_to_file: false };
+        let options = SessionOptions { overrides, env, demo: None, log_to_file: false };
         let mut session = Session::open(options).await.unwrap();
         session.handle(Msg::Resize(120, 40)).await;
         Self { session, dir }
@@ -61,7 +61,7 @@ impl Harness {
         };
         let env = Env::from_pairs(std::iter::empty());
         let mut session =
-            Session::open(SessionOptions { overrides, env, demo: false, log_to_file: false }).await.unwrap();
+            Session::open(SessionOptions { overrides, env, demo: None, log_to_file: false }).await.unwrap();
         session.handle(Msg::Resize(size.0, size.1)).await;
         Self { session, dir }
     }

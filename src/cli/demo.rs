@@ -4,12 +4,13 @@
 use std::io::IsTerminal;
 
 use super::{Failure, GlobalArgs};
+use crate::coze::Server;
 use crate::demo::Demo;
 use crate::tasks::{NewTask, RunMode};
 
-pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
+pub async fn run(global: &GlobalArgs, server: Server) -> Result<(), Failure> {
     // A fresh ledger each time, removed when `demo` is dropped: the user's own is never touched.
-    let demo = Demo::start(None, 1500).await.map_err(Failure::Usage)?;
+    let demo = Demo::start(None, 1500, server).await.map_err(Failure::Usage)?;
     let (sim, settings) = (&demo.sim, &demo.settings);
     let json = global.json;
     let client = super::client(settings)?;
@@ -19,16 +20,23 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
             println!("\n\x1b[1m━━ {title}\x1b[0m");
         }
     };
-    println!("coze-tui demo: an embedded Coze simulator is running at {} (no account, no network).", sim.url());
+    let what = if server == Server::Studio { "Coze Studio" } else { "Coze" };
+    println!("coze-tui demo: an embedded {what} simulator is running at {} (no account, no network).", sim.url());
     step("coze-tui health");
     let _ = super::health(settings, json).await;
-    step("coze-tui workspaces");
-    super::workspaces(&client, json).await?;
-    step(&format!("coze-tui workflows --workspace {ws}"));
-    super::workflows(settings, &client, &ws, crate::coze::PublishStatus::All, json).await?;
     let id = |name: &str| sim.workflow_id(name).unwrap_or_default();
-    step(&format!("coze-tui workflow {}   # needs_params", id("needs_params")));
-    super::workflow(&client, &id("needs_params"), json).await?;
+    if server == Server::Studio {
+        // No workspaces and no workflow list on a Studio: the profile's bookmarks stand in.
+        step("coze-tui workflows   # the profile's bookmarks: Coze Studio cannot list its workflows");
+        super::all_workflows(settings, &client, json).await?;
+    } else {
+        step("coze-tui workspaces");
+        super::workspaces(&client, json).await?;
+        step(&format!("coze-tui workflows --workspace {ws}"));
+        super::workflows(settings, &client, &ws, crate::coze::PublishStatus::All, json).await?;
+        step(&format!("coze-tui workflow {}   # needs_params", id("needs_params")));
+        super::workflow(&client, &id("needs_params"), json).await?;
+    }
     let tour = [
         ("echo", RunMode::Sync, r#"{"input": "你好, coze-tui 👋"}"#),
         ("needs_params", RunMode::Async, r#"{"city": "杭州", "days": 3}"#),
@@ -72,10 +80,11 @@ pub async fn run(global: &GlobalArgs) -> Result<(), Failure> {
     if std::io::stdin().is_terminal() && !json {
         println!(
             "\nThe simulator keeps running. In another terminal try:\n  \
-             export COZE_API_BASE={} COZE_API_TOKEN={}\n  coze-tui workflows --workspace {ws}\n\
+             export COZE_API_BASE={} COZE_API_TOKEN={}\n  coze-tui workflows{}\n\
              Ctrl-C stops it.",
             sim.url(),
-            sim.token()
+            sim.token(),
+            if server == Server::Studio { String::new() } else { format!(" --workspace {ws}") }
         );
         super::wait_for_shutdown().await;
     }

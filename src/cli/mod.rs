@@ -82,7 +82,11 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the embedded Coze simulator and show coze-tui working against it (no account needed)
-    Demo,
+    Demo {
+        /// Show it as a self-hosted Coze Studio (`studio`) instead of hosted Coze
+        #[arg(long, value_enum, default_value = "coze")]
+        server: crate::coze::Server,
+    },
     /// Run the embedded Coze simulator alone
     Sim {
         /// Address to listen on; port 0 picks a free one
@@ -359,12 +363,12 @@ pub fn main() -> std::process::ExitCode {
     let _ = color_eyre::config::HookBuilder::default().theme(theme).install();
     let env = Env::from_process();
     let cli = parse_args(&env);
-    let plain = !matches!(cli.command, None | Some(Command::Demo) | Some(Command::Sim { .. }));
+    let plain = !matches!(cli.command, None | Some(Command::Demo { .. }) | Some(Command::Sim { .. }));
     // Commands that only read end at once when their reader goes away; the ones that run
     // things do so only once the run is recorded (see `finish_run`). The piped demo tour may
     // die too: the next demo removes its directory.
     let only_reads = match &cli.command {
-        Some(Command::Demo) => !std::io::stdout().is_terminal() || cli.global.json,
+        Some(Command::Demo { .. }) => !std::io::stdout().is_terminal() || cli.global.json,
         Some(
             Command::Run(_)
             | Command::Chat(_)
@@ -411,9 +415,11 @@ async fn dispatch(cli: Cli, env: Env) -> ExitCode {
     let result = match cli.command {
         Some(Command::Sim { addr, opts }) => run_sim(&addr, opts).await,
         // In a terminal the demo is the dashboard; piped, it is a guided tour of the commands.
-        Some(Command::Demo) if std::io::stdout().is_terminal() && !json => dashboard(&cli.global, env, true).await,
-        Some(Command::Demo) => demo::run(&cli.global).await,
-        None if std::io::stdout().is_terminal() => dashboard(&cli.global, env, false).await,
+        Some(Command::Demo { server }) if std::io::stdout().is_terminal() && !json => {
+            dashboard(&cli.global, env, Some(server)).await
+        }
+        Some(Command::Demo { server }) => demo::run(&cli.global, server).await,
+        None if std::io::stdout().is_terminal() => dashboard(&cli.global, env, None).await,
         None => Err(Failure::Usage("the dashboard needs a terminal; use the plain commands (see --help)".into())),
         // Generated from the command definitions: no settings needed.
         Some(Command::Completions { shell }) => {
@@ -490,7 +496,7 @@ fn parse_args(env: &Env) -> Cli {
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
-async fn dashboard(global: &GlobalArgs, env: Env, demo: bool) -> Result<(), Failure> {
+async fn dashboard(global: &GlobalArgs, env: Env, demo: Option<crate::coze::Server>) -> Result<(), Failure> {
     let overrides = Overrides {
         profile: global.profile.clone(),
         config_path: global.config.clone(),
@@ -595,7 +601,7 @@ async fn execute(command: Command, settings: &Settings, json: bool) -> Result<()
             result
         }
         // Handled before settings are loaded.
-        Command::Demo | Command::Sim { .. } | Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Demo { .. } | Command::Sim { .. } | Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
 

@@ -27,8 +27,8 @@ const DRAW_AT_LEAST: Duration = Duration::from_millis(100);
 pub struct DashboardOptions {
     pub overrides: Overrides,
     pub env: Env,
-    /// Start on the embedded simulator (`coze-tui demo`).
-    pub demo: bool,
+    /// Start on the embedded simulator (`coze-tui demo`), as this kind of server.
+    pub demo: Option<crate::coze::Server>,
 }
 
 /// Runs the dashboard until the user quits.
