@@ -651,6 +651,14 @@ async fn run_sim(addr: &str, opts: SimOptions) -> Result<(), Failure> {
         let _ = out.flush();
     }
     eprintln!("token: {} · Ctrl-C stops", sim.token());
+    if sim.server() == crate::coze::Server::Studio {
+        // A Coze Studio cannot list its workflows: say where the catalogue's are.
+        let named: Vec<String> = crate::sim::NAMED_WORKFLOWS
+            .iter()
+            .filter_map(|name| Some(format!("{name}={}", sim.workflow_id(name)?)))
+            .collect();
+        eprintln!("workflows: {}", named.join(","));
+    }
     wait_for_shutdown().await;
     sim.stop().await;
     Ok(())

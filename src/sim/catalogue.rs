@@ -58,6 +58,21 @@ pub struct SimWorkflow {
 
 /// The error code and message the `fails` workflow ends with.
 pub const FAIL_CODE: i64 = 720702002;
+/// The catalogue's named workflows (DESIGN.md §3), each with its own behaviour.
+pub const NAMED_WORKFLOWS: [&str; 12] = [
+    "echo",
+    "slow",
+    "fails",
+    "asks",
+    "big",
+    "chatty",
+    "needs_params",
+    "draft_only",
+    "files",
+    "form",
+    "versioned",
+    "chatflow",
+];
 pub const FAIL_MESSAGE: &str = "node 'Code' failed: ZeroDivisionError: division by zero";
 
 pub struct Catalogue {

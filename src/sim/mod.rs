@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-pub use catalogue::{Behaviour, FAIL_CODE, FAIL_MESSAGE};
+pub use catalogue::{Behaviour, FAIL_CODE, FAIL_MESSAGE, NAMED_WORKFLOWS};
 pub use faults::{Fault, FaultRule};
 pub use oauth::Approval;
 
@@ -227,6 +227,10 @@ impl Simulator {
 
     pub fn token(&self) -> &str {
         &self.state.opts.token
+    }
+
+    pub fn server(&self) -> crate::coze::Server {
+        self.state.opts.server
     }
 
     pub fn stats(&self) -> Stats {
