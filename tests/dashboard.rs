@@ -948,8 +948,7 @@ async fn a_coze_studio_lists_its_bookmarks_adds_one_by_id_and_starts_from_the_la
     h.key(KeyCode::Enter).await;
     h.until("the editor", |a| !a.editor.loading && a.editor.info.is_some()).await;
     h.key(KeyCode::Char('w')).await;
-    h.until("the question", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Interrupted))
-        .await;
+    h.until("the question", |a| a.tasks.list.items.first().is_some_and(|t| t.status == TaskStatus::Interrupted)).await;
     h.key(KeyCode::Char('4')).await;
     h.key(KeyCode::Char('a')).await;
     h.typed("杭州").await;

@@ -277,7 +277,7 @@ async fn prepare(
     json: bool,
 ) -> Result<(Option<String>, crate::tasks::RunContext), Failure> {
     use super::inputs;
-    let target = inputs::target(&runner, settings, &b.workflow_id, b.inputs_args.version.as_deref()).await?;
+    let target = inputs::target(runner, settings, &b.workflow_id, b.inputs_args.version.as_deref()).await?;
     if target.chatflow {
         return Err(Failure::Usage(format!("{} is a chatflow: use `coze-tui chat`", b.workflow_id)));
     }

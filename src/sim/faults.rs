@@ -125,6 +125,11 @@ pub(crate) fn filter_stream(resp: Response, keep: impl Fn(usize, &[u8]) -> bool 
     Response::from_parts(parts, Body::from_stream(frames))
 }
 
+/// HTTP 200 and not a byte of body.
+pub(crate) fn empty_body() -> Response {
+    Response::new(Body::empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,9 +144,4 @@ mod tests {
         assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), Some(Fault::BadGateway));
         assert_eq!(take_scripted(&mut script, "GET /v1/workspaces"), None);
     }
-}
-
-/// HTTP 200 and not a byte of body.
-pub(crate) fn empty_body() -> Response {
-    Response::new(Body::empty())
 }
