@@ -688,3 +688,43 @@ fn an_ended_sign_in_is_one_standing_notice() {
     app.profile.sign_in = None;
     assert!(render(&app, 120, 40).contains("● auth refused"));
 }
+
+#[test]
+fn a_coze_studio_in_the_place_of_workspaces_with_its_add_prompt() {
+    let mut app = App::new(profile(), Keymap::default());
+    app.clock = coze_tui::text::Clock::fixed(1_795_600_000_000);
+    app.health = Health::Ok { latency_ms: 9 };
+    app.update(Msg::Resize(120, 40));
+    let studio = Workspace {
+        id: coze_tui::catalogue::STUDIO_SPACE.into(),
+        name: "Coze Studio at 10.0.0.7".into(),
+        workspace_type: "studio".into(),
+        ..Default::default()
+    };
+    let cmds = app.update(Msg::Workspaces(Ok(vec![studio])));
+    assert_eq!(cmds, vec![coze_tui::app::Command::LoadWorkflows("studio".into())]);
+    app.update(Msg::Workflows { workspace_id: "studio".into(), result: Ok(vec![]) });
+    let empty = render(&app, 120, 40);
+    assert!(empty.contains("+ adds one by id"), "{empty}");
+    app.update(Msg::Workflows {
+        workspace_id: "studio".into(),
+        result: Ok(vec![workflow("7512345678901234567", "weather report 天气", true)]),
+    });
+    app.update(Msg::Key(key('2')));
+    app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
+    // What Coze Studio says of a workflow: a chatflow or not, no inputs.
+    let info: WorkflowInfo = serde_json::from_value(json!({
+        "workflow_detail": {"workflow_id": "7512345678901234567", "workflow_mode": "workflow"}
+    }))
+    .unwrap();
+    app.update(Msg::WorkflowInfo {
+        workflow_id: "7512345678901234567".into(),
+        result: Ok(info),
+        kept: Default::default(),
+    });
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("Server") && screen.contains("the parameters start from the last run"), "{screen}");
+    app.update(Msg::Key(key('2')));
+    app.update(Msg::Key(key('+')));
+    insta::assert_snapshot!("studio_add_workflow_120x40", render(&app, 120, 40));
+}

@@ -435,6 +435,13 @@ fn workflow_lines(editor: &Editor, keymap: &Keymap) -> Vec<(LineKind, String)> {
         }
     }
     out.push((LineKind::Heading, "inputs".into()));
+    // Coze Studio shows a token no inputs and has no versions: the parameters are the user's.
+    if info.input.is_none() && c.version.is_none() {
+        out.push((LineKind::Dim, "(not given by the server)".into()));
+        out.push((LineKind::Dim, "the parameters start from the last run".into()));
+        out.extend(keymap.hint(Context::Editor, Action::RunIn, "sets the app or bot").map(|h| (LineKind::Dim, h)));
+        return out;
+    }
     match editor.schema().filter(|i| !i.is_empty()) {
         None => out.push((LineKind::Dim, "(none)".into())),
         Some(input) => {

@@ -147,6 +147,6 @@ pub(super) const RUN_IN: Prompt = Prompt {
 pub(super) const ADD_WORKFLOW: Prompt = Prompt {
     title: "add a workflow",
     accept: "adds it",
-    label: "the workflow's id (from its address in Coze Studio), then a name if you like:",
+    label: "its id (the digits in its Coze Studio address), then a name if you like:",
     note: "remembered for this profile; [[profiles.NAME.workflows]] in the config lists more",
 };

@@ -262,7 +262,10 @@ fn pane_block<'a>(pane: Pane, app: &App, theme: &Theme, extra: String) -> Block<
         Some(z) => format!(" [zoom · {z} back]"),
         None => String::new(),
     };
-    let title = format!(" {marker}{i} {}{extra}{zoom} ", pane.title());
+    // A Coze Studio stands in the place of workspaces (it has none).
+    let studio = pane == Pane::Workspaces && app.workspace_id.as_deref() == Some(crate::catalogue::STUDIO_SPACE);
+    let name = if studio { "Server" } else { pane.title() };
+    let title = format!(" {marker}{i} {name}{extra}{zoom} ");
     Block::default()
         .borders(Borders::ALL)
         .border_type(if focused { BorderType::Thick } else { BorderType::Rounded })
