@@ -341,3 +341,21 @@ async fn a_chatflow_talks_in_a_named_conversation() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.json()["reply"].as_str().unwrap().contains("and first “你好”"), "{}", out.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silence_in_a_studio_stream_is_not_a_lost_stream() {
+    // Studio sends no heartbeat while a node works: gaps longer than the idle timeout are fine.
+    let sim = sim_with(SimOptions { slow_ms: 2_000, ..studio_opts() }).await;
+    let c = client_with(&sim, |o| o.stream_idle_timeout = std::time::Duration::from_millis(150));
+    let req = RunRequest { workflow_id: wf(&sim, "slow"), ..RunRequest::default() };
+    let mut stream = c.stream_run(&req).await.unwrap();
+    let mut messages = 0;
+    while let Some(ev) = stream.next_event().await.unwrap() {
+        messages += matches!(ev.event, coze_tui::coze::WorkflowEvent::Message(_)) as usize;
+    }
+    assert!(matches!(stream.end(), coze_tui::coze::StreamEnd::Completed { .. }), "{:?}", stream.end());
+    assert_eq!(messages, 6, "five steps 400 ms apart, then the End node");
+    // Studio's own HTTP 400 (a request it cannot bind) is a bad request, not a server error.
+    let e = c.run_history("", "7000000000000000001").await.unwrap_err();
+    assert_eq!((e.kind, e.http_status, e.code), (ErrorKind::BadParams, Some(400), Some(400)), "{e}");
+}
