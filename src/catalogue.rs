@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::config::Bookmark;
-use crate::coze::{CozeClient, CozeError, ErrorKind, Workflow};
+use crate::coze::{CozeClient, CozeError, Workflow};
 use crate::tasks::{KnownWorkflow, Ledger};
 
 /// The one "workspace" of a Coze Studio, which has no workspace list: its workflows are the
@@ -73,24 +73,15 @@ pub async fn refresh(
     client: &CozeClient,
     configured: &[Bookmark],
 ) -> Result<Vec<KnownWorkflow>, CozeError> {
-    let listed = match client.is_studio() {
-        true => Err(None),
-        false => client.list_workspaces().await.map_err(Some),
+    let Some(workspaces) = client.unless_studio(client.list_workspaces()).await? else {
+        let (l, p, c) = (ledger.clone(), profile.to_string(), configured.to_vec());
+        let known = tokio::task::spawn_blocking(move || {
+            studio_workflows(&l, &p, &c);
+            l.known_workflows(&p).unwrap_or_default()
+        });
+        return Ok(known.await.unwrap_or_default());
     };
-    let workspaces = match listed {
-        Ok(reply) => reply.value,
-        // The first answer showed a Coze Studio.
-        Err(Some(e)) if !(e.kind == ErrorKind::Unsupported && client.is_studio()) => return Err(e),
-        Err(_) => {
-            let (l, p, c) = (ledger.clone(), profile.to_string(), configured.to_vec());
-            let known = tokio::task::spawn_blocking(move || {
-                studio_workflows(&l, &p, &c);
-                l.known_workflows(&p).unwrap_or_default()
-            });
-            return Ok(known.await.unwrap_or_default());
-        }
-    };
-    for ws in workspaces {
+    for ws in workspaces.value {
         let listed = client.list_workflows_marked(&ws.id).await?.value;
         let (l, p) = (ledger.clone(), profile.to_string());
         let _ = tokio::task::spawn_blocking(move || remember(&l, &p, &ws.id, &listed)).await;

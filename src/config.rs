@@ -246,7 +246,7 @@ pub struct Settings {
     /// When the sign-in itself ends unless used (its refresh token's 30 days), when known.
     pub sign_in_until: Option<i64>,
     pub base_url_source: Source,
-    /// Which kind of server the base URL is; `None` until asked (see `crate::studio`).
+    /// Which kind of server the base URL is; `None` until the server's first answer shows it (`CozeClient::server`).
     pub server: Option<Server>,
     pub ui: UiSettings,
     /// Key overrides from `[keys]`.

@@ -767,21 +767,28 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
     let c = &b.client;
     Some(match cmd {
         Command::LoadWorkspaces => {
-            let listed = match c.is_studio() {
-                true => None,
-                false => Some(timed(tx, c.list_workspaces()).await),
-            };
-            match listed {
-                Some(Ok(reply)) => Msg::Workspaces(Ok(reply.value)),
-                // The first answer showed a Coze Studio.
-                Some(Err(e)) if !(e.kind == ErrorKind::Unsupported && c.is_studio()) => {
-                    Msg::Workspaces(Err(explain(&e)))
-                }
-                _ => Msg::Workspaces(Ok(vec![studio_space(c.base_url())])),
+            // A Coze Studio (said, or shown by its answer) stands in the place of workspaces.
+            match timed(tx, c.unless_studio(c.list_workspaces())).await {
+                Ok(Some(reply)) => Msg::Workspaces(Ok(reply.value)),
+                Ok(None) => Msg::Workspaces(Ok(vec![studio_space(c.base_url())])),
+                Err(e) => Msg::Workspaces(Err(explain(&e))),
             }
         }
         Command::LoadWorkflows(ws) if ws == crate::catalogue::STUDIO_SPACE => studio_listing(b, None).await,
-        Command::AddWorkflow { workflow_id, name } => studio_listing(b, Some((workflow_id, name))).await,
+        Command::AddWorkflow { workflow_id, name } => {
+            // Only a workflow the Studio knows is remembered (a typo would stay in the list).
+            let known = match timed(tx, c.workflow_info(&workflow_id, false)).await {
+                Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::BadParams) => {
+                    let _ = tx.send(Msg::Failed(format!("{workflow_id} not added: {}", explain(&e))));
+                    false
+                }
+                _ => {
+                    let _ = tx.send(Msg::Toast(format!("added workflow {workflow_id} (remembered for this profile)")));
+                    true
+                }
+            };
+            studio_listing(b, known.then_some((workflow_id, name))).await
+        }
         Command::LoadWorkflows(ws) => {
             let result = timed(tx, c.list_workflows_marked(&ws)).await.map(|r| r.value).map_err(|e| explain(&e));
             if let Ok(listed) = &result {

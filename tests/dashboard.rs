@@ -940,6 +940,13 @@ async fn a_coze_studio_lists_its_bookmarks_adds_one_by_id_and_starts_from_the_la
     for _ in 0..4 {
         h.key(KeyCode::Backspace).await;
     }
+    // An id the Studio does not know is not remembered.
+    h.typed("7000000000000000009").await;
+    h.key(KeyCode::Enter).await;
+    h.until("the lookup", |a| !a.workflows.loading).await;
+    assert_eq!(h.session.app.workflows.items.len(), 1);
+    assert!(h.screen(120, 40).contains("not added"), "{}", h.screen(120, 40));
+    h.key(KeyCode::Char('+')).await;
     h.typed(&format!("{asks} 问答 asks")).await;
     h.key(KeyCode::Enter).await;
     h.until("the added workflow", |a| a.workflows.items.len() == 2).await;

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use coze_tui::coze::{ErrorKind, ExecuteStatus, RunRequest, Server};
-use coze_tui::sim::{Fault, FaultRule, SimOptions, Simulator};
+use coze_tui::sim::{Fault, FaultRule, SimOptions, Simulator, WEB_UI};
 
 fn studio_opts() -> SimOptions {
     SimOptions { server: Server::Studio, ..opts() }
@@ -65,6 +65,13 @@ async fn the_client_learns_it_is_a_studio_and_reads_its_history() {
         assert!(e.message.starts_with("Coze Studio "), "{}", e.message);
     }
     assert_eq!(sim.stats().by_route.values().sum::<u64>(), before, "nothing was sent");
+    // A fresh client, its first request a streamed run of a version: it asks what the server
+    // is first, and refuses rather than run the latest as that version.
+    let fresh = client(&sim);
+    let versioned = RunRequest { workflow_version: Some("v0.0.1".into()), ..req.clone() };
+    let e = fresh.stream_run(&versioned).await.err().expect("refused");
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+    assert_eq!(sim.stats().runs_started, 1, "only the async run above");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,6 +236,7 @@ async fn what_studio_cannot_do_exits_2_in_one_sentence() {
     // The server is learned from the first answer; `server = "studio"` says it up front.
     for config in ["", "[profiles.default]\nserver = \"studio\"\n"] {
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        sim.reset_stats();
         for args in [
             vec!["workspaces"],
             vec!["workflows", "--workspace", &workspace],
@@ -244,9 +252,16 @@ async fn what_studio_cannot_do_exits_2_in_one_sentence() {
             assert!(lines[0].starts_with("error: Coze Studio "), "{args:?}: {}", out.stderr);
             assert!(!out.stderr.to_lowercase().contains("token"), "not an auth problem: {}", out.stderr);
         }
+        let stats = sim.stats();
+        assert_eq!(stats.runs_started, 0);
+        let web_ui: Vec<&String> = stats.by_route.keys().filter(|k| k.starts_with(WEB_UI)).collect();
+        if config.is_empty() {
+            // Learning costs one web-UI request per process; an upload is never sent.
+            assert!(!web_ui.iter().any(|k| k.contains("/v1/files/upload")), "{web_ui:?}");
+        } else {
+            assert!(web_ui.is_empty(), "a Studio said in the config is never asked its web UI's routes: {web_ui:?}");
+        }
     }
-    assert_eq!(sim.stats().runs_started, 0);
-    assert_eq!(sim.stats().uploads, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,17 +274,18 @@ async fn a_non_streamed_answer_is_refused_on_studio() {
     let out = run_cli(&coze, dir.path(), &["run", &wf(&coze, "asks"), "--json"]).await;
     assert_eq!(out.code, 5, "{}", out.stderr);
     let id = out.json()["id"].as_str().unwrap().to_string();
-    std::fs::write(dir.path().join("config.toml"), "[profiles.default]\nserver = \"studio\"\n").unwrap();
-    let out = run_cli(&studio, dir.path(), &["resume", &id, "--answer", "杭州"]).await;
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("Coze Studio answers questions and input forms only in streamed runs"),
-        "{}",
-        out.stderr
-    );
-    let task = run_cli(&studio, dir.path(), &["task", &id, "--json"]).await;
-    assert_eq!(task.json()["status"], "interrupted", "still waiting for an answer");
-    assert_eq!(studio.stats().resumes, 0);
+    // Learned from a first answer, or said in the config: the answer is refused either way.
+    for config in ["", "[profiles.default]\nserver = \"studio\"\n"] {
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let out = run_cli(&studio, dir.path(), &["resume", &id, "--answer", "杭州"]).await;
+        assert_eq!(out.code, 2, "{config:?}: {}", out.stderr);
+        let said = "Coze Studio answers questions and input forms only in streamed runs";
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+        let task = run_cli(&studio, dir.path(), &["task", &id, "--json"]).await;
+        assert_eq!(task.json()["status"], "interrupted", "still waiting for an answer");
+    }
+    let asked = studio.stats().by_route.keys().filter(|k| k.contains("/v1/workflows/resume")).count();
+    assert_eq!(asked, 0, "never sent: {:?}", studio.stats().by_route);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

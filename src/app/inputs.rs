@@ -94,7 +94,6 @@ pub fn expand_home(path: &str) -> String {
     }
 }
 
-/// `bot ID`, `app ID` or nothing (run in neither).
 /// `7512345 [name…]`: a workflow id (digits), then an optional name.
 fn parse_bookmark(text: &str) -> Result<(String, Option<String>), String> {
     let text = text.trim();
@@ -106,6 +105,7 @@ fn parse_bookmark(text: &str) -> Result<(String, Option<String>), String> {
     Ok((id.to_string(), (!name.is_empty()).then(|| name.to_string())))
 }
 
+/// `bot ID`, `app ID` or nothing (run in neither).
 fn parse_run_in(text: &str) -> Result<(Option<String>, Option<String>), String> {
     let words: Vec<&str> = text.split_whitespace().collect();
     match words.as_slice() {
@@ -352,7 +352,7 @@ impl App {
             Some(Action::Cancel) => return vec![],
             Some(Action::Accept) => match parse_bookmark(&input.lines().join("")) {
                 Ok((workflow_id, name)) => {
-                    self.toast(&format!("added workflow {workflow_id} (remembered for this profile)"));
+                    self.toast(&format!("looking up workflow {workflow_id}…"));
                     self.select_after_load = Some(workflow_id.clone());
                     self.focus = Pane::Workflows;
                     self.workflows.loading = true;

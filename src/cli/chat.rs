@@ -54,7 +54,7 @@ pub async fn chat_command(mut cmd: ChatCommand, settings: &Settings, json: bool)
     let prepared = run::before_sending(&runner, async {
         let profile = &settings.profile_name;
         let target = inputs::target(&runner, settings, &cmd.workflow_id, cmd.inputs_args.version.as_deref()).await?;
-        let name = target.name.as_deref().unwrap_or(&cmd.workflow_id).to_string();
+        let name = target.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&cmd.workflow_id).to_string();
         if !target.chatflow && target.name.is_some() {
             return Err(Failure::Usage(format!("{name} is a workflow, not a chatflow: run it with `coze-tui run`")));
         }

@@ -52,7 +52,7 @@ pub async fn run(global: &GlobalArgs, server: Server) -> Result<(), Failure> {
         let new = NewTask {
             workflow_id: id(name),
             workflow_name: Some(name.into()),
-            workspace_id: Some(ws.clone()),
+            workspace_id: (server == Server::Coze).then(|| ws.clone()),
             parameters: super::params::parse(params, "demo").map_err(Failure::Usage)?,
             mode,
             name: Some(format!("demo {name}")),

@@ -80,8 +80,10 @@ pub async fn target(
     let info = client.workflow_info(workflow_id, true).await.ok().map(|r| r.value);
     let mut name = info.as_ref().map(|i| i.workflow_detail.workflow_name.clone());
     if let Some(name) = name.as_mut().filter(|n| n.is_empty()) {
-        let (configured, profile) = (&settings.profile.workflows, &settings.profile_name);
-        *name = crate::catalogue::name_of(runner.ledger(), profile, configured, workflow_id).unwrap_or_default();
+        let (ledger, profile) = (runner.ledger().clone(), settings.profile_name.clone());
+        let (configured, id) = (settings.profile.workflows.clone(), workflow_id.to_string());
+        let known = tokio::task::spawn_blocking(move || crate::catalogue::name_of(&ledger, &profile, &configured, &id));
+        *name = known.await.ok().flatten().unwrap_or_default();
     }
     let chatflow = info.as_ref().is_some_and(|i| i.is_chatflow());
     let Some(version) = version else {

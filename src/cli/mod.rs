@@ -1167,7 +1167,7 @@ async fn run_command(mut cmd: RunCommand, settings: &Settings, json: bool) -> Re
         if target.chatflow {
             return Err(Failure::Usage(format!(
                 "{} is a chatflow: it talks in conversations, so talk to it with `coze-tui chat {} --message TEXT`",
-                target.name.as_deref().unwrap_or(&cmd.workflow_id),
+                target.name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&cmd.workflow_id),
                 cmd.workflow_id
             )));
         }

@@ -53,7 +53,7 @@ pub async fn resolve_on(
     let known = crate::catalogue::refresh(ledger, profile, client, configured).await?;
     pick(given, &known)?.ok_or_else(|| {
         Failure::Usage(format!(
-            "no workflow is named {given:?} in this profile's {} workflows (coze-tui workflows --workspace ID lists them)",
+            "no workflow is named {given:?} in this profile's {} workflows (coze-tui workflows lists them)",
             known.len()
         ))
     })

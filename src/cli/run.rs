@@ -203,14 +203,6 @@ pub fn print_outcome(task: &Task, id_only: bool) {
     if let Some(e) = &task.error {
         let code = e.code.map(|c| format!("{c}: ")).unwrap_or_default();
         let _ = writeln!(err, "  error: {code}{}", e.message);
-        // A refusal says what to do about it (a workflow's own failure speaks for itself).
-        if let Some(kind) = e.kind.as_deref().and_then(ErrorKind::parse).filter(|k| k.is_refusal()) {
-            let _ = writeln!(
-                err,
-                "  hint: {}",
-                crate::coze::CozeError { code: e.code, ..crate::coze::CozeError::new(kind, "") }.hint()
-            );
-        }
     }
     for note in &task.notes {
         let _ = writeln!(err, "  note: {note}");

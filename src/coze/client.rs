@@ -267,6 +267,16 @@ impl CozeClient {
         }
     }
 
+    /// Coze Studio runs the latest published version whatever is asked: a run of another is
+    /// refused rather than run as the wrong one.
+    async fn refuse_a_version(&self, req: &RunRequest) -> Result<()> {
+        if req.workflow_version.is_none() {
+            return Ok(());
+        }
+        self.learn_server().await;
+        self.not_on_studio(NO_VERSIONS)
+    }
+
     /// Refuses, before sending, what Coze Studio cannot do.
     fn not_on_studio(&self, what: &str) -> Result<()> {
         match self.is_studio() {
@@ -395,7 +405,35 @@ impl CozeClient {
         })?;
         let decoded = decode_envelope(status, &headers, &body);
         self.learn(&headers, decoded.as_ref().is_err_and(|e| e.kind == ErrorKind::Unsupported));
-        decoded.map(|value| Reply { value, logid: logid.clone() })
+        decoded.map(|value| Reply { value, logid: logid.clone() }).map_err(|e| self.read_as_server(e))
+    }
+
+    /// A Coze Studio's error, read as Studio means it.
+    fn read_as_server(&self, e: CozeError) -> CozeError {
+        if self.is_studio() { e.from_studio() } else { e }
+    }
+
+    /// Learns the kind of server with one cheap read, if it is not known yet: before what
+    /// Coze Studio would take and do otherwise (a run of a chosen version, which it runs as
+    /// the latest; an upload, whose id its file inputs do not take; a non-streamed answer).
+    pub async fn learn_server(&self) {
+        if self.server().is_none() {
+            // Hosted Coze lists a workspace; Studio keeps the route for its web UI.
+            let _ = self.workspaces_page(1, 1).await;
+        }
+    }
+
+    /// `hosted` unless the server is a Coze Studio: `Ok(None)` when it is known to be one, or
+    /// its answer showed one (the route is its web UI's).
+    pub async fn unless_studio<T>(&self, hosted: impl Future<Output = Result<T>>) -> Result<Option<T>> {
+        if self.is_studio() {
+            return Ok(None);
+        }
+        match hosted.await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind == ErrorKind::Unsupported && self.is_studio() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// GETs retry transient failures with backoff, honouring `Retry-After`.
@@ -599,9 +637,7 @@ impl CozeClient {
             req: &'a RunRequest,
             is_async: bool,
         }
-        if req.workflow_version.is_some() {
-            self.not_on_studio(NO_VERSIONS)?;
-        }
+        self.refuse_a_version(req).await?;
         let timeout = if is_async { self.opts.timeout } else { self.opts.run_timeout };
         let reply = self.post(&["v1", "workflow", "run"], &Body { req, is_async }, timeout).await?;
         top_level_as(reply)
@@ -609,6 +645,7 @@ impl CozeClient {
 
     /// Answers an interrupt of a run started with `run`/`run_async` (not a stream).
     pub async fn resume(&self, req: &ResumeRequest) -> Result<Reply<RunResult>> {
+        self.learn_server().await;
         self.not_on_studio(NO_RESUME)?;
         let reply = self
             .post(&["v1", "workflows", "resume"], req, self.opts.run_timeout)
@@ -621,6 +658,7 @@ impl CozeClient {
     /// from disk; `sent` hears the bytes sent so far. A failed try is sent again whole (a
     /// duplicate upload costs nothing but space, which Coze frees after 3 months).
     pub async fn upload_file(&self, path: &Path, sent: Arc<dyn Fn(u64) + Send + Sync>) -> Result<Reply<UploadedFile>> {
+        self.learn_server().await;
         self.not_on_studio(NO_UPLOADS)?;
         let url = self.url(&["v1", "files", "upload"]);
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
@@ -659,15 +697,17 @@ impl CozeClient {
 
     /// One execution's record. Works for sync, stream and async runs with a known execute id.
     pub async fn run_history(&self, workflow_id: &str, execute_id: &str) -> Result<Reply<RunHistory>> {
-        if !self.is_studio() {
-            match self.coze_run_history(workflow_id, execute_id).await {
-                // The first answer showed a Coze Studio, which keeps run history elsewhere.
-                Err(e) if e.kind == ErrorKind::Unsupported && self.is_studio() => {}
-                other => return other,
-            }
+        // A Coze Studio keeps run history elsewhere.
+        match self.unless_studio(self.coze_run_history(workflow_id, execute_id)).await? {
+            Some(reply) => Ok(reply),
+            None => self.studio_run_history(workflow_id, execute_id).await,
         }
+    }
+
+    async fn studio_run_history(&self, workflow_id: &str, execute_id: &str) -> Result<Reply<RunHistory>> {
         let q = [("workflow_id", workflow_id.to_string()), ("execute_id", execute_id.to_string())];
-        let reply = self.get_as(RequestKind::Poll, &["v1", "workflow", "get_run_history"], &q).await?;
+        let path = ["v1", "workflow", "get_run_history"];
+        let reply = self.get_as(RequestKind::Poll, &path, &q).await.map_err(studio::history_error)?;
         studio::run_history(reply, execute_id)
     }
 
@@ -700,6 +740,7 @@ impl CozeClient {
 
     /// Runs a workflow and streams its events.
     pub async fn stream_run(&self, req: &RunRequest) -> Result<WorkflowStream> {
+        self.refuse_a_version(req).await?;
         self.open_stream(&["v1", "workflow", "stream_run"], req).await
     }
 
@@ -711,6 +752,7 @@ impl CozeClient {
     /// One turn of a chatflow (`POST /v1/workflows/chat`, streamed): its events read as a
     /// workflow's (see [`WorkflowStream`]'s chat grammar).
     pub async fn chat_stream(&self, req: &ChatRequest) -> Result<WorkflowStream> {
+        self.refuse_a_version(&req.run).await?;
         if self.is_studio() {
             let req = studio::named_conversation(req);
             return Ok(self.open_stream(&["v1", "workflows", "chat"], &req).await?.chat());
@@ -722,14 +764,10 @@ impl CozeClient {
     /// workspaces on hosted Coze. Coze Studio opens only runs, history and chat to a token:
     /// the history of execute id 0 is refused for a bad token, or not found.
     pub async fn check_token(&self) -> Result<Reply<Option<i64>>> {
-        if !self.is_studio() {
-            match self.workspaces_page(1, 1).await {
-                Err(e) if e.kind == ErrorKind::Unsupported && self.is_studio() => {}
-                other => return other.map(|r| r.map(|(_, total)| total)),
-            }
+        if let Some(reply) = self.unless_studio(self.workspaces_page(1, 1)).await? {
+            return Ok(reply.map(|(_, total)| total));
         }
-        let q = [("workflow_id", "0".to_string()), ("execute_id", "0".to_string())];
-        match self.get(&["v1", "workflow", "get_run_history"], &q).await {
+        match self.studio_run_history("0", "0").await {
             Ok(reply) => Ok(Reply { value: None, logid: reply.logid }),
             Err(e) if e.kind == ErrorKind::ExecutionNotFound => Ok(Reply { value: None, logid: e.logid }),
             Err(e) => Err(e),
@@ -743,8 +781,13 @@ impl CozeClient {
 
     async fn open_stream_once(&self, url: Url, body: &impl Serialize) -> Result<WorkflowStream> {
         // No total timeout: only the connect timeout here, then the idle timeout per chunk.
+        // Coze Studio sends its headers with the first event, however long a node works.
         let req = self.request(Method::POST, url).json(body);
-        let resp = match tokio::time::timeout(self.opts.stream_idle_timeout, req.send()).await {
+        let wait = match self.server() {
+            Some(Server::Coze) => self.opts.stream_idle_timeout,
+            _ => studio::STREAM_IDLE_LIMIT.max(self.opts.stream_idle_timeout),
+        };
+        let resp = match tokio::time::timeout(wait, req.send()).await {
             Ok(Ok(resp)) => resp,
             Ok(Err(e)) => return Err(transport_error(&e, "starting the stream")),
             Err(_) => {
@@ -774,7 +817,7 @@ impl CozeClient {
             err.with_logid(logid.clone())
         })?;
         match decode_envelope(status, &headers, &body) {
-            Err(e) => Err(e),
+            Err(e) => Err(self.read_as_server(e)),
             Ok(_) => {
                 Err(CozeError::new(ErrorKind::Decode, "expected an event stream, got a JSON reply").with_logid(logid))
             }
@@ -870,10 +913,7 @@ pub fn decode_envelope(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
     let debug_url = obj.get("debug_url").and_then(Value::as_str).map(str::to_string);
     let mut err = if status == StatusCode::UNAUTHORIZED && msg.contains("session_key") {
         // Coze Studio's web-UI routes: the token is fine, the route is not for tokens.
-        Some(CozeError {
-            delivery: Delivery::NotSent,
-            ..CozeError::new(ErrorKind::Unsupported, "Coze Studio serves this only to its web UI, not to a token")
-        })
+        Some(CozeError::new(ErrorKind::Unsupported, "Coze Studio serves this only to its web UI, not to a token"))
     } else if code != 0 {
         let msg = if msg.is_empty() { format!("code {code} without a message") } else { msg };
         Some(CozeError::from_code(code, msg, http_status))

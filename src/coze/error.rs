@@ -99,8 +99,8 @@ impl ErrorKind {
             // (720702011 is 6031 before Studio maps it, as its streams send it.)
             4200 | 720702004 | 6031 | 720702011 => ErrorKind::NotFound,
             4000 => ErrorKind::BadParams,
-            // Coze Studio's word for an execute id it does not know.
-            777777775 => ErrorKind::ExecutionNotFound,
+            // A request the server could not even read (Coze Studio's `{"code": 400}`).
+            400 if http_status == Some(400) => ErrorKind::BadParams,
             4009 | 4013 | 4020 => ErrorKind::RateLimited,
             4008 | 4011 | 4019 | 4022 => ErrorKind::QuotaExhausted,
             6003 => ErrorKind::AsyncUnavailable,
@@ -112,7 +112,6 @@ impl ErrorKind {
                 Some(401) => ErrorKind::Auth,
                 Some(403) => ErrorKind::Permission,
                 Some(404) => ErrorKind::NotFound,
-                Some(400) => ErrorKind::BadParams,
                 Some(s) if s >= 500 => ErrorKind::Server,
                 _ => ErrorKind::Api,
             },
@@ -150,6 +149,8 @@ pub struct CozeError {
     /// An execute id found in a reply that could not be decoded whole (boxed: errors travel
     /// in every `Result`, so they stay small).
     pub execute_id: Option<Box<str>>,
+    /// A Coze Studio answered: its codes mean other things (see [`CozeError::hint`]).
+    pub studio: bool,
 }
 
 impl CozeError {
@@ -165,7 +166,19 @@ impl CozeError {
             delivery: Delivery::Answered,
             unreadable: false,
             execute_id: None,
+            studio: false,
         }
+    }
+
+    /// The same error, as a Coze Studio's answer: its own codes read as Studio means them
+    /// (before a stream starts, bad or missing parameters come as 720702001/720702002, which
+    /// hosted Coze uses for failures inside a run).
+    pub fn from_studio(mut self) -> Self {
+        self.studio = true;
+        if matches!(self.code, Some(720702001 | 720702002)) && self.kind == ErrorKind::Api {
+            self.kind = ErrorKind::BadParams;
+        }
+        self
     }
 
     /// An error from a Coze `code`/`msg` pair.
@@ -218,16 +231,20 @@ impl CozeError {
         if self.is_local_limit() {
             return "coze-tui's daily_request_limit for this profile stopped it (nothing was sent): raise the limit in the config, or wait until tomorrow";
         }
-        // Coze Studio's own codes: its tokens and limits are not hosted Coze's.
-        match self.code {
-            Some(700012006) => {
-                return "check the token: Coze Studio takes a personal access token made in that Studio's own web UI (API authorization), and the base URL of that Studio";
+        // Coze Studio's tokens are its own, and some of its codes mean other things.
+        if self.studio {
+            match (self.kind, self.code) {
+                (ErrorKind::Auth, _) => {
+                    return "check the token: Coze Studio takes a personal access token made in that Studio's own web UI (API authorization), and the base URL of that Studio";
+                }
+                (_, Some(6039)) => {
+                    return "Coze Studio answers questions and input forms only in streamed runs: run it with --mode stream";
+                }
+                (_, Some(6031 | 720702011)) => {
+                    return "publish the workflow in Coze Studio before running it through the API";
+                }
+                _ => {}
             }
-            Some(6039) => {
-                return "Coze Studio answers questions and input forms only in streamed runs: run it with --mode stream";
-            }
-            Some(6031) => return "publish the workflow in Coze Studio before running it through the API",
-            _ => {}
         }
         match self.kind {
             ErrorKind::Auth => {
@@ -291,6 +308,22 @@ mod tests {
         assert_eq!(CozeError::from_code(720702002, "x", Some(200)).kind, ErrorKind::Api);
         assert_eq!(CozeError::from_code(1, "x", Some(429)).kind, ErrorKind::RateLimited);
         assert_eq!(CozeError::from_code(502, "x", Some(502)).kind, ErrorKind::Server);
+    }
+
+    #[test]
+    fn studio_hints_only_for_a_studio() {
+        // Hosted Coze sends 700012006 for a bad token too: its hint stays hosted Coze's.
+        let hosted = CozeError::from_code(700012006, "access token invalid", Some(200));
+        assert!(hosted.hint().contains("region") && !hosted.hint().contains("Studio"), "{}", hosted.hint());
+        assert!(hosted.clone().from_studio().hint().contains("Coze Studio"));
+        let six = CozeError::from_code(6039, "x", Some(200));
+        assert!(!six.hint().contains("Studio") && six.from_studio().hint().contains("--mode stream"));
+        // Studio's parameter refusals before a stream are refusals; hosted Coze's 720702002 is
+        // a failure inside the run.
+        let params = CozeError::from_code(720702002, "Missing required parameters", Some(200));
+        assert_eq!((params.kind, params.from_studio().kind), (ErrorKind::Api, ErrorKind::BadParams));
+        assert_eq!(CozeError::from_code(400, "x", Some(400)).kind, ErrorKind::BadParams);
+        assert_eq!(CozeError::from_code(7, "x", Some(400)).kind, ErrorKind::Api, "an unknown code under 400");
     }
 
     #[test]

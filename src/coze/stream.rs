@@ -183,11 +183,7 @@ impl StreamEvent {
                 let message = if e.msg.is_empty() { "the chat failed".to_string() } else { e.msg };
                 WorkflowEvent::Error(StreamErrorEvent { error_code: e.code, error_message: message, debug_url: None })
             }
-            "error" => {
-                let d: ChatData = parse(&name, &raw.data).unwrap_or_default();
-                let message = if d.msg.is_empty() { clip(&raw.data, 500) } else { d.msg };
-                WorkflowEvent::Error(StreamErrorEvent { error_code: d.code, error_message: message, debug_url: None })
-            }
+            "error" => error_event(&raw.data),
             "done" => {
                 let v: Value = parse(&name, &raw.data).unwrap_or(Value::Null);
                 WorkflowEvent::Done { debug_url: v.get("debug_url").and_then(Value::as_str).map(str::to_string) }
@@ -211,17 +207,21 @@ impl StreamEvent {
                 WorkflowEvent::Done { debug_url }
             }
             "PING" => WorkflowEvent::Ping,
-            // Coze Studio's own failures (its stream broke): plain text, or `{code, msg}`.
-            "error" => {
-                let d: ChatData = parse(&name, &raw.data).unwrap_or_default();
-                let message = if d.msg.is_empty() { clip(raw.data.trim(), 500) } else { d.msg };
-                let message = if message.is_empty() { "the stream failed".to_string() } else { message };
-                WorkflowEvent::Error(StreamErrorEvent { error_code: d.code, error_message: message, debug_url: None })
-            }
+            // Coze Studio's own failures (its stream broke).
+            "error" => error_event(&raw.data),
             _ => WorkflowEvent::Unknown { event: name, data: raw.data },
         };
         Ok(Self { id, event })
     }
+}
+
+/// A lower-case `error` event (a chat's, or a Coze Studio stream that broke): `{code, msg}`
+/// or plain text.
+fn error_event(data: &str) -> WorkflowEvent {
+    let d: ChatData = parse("error", data).unwrap_or_default();
+    let message = if d.msg.is_empty() { clip(data.trim(), 500) } else { d.msg };
+    let message = if message.is_empty() { "the stream failed".to_string() } else { message };
+    WorkflowEvent::Error(StreamErrorEvent { error_code: d.code, error_message: message, debug_url: None })
 }
 
 /// Turns a bare JSON line into the API error it carries.

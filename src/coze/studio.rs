@@ -17,6 +17,15 @@ pub const STREAM_IDLE_LIMIT: Duration = Duration::from_secs(24 * 3600);
 /// failure: {cause}", the braces literally).
 const NOT_A_CHATFLOW: i64 = 777777780;
 
+/// Studio wraps every failure of its history route in 777777775; an execute id it does not
+/// know reads "… does not have access to space 0" (it looks it up as a record of space 0).
+pub(super) fn history_error(e: CozeError) -> CozeError {
+    match e.code {
+        Some(777777775) if e.message.contains("space 0") => CozeError { kind: ErrorKind::ExecutionNotFound, ..e },
+        _ => e,
+    }
+}
+
 /// `GET /v1/workflows/{id}` on Studio looks up a chatflow's role: a role (or an empty reply)
 /// means a chatflow, 777777780 a plain workflow, 720702004 no such workflow. It has no name
 /// and no input schema.
@@ -75,7 +84,9 @@ pub(super) fn run_history(reply: Reply<Map<String, Value>>, execute_id: &str) ->
 pub(super) fn named_conversation(req: &ChatRequest) -> ChatRequest {
     let mut req = req.clone();
     if req.conversation_id.is_none() && !req.run.parameters.contains_key("CONVERSATION_NAME") {
-        let name = format!("coze-tui {}", jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S"));
+        // Unique: Studio finds a conversation by its name, and two at once must not share one.
+        let stamp = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S");
+        let name = format!("coze-tui {stamp} {:08x}", rand::random::<u32>());
         req.run.parameters.insert("CONVERSATION_NAME".into(), Value::String(name));
     }
     req

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 pub use catalogue::{Behaviour, FAIL_CODE, FAIL_MESSAGE, NAMED_WORKFLOWS};
 pub use faults::{Fault, FaultRule};
+pub use handlers::studio::WEB_UI;
 pub use oauth::Approval;
 
 /// Catalogue size, timings and fault injection. Every field is a `coze-tui sim` flag.

@@ -1044,13 +1044,15 @@ impl Ledger {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Every workflow this profile has run, last run first, with the name it last ran under.
+    /// Every workflow this profile has run, last run first, with the name it last ran under;
+    /// not those every run of which was refused as not found.
     pub fn workflows_run(&self, profile: &str) -> Result<Vec<(String, String)>> {
         let conn = self.conn();
         // SQLite takes a bare column's value from the row that gives the MAX.
         let mut stmt = conn.prepare(
             "SELECT workflow_id, workflow_name, MAX(created_at) AS last FROM tasks WHERE profile = ?1
-             GROUP BY workflow_id ORDER BY last DESC",
+             GROUP BY workflow_id HAVING SUM(COALESCE(error_kind, '') = 'not_found') < COUNT(*)
+             ORDER BY last DESC",
         )?;
         let rows =
             stmt.query_map([profile], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))?;

@@ -337,7 +337,11 @@ impl Runner {
         if task.profile != self.shared.cfg.profile {
             return Err(RunnerError::OtherProfile(task.id, task.profile));
         }
-        if matches!(task.mode, RunMode::Sync | RunMode::Async) && self.shared.client.is_studio() {
+        let non_streamed = matches!(task.mode, RunMode::Sync | RunMode::Async);
+        if non_streamed {
+            self.shared.client.learn_server().await;
+        }
+        if non_streamed && self.shared.client.is_studio() {
             return Err(RunnerError::Unsupported(format!(
                 "Coze Studio answers questions and input forms only in streamed runs: run it again with --mode stream (task {} ran {})",
                 task.id,
@@ -814,7 +818,8 @@ impl Driver {
     /// An answer that never left (no connection, coze-tui's own daily limit) leaves the
     /// question open, to be answered again; any other failure is the run's.
     async fn answer_failed(&mut self, e: CozeError) -> Result<(), Gone> {
-        if e.delivery != Delivery::NotSent {
+        // (A server that cannot take this answer took nothing: the question stays open.)
+        if e.delivery != Delivery::NotSent && e.kind != ErrorKind::Unsupported {
             return self.refused_or_unknown(e).await;
         }
         if let Some(i) = &mut self.task.interrupt {
@@ -886,7 +891,11 @@ impl Driver {
             let note = self.noted(format!("{what}; it may still be running on Coze (it was not sent again)"));
             return self.set_status(TaskStatus::Unknown, note).await;
         }
-        self.set_status(TaskStatus::Failed, Some(e.hint().to_string())).await
+        // A refusal says what to do about it with the task (a workflow's failure speaks for
+        // itself).
+        let hint = e.hint().to_string();
+        let note = if e.kind.is_refusal() { self.noted(hint) } else { Some(hint) };
+        self.set_status(TaskStatus::Failed, note).await
     }
 
     /// Reads a workflow stream to its end, recording messages as they arrive: kept messages in

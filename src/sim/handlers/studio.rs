@@ -41,9 +41,13 @@ fn uuid_like(n: u128) -> String {
     format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
+/// The stats label's prefix of the requests Studio answers for its web UI only.
+pub const WEB_UI: &str = "web-ui";
+
 /// Any route that is not one of the OpenAPI's: Studio's session check answers first.
 async fn web_ui_only(State(s): Shared, req: Request) -> Response {
-    let route = format!("{} {}", req.method(), req.uri().path());
+    // Counted apart: a client that knows it talks to a Studio never asks these.
+    let route = format!("{WEB_UI} {} {}", req.method(), req.uri().path());
     *s.lock().stats.by_route.entry(route).or_default() += 1;
     (StatusCode::UNAUTHORIZED, axum::Json(json!({"code": 401, "msg": "missing session_key in cookie"}))).into_response()
 }
@@ -235,8 +239,17 @@ async fn stream_run(
         ];
         return Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome, Grammar::Studio));
     }
-    let steps = studio_steps(&s, &wf, &planned, &exec);
+    let steps = hold_headers(studio_steps(&s, &wf, &planned, &exec)).await;
     Ok(sse_response(s.clone(), &l, exec.id, steps, planned.outcome, Grammar::Studio))
+}
+
+/// Studio's headers go out with its first event: however long the first node works, the
+/// client hears nothing before it.
+async fn hold_headers(mut steps: Vec<Step>) -> Vec<Step> {
+    if let Some(first) = steps.first_mut() {
+        tokio::time::sleep(std::mem::take(&mut first.delay)).await;
+    }
+    steps
 }
 
 async fn stream_resume(State(s): Shared, Extension(LogId(l)): Extension<LogId>, body: Bytes) -> Reply {
@@ -244,7 +257,7 @@ async fn stream_resume(State(s): Shared, Extension(LogId(l)): Extension<LogId>, 
     let wf = s.catalogue.workflow(&exec.workflow_id).cloned().ok_or_else(|| studio_err(720702004, "not found"))?;
     s.lock().executions.entry(exec.id.clone()).and_modify(|e| e.outcome = Outcome::Running);
     let planned = runs::Planned { outcome: outcome.clone(), duration: Duration::ZERO, nodes: vec![] };
-    let steps = studio_steps(&s, &wf, &planned, &exec);
+    let steps = hold_headers(studio_steps(&s, &wf, &planned, &exec)).await;
     Ok(sse_response(s.clone(), &l, exec.id, steps, outcome, Grammar::Studio))
 }
 
