@@ -344,31 +344,46 @@ impl App {
 
     pub(super) fn on_add_workflow_key(
         &mut self,
-        mut input: TextArea<'static>,
+        input: TextArea<'static>,
         key: KeyEvent,
         action: Option<Action>,
     ) -> Vec<Command> {
+        let reopen = |input, error| Overlay::AddWorkflow { input, error };
+        self.on_line_prompt(input, key, action, reopen, |app, text| {
+            let (workflow_id, name) = parse_bookmark(text)?;
+            app.toast(&format!("looking up workflow {workflow_id}…"));
+            app.select_after_load = Some(workflow_id.clone());
+            app.focus = Pane::Workflows;
+            app.workflows.loading = true;
+            Ok(vec![Command::AddWorkflow { workflow_id, name }])
+        })
+    }
+
+    /// A one-line prompt's key: Esc closes it; Enter gives its text to `accept`, whose error
+    /// keeps it open and says what is wrong; any other key edits it.
+    fn on_line_prompt(
+        &mut self,
+        mut input: TextArea<'static>,
+        key: KeyEvent,
+        action: Option<Action>,
+        reopen: impl Fn(TextArea<'static>, Option<String>) -> Overlay,
+        accept: impl FnOnce(&mut Self, &str) -> Result<Vec<Command>, String>,
+    ) -> Vec<Command> {
         match action {
-            Some(Action::Cancel) => return vec![],
-            Some(Action::Accept) => match parse_bookmark(&input.lines().join("")) {
-                Ok((workflow_id, name)) => {
-                    self.toast(&format!("looking up workflow {workflow_id}…"));
-                    self.select_after_load = Some(workflow_id.clone());
-                    self.focus = Pane::Workflows;
-                    self.workflows.loading = true;
-                    return vec![Command::AddWorkflow { workflow_id, name }];
-                }
+            Some(Action::Cancel) => vec![],
+            Some(Action::Accept) => match accept(self, &input.lines().join("")) {
+                Ok(cmds) => cmds,
                 Err(e) => {
-                    self.overlay = Some(Overlay::AddWorkflow { input, error: Some(e) });
-                    return vec![];
+                    self.overlay = Some(reopen(input, Some(e)));
+                    vec![]
                 }
             },
             _ => {
                 prompt_key(&mut input, key);
+                self.overlay = Some(reopen(input, None));
+                vec![]
             }
         }
-        self.overlay = Some(Overlay::AddWorkflow { input, error: None });
-        vec![]
     }
 
     /// `B`: the app or bot the workflow runs in.
@@ -384,39 +399,27 @@ impl App {
 
     pub(super) fn on_run_in_key(
         &mut self,
-        mut input: TextArea<'static>,
+        input: TextArea<'static>,
         key: KeyEvent,
         action: Option<Action>,
     ) -> Vec<Command> {
-        match action {
-            Some(Action::Cancel) => return vec![],
-            Some(Action::Accept) => match parse_run_in(&input.lines().join("")) {
-                Ok((app_id, bot_id)) => {
-                    let said = match (&app_id, &bot_id) {
-                        (Some(id), _) => format!("runs go in app {id} (remembered for this workflow once run)"),
-                        (_, Some(id)) => format!("runs go with bot {id} (remembered for this workflow once run)"),
-                        _ => "runs go in no app and with no bot (forgotten for this workflow)".to_string(),
-                    };
-                    let forget = app_id.is_none() && bot_id.is_none();
-                    self.editor.context.app_id = app_id;
-                    self.editor.context.bot_id = bot_id;
-                    self.toast(&said);
-                    return match self.editor.workflow.as_ref().filter(|_| forget) {
-                        Some(wf) => vec![Command::ForgetRunIn(wf.workflow_id.clone())],
-                        None => vec![],
-                    };
-                }
-                Err(e) => {
-                    self.overlay = Some(Overlay::RunIn { input, error: Some(e) });
-                    return vec![];
-                }
-            },
-            _ => {
-                prompt_key(&mut input, key);
-            }
-        }
-        self.overlay = Some(Overlay::RunIn { input, error: None });
-        vec![]
+        let reopen = |input, error| Overlay::RunIn { input, error };
+        self.on_line_prompt(input, key, action, reopen, |app, text| {
+            let (app_id, bot_id) = parse_run_in(text)?;
+            let said = match (&app_id, &bot_id) {
+                (Some(id), _) => format!("runs go in app {id} (remembered for this workflow once run)"),
+                (_, Some(id)) => format!("runs go with bot {id} (remembered for this workflow once run)"),
+                _ => "runs go in no app and with no bot (forgotten for this workflow)".to_string(),
+            };
+            let forget = app_id.is_none() && bot_id.is_none();
+            app.editor.context.app_id = app_id;
+            app.editor.context.bot_id = bot_id;
+            app.toast(&said);
+            Ok(match app.editor.workflow.as_ref().filter(|_| forget) {
+                Some(wf) => vec![Command::ForgetRunIn(wf.workflow_id.clone())],
+                None => vec![],
+            })
+        })
     }
 }
 

@@ -12,24 +12,13 @@ Prints "PASS name" or "FAIL name: reason" per check, then "N passed, M failed"; 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
 import sys
 import tempfile
-import traceback
-import warnings
 from pathlib import Path
 
-with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-    warnings.simplefilter("ignore")
-    from cozepy import Coze, Message, TokenAuth, WorkflowEventType
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+from checks import expect, run_checks
+from cozepy import Coze, Message, TokenAuth, WorkflowEventType
 
 
 class Ctx:
@@ -127,19 +116,7 @@ def main():
     ap.add_argument("--token", required=True)
     args = ap.parse_args()
     ctx = Ctx(Coze(auth=TokenAuth(args.token), base_url=args.base_url))
-    failed = 0
-    for check in CHECKS:
-        name = check.__name__[len("check_"):]
-        try:
-            print(f"PASS {name}: {check(ctx)}")
-        except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the rest
-            failed += 1
-            detail = "".join(traceback.format_exception_only(type(e), e)).strip()
-            print(f"FAIL {name}: {detail}")
-            if os.environ.get("VERBOSE"):
-                traceback.print_exc()
-    print(f"{len(CHECKS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_checks(CHECKS, ctx)
 
 
 if __name__ == "__main__":

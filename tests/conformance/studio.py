@@ -13,23 +13,12 @@ Prints "PASS name" or "FAIL name: reason" per check, then "N passed, M failed"; 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
-import os
 import sys
-import traceback
 import urllib.request
-import warnings
 
-with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
-    warnings.simplefilter("ignore")
-    from cozepy import Coze, CozeAPIError, TokenAuth, WorkflowEventType
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
+from checks import expect, run_checks
+from cozepy import Coze, CozeAPIError, TokenAuth, WorkflowEventType
 
 
 class Ctx:
@@ -121,22 +110,22 @@ def check_form_resume(ctx):
     return f"form fields {fields}"
 
 
-def check_failure(ctx):
+def api_error(call, code):
+    """The code of the CozeAPIError `call` raises, which must be `code`."""
     try:
-        ctx.coze.workflows.runs.create(workflow_id=ctx.wf("fails"), parameters={})
+        call()
     except CozeAPIError as e:
-        expect(e.code == 305000002, f"code {e.code}")
-        return f"code {e.code}, logid {e.logid}"
-    raise AssertionError("a failing run raised nothing")
+        expect(e.code == code, f"code {e.code}: {e}")
+        return f"code {e.code}"
+    raise AssertionError(f"no error (expected {code})")
+
+
+def check_failure(ctx):
+    return api_error(lambda: ctx.coze.workflows.runs.create(workflow_id=ctx.wf("fails"), parameters={}), 305000002)
 
 
 def check_bad_token(ctx):
-    try:
-        ctx.bad.workflows.runs.create(workflow_id=ctx.wf("echo"), parameters={})
-    except CozeAPIError as e:
-        expect(e.code == 700012006, f"code {e.code}")
-        return f"code {e.code}"
-    raise AssertionError("a bad token raised nothing")
+    return api_error(lambda: ctx.bad.workflows.runs.create(workflow_id=ctx.wf("echo"), parameters={}), 700012006)
 
 
 CHECKS = [check_sync_run, check_async_run, check_stream, check_interrupt, check_question_resume,
@@ -153,19 +142,7 @@ def main():
     coze = Coze(auth=TokenAuth(args.token), base_url=args.base_url)
     bad = Coze(auth=TokenAuth("not-" + args.token), base_url=args.base_url)
     ctx = Ctx(coze, bad, ids, args.base_url.rstrip("/"), args.token)
-    failed = 0
-    for check in CHECKS:
-        name = check.__name__[len("check_"):]
-        try:
-            print(f"PASS {name}: {check(ctx)}")
-        except Exception as e:  # noqa: BLE001 - every failure is reported, none stops the rest
-            failed += 1
-            detail = "".join(traceback.format_exception_only(type(e), e)).strip()
-            print(f"FAIL {name}: {detail}")
-            if os.environ.get("VERBOSE"):
-                traceback.print_exc()
-    print(f"{len(CHECKS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_checks(CHECKS, ctx)
 
 
 if __name__ == "__main__":
