@@ -89,4 +89,20 @@ for _ in $(seq 200); do tm capture-pane -p -t vanish 2>/dev/null | grep -qF "Wor
 tm kill-session -t vanish
 for _ in $(seq 100); do [ "$(leftover)" -eq 0 ] && break; sleep 0.1; done
 [ "$(leftover)" -eq 0 ] || { echo "smoke: the demo directory stayed after its terminal vanished" >&2; ls "$out/tmp" >&2; exit 1; }
-echo "smoke: ok (ran a workflow in a real pty; Ctrl-Z and fg, quit, SIGTERM, SIGINT and SIGQUIT restored the terminal; a vanished terminal and a stale demo left nothing behind)"
+# The demo as a self-hosted Coze Studio: its bookmarks in the place of workspaces, a run of
+# one with no schema, the prompt that adds a workflow by id.
+tm send-keys -t smoke "clear; $bin demo --server studio; echo STUDIO-DONE" Enter
+wait_for "Coze Studio at 127.0.0.1" 20
+wait_for "Workflows 8/8" 20
+tm send-keys -t smoke 2 g Enter          # the first bookmark (echo)
+wait_for "the parameters start from the last run" 10
+tm send-keys -t smoke w
+wait_for "✔ succeeded" 20
+tm send-keys -t smoke 2 +
+wait_for "add a workflow" 10
+tm send-keys -t smoke Escape
+sleep 0.3
+tm send-keys -t smoke q
+wait_line "STUDIO-DONE" 10
+
+echo "smoke: ok (ran a workflow in a real pty, on hosted Coze and on Coze Studio; Ctrl-Z and fg, quit, SIGTERM, SIGINT and SIGQUIT restored the terminal; a vanished terminal and a stale demo left nothing behind)"
