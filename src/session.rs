@@ -770,7 +770,12 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
             // A Coze Studio (said, or shown by its answer) stands in the place of workspaces.
             match timed(tx, c.unless_studio(c.list_workspaces())).await {
                 Ok(Some(reply)) => Msg::Workspaces(Ok(reply.value)),
-                Ok(None) => Msg::Workspaces(Ok(vec![studio_space(c.base_url())])),
+                Ok(None) => {
+                    // Its web UI's refusal says nothing of the token: ask about it (the status
+                    // bar says how it went).
+                    let _ = timed(tx, c.check_token()).await;
+                    Msg::Workspaces(Ok(vec![studio_space(c.base_url())]))
+                }
                 Err(e) => Msg::Workspaces(Err(explain(&e))),
             }
         }
@@ -778,13 +783,13 @@ async fn run_command(b: &Backend, cmd: Command, tx: &MsgSender) -> Option<Msg> {
         Command::AddWorkflow { workflow_id, name } => {
             // Only a workflow the Studio knows is remembered (a typo would stay in the list).
             let known = match timed(tx, c.workflow_info(&workflow_id, false)).await {
-                Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::BadParams) => {
-                    let _ = tx.send(Msg::Failed(format!("{workflow_id} not added: {}", explain(&e))));
-                    false
-                }
-                _ => {
+                Ok(_) => {
                     let _ = tx.send(Msg::Toast(format!("added workflow {workflow_id} (remembered for this profile)")));
                     true
+                }
+                Err(e) => {
+                    let _ = tx.send(Msg::Failed(format!("{workflow_id} not added: {}", explain(&e))));
+                    false
                 }
             };
             studio_listing(b, known.then_some((workflow_id, name))).await

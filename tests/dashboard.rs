@@ -980,5 +980,6 @@ async fn a_coze_studio_lists_its_bookmarks_adds_one_by_id_and_starts_from_the_la
     h.until("both workflows", |a| a.workflows.items.len() == 2).await;
     h.open_workflow("回声 echo").await;
     assert!(h.session.app.editor.content().contains("北京"), "{}", h.session.app.editor.content());
+    assert!(h.screen(120, 40).contains("the parameters are the last run's"), "{}", h.screen(120, 40));
     assert!(h.screen(120, 40).contains("问答 asks"));
 }

@@ -713,17 +713,19 @@ fn a_coze_studio_in_the_place_of_workspaces_with_its_add_prompt() {
     app.update(Msg::Key(key('2')));
     app.update(Msg::Key(ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Enter)));
     // What Coze Studio says of a workflow: a chatflow or not, no inputs.
-    let info: WorkflowInfo = serde_json::from_value(json!({
+    let mut info: WorkflowInfo = serde_json::from_value(json!({
         "workflow_detail": {"workflow_id": "7512345678901234567", "workflow_mode": "workflow"}
     }))
     .unwrap();
+    info.io_hidden = true;
     app.update(Msg::WorkflowInfo {
         workflow_id: "7512345678901234567".into(),
         result: Ok(info),
         kept: Default::default(),
     });
     let screen = render(&app, 120, 40);
-    assert!(screen.contains("Server") && screen.contains("the parameters start from the last run"), "{screen}");
+    assert!(screen.contains("Server") && screen.contains("Coze Studio does not show them"), "{screen}");
+    assert!(screen.contains("type them; a run's come back next time"), "no run yet: {screen}");
     app.update(Msg::Key(key('2')));
     app.update(Msg::Key(key('+')));
     insta::assert_snapshot!("studio_add_workflow_120x40", render(&app, 120, 40));

@@ -130,6 +130,11 @@ async fn runs_in_every_mode_through_the_binary() {
         assert!(t["logid"].as_str().is_some_and(is_uuid), "{mode}: {t}");
     }
 
+    // Studio has no sign-in with a code: said in one sentence, before any OAuth request.
+    let out = run_cli(&sim, dir.path(), &["login"]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("Coze Studio has no sign-in with a code"), "{}", out.stderr);
+
     // `health` names the server.
     let h = run_cli(&sim, dir.path(), &["health", "--json"]).await;
     assert_eq!(h.code, 0, "{}", h.stderr);
@@ -364,6 +369,10 @@ async fn silence_in_a_studio_stream_is_not_a_lost_stream() {
     let sim = sim_with(SimOptions { slow_ms: 2_000, ..studio_opts() }).await;
     let c = client_with(&sim, |o| o.stream_idle_timeout = std::time::Duration::from_millis(150));
     let req = RunRequest { workflow_id: wf(&sim, "slow"), ..RunRequest::default() };
+    // Known to be a Studio (the commands look a workflow up first): its headers come with its
+    // first event, 400 ms on, and nothing comes between events for as long.
+    c.learn_server().await;
+    assert_eq!(c.server(), Some(Server::Studio));
     let mut stream = c.stream_run(&req).await.unwrap();
     let mut messages = 0;
     while let Some(ev) = stream.next_event().await.unwrap() {

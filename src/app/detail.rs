@@ -436,9 +436,13 @@ fn workflow_lines(editor: &Editor, keymap: &Keymap) -> Vec<(LineKind, String)> {
     }
     out.push((LineKind::Heading, "inputs".into()));
     // Coze Studio shows a token no inputs and has no versions: the parameters are the user's.
-    if info.input.is_none() && c.version.is_none() {
-        out.push((LineKind::Dim, "(not given by the server)".into()));
-        out.push((LineKind::Dim, "the parameters start from the last run".into()));
+    if info.io_hidden {
+        out.push((LineKind::Dim, "(Coze Studio does not show them)".into()));
+        let said = match editor.from_last_run {
+            true => "the parameters are the last run's",
+            false => "type them; a run's come back next time",
+        };
+        out.push((LineKind::Dim, said.into()));
         out.extend(keymap.hint(Context::Editor, Action::RunIn, "sets the app or bot").map(|h| (LineKind::Dim, h)));
         return out;
     }

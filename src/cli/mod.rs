@@ -786,6 +786,22 @@ struct Health {
     server: Option<&'static str>,
 }
 
+/// Whether the profile's server is a Coze Studio: said, or asked without a token (Studio keeps
+/// the workspace route for its web UI whoever asks).
+async fn is_studio(settings: &Settings) -> bool {
+    if let Some(server) = settings.server {
+        return server == crate::coze::Server::Studio;
+    }
+    let opts = crate::coze::ClientOptions::new(settings.profile.base_url.clone(), crate::secret::Secret::default());
+    match CozeClient::new(opts) {
+        Ok(client) => {
+            client.learn_server().await;
+            client.is_studio()
+        }
+        Err(_) => false,
+    }
+}
+
 /// A sign-in problem as an exit code: a config mistake is 2, a refusal 3, no network 4.
 fn sign_in_failure(e: CozeError) -> Failure {
     match e.kind {
@@ -796,6 +812,11 @@ fn sign_in_failure(e: CozeError) -> Failure {
 
 /// `coze-tui login`: the device grant, shown on the terminal; the tokens kept for the profile.
 async fn login(settings: &Settings, workspace: Option<&str>, no_qr: bool, json: bool) -> Result<(), Failure> {
+    if is_studio(settings).await {
+        return Err(Failure::Usage(
+            "Coze Studio has no sign-in with a code: make a personal access token in its web UI (API authorization) and set it as api_token or COZE_API_TOKEN".into(),
+        ));
+    }
     let client_id = crate::auth::client_id(settings).map_err(sign_in_failure)?;
     let base = settings.profile.base_url.clone();
     let code = crate::auth::device_code(&base, &client_id, workspace).await.map_err(sign_in_failure)?;
@@ -1046,8 +1067,10 @@ async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failu
     let info = client.workflow_info(id, true).await?.value;
     if client.is_studio() && !json {
         let kind = if info.is_chatflow() { "a chatflow" } else { "a workflow" };
-        println!("{id}: {kind} on Coze Studio, which shows no name, inputs or outputs to a token;");
-        println!("runs start from the last parameters run (coze-tui run {id} --params JSON)");
+        println!("{id}: {kind} on Coze Studio, which shows a token no name, inputs or outputs;");
+        println!(
+            "give a run its parameters (coze-tui run {id} --params JSON); the dashboard's editor starts from the last run's"
+        );
         return Ok(());
     }
     if json {

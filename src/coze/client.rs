@@ -178,6 +178,8 @@ pub struct CozeClient {
     gate: Option<Arc<dyn RequestGate>>,
     /// What this client knows of its server, shared by its clones (0 not yet known).
     server: Arc<AtomicU8>,
+    /// One probe at a time asks what the server is (see [`CozeClient::learn_server`]).
+    probing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for CozeClient {
@@ -223,7 +225,7 @@ impl CozeClient {
             None => super::token::Token::fixed(opts.token.clone()),
         };
         let server = Arc::new(AtomicU8::new(opts.server.map_or(0, server_code)));
-        Ok(Self { http, base, token, opts, gate: None, server })
+        Ok(Self { http, base, token, opts, gate: None, server, probing: Arc::default() })
     }
 
     /// The kind of server, as the profile says or as its answers showed; `None` before the
@@ -247,13 +249,15 @@ impl CozeClient {
         if self.server.load(Ordering::Relaxed) != 0 {
             return;
         }
-        let kind = if headers.contains_key("x-tt-logid") {
-            Server::Coze
+        if headers.contains_key("x-tt-logid") {
+            self.settle(Server::Coze);
         } else if headers.contains_key("x-log-id") || web_ui_only {
-            Server::Studio
-        } else {
-            return;
-        };
+            self.settle(Server::Studio);
+        }
+    }
+
+    /// Records the kind of server, once.
+    fn settle(&self, kind: Server) {
         if self.server.compare_exchange(0, server_code(kind), Ordering::Relaxed, Ordering::Relaxed).is_ok() {
             tracing::info!(base = self.base_url(), server = kind.as_str(), "learned the kind of server");
         }
@@ -417,9 +421,20 @@ impl CozeClient {
     /// Coze Studio would take and do otherwise (a run of a chosen version, which it runs as
     /// the latest; an upload, whose id its file inputs do not take; a non-streamed answer).
     pub async fn learn_server(&self) {
-        if self.server().is_none() {
-            // Hosted Coze lists a workspace; Studio keeps the route for its web UI.
-            let _ = self.workspaces_page(1, 1).await;
+        if self.server().is_some() {
+            return;
+        }
+        // Callers at once share one probe; a probe that fails is not tried again here (the
+        // request it comes before says what is wrong).
+        let _one = self.probing.lock().await;
+        if self.server().is_some() {
+            return;
+        }
+        let probe = self.with_retry(RetryPolicy { max_retries: 0, ..self.opts.retry });
+        // Hosted Coze lists a workspace; Studio keeps the route for its web UI (the answer
+        // says which even when a proxy drops the log id header).
+        if probe.workspaces_page(1, 1).await.is_ok() {
+            self.settle(Server::Coze);
         }
     }
 
@@ -753,6 +768,10 @@ impl CozeClient {
     /// workflow's (see [`WorkflowStream`]'s chat grammar).
     pub async fn chat_stream(&self, req: &ChatRequest) -> Result<WorkflowStream> {
         self.refuse_a_version(&req.run).await?;
+        // A new conversation is started differently on Coze Studio.
+        if req.conversation_id.is_none() {
+            self.learn_server().await;
+        }
         if self.is_studio() {
             let req = studio::named_conversation(req);
             return Ok(self.open_stream(&["v1", "workflows", "chat"], &req).await?.chat());
@@ -783,9 +802,10 @@ impl CozeClient {
         // No total timeout: only the connect timeout here, then the idle timeout per chunk.
         // Coze Studio sends its headers with the first event, however long a node works.
         let req = self.request(Method::POST, url).json(body);
+        // (The server's kind is known by now in practice: a lookup comes first.)
         let wait = match self.server() {
-            Some(Server::Coze) => self.opts.stream_idle_timeout,
-            _ => studio::STREAM_IDLE_LIMIT.max(self.opts.stream_idle_timeout),
+            Some(Server::Studio) => studio::STREAM_IDLE_LIMIT.max(self.opts.stream_idle_timeout),
+            _ => self.opts.stream_idle_timeout,
         };
         let resp = match tokio::time::timeout(wait, req.send()).await {
             Ok(Ok(resp)) => resp,

@@ -95,12 +95,8 @@ impl ErrorKind {
         match code {
             4100 | 700012006 => ErrorKind::Auth,
             4101 => ErrorKind::Permission,
-            // Coze Studio: 720702004 no such workflow, 6031 not published.
-            // (720702011 is 6031 before Studio maps it, as its streams send it.)
-            4200 | 720702004 | 6031 | 720702011 => ErrorKind::NotFound,
+            4200 => ErrorKind::NotFound,
             4000 => ErrorKind::BadParams,
-            // A request the server could not even read (Coze Studio's `{"code": 400}`).
-            400 if http_status == Some(400) => ErrorKind::BadParams,
             4009 | 4013 | 4020 => ErrorKind::RateLimited,
             4008 | 4011 | 4019 | 4022 => ErrorKind::QuotaExhausted,
             6003 => ErrorKind::AsyncUnavailable,
@@ -170,15 +166,30 @@ impl CozeError {
         }
     }
 
-    /// The same error, as a Coze Studio's answer: its own codes read as Studio means them
-    /// (before a stream starts, bad or missing parameters come as 720702001/720702002, which
-    /// hosted Coze uses for failures inside a run).
+    /// The same error, as a Coze Studio's answer: its own codes read as Studio means them.
+    /// Hosted Coze's codes are not Studio's, so none of this applies to hosted answers.
     pub fn from_studio(mut self) -> Self {
         self.studio = true;
-        if matches!(self.code, Some(720702001 | 720702002)) && self.kind == ErrorKind::Api {
-            self.kind = ErrorKind::BadParams;
-        }
+        let started = self.debug_url.as_deref().and_then(super::models::execute_id_from_debug_url).is_some();
+        self.kind = match (self.code, self.http_status) {
+            // 720702004 no such workflow; 6031 not published (720702011 before Studio maps it,
+            // as its streams send it).
+            (Some(720702004 | 6031 | 720702011), _) => ErrorKind::NotFound,
+            // A request it could not even read.
+            (Some(400), Some(400)) => ErrorKind::BadParams,
+            // Bad or missing parameters of a run that never started (a run that did names
+            // its execution in the debug URL: its failure is the workflow's).
+            (Some(720702001 | 720702002), _) if !started => ErrorKind::BadParams,
+            _ => self.kind,
+        };
         self
+    }
+
+    /// A Coze Studio's own word on what to do, for failures whose hint a user must see (hosted
+    /// Coze's hints stay in the status history).
+    pub fn studio_hint(&self) -> Option<&'static str> {
+        let own = self.kind.is_refusal() || matches!(self.code, Some(6039 | 6031 | 720702011 | 6023));
+        (self.studio && own).then(|| self.hint())
     }
 
     /// An error from a Coze `code`/`msg` pair.
@@ -243,6 +254,7 @@ impl CozeError {
                 (_, Some(6031 | 720702011)) => {
                     return "publish the workflow in Coze Studio before running it through the API";
                 }
+                (_, Some(6023)) => return "the run took longer than this Coze Studio allows a workflow to run",
                 _ => {}
             }
         }
@@ -322,8 +334,22 @@ mod tests {
         // a failure inside the run.
         let params = CozeError::from_code(720702002, "Missing required parameters", Some(200));
         assert_eq!((params.kind, params.from_studio().kind), (ErrorKind::Api, ErrorKind::BadParams));
-        assert_eq!(CozeError::from_code(400, "x", Some(400)).kind, ErrorKind::BadParams);
-        assert_eq!(CozeError::from_code(7, "x", Some(400)).kind, ErrorKind::Api, "an unknown code under 400");
+        assert_eq!(CozeError::from_code(400, "x", Some(400)).from_studio().kind, ErrorKind::BadParams);
+        assert_eq!(CozeError::from_code(400, "x", Some(400)).kind, ErrorKind::Api, "hosted: an unknown code");
+        // Studio's codes mean nothing special from hosted Coze.
+        for code in [720702004, 6031, 720702011] {
+            assert_eq!(CozeError::from_code(code, "x", Some(200)).kind, ErrorKind::Api);
+            assert_eq!(CozeError::from_code(code, "x", Some(200)).from_studio().kind, ErrorKind::NotFound);
+        }
+        // A run that started (its execute id in the debug URL) failed; it was not refused.
+        let ran = CozeError {
+            debug_url: Some("http://h/work_flow?execute_id=75&space_id=1".into()),
+            ..CozeError::from_code(720702002, "a node failed", Some(200))
+        };
+        assert_eq!(ran.from_studio().kind, ErrorKind::Api);
+        let six = CozeError::from_code(6039, "x", Some(200)).from_studio();
+        assert!(six.studio_hint().is_some_and(|h| h.contains("--mode stream")));
+        assert_eq!(CozeError::from_code(6039, "x", Some(200)).studio_hint(), None, "hosted: none");
     }
 
     #[test]

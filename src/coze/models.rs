@@ -259,6 +259,10 @@ pub struct WorkflowInfo {
     pub input: Option<IoSchema>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<IoSchema>,
+    /// The server shows a token no inputs or outputs at all (Coze Studio): nothing to check
+    /// parameters against.
+    #[serde(skip)]
+    pub io_hidden: bool,
 }
 
 impl WorkflowInfo {
@@ -538,13 +542,12 @@ pub struct RunHistory {
     /// server sends a number (see [`RunHistory::error_code_number`]).
     #[serde(deserialize_with = "string_lenient")]
     pub error_code: Option<String>,
-    /// (`error_msg` on Coze Studio.)
-    #[serde(deserialize_with = "null_default", alias = "error_msg")]
+    #[serde(deserialize_with = "null_default")]
     pub error_message: String,
     #[serde(deserialize_with = "null_default")]
     pub debug_url: Option<String>,
-    /// The execution's own log id (not the HTTP response's; `log_id` on Coze Studio).
-    #[serde(deserialize_with = "string_lenient", alias = "log_id")]
+    /// The execution's own log id (not the HTTP response's).
+    #[serde(deserialize_with = "string_lenient")]
     pub logid: Option<String>,
     pub usage: Option<Usage>,
     #[serde(deserialize_with = "string_lenient")]

@@ -21,14 +21,6 @@ impl Server {
         }
     }
 
-    pub fn parse(name: &str) -> Option<Self> {
-        match name.trim() {
-            "coze" => Some(Server::Coze),
-            "studio" => Some(Server::Studio),
-            _ => None,
-        }
-    }
-
     /// Hosted Coze answers at these hosts and nowhere else: no need to ask.
     pub fn known_for(base_url: &str) -> Option<Self> {
         let host = reqwest::Url::parse(base_url.trim()).ok()?.host_str()?.to_ascii_lowercase();
@@ -56,7 +48,5 @@ mod tests {
         assert_eq!(Server::known_for("https://api.coze.com/"), Some(Server::Coze));
         assert_eq!(Server::known_for("http://127.0.0.1:8888"), None);
         assert_eq!(Server::known_for("http://notcoze.com"), None, "a look-alike host is asked");
-        assert_eq!(Server::parse("studio"), Some(Server::Studio));
-        assert_eq!(Server::parse("Studio"), None);
     }
 }

@@ -37,16 +37,25 @@ pub(super) fn workflow_info(id: &str, answer: Result<Reply<Map<String, Value>>>)
     };
     let workflow_detail =
         Workflow { workflow_id: id.to_string(), workflow_mode: Some(mode.to_string()), ..Workflow::default() };
-    Ok(Reply { value: WorkflowInfo { workflow_detail, input: None, output: None }, logid })
+    Ok(Reply { value: WorkflowInfo { workflow_detail, input: None, output: None, io_hidden: true }, logid })
 }
 
 /// `GET /v1/workflow/get_run_history`: `{"data": [record]}` without a `code`; the record
-/// names its fields `log_id` and `error_msg` (read as aliases), its ids are int64 numbers
+/// names its fields `log_id` and `error_msg` (read as hosted Coze's), its ids are int64 numbers
 /// (kept as text, never through a float), and its statuses include `Cancel` and `<UNSET>`
 /// (a run stopped at a question or input node, which only a stream can answer).
 pub(super) fn run_history(reply: Reply<Map<String, Value>>, execute_id: &str) -> Result<Reply<RunHistory>> {
     let Reply { mut value, logid } = reply;
-    let data = value.remove("data").unwrap_or(Value::Null);
+    let mut data = value.remove("data").unwrap_or(Value::Null);
+    for record in data.as_array_mut().into_iter().flatten() {
+        if let Value::Object(m) = record {
+            for (studio, coze) in [("error_msg", "error_message"), ("log_id", "logid")] {
+                if let Some(v) = m.remove(studio).filter(|_| !m.contains_key(coze)) {
+                    m.insert(coze.into(), v);
+                }
+            }
+        }
+    }
     let list: Vec<RunHistory> = match data {
         Value::Null => vec![],
         other => serde_json::from_value(other).map_err(|e| {
@@ -113,6 +122,9 @@ mod tests {
         assert_eq!((h.logid.as_deref(), h.error_message.as_str()), (Some("0b6f"), "boom"));
         assert_eq!(h.error_code_number(), Some(305000002));
         assert_eq!(h.connector_id.as_deref(), Some("1024"));
+        // Both names at once: hosted Coze's wins, and nothing fails to decode.
+        let both = json!({"data": [{"error_msg": "studio", "error_message": "coze", "execute_status": "Fail"}]});
+        assert_eq!(run_history(reply(both), "1").unwrap().value.error_message, "coze");
     }
 
     #[test]
@@ -132,7 +144,7 @@ mod tests {
         assert!(chat.is_chatflow() && chat.input.is_none());
         let plain = CozeError::from_code(NOT_A_CHATFLOW, "ChatFlowRole operation failure: {cause}", Some(200));
         assert!(!workflow_info("1", Err(plain)).unwrap().value.is_chatflow());
-        let missing = CozeError::from_code(720702004, "workflow 1 not found", Some(200));
+        let missing = CozeError::from_code(720702004, "workflow 1 not found", Some(200)).from_studio();
         assert_eq!(workflow_info("1", Err(missing)).unwrap_err().kind, ErrorKind::NotFound);
     }
 

@@ -825,7 +825,11 @@ impl Driver {
         if let Some(i) = &mut self.task.interrupt {
             i.answers = i.answers.saturating_sub(1);
         }
-        let note = self.noted(format!("the answer was not sent ({}); answer again", e.message));
+        let note = match e.kind {
+            // It can never be sent this way (the message says how it can).
+            ErrorKind::Unsupported => self.noted(format!("the answer was not sent: {}", e.message)),
+            _ => self.noted(format!("the answer was not sent ({}); answer again", e.message)),
+        };
         self.set_status(TaskStatus::Interrupted, note).await
     }
 
@@ -891,10 +895,12 @@ impl Driver {
             let note = self.noted(format!("{what}; it may still be running on Coze (it was not sent again)"));
             return self.set_status(TaskStatus::Unknown, note).await;
         }
-        // A refusal says what to do about it with the task (a workflow's failure speaks for
-        // itself).
-        let hint = e.hint().to_string();
-        let note = if e.kind.is_refusal() { self.noted(hint) } else { Some(hint) };
+        // A Coze Studio's own hint is shown with the task (its codes and tokens are not the
+        // ones users know); other hints stay in the status history.
+        let note = match e.studio_hint() {
+            Some(hint) => self.noted(hint),
+            None => Some(e.hint().to_string()),
+        };
         self.set_status(TaskStatus::Failed, note).await
     }
 

@@ -95,7 +95,7 @@ tm send-keys -t smoke "clear; $bin demo --server studio; echo STUDIO-DONE" Enter
 wait_for "Coze Studio at 127.0.0.1" 20
 wait_for "Workflows 8/8" 20
 tm send-keys -t smoke 2 g Enter          # the first bookmark (echo)
-wait_for "the parameters start from the last run" 10
+wait_for "Coze Studio does not show them" 10
 tm send-keys -t smoke w
 wait_for "✔ succeeded" 20
 tm send-keys -t smoke 2 +
