@@ -15,7 +15,7 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_sim=(taskset 
 
 # Starts the simulator with FLAGS; sets `url`.
 start_sim() {
-    "${pin_sim[@]}" "$bin" sim --addr 127.0.0.1:0 --token bench "$@" >"$work/sim" 2>/dev/null &
+    "${pin_sim[@]}" "$bin" sim --addr 127.0.0.1:0 --token bench "$@" >"$work/sim" 2>"$work/sim.err" &
     sim=$!
     for _ in $(seq 100); do grep -q listening "$work/sim" && break; sleep 0.1; done
     url=$(sed -n 's/^listening on //p' "$work/sim")
@@ -43,9 +43,14 @@ print(f"{u.ru_utime + u.ru_stime:.3f} {wall:.3f} {u.ru_maxrss / 1024:.0f} {code}
 PY
 }
 
-# The id of the simulator workflow NAME in its first workspace (COZE_* must point at it).
+# The id of the simulator workflow NAME in its first workspace (COZE_* must point at it); a
+# simulated Coze Studio, which cannot list them, says its ids on stderr.
 workflow_id() {
     local ws
+    if grep -q '^workflows: ' "$work/sim.err"; then
+        sed -n 's/^workflows: //p' "$work/sim.err" | tr ',' '\n' | sed -n "s/^$1=//p"
+        return
+    fi
     ws=$("$bin" workspaces --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
     "$bin" workflows --workspace "$ws" --json |
         python3 -c "import json,sys; print([w['workflow_id'] for w in json.load(sys.stdin) if w['workflow_name'] == '$1'][0])"

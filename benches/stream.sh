@@ -7,6 +7,7 @@
 # client process, from getrusage.
 #
 #   cargo build --release && bash benches/stream.sh [MESSAGES, default 100000] [ROUNDS, default 3]
+#   SERVER=studio bash benches/stream.sh ...   # the same stream as a Coze Studio sends it
 #
 # Prints a Markdown table (the README quotes it). Needs python3 with venv; creates the cozepy
 # environment where ../shared/conformance/run.sh keeps it, if it is not there yet.
@@ -16,7 +17,8 @@ messages=${1:-100000}
 rounds=${2:-3}
 source benches/common.sh
 ensure_cozepy
-start_sim --chatty-messages "$messages" --chatty-interval-ms 0
+server=${SERVER:-coze}
+start_sim --chatty-messages "$messages" --chatty-interval-ms 0 --server "$server"
 chatty=$(COZE_API_TOKEN=bench COZE_API_BASE=$url COZE_TUI_DATA_DIR=$work/data COZE_TUI_CONFIG=$work/none.toml workflow_id chatty)
 
 cat >"$work/cozepy_stream.py" <<'EOF'
@@ -30,7 +32,7 @@ print(n, file=sys.stderr)
 EOF
 
 best() { sort -n | head -1; }
-echo "| $messages-message stream | CPU (best of $rounds) | wall | peak memory |"
+echo "| $messages-message stream ($server) | CPU (best of $rounds) | wall | peak memory |"
 echo "|---|---|---|---|"
 for client in coze-tui cozepy; do
     results=()
