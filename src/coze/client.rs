@@ -21,12 +21,11 @@ use super::studio;
 use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.coze.cn";
-const NO_VERSIONS: &str = "cannot choose a workflow version: a run always uses the latest published one";
+const NO_VERSIONS: &str = "has no workflow versions to choose from: a run always uses the latest published one";
 const NO_UPLOADS: &str = "takes no file uploads from coze-tui: give a file input a URL instead";
 const NO_WORKSPACES: &str = "has no workspace list: name its workflows in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard";
 const NO_WORKFLOW_LIST: &str =
     "cannot list workflows: name them in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard";
-const NO_VERSION_LIST: &str = "has no workflow versions: a run always uses the latest published one";
 const NO_RESUME: &str = "answers questions and input forms only in streamed runs (--mode stream)";
 /// Coze caps page sizes: 50 for workspaces, 30 for workflows and versions.
 const WORKSPACE_PAGE_SIZE: u32 = 50;
@@ -603,7 +602,7 @@ impl CozeClient {
         workflow_id: &str,
         publish_status: PublishStatus,
     ) -> Result<Reply<Vec<WorkflowVersion>>> {
-        self.not_on_studio(NO_VERSION_LIST)?;
+        self.not_on_studio(NO_VERSIONS)?;
         let mut all = Vec::new();
         let mut token = String::new();
         let mut logid = None;
@@ -615,7 +614,7 @@ impl CozeClient {
                 ("include_input_output", "true".to_string()),
             ];
             let path = ["v1", "workflows", workflow_id, "versions"];
-            let reply = self.get(&path, &q).await.map_err(self.studio_says(NO_VERSION_LIST))?;
+            let reply = self.get(&path, &q).await.map_err(self.studio_says(NO_VERSIONS))?;
             logid = reply.logid.clone();
             let page: ItemsPage<WorkflowVersion> = data_as(reply.value, &reply.logid)?;
             let next = page.next_page_token.unwrap_or_default();
