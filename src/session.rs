@@ -215,6 +215,9 @@ impl Session {
         let s = self.settings.clone();
         let task = tokio::spawn(async move {
             let done = async {
+                if let Some(refused) = crate::auth::refused_on_studio(&s).await {
+                    return Err(refused);
+                }
                 let client_id = crate::auth::client_id(&s).map_err(|e| e.message)?;
                 let base = s.profile.base_url.clone();
                 let code = crate::auth::device_code(&base, &client_id, None).await.map_err(|e| e.message)?;

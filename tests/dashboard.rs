@@ -983,3 +983,19 @@ async fn a_coze_studio_lists_its_bookmarks_adds_one_by_id_and_starts_from_the_la
     assert!(h.screen(120, 40).contains("the parameters are the last run's"), "{}", h.screen(120, 40));
     assert!(h.screen(120, 40).contains("问答 asks"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_on_a_coze_studio_says_to_make_a_token() {
+    use coze_tui::app::LoginScreen;
+    let sim = sim_with(SimOptions { server: coze_tui::coze::Server::Studio, ..opts() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.toml"), "[profiles.default]\noauth_client_id = \"sim-device-client\"\n")
+        .unwrap();
+    let mut h = Harness::without_token(&sim, dir, (80, 24)).await;
+    h.key(KeyCode::Char('l')).await;
+    h.until("the refusal", |a| matches!(a.login, Some(LoginScreen::Failed(_)))).await;
+    let Some(LoginScreen::Failed(said)) = h.session.app.login.clone() else { unreachable!() };
+    assert!(said.contains("Coze Studio has no sign-in with a code"), "{said}");
+    let asked = sim.stats().by_route.keys().filter(|k| k.contains("device/code")).count();
+    assert_eq!(asked, 0, "no device code was asked for: {:?}", sim.stats().by_route);
+}

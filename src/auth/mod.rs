@@ -454,6 +454,28 @@ pub fn qr_lines(text: &str) -> Option<Vec<String>> {
     Some((from..to).step_by(2).map(|y| (from..to).map(|x| half(x, y)).collect()).collect())
 }
 
+/// Why signing in with a code cannot work here, when the profile's server is a Coze Studio
+/// (said, or asked without a token: Studio keeps the workspace route for its web UI whoever
+/// asks); `None` otherwise.
+pub async fn refused_on_studio(settings: &Settings) -> Option<String> {
+    let studio = match settings.server {
+        Some(server) => server == crate::coze::Server::Studio,
+        None => {
+            let opts = crate::coze::ClientOptions::new(settings.profile.base_url.clone(), Secret::default());
+            match crate::coze::CozeClient::new(opts) {
+                Ok(client) => {
+                    client.learn_server().await;
+                    client.is_studio()
+                }
+                Err(_) => false,
+            }
+        }
+    };
+    studio.then(|| {
+        "Coze Studio has no sign-in with a code: make a personal access token in its web UI (API authorization) and set it as api_token or COZE_API_TOKEN".to_string()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

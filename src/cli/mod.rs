@@ -786,22 +786,6 @@ struct Health {
     server: Option<&'static str>,
 }
 
-/// Whether the profile's server is a Coze Studio: said, or asked without a token (Studio keeps
-/// the workspace route for its web UI whoever asks).
-async fn is_studio(settings: &Settings) -> bool {
-    if let Some(server) = settings.server {
-        return server == crate::coze::Server::Studio;
-    }
-    let opts = crate::coze::ClientOptions::new(settings.profile.base_url.clone(), crate::secret::Secret::default());
-    match CozeClient::new(opts) {
-        Ok(client) => {
-            client.learn_server().await;
-            client.is_studio()
-        }
-        Err(_) => false,
-    }
-}
-
 /// A sign-in problem as an exit code: a config mistake is 2, a refusal 3, no network 4.
 fn sign_in_failure(e: CozeError) -> Failure {
     match e.kind {
@@ -812,10 +796,8 @@ fn sign_in_failure(e: CozeError) -> Failure {
 
 /// `coze-tui login`: the device grant, shown on the terminal; the tokens kept for the profile.
 async fn login(settings: &Settings, workspace: Option<&str>, no_qr: bool, json: bool) -> Result<(), Failure> {
-    if is_studio(settings).await {
-        return Err(Failure::Usage(
-            "Coze Studio has no sign-in with a code: make a personal access token in its web UI (API authorization) and set it as api_token or COZE_API_TOKEN".into(),
-        ));
+    if let Some(refused) = crate::auth::refused_on_studio(settings).await {
+        return Err(Failure::Usage(refused));
     }
     let client_id = crate::auth::client_id(settings).map_err(sign_in_failure)?;
     let base = settings.profile.base_url.clone();
