@@ -47,6 +47,7 @@ async fn the_client_learns_it_is_a_studio_and_reads_its_history() {
     assert_eq!(h.execute_id, eid, "the int64 id is kept exact");
     assert_eq!(h.execute_status, ExecuteStatus::Success);
     assert!(h.logid.as_deref().is_some_and(is_uuid), "Studio's log_id: {:?}", h.logid);
+    assert_eq!(h.logid, started.logid, "the run's log id is the X-Log-ID of the reply that started it");
     let stats = sim.stats();
     assert!(stats.count("GET /v1/workflow/get_run_history") >= 1, "polled at Studio's path");
     assert_eq!(stats.count("GET /v1/workflows/{id}/run_histories/{eid}"), 0, "never at hosted Coze's");
