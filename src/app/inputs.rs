@@ -334,7 +334,7 @@ impl App {
 
     /// `+`: a workflow by id, on a Coze Studio (which cannot list them).
     pub(super) fn open_add_workflow(&mut self) {
-        if self.workspace_id.as_deref() != Some(crate::catalogue::STUDIO_SPACE) {
+        if !self.in_studio() {
             self.toast("workflows here come from the workspace's list; adding one by id is for Coze Studio");
             return;
         }

@@ -493,6 +493,11 @@ pub enum LoginScreen {
 }
 
 impl App {
+    /// The open "workspace" is a Coze Studio (which has none, nor a workflow list).
+    pub fn in_studio(&self) -> bool {
+        self.workspace_id.as_deref() == Some(crate::catalogue::STUDIO_SPACE)
+    }
+
     pub fn new(profile: ProfileInfo, keymap: Keymap) -> Self {
         let mut app = Self {
             focus: Pane::Workspaces,

@@ -347,6 +347,7 @@ pub fn error_json(e: &CozeError) -> Value {
 pub fn exit_code_for(e: &CozeError) -> ExitCode {
     match e.kind {
         ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Server | ErrorKind::Decode => ExitCode::Network,
+        ErrorKind::Unsupported => ExitCode::Usage,
         _ => ExitCode::Refused,
     }
 }
@@ -1047,7 +1048,7 @@ async fn all_workflows(settings: &Settings, client: &CozeClient, json: bool) -> 
 
 async fn workflow(client: &CozeClient, id: &str, json: bool) -> Result<(), Failure> {
     let info = client.workflow_info(id, true).await?.value;
-    if client.is_studio() && !json {
+    if info.io_hidden && !json {
         let kind = if info.is_chatflow() { "a chatflow" } else { "a workflow" };
         println!("{id}: {kind} on Coze Studio, which shows a token no name, inputs or outputs;");
         println!(

@@ -262,12 +262,14 @@ impl CozeClient {
         }
     }
 
-    /// A web-UI-only refusal, once the answer showed a Coze Studio, says what Studio cannot do.
-    fn studio_says(&self, what: &'static str) -> impl Fn(CozeError) -> CozeError + '_ {
-        move |e| match e.kind == ErrorKind::Unsupported && self.is_studio() {
+    /// A call only hosted Coze serves: refused before sending on a known Coze Studio, and
+    /// Studio's web-UI refusal (when the answer showed one) says the same.
+    async fn hosted_only<T>(&self, what: &'static str, call: impl Future<Output = Result<T>>) -> Result<T> {
+        self.not_on_studio(what)?;
+        call.await.map_err(|e| match e.kind == ErrorKind::Unsupported && self.is_studio() {
             true => CozeError { logid: e.logid, ..unsupported(what) },
             false => e,
-        }
+        })
     }
 
     /// Coze Studio runs the latest published version whatever is asked: a run of another is
@@ -486,9 +488,8 @@ impl CozeClient {
 
     /// One page of workspaces and the total count.
     pub async fn workspaces_page(&self, page_num: u32, page_size: u32) -> Result<Reply<(Vec<Workspace>, Option<i64>)>> {
-        self.not_on_studio(NO_WORKSPACES)?;
         let q = [("page_num", page_num.to_string()), ("page_size", page_size.to_string())];
-        let reply = self.get(&["v1", "workspaces"], &q).await.map_err(self.studio_says(NO_WORKSPACES))?;
+        let reply = self.hosted_only(NO_WORKSPACES, self.get(&["v1", "workspaces"], &q)).await?;
         let page: WorkspacePage = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: (page.workspaces, page.total_count), logid: reply.logid })
     }
@@ -522,7 +523,6 @@ impl CozeClient {
         publish_status: PublishStatus,
         workflow_mode: Option<&str>,
     ) -> Result<Reply<(Vec<Workflow>, bool)>> {
-        self.not_on_studio(NO_WORKFLOW_LIST)?;
         let mut q = vec![
             ("workspace_id", workspace_id.to_string()),
             ("page_num", page_num.to_string()),
@@ -532,7 +532,7 @@ impl CozeClient {
         if let Some(mode) = workflow_mode {
             q.push(("workflow_mode", mode.to_string()));
         }
-        let reply = self.get(&["v1", "workflows"], &q).await.map_err(self.studio_says(NO_WORKFLOW_LIST))?;
+        let reply = self.hosted_only(NO_WORKFLOW_LIST, self.get(&["v1", "workflows"], &q)).await?;
         let page: ItemsPage<Workflow> = data_as(reply.value, &reply.logid)?;
         let more = page.has_more.unwrap_or(page.items.len() as u32 >= page_size);
         Ok(Reply { value: (page.items, more), logid: reply.logid })
@@ -602,7 +602,6 @@ impl CozeClient {
         workflow_id: &str,
         publish_status: PublishStatus,
     ) -> Result<Reply<Vec<WorkflowVersion>>> {
-        self.not_on_studio(NO_VERSIONS)?;
         let mut all = Vec::new();
         let mut token = String::new();
         let mut logid = None;
@@ -614,7 +613,7 @@ impl CozeClient {
                 ("include_input_output", "true".to_string()),
             ];
             let path = ["v1", "workflows", workflow_id, "versions"];
-            let reply = self.get(&path, &q).await.map_err(self.studio_says(NO_VERSIONS))?;
+            let reply = self.hosted_only(NO_VERSIONS, self.get(&path, &q)).await?;
             logid = reply.logid.clone();
             let page: ItemsPage<WorkflowVersion> = data_as(reply.value, &reply.logid)?;
             let next = page.next_page_token.unwrap_or_default();
@@ -660,11 +659,8 @@ impl CozeClient {
     /// Answers an interrupt of a run started with `run`/`run_async` (not a stream).
     pub async fn resume(&self, req: &ResumeRequest) -> Result<Reply<RunResult>> {
         self.learn_server().await;
-        self.not_on_studio(NO_RESUME)?;
-        let reply = self
-            .post(&["v1", "workflows", "resume"], req, self.opts.run_timeout)
-            .await
-            .map_err(self.studio_says(NO_RESUME))?;
+        let answer = self.post(&["v1", "workflows", "resume"], req, self.opts.run_timeout);
+        let reply = self.hosted_only(NO_RESUME, answer).await?;
         top_level_as(reply)
     }
 
@@ -673,38 +669,34 @@ impl CozeClient {
     /// duplicate upload costs nothing but space, which Coze frees after 3 months).
     pub async fn upload_file(&self, path: &Path, sent: Arc<dyn Fn(u64) + Send + Sync>) -> Result<Reply<UploadedFile>> {
         self.learn_server().await;
-        self.not_on_studio(NO_UPLOADS)?;
         let url = self.url(&["v1", "files", "upload"]);
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
-        let reply = self
-            .with_retries(RequestKind::Read, url.path(), || {
-                let (url, name, sent) = (url.clone(), name.clone(), sent.clone());
-                async move {
-                    let file = tokio::fs::File::open(path).await.map_err(|e| CozeError {
-                        delivery: Delivery::NotSent,
-                        ..CozeError::new(ErrorKind::BadParams, format!("cannot read {}: {e}", path.display()))
-                    })?;
-                    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
-                    let body = reqwest::Body::wrap_stream(counted_chunks(file, sent));
-                    let part = reqwest::multipart::Part::stream_with_length(body, len).file_name(name);
-                    let form = reqwest::multipart::Form::new().part("file", part);
-                    // At least 128 KiB/s over the whole body: a slow uplink is not a timeout.
-                    let timeout = self.opts.run_timeout + Duration::from_secs(len / (128 * 1024));
-                    let req = self.request(Method::POST, url).multipart(form).timeout(timeout);
-                    self.send_once(req).await
-                }
-            })
-            .await
-            .map_err(self.studio_says(NO_UPLOADS))?;
+        let sent_whole = self.with_retries(RequestKind::Read, url.path(), || {
+            let (url, name, sent) = (url.clone(), name.clone(), sent.clone());
+            async move {
+                let file = tokio::fs::File::open(path).await.map_err(|e| CozeError {
+                    delivery: Delivery::NotSent,
+                    ..CozeError::new(ErrorKind::BadParams, format!("cannot read {}: {e}", path.display()))
+                })?;
+                let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+                let body = reqwest::Body::wrap_stream(counted_chunks(file, sent));
+                let part = reqwest::multipart::Part::stream_with_length(body, len).file_name(name);
+                let form = reqwest::multipart::Form::new().part("file", part);
+                // At least 128 KiB/s over the whole body: a slow uplink is not a timeout.
+                let timeout = self.opts.run_timeout + Duration::from_secs(len / (128 * 1024));
+                let req = self.request(Method::POST, url).multipart(form).timeout(timeout);
+                self.send_once(req).await
+            }
+        });
+        let reply = self.hosted_only(NO_UPLOADS, sent_whole).await?;
         let file = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: file, logid: reply.logid })
     }
 
     /// A file Coze keeps (`GET /v1/files/retrieve`); unknown or expired is 4200 (not found).
     pub async fn retrieve_file(&self, file_id: &str) -> Result<Reply<UploadedFile>> {
-        self.not_on_studio(NO_UPLOADS)?;
         let q = [("file_id", file_id.to_string())];
-        let reply = self.get(&["v1", "files", "retrieve"], &q).await.map_err(self.studio_says(NO_UPLOADS))?;
+        let reply = self.hosted_only(NO_UPLOADS, self.get(&["v1", "files", "retrieve"], &q)).await?;
         let file = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: file, logid: reply.logid })
     }
@@ -745,9 +737,8 @@ impl CozeClient {
         execute_id: &str,
         node_execute_uuid: &str,
     ) -> Result<Reply<NodeOutput>> {
-        self.not_on_studio("keeps no node outputs for the API")?;
         let path = ["v1", "workflows", workflow_id, "run_histories", execute_id, "execute_nodes", node_execute_uuid];
-        let reply = self.get(&path, &[]).await?;
+        let reply = self.hosted_only("keeps no node outputs for the API", self.get(&path, &[])).await?;
         let out = data_as(reply.value, &reply.logid)?;
         Ok(Reply { value: out, logid: reply.logid })
     }

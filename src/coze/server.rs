@@ -29,15 +29,6 @@ impl Server {
     }
 }
 
-impl std::fmt::Display for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Server::Coze => "Coze",
-            Server::Studio => "Coze Studio",
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -263,8 +263,7 @@ fn pane_block<'a>(pane: Pane, app: &App, theme: &Theme, extra: String) -> Block<
         None => String::new(),
     };
     // A Coze Studio stands in the place of workspaces (it has none).
-    let studio = pane == Pane::Workspaces && app.workspace_id.as_deref() == Some(crate::catalogue::STUDIO_SPACE);
-    let name = if studio { "Server" } else { pane.title() };
+    let name = if pane == Pane::Workspaces && app.in_studio() { "Server" } else { pane.title() };
     let title = format!(" {marker}{i} {name}{extra}{zoom} ");
     Block::default()
         .borders(Borders::ALL)
@@ -296,8 +295,11 @@ fn draw_pane(f: &mut Frame, area: Rect, pane: Pane, app: &App, theme: &Theme) {
                 f.render_widget(Paragraph::new(Span::styled(text, theme.dim)).block(block), area);
                 return;
             }
-            let studio = app.workspace_id.as_deref() == Some(crate::catalogue::STUDIO_SPACE);
-            if studio && app.workflows.items.is_empty() && !app.workflows.loading && app.workflows.error.is_none() {
+            if app.in_studio()
+                && app.workflows.items.is_empty()
+                && !app.workflows.loading
+                && app.workflows.error.is_none()
+            {
                 let add = app.keymap.key(Context::Lists, Action::AddWorkflow).unwrap_or_default();
                 let text = format!(
                     "Coze Studio cannot list its workflows: {add} adds one by id, or name them in the config ([[profiles.NAME.workflows]])"
