@@ -26,7 +26,7 @@ const NO_UPLOADS: &str = "takes no file uploads from coze-tui: give a file input
 const NO_WORKSPACES: &str = "has no workspace list: name its workflows in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard";
 const NO_WORKFLOW_LIST: &str =
     "cannot list workflows: name them in the profile ([[profiles.NAME.workflows]]) or add them in the dashboard";
-const NO_RESUME: &str = "answers questions and input forms only in streamed runs (--mode stream)";
+const NO_RESUME: &str = "answers questions and input forms only in streamed runs: run it again with --mode stream";
 /// Coze caps page sizes: 50 for workspaces, 30 for workflows and versions.
 const WORKSPACE_PAGE_SIZE: u32 = 50;
 const WORKFLOW_PAGE_SIZE: u32 = 30;
@@ -656,9 +656,16 @@ impl CozeClient {
         top_level_as(reply)
     }
 
+    /// Whether [`CozeClient::resume`] can work here: not on a Coze Studio (asked first if
+    /// the server's kind is not known yet).
+    pub async fn takes_unstreamed_answers(&self) -> Result<()> {
+        self.learn_server().await;
+        self.not_on_studio(NO_RESUME)
+    }
+
     /// Answers an interrupt of a run started with `run`/`run_async` (not a stream).
     pub async fn resume(&self, req: &ResumeRequest) -> Result<Reply<RunResult>> {
-        self.learn_server().await;
+        self.takes_unstreamed_answers().await?;
         let answer = self.post(&["v1", "workflows", "resume"], req, self.opts.run_timeout);
         let reply = self.hosted_only(NO_RESUME, answer).await?;
         top_level_as(reply)

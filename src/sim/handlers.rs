@@ -433,11 +433,25 @@ async fn retrieve(State(s): Shared, Extension(LogId(l)): Extension<LogId>, Query
 pub(super) struct Refusal {
     pub code: i64,
     pub msg: String,
+    /// Which of hosted Coze's 4200s it is (Coze Studio tells them apart).
+    pub workflow: Option<Missing>,
+}
+
+#[derive(Debug)]
+pub(super) enum Missing {
+    /// No workflow has this id.
+    Unknown(String),
+    /// It has never been published.
+    Draft,
 }
 
 impl Refusal {
     fn new(code: i64, msg: impl Into<String>) -> Self {
-        Self { code, msg: msg.into() }
+        Self { code, msg: msg.into(), workflow: None }
+    }
+
+    fn missing(workflow: Missing, msg: String) -> Self {
+        Self { workflow: Some(workflow), ..Self::new(4200, msg) }
     }
 
     /// Hosted Coze's envelope.
@@ -457,13 +471,11 @@ fn runnable(s: &SimState, access: Access, body: &Bytes) -> Result<(SimWorkflow, 
         return Err(Refusal::new(4101, "the token lacks the run permission for this workflow"));
     }
     let Some(wf) = s.catalogue.workflow(id) else {
-        return Err(Refusal::new(4200, format!("workflow {id} not found")));
+        return Err(Refusal::missing(Missing::Unknown(id.to_string()), format!("workflow {id} not found")));
     };
     if !wf.published {
-        return Err(Refusal::new(
-            4200,
-            format!("workflow {id} is not published; publish it before running it through the API"),
-        ));
+        let msg = format!("workflow {id} is not published; publish it before running it through the API");
+        return Err(Refusal::missing(Missing::Draft, msg));
     }
     if parsed.get("bot_id").is_some() && parsed.get("app_id").is_some() {
         return Err(Refusal::new(4000, "bot_id and app_id cannot both be set"));

@@ -114,18 +114,21 @@ impl Execution {
         )
     }
 
+    /// What the run shows at `now`: an async run is running until `ready_at`, whatever its
+    /// outcome.
+    pub fn shown_at(&self, now: Instant) -> &Outcome {
+        static RUNNING: Outcome = Outcome::Running;
+        if now < self.ready_at { &RUNNING } else { &self.outcome }
+    }
+
     /// The record `GET .../run_histories/{execute_id}` returns.
     pub fn history_json(&self, base: &str, now: Instant) -> Value {
-        let (status, output, error_code, error_message, interrupt) = if now < self.ready_at {
-            ("Running", "", String::new(), String::new(), Value::Null)
-        } else {
-            match &self.outcome {
-                Outcome::Running => ("Running", "", String::new(), String::new(), Value::Null),
-                Outcome::Success { data } => ("Success", data.as_str(), String::new(), String::new(), Value::Null),
-                Outcome::Fail { code, message } => ("Fail", "", code.to_string(), message.clone(), Value::Null),
-                Outcome::Interrupted { event_id, question, form } => {
-                    ("Running", "", String::new(), String::new(), interrupt_json(event_id, question, *form))
-                }
+        let (status, output, error_code, error_message, interrupt) = match self.shown_at(now) {
+            Outcome::Running => ("Running", "", String::new(), String::new(), Value::Null),
+            Outcome::Success { data } => ("Success", data.as_str(), String::new(), String::new(), Value::Null),
+            Outcome::Fail { code, message } => ("Fail", "", code.to_string(), message.clone(), Value::Null),
+            Outcome::Interrupted { event_id, question, form } => {
+                ("Running", "", String::new(), String::new(), interrupt_json(event_id, question, *form))
             }
         };
         let output = if status == "Success" {

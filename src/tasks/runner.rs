@@ -337,13 +337,12 @@ impl Runner {
         if task.profile != self.shared.cfg.profile {
             return Err(RunnerError::OtherProfile(task.id, task.profile));
         }
-        let non_streamed = matches!(task.mode, RunMode::Sync | RunMode::Async);
-        if non_streamed {
-            self.shared.client.learn_server().await;
-        }
-        if non_streamed && self.shared.client.is_studio() {
+        if matches!(task.mode, RunMode::Sync | RunMode::Async)
+            && let Err(e) = self.shared.client.takes_unstreamed_answers().await
+        {
             return Err(RunnerError::Unsupported(format!(
-                "Coze Studio answers questions and input forms only in streamed runs: run it again with --mode stream (task {} ran {})",
+                "{} (task {} ran {})",
+                e.message,
                 task.id,
                 task.mode.as_str()
             )));

@@ -144,18 +144,17 @@ fn run_answer(
 /// A refusal in Studio's words: its own codes for what hosted Coze calls 4200/4314/4315, and
 /// the raw codes (not the OpenAPI ones) outside `/v1/workflow/run`.
 fn studio_code(r: &Refusal, for_run: bool) -> (i64, String) {
-    match r.code {
-        4200 if r.msg.contains("not published") => (
+    match (&r.workflow, r.code) {
+        (Some(Missing::Draft), _) => (
             if for_run { 6031 } else { 720702011 },
             "Workflow not published. The requested operation cannot be performed on an unpublished workflow. Please publish the workflow and try again.".into(),
         ),
-        4200 => {
-            let id = r.msg.split_whitespace().nth(1).unwrap_or("0");
+        (Some(Missing::Unknown(id)), _) => {
             (720702004, format!("workflow {id} not found, please check if the workflow exists and not deleted"))
         }
-        4000 if !for_run => (720702002, format!("Missing required parameters：’{}‘", r.msg)),
-        4314 | 4315 => (720701013, format!("Workflow execution failure: {}", r.msg)),
-        code => (code, r.msg.clone()),
+        (None, 4000) if !for_run => (720702002, format!("Missing required parameters：’{}‘", r.msg)),
+        (None, 4314 | 4315) => (720701013, format!("Workflow execution failure: {}", r.msg)),
+        (None, code) => (code, r.msg.clone()),
     }
 }
 
@@ -327,18 +326,14 @@ async fn history(State(s): Shared, Query(q): Params) -> Response {
         let msg = "Workflow operation failure: user 7000000000000000001 does not have access to space 0";
         return (StatusCode::OK, axum::Json(json!({"code": 777777775, "msg": msg, "BaseResp": null}))).into_response();
     };
-    let (status, output, code, message) = if Instant::now() < e.ready_at {
-        ("Running", String::new(), String::new(), String::new())
-    } else {
-        match &e.outcome {
-            Outcome::Running => ("Running", String::new(), String::new(), String::new()),
-            Outcome::Success { data } => ("Success", data.clone(), String::new(), String::new()),
-            Outcome::Fail { code, message } => {
-                let (code, message) = studio_failure(*code, message);
-                ("Fail", String::new(), code.to_string(), message)
-            }
-            Outcome::Interrupted { .. } => ("<UNSET>", String::new(), String::new(), String::new()),
+    let (status, output, code, message) = match e.shown_at(Instant::now()) {
+        Outcome::Running => ("Running", String::new(), String::new(), String::new()),
+        Outcome::Success { data } => ("Success", data.clone(), String::new(), String::new()),
+        Outcome::Fail { code, message } => {
+            let (code, message) = studio_failure(*code, message);
+            ("Fail", String::new(), code.to_string(), message)
         }
+        Outcome::Interrupted { .. } => ("<UNSET>", String::new(), String::new(), String::new()),
     };
     // Ids are int64 numbers here (19 digits: above 2^53).
     let number = |id: &str| id.parse::<u64>().map(Value::from).unwrap_or(Value::Null);
